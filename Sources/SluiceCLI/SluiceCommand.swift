@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `sluice` command: the one place where Sluice's parts are wired together.
+public struct SluiceCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "Run machine-learning pipelines locally, durably, and hand them to AWS when you outgrow one machine.",
+        version: "0.1.0",
+        subcommands: []
+    )
+
+    public init() {}
+}
+
+/// Parses the process arguments and runs the chosen subcommand, exiting with its status.
+public func runSluice() async {
+    await SluiceCommand.main()
+}

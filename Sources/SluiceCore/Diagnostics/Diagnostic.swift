@@ -1,0 +1,84 @@
+/// One problem found in a spec: what is wrong, where, and how to fix it.
+///
+/// Diagnostics are collected, never thrown one at a time, so a user sees every problem of a file at once.
+public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
+    public enum Severity: String, Hashable, Sendable, Codable {
+        case error, warning, note
+    }
+
+    /// A stable identifier such as `unknown-key`, safe to match on in scripts and golden files.
+    public var code: String
+    public var severity: Severity
+    public var message: String
+    public var location: SourceLocation?
+    /// One line telling the user what to change.
+    public var fix: String?
+
+    public init(
+        _ severity: Severity, code: String, _ message: String, at location: SourceLocation? = nil,
+        fix: String? = nil
+    ) {
+        self.severity = severity
+        self.code = code
+        self.message = message
+        self.location = location
+        self.fix = fix
+    }
+
+    public static func error(
+        _ code: String, _ message: String, at location: SourceLocation? = nil, fix: String? = nil
+    ) -> Diagnostic {
+        Diagnostic(.error, code: code, message, at: location, fix: fix)
+    }
+
+    public static func warning(
+        _ code: String, _ message: String, at location: SourceLocation? = nil, fix: String? = nil
+    ) -> Diagnostic {
+        Diagnostic(.warning, code: code, message, at: location, fix: fix)
+    }
+
+    /// Compiler style: `file:line:column: error: message [code]`, then `  fix: …` on its own line.
+    public var description: String {
+        var text = location.map { "\($0): " } ?? ""
+        text += "\(severity.rawValue): \(message) [\(code)]"
+        if let fix { text += "\n  fix: \(fix)" }
+        return text
+    }
+}
+
+extension Sequence<Diagnostic> {
+    /// True when any diagnostic is an error (warnings alone do not fail validation).
+    public var hasErrors: Bool { contains { $0.severity == .error } }
+}
+
+/// Suggests the closest candidate to a misspelt name, or nil when none is close enough to help.
+public func closestMatch(to name: String, in candidates: some Sequence<String>) -> String? {
+    let lowered = name.lowercased()
+    var best: (name: String, distance: Int)?
+    for candidate in candidates where candidate != name {
+        let distance = editDistance(lowered, candidate.lowercased())
+        let limit = max(2, min(name.count, candidate.count) / 3)
+        guard distance <= limit else { continue }
+        if best == nil || distance < best!.distance { best = (candidate, distance) }
+    }
+    return best?.name
+}
+
+/// Levenshtein distance over characters.
+public func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a)
+    let b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,336 @@
+/// A validated pipeline: every name resolved, every reference checked, ready for the engine and for export.
+///
+/// The spec layer produces it from either the seed's state-machine form (`Steps:` with `StartsAt`/`Next`/`End`)
+/// or the list form (`steps:` ordered by data references and `after:`); both end up as the same graph of steps,
+/// where each step lists the steps it waits for in `after`.
+public struct Pipeline: Hashable, Sendable, Codable {
+    public struct Parameter: Hashable, Sendable, Codable {
+        public var name: String
+        public var type: ValueType
+        public var defaultValue: JSONValue?
+        public var description: String?
+        /// Allowed values, when the parameter is an enumeration (`ModelApprovalStatus`).
+        public var allowedValues: [JSONValue]?
+        public var location: SourceLocation?
+
+        public init(
+            name: String, type: ValueType, defaultValue: JSONValue? = nil, description: String? = nil,
+            allowedValues: [JSONValue]? = nil, location: SourceLocation? = nil
+        ) {
+            self.name = name
+            self.type = type
+            self.defaultValue = defaultValue
+            self.description = description
+            self.allowedValues = allowedValues
+            self.location = location
+        }
+    }
+
+    public var name: String
+    public var description: String?
+    /// Free-form category from the seed (`TrainingPipeline`).
+    public var type: String?
+    public var parameters: [Parameter]
+    /// Steps in a stable order (the order written in the spec).
+    public var steps: [Step]
+    /// Steps run, in order, after the execution has failed: clean-up and notification.
+    public var onFailure: [Step]
+    /// How many executions of this pipeline version may run at once (the seed says one).
+    public var maxConcurrentExecutions: Int
+    /// Every module a step invokes, by name.
+    public var modules: [String: Module]
+    public var location: SourceLocation?
+
+    public init(
+        name: String, description: String? = nil, type: String? = nil, parameters: [Parameter] = [],
+        steps: [Step], onFailure: [Step] = [], maxConcurrentExecutions: Int = 1, modules: [String: Module] = [:],
+        location: SourceLocation? = nil
+    ) {
+        self.name = name
+        self.description = description
+        self.type = type
+        self.parameters = parameters
+        self.steps = steps
+        self.onFailure = onFailure
+        self.maxConcurrentExecutions = maxConcurrentExecutions
+        self.modules = modules
+        self.location = location
+    }
+
+    public func step(named name: String) -> Step? { steps.first { $0.name == name } }
+    public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
+
+    /// Steps that wait for nothing: where an execution starts.
+    public var entrySteps: [Step] { steps.filter(\.after.isEmpty) }
+
+    /// The dependency graph over step names (edges from each dependency to its dependent).
+    public var graph: DependencyGraph {
+        var graph = DependencyGraph(nodes: steps.map(\.name))
+        for step in steps {
+            for dependency in step.after { graph.addEdge(from: dependency.step, to: step.name) }
+        }
+        return graph
+    }
+}
+
+/// One node of a pipeline.
+public struct Step: Hashable, Sendable, Codable {
+    public var name: String
+    public var kind: Kind
+    /// The steps this one waits for, and on what outcome of each.
+    public var after: [Dependency]
+    public var retry: [RetryRule]
+    public var catches: [CatchRule]
+    public var timeout: TimeSpan?
+    /// A step that reports no heartbeat for this long fails with `States.HeartbeatTimeout`.
+    public var heartbeat: TimeSpan?
+    public var cache: CachePolicy?
+    public var description: String?
+    public var location: SourceLocation?
+
+    public init(
+        name: String, kind: Kind, after: [Dependency] = [], retry: [RetryRule] = [], catches: [CatchRule] = [],
+        timeout: TimeSpan? = nil, heartbeat: TimeSpan? = nil, cache: CachePolicy? = nil, description: String? = nil,
+        location: SourceLocation? = nil
+    ) {
+        self.name = name
+        self.kind = kind
+        self.after = after
+        self.retry = retry
+        self.catches = catches
+        self.timeout = timeout
+        self.heartbeat = heartbeat
+        self.cache = cache
+        self.description = description
+        self.location = location
+    }
+
+    public enum Kind: Hashable, Sendable, Codable {
+        case task(TaskSpec)
+        case condition(ConditionSpec)
+        case fail(FailSpec)
+        case succeed
+        case approval(ApprovalSpec)
+        case wait(WaitSpec)
+        case map(MapSpec)
+
+        public var name: String {
+            switch self {
+            case .task: "Task"
+            case .condition: "Condition"
+            case .fail: "Fail"
+            case .succeed: "Succeed"
+            case .approval: "Approval"
+            case .wait: "Wait"
+            case .map: "Map"
+            }
+        }
+    }
+
+    /// Every reference the step reads, wherever it appears.
+    public var references: [Reference] {
+        switch kind {
+        case .task(let task): task.inputs.values.flatMap(\.references)
+        case .condition(let condition): condition.condition.references
+        case .fail(let fail): fail.message.references
+        case .succeed: []
+        case .approval(let approval): approval.message?.references ?? []
+        case .wait(let wait): wait.until?.references ?? []
+        case .map(let map): map.items.references + map.task.inputs.values.flatMap(\.references)
+        }
+    }
+}
+
+/// An edge into a step: which step it waits for, and which outcome of that step lets it run.
+public struct Dependency: Hashable, Sendable, Codable {
+    public enum Outcome: String, Hashable, Sendable, Codable {
+        /// The dependency succeeded (the ordinary `Next` or data edge).
+        case succeeded
+        /// The dependency is a condition that evaluated true (`then` branch).
+        case conditionTrue
+        /// The dependency is a condition that evaluated false (`else` branch).
+        case conditionFalse
+        /// The dependency failed and one of its `catch` rules routed here.
+        case caught
+    }
+
+    public var step: String
+    public var outcome: Outcome
+
+    public init(_ step: String, on outcome: Outcome = .succeeded) {
+        self.step = step
+        self.outcome = outcome
+    }
+}
+
+/// Invokes a module with bound inputs.
+public struct TaskSpec: Hashable, Sendable, Codable {
+    /// The module's name (the key of `Pipeline.modules`).
+    public var module: String
+    public var inputs: [String: Binding]
+
+    public init(module: String, inputs: [String: Binding] = [:]) {
+        self.module = module
+        self.inputs = inputs
+    }
+}
+
+/// If/then/else: steps depending on it with `.conditionTrue` run when it holds, `.conditionFalse` otherwise.
+public struct ConditionSpec: Hashable, Sendable, Codable {
+    public var condition: Condition
+    /// The steps of each branch, as written (also encoded in their `after` edges).
+    public var then: [String]
+    public var otherwise: [String]
+
+    public init(condition: Condition, then: [String], otherwise: [String]) {
+        self.condition = condition
+        self.then = then
+        self.otherwise = otherwise
+    }
+}
+
+/// Ends the execution as failed with a message (interpolated) and an error name.
+public struct FailSpec: Hashable, Sendable, Codable {
+    public var message: Template
+    public var error: String
+
+    public init(message: Template, error: String = "States.Fail") {
+        self.message = message
+        self.error = error
+    }
+}
+
+/// Waits for a human decision (or a callback with the step's token).
+public struct ApprovalSpec: Hashable, Sendable, Codable {
+    public var message: Template?
+    /// Who is told, e.g. email addresses; empty means the decision is taken from the CLI or console only.
+    public var notify: [String]
+    /// After this long without a decision the step fails with `Sluice.ApprovalTimeout`.
+    public var timeout: TimeSpan?
+
+    public init(message: Template? = nil, notify: [String] = [], timeout: TimeSpan? = nil) {
+        self.message = message
+        self.notify = notify
+        self.timeout = timeout
+    }
+}
+
+/// Pauses for a fixed time or until a timestamp.
+public struct WaitSpec: Hashable, Sendable, Codable {
+    public var seconds: TimeSpan?
+    /// An ISO-8601 timestamp, possibly interpolated.
+    public var until: Template?
+
+    public init(seconds: TimeSpan? = nil, until: Template? = nil) {
+        self.seconds = seconds
+        self.until = until
+    }
+}
+
+/// Runs a task once per item of a list, or per file of a folder, at most `maxConcurrency` at a time.
+public struct MapSpec: Hashable, Sendable, Codable {
+    public enum Items: Hashable, Sendable, Codable {
+        /// A JSON array (literal or referenced).
+        case list(Binding)
+        /// Every file under a folder (a `DataUri`), optionally filtered by a glob such as `*.csv`.
+        case files(Binding, glob: String?)
+
+        public var references: [Reference] {
+            switch self {
+            case .list(let binding), .files(let binding, _): binding.references
+            }
+        }
+    }
+
+    public var items: Items
+    /// The task run for each item; its bindings may read `$.item`.
+    public var task: TaskSpec
+    public var maxConcurrency: Int
+
+    public init(items: Items, task: TaskSpec, maxConcurrency: Int = 0) {
+        self.items = items
+        self.task = task
+        self.maxConcurrency = maxConcurrency
+    }
+}
+
+/// Step Functions' retrier: which errors, how often, how long between attempts.
+public struct RetryRule: Hashable, Sendable, Codable {
+    public enum Jitter: String, Hashable, Sendable, Codable {
+        case none = "NONE"
+        case full = "FULL"
+    }
+
+    public var errorEquals: [String]
+    public var interval: TimeSpan
+    /// Retries after the first attempt (Step Functions' `MaxAttempts`): 0 means never retry.
+    public var maxAttempts: Int
+    public var backoffRate: Double
+    public var maxDelay: TimeSpan?
+    public var jitter: Jitter
+
+    public init(
+        errorEquals: [String] = [ErrorName.all], interval: TimeSpan = TimeSpan(seconds: 1), maxAttempts: Int = 3,
+        backoffRate: Double = 2, maxDelay: TimeSpan? = nil, jitter: Jitter = .none
+    ) {
+        self.errorEquals = errorEquals
+        self.interval = interval
+        self.maxAttempts = maxAttempts
+        self.backoffRate = backoffRate
+        self.maxDelay = maxDelay
+        self.jitter = jitter
+    }
+
+    public func matches(_ error: String) -> Bool { ErrorName.matches(error, any: errorEquals) }
+
+    /// The delay before retry number `retry` (1-based), before jitter: `interval × backoffRate^(retry−1)`, capped.
+    public func delay(beforeRetry retry: Int) -> Double {
+        var seconds = interval.seconds
+        for _ in 1..<max(retry, 1) { seconds *= backoffRate }
+        if let maxDelay { seconds = min(seconds, maxDelay.seconds) }
+        return seconds
+    }
+}
+
+/// Step Functions' catcher: on a matching error, continue at `next` instead of failing the execution.
+public struct CatchRule: Hashable, Sendable, Codable {
+    public var errorEquals: [String]
+    public var next: String
+
+    public init(errorEquals: [String] = [ErrorName.all], next: String) {
+        self.errorEquals = errorEquals
+        self.next = next
+    }
+
+    public func matches(_ error: String) -> Bool { ErrorName.matches(error, any: errorEquals) }
+}
+
+/// SageMaker's step caching: reuse an earlier successful attempt with the same cache key.
+public struct CachePolicy: Hashable, Sendable, Codable {
+    public var enabled: Bool
+    public var expireAfter: TimeSpan?
+
+    public init(enabled: Bool = true, expireAfter: TimeSpan? = nil) {
+        self.enabled = enabled
+        self.expireAfter = expireAfter
+    }
+}
+
+/// Error names in Step Functions' vocabulary, as `retry` and `catch` match them.
+public enum ErrorName {
+    public static let all = "States.ALL"
+    public static let timeout = "States.Timeout"
+    public static let heartbeatTimeout = "States.HeartbeatTimeout"
+    public static let taskFailed = "States.TaskFailed"
+    public static let fail = "States.Fail"
+    public static let approvalRejected = "Sluice.ApprovalRejected"
+    public static let approvalTimeout = "Sluice.ApprovalTimeout"
+
+    /// `States.ALL` matches everything; `States.TaskFailed` matches everything but timeouts (as in Step Functions).
+    public static func matches(_ error: String, any names: [String]) -> Bool {
+        names.contains { name in
+            name == error || name == all
+                || (name == taskFailed && error != timeout && error != heartbeatTimeout)
+        }
+    }
+}
