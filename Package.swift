@@ -27,11 +27,13 @@ let package = Package(
         ),
         // Pure numerics: frames, CSV parsing, transforms, algorithms, metrics, model format.
         .target(name: "SluiceML", swiftSettings: upcoming),
+        // Built-in steps, command, Lambda-style handler, HTTP and container executors.
+        .target(name: "SluiceExecutors", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
         // The composition root: ArgumentParser commands.
         .target(
             name: "SluiceCLI",
             dependencies: [
-                "SluiceCore", "SluiceSpec", "SluiceML",
+                "SluiceCore", "SluiceSpec", "SluiceML", "SluiceExecutors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
