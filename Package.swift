@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Pure: identifiers, values, the validated pipeline model, diagnostics, graph algorithms. No I/O.
@@ -27,13 +29,28 @@ let package = Package(
         ),
         // Pure numerics: frames, CSV parsing, transforms, algorithms, metrics, model format.
         .target(name: "SluiceML", swiftSettings: upcoming),
+        // SQLite metadata (GRDB) and the content-addressed artifact store.
+        .target(
+            name: "SluiceStore",
+            dependencies: ["SluiceCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
+        // Scheduler, state machines, retries, timeouts, caching, resume, approvals. Talks to the store by protocol.
+        .target(
+            name: "SluiceEngine",
+            dependencies: ["SluiceCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
         // Built-in steps, command, Lambda-style handler, HTTP and container executors.
         .target(name: "SluiceExecutors", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
+        // Test doubles: a manual clock, a scripted executor, named pipeline shapes.
+        .target(name: "SluiceTesting", dependencies: ["SluiceCore", "SluiceEngine"], swiftSettings: upcoming),
         // The composition root: ArgumentParser commands.
         .target(
             name: "SluiceCLI",
             dependencies: [
-                "SluiceCore", "SluiceSpec", "SluiceML", "SluiceExecutors",
+                "SluiceCore", "SluiceSpec", "SluiceML", "SluiceExecutors", "SluiceStore", "SluiceEngine",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -46,5 +63,16 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML"], swiftSettings: upcoming),
+        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceEngineTests",
+            dependencies: ["SluiceEngine", "SluiceCore", "SluiceStore", "SluiceTesting", "SluiceExecutors"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceExecutorsTests",
+            dependencies: ["SluiceExecutors", "SluiceCore"],
+            swiftSettings: upcoming
+        ),
     ]
 )
