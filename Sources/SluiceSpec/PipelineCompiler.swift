@@ -812,9 +812,12 @@ final class PipelineCompiler {
             let dataSteps = Set((dataReferences[name] ?? []).map(\.step))
             var control: [String: Set<Dependency.Outcome>] = [:]
             var inherited = false
+            let caughtOnly = step.after.allSatisfy { $0.outcome == .caught }
             for dependency in step.after where stateMachine || !dataSteps.contains(dependency.step)
                 || dependency.outcome != .succeeded
             {
+                // A catch handler runs when any one of the steps routing to it fails: those paths are alternatives.
+                if dependency.outcome == .caught && !caughtOnly || caughtOnly && step.after.count > 1 { continue }
                 merge(&control, requirements[dependency.step] ?? [:])
                 control[dependency.step, default: []].insert(dependency.outcome)
                 inherited = inherited || conflicted.contains(dependency.step)

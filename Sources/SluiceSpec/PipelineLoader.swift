@@ -103,7 +103,7 @@ public enum PipelineLoader {
         var moduleFiles = specFiles(under: folder.isEmpty ? "." : folder, recursive: false)
         moduleFiles += specFiles(under: (folder as NSString).appendingPathComponent("modules"), recursive: false)
         for (listed, location) in PipelineCompiler.modulePaths(root, reporter: reporter) {
-            let full = listed.hasPrefix("/") ? listed : (folder as NSString).appendingPathComponent(listed)
+            let full = normalized(listed.hasPrefix("/") ? listed : (folder as NSString).appendingPathComponent(listed))
             var isFolder: ObjCBool = false
             if !FileManager.default.fileExists(atPath: full, isDirectory: &isFolder) {
                 reporter.error(
@@ -149,6 +149,21 @@ public enum PipelineLoader {
             }
         }
         return files
+    }
+
+    /// Removes `.` and resolves `..` components lexically, keeping the path relative when it was.
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
     static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
