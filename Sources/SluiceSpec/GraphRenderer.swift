@@ -37,7 +37,7 @@ public enum GraphRenderer {
                 let outcome = dependency.outcome == .succeeded ? "" : " (\(label(dependency.outcome)))"
                 lines.append("\(indent)  after \(dependency.step)\(outcome)")
             }
-            for reference in step.references { lines.append("\(indent)  reads \(reference)") }
+            for reference in step.references.map(\.description).sorted() { lines.append("\(indent)  reads \(reference)") }
             for rule in step.catches { lines.append("\(indent)  catch \(rule.errorEquals.joined(separator: ", ")) → \(rule.next)") }
         }
         for step in pipeline.steps { describe(step, indent: "  ") }

@@ -21,6 +21,8 @@ final class PipelineCompiler {
     private var dataReferences: [String: [(step: String, location: SourceLocation)]] = [:]
     private var previous: [String: String] = [:]
     private var usedModules: [String: Module] = [:]
+    /// Set when a step name could not be resolved: reachability would then only repeat that problem.
+    private var brokenEdge = false
 
     struct RawStep {
         var name: String
@@ -292,7 +294,7 @@ final class PipelineCompiler {
     private func addStep(name: String, location: SourceLocation, fields: Fields, onFailure: Bool) -> Bool {
         if let first = rawByName[name] {
             reporter.error(
-                "duplicate-name", "step '\(name)' is defined twice (first at \(first.location))", at: location,
+                "duplicate-name", "step '\(name)' is defined twice (first on line \(first.location.line))", at: location,
                 fix: "give each step a unique name")
             return false
         }
@@ -315,8 +317,9 @@ final class PipelineCompiler {
                 fix: "add 'module: <ModuleName>' for a task, or 'type:' (\(Self.kinds.joined(separator: ", ")))")
             return false
         }
+        let named = Fields(node: fields.node, entries: fields.entries, what: "step '\(name)'")
         let step = RawStep(
-            name: name, location: location, fields: fields, kind: kind, module: nil, onFailure: onFailure)
+            name: name, location: location, fields: named, kind: kind, module: nil, onFailure: onFailure)
         raw.append(step)
         rawByName[name] = step
         return true
@@ -327,6 +330,7 @@ final class PipelineCompiler {
     /// Resolves a step name written at `location`, reporting an unknown one with the closest existing name.
     private func stepName(_ name: String, at location: SourceLocation, role: String) -> String? {
         if let step = rawByName[name], !step.onFailure { return name }
+        brokenEdge = true
         let candidates = raw.filter { !$0.onFailure }.map(\.name)
         let suggestion = closestMatch(to: name, in: candidates)
         reporter.error(
@@ -344,7 +348,8 @@ final class PipelineCompiler {
     private func buildControlEdges() {
         for step in raw where !step.onFailure {
             let fields = step.fields
-            if let node = fields["next"], let next = reporter.string(node, "'Next'"),
+            if Self.allowedKeys(step.kind).contains("next"), let node = fields["next"],
+                let next = reporter.string(node, "'Next'"),
                 let target = stepName(next, at: node.location, role: "'Next' of step '\(step.name)'")
             {
                 addEdge(to: target, Dependency(step.name))
@@ -367,11 +372,28 @@ final class PipelineCompiler {
     }
 
     /// In the list form, reading a step's output makes the reader wait for it.
+    ///
+    /// A data edge is left out when the step already waits for it through another dependency, so the list form
+    /// yields the same graph as the state machine it mirrors.
     private func addDataEdges(_ steps: inout [Step]) {
+        var added: [String: [String]] = [:]
         for step in steps {
             for reference in dataReferences[step.name] ?? []
             where !(edges[step.name] ?? []).contains(where: { $0.step == reference.step }) {
                 addEdge(to: step.name, Dependency(reference.step))
+                added[step.name, default: []].append(reference.step)
+            }
+        }
+        var graph = DependencyGraph(nodes: steps.map(\.name))
+        for (target, dependencies) in edges { for dependency in dependencies { graph.addEdge(from: dependency.step, to: target) } }
+        guard graph.topologicalOrder() != nil else { return }
+        for step in steps {
+            for source in added[step.name] ?? [] {
+                let descendants = graph.reachable(from: [source])
+                let others = (edges[step.name] ?? []).filter { $0.step != source }
+                if others.contains(where: { descendants.contains($0.step) }) {
+                    edges[step.name]?.removeAll { $0 == Dependency(source) }
+                }
             }
         }
     }
@@ -498,6 +520,7 @@ final class PipelineCompiler {
         }
         usedModules[module.name] = module
         var inputs: [String: Binding] = [:]
+        var written: Set<String> = []
         if let node = step.fields["inputs"], node.json != .null, let fields = reporter.fields(node, "'inputs'") {
             for entry in fields.entries {
                 guard let port = module.input(named: entry.key) else {
@@ -510,12 +533,13 @@ final class PipelineCompiler {
                             ?? "bind one of: \(module.inputs.map(\.name).joined(separator: ", "))")
                     continue
                 }
+                written.insert(entry.key)
                 if let binding = binding(entry.value, in: step, inputType: port.type, inputName: port.name) {
                     inputs[entry.key] = binding
                 }
             }
         }
-        for port in module.inputs where port.isRequired && inputs[port.name] == nil {
+        for port in module.inputs where port.isRequired && !written.contains(port.name) {
             reporter.error(
                 "missing-input", "step '\(step.name)' does not bind required input '\(port.name)' of '\(module.name)'",
                 at: step.location, fix: "add '\(port.name): …' under 'inputs:', or give the module input a 'value'")
@@ -782,7 +806,7 @@ final class PipelineCompiler {
                 at: first?.location ?? SourceLocation(file: "?", line: 1, column: 1),
                 fix: "remove one of these edges (a 'Next', 'after' or data reference) to break the cycle")
         }
-        if stateMachine, let (start, location) = startsAt {
+        if stateMachine, !brokenEdge, let (start, location) = startsAt {
             if stepName(start, at: location, role: "'StartsAt'") != nil {
                 let reachable = full.reachable(from: [start])
                 for step in steps where !reachable.contains(step.name) {

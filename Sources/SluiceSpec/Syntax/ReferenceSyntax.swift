@@ -15,6 +15,11 @@ public struct ReferenceSyntax: Hashable, Sendable {
     public var root: Root
     public var path: [PathComponent]
 
+    public init(root: Root, path: [PathComponent] = []) {
+        self.root = root
+        self.path = path
+    }
+
     /// Parses a reference; the error text says what is malformed.
     public static func parse(_ text: String) -> Result<ReferenceSyntax, ReferenceSyntaxError> {
         var body = Substring(text.trimmingCharacters(in: .whitespaces))
