@@ -37,8 +37,12 @@ public enum GraphRenderer {
                 let outcome = dependency.outcome == .succeeded ? "" : " (\(label(dependency.outcome)))"
                 lines.append("\(indent)  after \(dependency.step)\(outcome)")
             }
-            for reference in step.references.map(\.description).sorted() { lines.append("\(indent)  reads \(reference)") }
-            for rule in step.catches { lines.append("\(indent)  catch \(rule.errorEquals.joined(separator: ", ")) → \(rule.next)") }
+            for reference in step.references.map(\.description).sorted() {
+                lines.append("\(indent)  reads \(reference)")
+            }
+            for rule in step.catches {
+                lines.append("\(indent)  catch \(rule.errorEquals.joined(separator: ", ")) → \(rule.next)")
+            }
         }
         for step in pipeline.steps { describe(step, indent: "  ") }
         if !pipeline.onFailure.isEmpty {
@@ -58,7 +62,9 @@ public enum GraphRenderer {
     }
 
     static func dot(_ pipeline: Pipeline) -> String {
-        func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        func quoted(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
         var lines = ["digraph \(quoted(pipeline.name)) {", "  rankdir=TB;", "  node [shape=box, style=rounded];"]
         for step in pipeline.steps {
             let shape =
@@ -74,7 +80,8 @@ public enum GraphRenderer {
         for step in pipeline.steps {
             for dependency in step.after {
                 let outcome = label(dependency.outcome)
-                let attributes = outcome.isEmpty ? "" : " [label=\(quoted(outcome))\(outcome == "catch" ? ", style=dashed" : "")]"
+                let attributes =
+                    outcome.isEmpty ? "" : " [label=\(quoted(outcome))\(outcome == "catch" ? ", style=dashed" : "")]"
                 lines.append("  \(quoted(dependency.step)) -> \(quoted(step.name))\(attributes);")
             }
         }

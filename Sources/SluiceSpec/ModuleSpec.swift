@@ -55,7 +55,11 @@ enum ModuleSpec {
         let outputs = ports(fields["outputs"], direction: "output", reporter: reporter)
         var cloud: [String: JSONValue]?
         if let node = fields["cloud"] {
-            if case .object(let object) = node.json { cloud = object } else { reporter.badValue(node, "'cloud'", expected: "a mapping") }
+            if case .object(let object) = node.json {
+                cloud = object
+            } else {
+                reporter.badValue(node, "'cloud'", expected: "a mapping")
+            }
         }
         let description = fields["description"].flatMap { reporter.string($0, "'description'") }
         return Module(
@@ -110,7 +114,8 @@ enum ModuleSpec {
             return Module.Port(
                 name: entry.key, type: .json, value: entry.value.json, location: entry.keyLocation)
         }
-        guard let nameNode = fields["name"], let name = reporter.string(nameNode, "a module \(direction)'s 'name'") else {
+        guard let nameNode = fields["name"], let name = reporter.string(nameNode, "a module \(direction)'s 'name'")
+        else {
             if fields["name"] == nil {
                 reporter.error(
                     "missing-key", "a module \(direction) has no 'name'", at: item.location,
@@ -126,7 +131,8 @@ enum ModuleSpec {
                 let suggestion = closestMatch(to: text, in: ValueType.specNames)
                 reporter.error(
                     "unknown-type",
-                    "\(direction) '\(name)' has unknown type '\(text)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
+                    "\(direction) '\(name)' has unknown type '\(text)'"
+                        + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
                     at: typeNode.location, fix: "use one of \(ValueType.specNames.joined(separator: ", "))")
                 return nil
             }

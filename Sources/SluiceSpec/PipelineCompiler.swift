@@ -66,7 +66,8 @@ final class PipelineCompiler {
         let name = reporter.string(fields["name"], "the pipeline's 'name'")
         if fields["name"] == nil {
             reporter.error(
-                "missing-key", "the pipeline has no 'name'", at: root.location, fix: "add 'name: MyPipeline' at the top")
+                "missing-key", "the pipeline has no 'name'", at: root.location, fix: "add 'name: MyPipeline' at the top"
+            )
         }
         let parameterList = readParameters(fields["parameters"])
         for parameter in parameterList { parameters[parameter.name] = parameter }
@@ -88,7 +89,9 @@ final class PipelineCompiler {
             return nil
         }
         if let node = fields["on_failure"] {
-            if let items = node.items { readList(items, onFailure: true) } else if node.json != .null {
+            if let items = node.items {
+                readList(items, onFailure: true)
+            } else if node.json != .null {
                 reporter.badValue(node, "'on_failure'", expected: "a list of steps")
             }
         }
@@ -126,7 +129,8 @@ final class PipelineCompiler {
                 guard let fields = reporter.fields(item, "a parameter") else { continue }
                 guard let name = reporter.string(fields["name"], "a parameter's 'name'") else {
                     if fields["name"] == nil {
-                        reporter.error("missing-key", "a parameter has no 'name'", at: item.location, fix: "add 'name:'")
+                        reporter.error(
+                            "missing-key", "a parameter has no 'name'", at: item.location, fix: "add 'name:'")
                     }
                     continue
                 }
@@ -160,7 +164,8 @@ final class PipelineCompiler {
                     let suggestion = closestMatch(to: text, in: ValueType.specNames)
                     reporter.error(
                         "unknown-type",
-                        "parameter '\(name)' has unknown type '\(text)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
+                        "parameter '\(name)' has unknown type '\(text)'"
+                            + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
                         at: typeNode.location, fix: "use one of \(ValueType.specNames.joined(separator: ", "))")
                 }
             } else if let value = fields["default"]?.json {
@@ -210,7 +215,9 @@ final class PipelineCompiler {
             fields.checkKeys(["files", "glob", "every", "parameters", "file_parameter"], reporter: reporter)
             var values: [String: JSONValue] = [:]
             if let node = fields["parameters"] {
-                if case .object(let object) = node.json { values = object } else {
+                if case .object(let object) = node.json {
+                    values = object
+                } else {
                     reporter.badValue(node, "a trigger's 'parameters'", expected: "a mapping")
                 }
                 for entry in node.entries ?? [] where parameters[entry.key] == nil {
@@ -235,7 +242,8 @@ final class PipelineCompiler {
                     at: item.location, fix: "add 'files: data/incoming' or 'every: PT1H'")
                 continue
             }
-            triggers.append(Trigger(kind: kind, parameters: values, fileParameter: fileParameter, location: item.location))
+            triggers.append(
+                Trigger(kind: kind, parameters: values, fileParameter: fileParameter, location: item.location))
         }
         return triggers
     }
@@ -279,7 +287,8 @@ final class PipelineCompiler {
             guard let fields = reporter.fields(item, "a step") else { continue }
             guard let nameNode = fields["name"], let name = reporter.string(nameNode, "a step's 'name'") else {
                 if fields["name"] == nil {
-                    reporter.error("missing-key", "a step has no 'name'", at: item.location, fix: "add 'name:' to the step")
+                    reporter.error(
+                        "missing-key", "a step has no 'name'", at: item.location, fix: "add 'name:' to the step")
                 }
                 continue
             }
@@ -294,14 +303,17 @@ final class PipelineCompiler {
     private func addStep(name: String, location: SourceLocation, fields: Fields, onFailure: Bool) -> Bool {
         if let first = rawByName[name] {
             reporter.error(
-                "duplicate-name", "step '\(name)' is defined twice (first on line \(first.location.line))", at: location,
+                "duplicate-name", "step '\(name)' is defined twice (first on line \(first.location.line))",
+                at: location,
                 fix: "give each step a unique name")
             return false
         }
         var kind = "Task"
         if let typeNode = fields["type"], let text = reporter.string(typeNode, "the step's 'type'") {
             let aliases = ["choice": "Condition", "pass": "Succeed"]
-            if let found = Self.kinds.first(where: { $0.lowercased() == text.lowercased() }) ?? aliases[text.lowercased()] {
+            if let found = Self.kinds.first(where: { $0.lowercased() == text.lowercased() })
+                ?? aliases[text.lowercased()]
+            {
                 kind = found
             } else {
                 let suggestion = closestMatch(to: text, in: Self.kinds)
@@ -385,7 +397,9 @@ final class PipelineCompiler {
             }
         }
         var graph = DependencyGraph(nodes: steps.map(\.name))
-        for (target, dependencies) in edges { for dependency in dependencies { graph.addEdge(from: dependency.step, to: target) } }
+        for (target, dependencies) in edges {
+            for dependency in dependencies { graph.addEdge(from: dependency.step, to: target) }
+        }
         guard graph.topologicalOrder() != nil else { return }
         for step in steps {
             for source in added[step.name] ?? [] {
@@ -512,7 +526,8 @@ final class PipelineCompiler {
             let suggestion = closestMatch(to: reference, in: modulesByName.keys.sorted())
             reporter.error(
                 "unknown-module",
-                "step '\(step.name)' uses unknown module '\(reference)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
+                "step '\(step.name)' uses unknown module '\(reference)'"
+                    + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
                 at: moduleNode.location,
                 fix: suggestion.map { "write '\($0)'" }
                     ?? "put the module file beside the pipeline or in its modules/ folder, or list it under 'modules:'")
@@ -527,7 +542,8 @@ final class PipelineCompiler {
                     let suggestion = closestMatch(to: entry.key, in: module.inputs.map(\.name))
                     reporter.error(
                         "unknown-input",
-                        "module '\(module.name)' has no input '\(entry.key)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
+                        "module '\(module.name)' has no input '\(entry.key)'"
+                            + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
                         at: entry.keyLocation,
                         fix: suggestion.map { "write '\($0)'" }
                             ?? "bind one of: \(module.inputs.map(\.name).joined(separator: ", "))")
@@ -557,7 +573,8 @@ final class PipelineCompiler {
         guard case .string(let text) = value else {
             if !inputType.accepts(value) {
                 reporter.error(
-                    "type-mismatch", "\(target) of step '\(step.name)' is \(inputType.rawValue) but gets \(value.typeName)",
+                    "type-mismatch",
+                    "\(target) of step '\(step.name)' is \(inputType.rawValue) but gets \(value.typeName)",
                     at: node.location, fix: "write a \(inputType.rawValue) value")
             }
             return .literal(value)
@@ -583,7 +600,8 @@ final class PipelineCompiler {
         }
         if !ValueType.string.isAssignable(to: inputType) {
             reporter.error(
-                "type-mismatch", "\(target) of step '\(step.name)' is \(inputType.rawValue) but gets an interpolated string",
+                "type-mismatch",
+                "\(target) of step '\(step.name)' is \(inputType.rawValue) but gets an interpolated string",
                 at: node.location, fix: "bind a reference such as $.parameters.X instead of a string")
         }
         return .template(template)
@@ -636,7 +654,9 @@ final class PipelineCompiler {
         case .failure(let error):
             reporter.error(
                 "bad-reference", "'\(text)' is not a valid reference: \(error)", at: location,
-                fix: "write $.parameters.NAME, $.steps.STEP.outputs.NAME, $.steps['A Step'].outputs.NAME or $.execution.id")
+                fix:
+                    "write $.parameters.NAME, $.steps.STEP.outputs.NAME, $.steps['A Step'].outputs.NAME or $.execution.id"
+            )
             return nil
         }
         switch syntax.root {
@@ -757,7 +777,9 @@ final class PipelineCompiler {
                 if let jitter = RetryRule.Jitter(rawValue: text.uppercased()) {
                     rule.jitter = jitter
                 } else {
-                    reporter.error("bad-value", "jitter '\(text)' is not FULL or NONE", at: node.location, fix: "write FULL or NONE")
+                    reporter.error(
+                        "bad-value", "jitter '\(text)' is not FULL or NONE", at: node.location,
+                        fix: "write FULL or NONE")
                 }
             }
             return rule
@@ -777,7 +799,8 @@ final class PipelineCompiler {
                 }
                 return nil
             }
-            guard !step.onFailure, let target = stepName(next, at: nextNode.location, role: "'catch' of step '\(step.name)'")
+            guard !step.onFailure,
+                let target = stepName(next, at: nextNode.location, role: "'catch' of step '\(step.name)'")
             else { return nil }
             addEdge(to: target, Dependency(step.name, on: .caught))
             return CatchRule(errorEquals: errorNames(fields), next: target)
@@ -837,7 +860,8 @@ final class PipelineCompiler {
             var control: [String: Set<Dependency.Outcome>] = [:]
             var inherited = false
             let caughtOnly = step.after.allSatisfy { $0.outcome == .caught }
-            for dependency in step.after where stateMachine || !dataSteps.contains(dependency.step)
+            for dependency in step.after
+            where stateMachine || !dataSteps.contains(dependency.step)
                 || dependency.outcome != .succeeded
             {
                 // A catch handler runs when any one of the steps routing to it fails: those paths are alternatives.
@@ -862,7 +886,9 @@ final class PipelineCompiler {
                     reporter.error(
                         "branch-reference",
                         "step '\(name)' reads an output of '\(reference.step)', \(why)", at: reference.location,
-                        fix: "read from a step that runs before '\(name)' on every path, or move '\(name)' into that branch")
+                        fix:
+                            "read from a step that runs before '\(name)' on every path, or move '\(name)' into that branch"
+                    )
                     inherited = true
                 }
                 merge(&all, read)
@@ -871,7 +897,8 @@ final class PipelineCompiler {
                 conflicted.insert(name)
                 if !inherited {
                     reporter.error(
-                        "unreachable-step", "step '\(name)' can never run: it waits for exclusive outcomes of '\(condition)'",
+                        "unreachable-step",
+                        "step '\(name)' can never run: it waits for exclusive outcomes of '\(condition)'",
                         at: step.location ?? SourceLocation(file: "?", line: 1, column: 1),
                         fix: "make it depend on one branch only")
                 }

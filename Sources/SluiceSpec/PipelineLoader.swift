@@ -94,7 +94,9 @@ public enum PipelineLoader {
         return keys.contains("steps") ? .pipeline : .module
     }
 
-    private static func compilePipeline(path: String, cache: inout FileCache) -> (pipeline: Pipeline?, diagnostics: [Diagnostic]) {
+    private static func compilePipeline(path: String, cache: inout FileCache) -> (
+        pipeline: Pipeline?, diagnostics: [Diagnostic]
+    ) {
         let parsed = cache.parsed(path)
         guard let root = parsed.root else { return (nil, parsed.diagnostics) }
         let reporter = Reporter()

@@ -92,11 +92,14 @@ public enum SpecSchema {
             "end": ["type": "boolean"], "module": string("Module name or id"), "module_id": string("Module id"),
             "inputs": ["type": "object", "description": "Input name → literal, $.reference or \"text {reference}\""],
             "retry": list(retry), "catch": list(catchRule), "timeout": duration, "heartbeat": duration,
-            "cache": ["anyOf": [["type": "boolean"], object(["enabled": ["type": "boolean"], "expire_after": duration])]],
+            "cache": [
+                "anyOf": [["type": "boolean"], object(["enabled": ["type": "boolean"], "expire_after": duration])]
+            ],
             "condition": ["anyOf": [["type": "string"], list(["type": "string"])]],
             "then": names, "else": names, "message": ["type": "string"], "error": ["type": "string"],
             "notify": names, "seconds": duration, "until": ["type": "string"],
-            "items": ["description": "A list or a $.reference to one"], "files": string("Folder whose files a Map visits"),
+            "items": ["description": "A list or a $.reference to one"],
+            "files": string("Folder whose files a Map visits"),
             "glob": ["type": "string"], "max_concurrency": ["type": "integer", "minimum": 0],
         ]
         // Spellings are matched case-insensitively without '_' (ModuleId = module_id); editors see snake_case.

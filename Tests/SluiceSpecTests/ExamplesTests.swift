@@ -59,9 +59,10 @@ import Testing
         let text = spec.message.render { _ in .double(6.0) }
         #expect(text == "Execution failed due to MSE greater than 6")
         #expect(fail.after == [Dependency("Check MSE", on: .conditionFalse)])
-        #expect(pipeline.parameters.map(\.name).starts(with: [
-            "ProcessingInstanceCount", "TrainingInstanceCount", "ModelApprovalStatus", "MseThreshold",
-        ]))
+        #expect(
+            pipeline.parameters.map(\.name).starts(with: [
+                "ProcessingInstanceCount", "TrainingInstanceCount", "ModelApprovalStatus", "MseThreshold",
+            ]))
     }
 
     @Test func creditRiskRetriesAndCatchesIntoTheFailStep() throws {
@@ -69,7 +70,8 @@ import Testing
         let train = try #require(pipeline.step(named: "Train Model"))
         #expect(
             train.retry.last
-                == RetryRule(errorEquals: [ErrorName.all], interval: TimeSpan(seconds: 1), maxAttempts: 1, backoffRate: 1.1))
+                == RetryRule(
+                    errorEquals: [ErrorName.all], interval: TimeSpan(seconds: 1), maxAttempts: 1, backoffRate: 1.1))
         #expect(train.retry.first?.interval == TimeSpan(seconds: 60))
         let handler = try #require(pipeline.step(named: "Handle Failure"))
         #expect(handler.after.contains(Dependency("Train Model", on: .caught)))

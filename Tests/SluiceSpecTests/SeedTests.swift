@@ -22,7 +22,8 @@ import Testing
         #expect(source.value == "s3://ml-pipeline-xgboost/data/customer-churn.csv")
         #expect(
             source.attributes == [
-                "ContentType": "text/csv", "CompressionType": "None", "fields_to_process": "product_name|product_review",
+                "ContentType": "text/csv", "CompressionType": "None",
+                "fields_to_process": "product_name|product_review",
             ])
         #expect(loader.outputs.map(\.name) == ["ResultStatus", "S3OutputArtifactUri"])
         #expect(loader.output(named: "ResultStatus")?.type == .json)

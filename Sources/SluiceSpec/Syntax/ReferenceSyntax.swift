@@ -46,7 +46,8 @@ public struct ReferenceSyntax: Hashable, Sendable {
             guard key(2) == "outputs", let output = key(3) else {
                 return .failure(.init("expected '$.steps.\(step).outputs.NAME'"))
             }
-            return .success(ReferenceSyntax(root: .stepOutput(step: step, output: output), path: Array(components.dropFirst(4))))
+            return .success(
+                ReferenceSyntax(root: .stepOutput(step: step, output: output), path: Array(components.dropFirst(4))))
         case "outputs":
             guard let output = key(1) else { return .failure(.init("'$.outputs' needs an output name")) }
             return .success(ReferenceSyntax(root: .previousOutput(output), path: Array(components.dropFirst(2))))
@@ -155,7 +156,9 @@ enum ConditionSyntax {
     }
 
     /// Parses the expression; `resolve` turns reference text into a reference (nil after reporting a problem).
-    static func parse(_ text: String, resolve: @escaping (String) -> Reference?) -> Result<Condition, ReferenceSyntaxError> {
+    static func parse(_ text: String, resolve: @escaping (String) -> Reference?) -> Result<
+        Condition, ReferenceSyntaxError
+    > {
         let tokens: [Token]
         switch tokenize(text) {
         case .success(let parsed): tokens = parsed
@@ -164,7 +167,9 @@ enum ConditionSyntax {
         var parser = Parser(tokens: tokens, resolve: resolve)
         do {
             let condition = try parser.parseOr()
-            guard parser.position == tokens.count else { throw ReferenceSyntaxError("unexpected text after the condition") }
+            guard parser.position == tokens.count else {
+                throw ReferenceSyntaxError("unexpected text after the condition")
+            }
             return .success(condition)
         } catch let error as ReferenceSyntaxError {
             return .failure(error)

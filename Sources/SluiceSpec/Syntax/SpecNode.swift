@@ -129,7 +129,8 @@ enum SpecReader {
                 guard let keyText = key.scalar?.string else {
                     diagnostics.append(
                         .error(
-                            "bad-value", "a mapping key must be a plain name, not \(key.mapping != nil ? "a mapping" : "a list")",
+                            "bad-value",
+                            "a mapping key must be a plain name, not \(key.mapping != nil ? "a mapping" : "a list")",
                             at: keyLocation, fix: "write the key as a name"))
                     continue
                 }
@@ -144,7 +145,8 @@ enum SpecReader {
             return SpecNode(value: .sequence(items), location: location)
         case .alias:
             diagnostics.append(
-                .error("yaml-syntax", "YAML aliases are not supported in specs", at: location, fix: "write the value out"))
+                .error(
+                    "yaml-syntax", "YAML aliases are not supported in specs", at: location, fix: "write the value out"))
             return SpecNode(value: .scalar("", quoted: false), location: location)
         }
     }
@@ -173,15 +175,20 @@ enum SpecReader {
 
     /// The first line where flow brackets or block indentation nest deeper than `maxDepth`, if any.
     static func lineExceedingDepth(_ text: String) -> Int? {
+        // Bytes, not characters: every byte that matters here is ASCII, and this runs on every file.
+        let newline = UInt8(ascii: "\n")
+        let space = UInt8(ascii: " ")
+        let dash = UInt8(ascii: "-")
+        let separators: Set<UInt8> = Set(" [{,:".utf8)
         var line = 1
         var flow = 0
-        var quote: Character?
+        var quote: UInt8?
         var atLineStart = true
         var blockDepth = 0
-        var previous: Character = " "
-        for character in text {
-            defer { previous = character }
-            if character == "\n" {
+        var previous = space
+        for byte in text.utf8 {
+            defer { previous = byte }
+            if byte == newline {
                 line += 1
                 atLineStart = true
                 blockDepth = 0
@@ -189,25 +196,24 @@ enum SpecReader {
                 continue
             }
             if let open = quote {
-                if character == open { quote = nil }
+                if byte == open { quote = nil }
                 continue
             }
             if atLineStart {
-                if character == " " || character == "-" {
-                    blockDepth += character == "-" ? 2 : 1
+                if byte == space || byte == dash {
+                    blockDepth += byte == dash ? 2 : 1
                     if blockDepth > maxDepth * 4 { return line }
                     continue
                 }
                 atLineStart = false
             }
-            let afterSeparator = " [{,:".contains(previous)
-            switch character {
-            case "[", "{":
+            switch byte {
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
                 flow += 1
                 if flow > maxDepth { return line }
-            case "]", "}": flow = max(0, flow - 1)
-            case "\"" where afterSeparator, "'" where afterSeparator: quote = character
-            case "#" where afterSeparator: quote = "\n"
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): flow = max(0, flow - 1)
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): if separators.contains(previous) { quote = byte }
+            case UInt8(ascii: "#"): if separators.contains(previous) { quote = newline }
             default: break
             }
         }
