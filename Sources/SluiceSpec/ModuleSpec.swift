@@ -2,7 +2,7 @@ import SluiceCore
 
 /// Reads module specs: `name`, `description`, `id`, `type`, `inputs`, `outputs`, `implementation`, `cloud`.
 enum ModuleSpec {
-    static let keys = ["name", "description", "id", "type", "inputs", "outputs", "implementation", "cloud", "kind"]
+    static let keys = ["name", "description", "id", "type", "inputs", "outputs", "implementation", "cloud"]
     static let portKeys = ["name", "type", "value", "default", "description", "optional"]
     static let implementationKinds = ["builtin", "command", "lambda", "glue", "http", "container"]
 

@@ -103,3 +103,28 @@ import Testing
         #expect(result.diagnostics.first?.location == SourceLocation(file: "p.yaml", line: 4, column: 42))
     }
 }
+
+@Suite struct JSONSpecTests {
+    @Test func jsonModulesAndPipelinesReadLikeYAML() throws {
+        let module = """
+            {"name": "Scorer", "type": "Builtin", "implementation": {"builtin": "evaluate"},
+             "inputs": [{"name": "Model", "type": "ModelUri", "ContentType": "application/json"}],
+             "outputs": [{"name": "Report", "type": "Report"}]}
+            """
+        let loaded = try #require(PipelineLoader.validate(text: module, file: "scorer.json").module)
+        #expect(loaded.input(named: "Model")?.attributes == ["ContentType": "application/json"])
+        let pipeline = """
+            {"name": "P", "steps": [
+              {"name": "Score", "module": "Scorer", "inputs": {"Model": "models/m.json"}},
+              {"name": "Check", "type": "Condition",
+               "condition": "$.steps.Score.outputs.Report.regression_metrics.mse.value <= 6.0", "then": ["Done"]},
+              {"name": "Done", "type": "Succeed"}]}
+            """
+        let result = PipelineLoader.validate(text: pipeline, file: "p.json", modules: [loaded])
+        #expect(result.diagnostics.isEmpty)
+        #expect(result.pipeline?.step(named: "Done")?.after == [Dependency("Check", on: .conditionTrue)])
+        let broken = PipelineLoader.validate(text: "{\"name\": \"P\", \"steps\": [", file: "b.json")
+        #expect(broken.diagnostics.map(\.code) == ["yaml-syntax"])
+        #expect(broken.diagnostics.first?.location?.file == "b.json")
+    }
+}
