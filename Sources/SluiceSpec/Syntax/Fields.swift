@@ -106,6 +106,15 @@ struct Fields {
     let entries: [SpecNode.Entry]
     /// What the mapping is, for messages: `step 'Train'`, `module input 'x'`.
     let what: String
+    /// `canonical(key)` of each entry, in order.
+    private let canonicalKeys: [String]
+
+    init(node: SpecNode, entries: [SpecNode.Entry], what: String) {
+        self.node = node
+        self.entries = entries
+        self.what = what
+        self.canonicalKeys = entries.map { Self.canonical($0.key) }
+    }
 
     /// Lowercased with `_` and `-` removed, so Step Functions' and snake_case spellings meet.
     static func canonical(_ key: String) -> String {
@@ -114,7 +123,7 @@ struct Fields {
 
     func entry(_ name: String) -> SpecNode.Entry? {
         let wanted = Self.canonical(name)
-        return entries.first { Self.canonical($0.key) == wanted }
+        return canonicalKeys.firstIndex(of: wanted).map { entries[$0] }
     }
 
     subscript(_ names: String...) -> SpecNode? {
@@ -128,8 +137,7 @@ struct Fields {
     func checkKeys(_ allowed: [String], reporter: Reporter, inapplicable: [String: String] = [:]) {
         let canonicalAllowed = Dictionary(allowed.map { (Self.canonical($0), $0) }, uniquingKeysWith: { a, _ in a })
         var seen: [String: String] = [:]
-        for entry in entries {
-            let canonical = Self.canonical(entry.key)
+        for (entry, canonical) in zip(entries, canonicalKeys) {
             if let known = canonicalAllowed[canonical] {
                 if let first = seen[canonical] {
                     reporter.error(
