@@ -45,8 +45,12 @@ struct SeededGenerator: RandomNumberGenerator {
         return modules
     }
 
+    static func lines(_ text: String) -> [String] {
+        text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     static func mutate(_ text: String, _ random: inout SeededGenerator) -> String {
-        var lines = text.components(separatedBy: "\n")
+        var lines = Self.lines(text)
         let line = Int.random(in: 0..<max(lines.count, 1), using: &random)
         let replacements = ["[]", "{}", "42", "-3.5", "true", "null", "\"x\"", "'", "[a, {b: c}]", "$.steps", "{"]
         // Huge strings are linear but slow to build in debug builds: one mutation in fifty.
@@ -101,7 +105,7 @@ struct SeededGenerator: RandomNumberGenerator {
             let result = PipelineLoader.validate(
                 text: text, file: "fuzz.yaml", modules: modules,
                 options: ValidationOptions(knownBuiltins: builtinCatalog))
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            let lines = text.utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
             for diagnostic in result.diagnostics {
                 codes.insert(diagnostic.code)
                 guard let location = diagnostic.location, location.file == "fuzz.yaml",

@@ -176,47 +176,49 @@ enum SpecReader {
     /// The first line where flow brackets or block indentation nest deeper than `maxDepth`, if any.
     static func lineExceedingDepth(_ text: String) -> Int? {
         // Bytes, not characters: every byte that matters here is ASCII, and this runs on every file.
-        let newline = UInt8(ascii: "\n")
-        let space = UInt8(ascii: " ")
-        let dash = UInt8(ascii: "-")
-        let separators: Set<UInt8> = Set(" [{,:".utf8)
-        var line = 1
-        var flow = 0
-        var quote: UInt8?
-        var atLineStart = true
-        var blockDepth = 0
-        var previous = space
-        for byte in text.utf8 {
-            defer { previous = byte }
-            if byte == newline {
-                line += 1
-                atLineStart = true
-                blockDepth = 0
-                quote = nil
-                continue
-            }
-            if let open = quote {
-                if byte == open { quote = nil }
-                continue
-            }
-            if atLineStart {
-                if byte == space || byte == dash {
-                    blockDepth += byte == dash ? 2 : 1
-                    if blockDepth > maxDepth * 4 { return line }
+        var text = text
+        return text.withUTF8 { bytes -> Int? in
+            var line = 1
+            var flow = 0
+            var quote: UInt8 = 0
+            var atLineStart = true
+            var blockDepth = 0
+            var previous: UInt8 = 0x20
+            for byte in bytes {
+                let afterSeparator =
+                    previous == 0x20 || previous == 0x5B || previous == 0x7B || previous == 0x2C
+                    || previous == 0x3A
+                previous = byte
+                if byte == 0x0A {
+                    line += 1
+                    atLineStart = true
+                    blockDepth = 0
+                    quote = 0
                     continue
                 }
-                atLineStart = false
+                if quote != 0 {
+                    if byte == quote { quote = 0 }
+                    continue
+                }
+                if atLineStart {
+                    if byte == 0x20 || byte == 0x2D {  // space, dash
+                        blockDepth += byte == 0x2D ? 2 : 1
+                        if blockDepth > maxDepth * 4 { return line }
+                        continue
+                    }
+                    atLineStart = false
+                }
+                switch byte {
+                case 0x5B, 0x7B:  // [ {
+                    flow += 1
+                    if flow > maxDepth { return line }
+                case 0x5D, 0x7D: flow = max(0, flow - 1)  // ] }
+                case 0x22, 0x27: if afterSeparator { quote = byte }  // " '
+                case 0x23: if afterSeparator { quote = 0x0A }  // # starts a comment
+                default: break
+                }
             }
-            switch byte {
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                flow += 1
-                if flow > maxDepth { return line }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): flow = max(0, flow - 1)
-            case UInt8(ascii: "\""), UInt8(ascii: "'"): if separators.contains(previous) { quote = byte }
-            case UInt8(ascii: "#"): if separators.contains(previous) { quote = newline }
-            default: break
-            }
+            return nil
         }
-        return nil
     }
 }
