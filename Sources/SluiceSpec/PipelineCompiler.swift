@@ -62,7 +62,16 @@ final class PipelineCompiler {
 
     func compile(_ root: SpecNode) -> Pipeline? {
         guard let fields = reporter.fields(root, "a pipeline") else { return nil }
-        fields.checkKeys(Self.keys, reporter: reporter)
+        // A step outdented out of `Steps:` (the seed's indentation slip) deserves a precise hint.
+        var misplaced: [String: (reason: String, fix: String?)] = [:]
+        if fields["steps"]?.entries != nil {
+            for entry in fields.entries where Self.looksLikeStep(entry.value) {
+                misplaced[Fields.canonical(entry.key)] = (
+                    "it looks like a step outside 'Steps:'", "indent '\(entry.key)' and its keys under 'Steps:'"
+                )
+            }
+        }
+        fields.checkKeys(Self.keys, reporter: reporter, inapplicable: misplaced)
         let name = reporter.string(fields["name"], "the pipeline's 'name'")
         if fields["name"] == nil {
             reporter.error(
@@ -117,6 +126,11 @@ final class PipelineCompiler {
             name: name ?? "", description: description, type: type, parameters: parameterList, steps: steps,
             onFailure: onFailure, maxConcurrentExecutions: maxConcurrent, modules: usedModules,
             location: root.location, triggers: triggers)
+    }
+
+    static func looksLikeStep(_ node: SpecNode) -> Bool {
+        let keys = Set((node.entries ?? []).map { Fields.canonical($0.key) })
+        return !keys.isDisjoint(with: ["moduleid", "module", "next", "end"]) && !keys.contains("name")
     }
 
     // MARK: Parameters and triggers
@@ -441,7 +455,7 @@ final class PipelineCompiler {
         let allowed = Self.allowedKeys(step.kind)
         let inapplicable = Dictionary(
             Self.allStepKeys.filter { !allowed.contains($0) }.map {
-                (Fields.canonical($0), "a \(step.kind) step has no '\($0)'")
+                (Fields.canonical($0), (reason: "a \(step.kind) step has no '\($0)'", fix: String?.none))
             }, uniquingKeysWith: { a, _ in a })
         fields.checkKeys(allowed, reporter: reporter, inapplicable: inapplicable)
         if let node = fields["end"], let end = reporter.bool(node, "'End'"), end, fields.has("next") {

@@ -133,3 +133,30 @@ import Testing
         #expect(result.diagnostics.allSatisfy { $0.location?.file == "many.yaml" })
     }
 }
+
+@Suite struct SeedIndentationTests {
+    /// The seed's pipeline exactly as published: two steps slipped out of `Steps:`.
+    static let unrepaired = """
+        name: XGBoostTrainingPipeline
+        type: TrainingPipeline
+
+        Steps: 
+         StartsAt: Generate Data Set 
+         Generate Data Set: 
+          ModuleId: 123e4567-e89b-12d3-a456-426614174000
+          Type: Task
+          Next: Train Model
+        Train Model:
+          ModuleId: 123e4567-e89b-12d3-a456-426614174000
+          Type: Task
+          Next: Batch Transform
+        """
+
+    @Test func outdentedStepsAreReportedAsSuch() {
+        let result = PipelineLoader.validate(text: Self.unrepaired, file: "pipeline.yaml")
+        let hint = result.diagnostics.first { $0.code == "unknown-key" }
+        #expect(hint?.location == SourceLocation(file: "pipeline.yaml", line: 10, column: 1))
+        #expect(hint?.fix == "indent 'Train Model' and its keys under 'Steps:'")
+        #expect(result.pipeline == nil)
+    }
+}

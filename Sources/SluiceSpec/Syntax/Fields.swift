@@ -134,7 +134,10 @@ struct Fields {
     func has(_ name: String) -> Bool { entry(name) != nil }
 
     /// Reports every key not in `allowed` (spelled as documented), suggesting the closest allowed key.
-    func checkKeys(_ allowed: [String], reporter: Reporter, inapplicable: [String: String] = [:]) {
+    /// `inapplicable` maps canonical keys that are known but out of place to why, and how to fix it.
+    func checkKeys(
+        _ allowed: [String], reporter: Reporter, inapplicable: [String: (reason: String, fix: String?)] = [:]
+    ) {
         let canonicalAllowed = Dictionary(allowed.map { (Self.canonical($0), $0) }, uniquingKeysWith: { a, _ in a })
         var seen: [String: String] = [:]
         for (entry, canonical) in zip(entries, canonicalKeys) {
@@ -147,10 +150,10 @@ struct Fields {
                 seen[canonical] = entry.key
                 continue
             }
-            if let reason = inapplicable[canonical] {
+            if let (reason, fix) = inapplicable[canonical] {
                 reporter.error(
                     "unknown-key", "'\(entry.key)' does not apply to \(what): \(reason)", at: entry.keyLocation,
-                    fix: "remove '\(entry.key)'")
+                    fix: fix ?? "remove '\(entry.key)'")
                 continue
             }
             let suggestion = closestMatch(to: canonical, in: canonicalAllowed.keys).flatMap { canonicalAllowed[$0] }
