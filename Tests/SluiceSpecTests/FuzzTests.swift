@@ -78,7 +78,7 @@ struct SeededGenerator: RandomNumberGenerator {
             let close = open == "[" ? "]" : "}"
             lines[line] += " " + String(repeating: open, count: depth) + String(repeating: close, count: depth)
         case 5:
-            let huge = String(repeating: "é$.{x}", count: Int.random(in: 1_000...20_000, using: &random))
+            let huge = String(repeating: "é$.{x}", count: Int.random(in: 500...5_000, using: &random))
             if let colon = lines[line].firstIndex(of: ":") { lines[line] = lines[line][...colon] + " " + huge }
         case 6:
             lines.insert(lines[line], at: line)
