@@ -854,6 +854,20 @@ final class PipelineCompiler {
                 }
             }
         }
+        for step in steps {
+            for dependency in step.after {
+                guard let source = byName[dependency.step] else { continue }
+                switch source.kind {
+                case .fail, .succeed:
+                    reporter.error(
+                        "unreachable-step",
+                        "step '\(step.name)' waits for '\(source.name)', a \(source.kind.name) step that ends the execution",
+                        at: step.location ?? SourceLocation(file: "?", line: 1, column: 1),
+                        fix: "make '\(step.name)' depend on a step that continues, or remove it")
+                default: continue
+                }
+            }
+        }
         guard cycles.isEmpty, let order = full.topologicalOrder() else { return }
         // For each step, the outcome each earlier step must have had for it to run.
         var requirements: [String: [String: Set<Dependency.Outcome>]] = [:]

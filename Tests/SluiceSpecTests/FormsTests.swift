@@ -111,6 +111,18 @@ import Testing
         #expect(pipeline.graph.topologicalOrder() == ["First", "Last"])
     }
 
+    @Test func stepsAfterATerminalStepAreUnreachable() {
+        let text = """
+            name: Terminal
+            steps:
+              - {name: Stop, type: Succeed}
+              - {name: Later, type: Wait, seconds: PT5S, after: [Stop]}
+            """
+        let result = PipelineLoader.validate(text: text, file: "t.yaml")
+        #expect(result.diagnostics.map(\.code) == ["unreachable-step"])
+        #expect(result.diagnostics.first?.location?.line == 4)
+    }
+
     @Test func everyProblemOfAFileIsReportedInOnePass() {
         let text = """
             name: Many
