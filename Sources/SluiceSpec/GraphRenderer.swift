@@ -63,7 +63,9 @@ public enum GraphRenderer {
 
     static func dot(_ pipeline: Pipeline) -> String {
         func quoted(_ text: String) -> String {
-            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            "\""
+                + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n") + "\""
         }
         var lines = ["digraph \(quoted(pipeline.name)) {", "  rankdir=TB;", "  node [shape=box, style=rounded];"]
         for step in pipeline.steps {
@@ -75,7 +77,7 @@ public enum GraphRenderer {
                 case .approval: ", shape=hexagon"
                 default: ""
                 }
-            lines.append("  \(quoted(step.name)) [label=\(quoted("\(step.name)\n\(step.kind.name)"))\(shape)];")
+            lines.append("  \(quoted(step.name)) [label=\(quoted(step.name + "\n" + step.kind.name))\(shape)];")
         }
         for step in pipeline.steps {
             for dependency in step.after {
