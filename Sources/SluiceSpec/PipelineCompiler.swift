@@ -647,9 +647,18 @@ final class PipelineCompiler {
             return nil
         }
         var conditions: [Condition] = []
+        final class Types { var byReference: [Reference: ValueType] = [:] }
+        let types = Types()
         for (text, location) in texts {
-            switch ConditionSyntax.parse(text, resolve: { self.resolve($0, at: location, in: step)?.0 }) {
-            case .success(let condition): conditions.append(condition)
+            let parsed = ConditionSyntax.parse(text) { reference in
+                guard let (resolved, type) = self.resolve(reference, at: location, in: step) else { return nil }
+                if let type { types.byReference[resolved] = type }
+                return resolved
+            }
+            switch parsed {
+            case .success(let condition):
+                conditions.append(condition)
+                checkComparisons(condition, types: types.byReference, at: location, in: step)
             case .failure(let error):
                 reporter.error(
                     "bad-expression", "condition of step '\(step.name)' cannot be read: \(error)", at: location,
@@ -658,6 +667,41 @@ final class PipelineCompiler {
         }
         guard conditions.count == texts.count, !conditions.isEmpty else { return nil }
         return conditions.count == 1 ? conditions[0] : .and(conditions)
+    }
+
+    /// Reports comparisons that can never succeed statically: a number against a string or a boolean.
+    private func checkComparisons(
+        _ condition: Condition, types: [Reference: ValueType], at location: SourceLocation, in step: RawStep
+    ) {
+        func category(_ operand: Condition.Operand) -> String? {
+            switch operand {
+            case .literal(let value):
+                switch value {
+                case .int, .double: return "a number"
+                case .string: return "a string"
+                case .bool: return "a boolean"
+                default: return nil
+                }
+            case .reference(let reference):
+                switch types[reference] {
+                case .integer, .float: return "a number"
+                case .string, .data, .model: return "a string"
+                case .boolean: return "a boolean"
+                default: return nil
+                }
+            }
+        }
+        switch condition {
+        case .compare(let left, let comparison, let right):
+            guard let a = category(left), let b = category(right), a != b else { return }
+            reporter.error(
+                "type-mismatch", "condition of step '\(step.name)' compares \(a) \(comparison.rawValue) \(b)",
+                at: location, fix: "compare values of the same type (quote strings, leave numbers bare)")
+        case .and(let conditions), .or(let conditions):
+            for inner in conditions { checkComparisons(inner, types: types, at: location, in: step) }
+        case .not(let inner):
+            checkComparisons(inner, types: types, at: location, in: step)
+        }
     }
 
     /// Resolves reference text read by `step`, returning it with its static type (nil type: unknown shape).

@@ -83,6 +83,22 @@ import Testing
         #expect(try !evaluate(0.5, "x"))
     }
 
+    @Test func conditionsComparingANumberWithAStringAreRejected() {
+        let text = """
+            name: C
+            parameters: [{name: Threshold, type: Float, default: 1.0}, {name: Mode, type: String, default: fast}]
+            steps:
+              - name: Gate
+                type: Condition
+                condition: $.parameters.Threshold > 'high' or $.parameters.Mode == 'slow'
+                then: [Done]
+              - {name: Done, type: Succeed}
+            """
+        let result = PipelineLoader.validate(text: text, file: "c.yaml")
+        #expect(result.diagnostics.map(\.code) == ["type-mismatch"])
+        #expect(result.diagnostics.first?.message.contains("compares a number > a string") == true)
+    }
+
     @Test func typeMismatchesBetweenStepsAreFound() {
         let module = """
             name: M
