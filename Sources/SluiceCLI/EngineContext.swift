@@ -72,7 +72,8 @@ struct EngineContext {
                     "execution \(executionID) is being driven by process \(pid); wait for it or `sluice cancel \(executionID)`"
                 )
             case .finished(let status):
-                throw CLIError("execution \(executionID) already \(status.rawValue); use `sluice retry` to run it again")
+                throw CLIError(
+                    "execution \(executionID) already \(status.rawValue); use `sluice retry` to run it again")
             case .notFound:
                 throw CLIError("no execution '\(executionID)'; list them with `sluice executions`")
             }

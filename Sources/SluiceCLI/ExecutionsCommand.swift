@@ -84,18 +84,23 @@ struct ShowCommand: ParsableCommand {
                                 (attempts[step.name] ?? []).map {
                                     [
                                         "number": .int($0.number), "status": .string($0.status.rawValue),
-                                        "startedAt": .double($0.startedAt), "finishedAt": $0.finishedAt.map(JSONValue.double) ?? .null,
+                                        "startedAt": .double($0.startedAt),
+                                        "finishedAt": $0.finishedAt.map(JSONValue.double) ?? .null,
                                     ]
                                 }),
                         ]
-                        if let error = step.error { value["error"] = ["error": .string(error.error), "cause": .string(error.cause)] }
+                        if let error = step.error {
+                            value["error"] = ["error": .string(error.error), "cause": .string(error.cause)]
+                        }
                         return .object(value)
                     })
                 printJSON(.object(object))
                 return
             }
             print("execution \(record.id)  \(record.pipelineName)  \(record.status.rawValue)")
-            print("  version \(record.pipelineHash.prefix(19))…  parameters \(JSONValue.object(record.parameters).canonicalJSON)")
+            print(
+                "  version \(record.pipelineHash.prefix(19))…  parameters \(JSONValue.object(record.parameters).canonicalJSON)"
+            )
             if let error = record.error { print("  \(error.error): \(error.cause)") }
             for step in steps {
                 let seconds = step.startedAt.map { (step.finishedAt ?? Date().timeIntervalSince1970) - $0 }
@@ -104,7 +109,9 @@ struct ShowCommand: ParsableCommand {
                 if step.cacheHit { line += "  (cache hit)" }
                 print(line)
                 for attempt in attempts[step.name] ?? [] where attempt.status != .succeeded {
-                    print("      attempt \(attempt.number): \(attempt.status.rawValue) \(attempt.error?.description ?? "")")
+                    print(
+                        "      attempt \(attempt.number): \(attempt.status.rawValue) \(attempt.error?.description ?? "")"
+                    )
                 }
                 if let outputs = step.outputs, !outputs.isEmpty {
                     print("      outputs \(JSONValue.object(outputs).canonicalJSON)")
@@ -152,7 +159,8 @@ struct LogsCommand: AsyncParsableCommand {
                 if !follow || status.isFinished { break }
                 try await Task.sleep(nanoseconds: 300_000_000)
             }
-            for attempt in try context.store.attempts(executionID: record.id) where step == nil || attempt.step == step {
+            for attempt in try context.store.attempts(executionID: record.id) where step == nil || attempt.step == step
+            {
                 let folder = "\(context.home.executionsPath)/\(record.id)/\(attempt.step)/\(attempt.number)"
                 for name in ["stdout.log", "stderr.log"] {
                     guard let data = FileManager.default.contents(atPath: "\(folder)/\(name)"), !data.isEmpty else {

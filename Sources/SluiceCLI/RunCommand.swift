@@ -65,7 +65,9 @@ func summarize(context: EngineContext, id: String, status: ExecutionStatus, disp
     let counts = Dictionary(grouping: steps, by: \.status).mapValues(\.count)
     let seconds = (execution?.finishedAt ?? 0) - (execution?.startedAt ?? 0)
     let parts = StepStatus.allCases.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
-    display.line("\(status.rawValue): execution \(id) in \(LiveDisplay.format(max(0, seconds)))  (\(parts.joined(separator: ", ")))")
+    display.line(
+        "\(status.rawValue): execution \(id) in \(LiveDisplay.format(max(0, seconds)))  (\(parts.joined(separator: ", ")))"
+    )
     guard status == .succeeded else {
         if let error = execution?.error { display.line("  \(error.error): \(error.cause)") }
         display.line("retry from the failed step:  sluice retry \(id)")
@@ -121,13 +123,15 @@ struct RetryCommand: AsyncParsableCommand {
             let context = try EngineContext.open()
             let record = try context.findExecution(execution)
             guard record.status == .failed || record.status == .cancelled || from != nil else {
-                throw CLIError("execution \(record.id) is \(record.status.rawValue); only failed or cancelled ones retry")
+                throw CLIError(
+                    "execution \(record.id) is \(record.status.rawValue); only failed or cancelled ones retry")
             }
             guard !(record.status == .running || record.status == .queued) else {
                 throw CLIError("execution \(record.id) is \(record.status.rawValue); cancel it first")
             }
             let pipeline = try context.storedPipeline(of: record)
-            var reset = Set(try context.store.steps(executionID: record.id).filter { $0.status != .succeeded }.map(\.name))
+            var reset = Set(
+                try context.store.steps(executionID: record.id).filter { $0.status != .succeeded }.map(\.name))
             if let from {
                 guard pipeline.step(named: from) != nil else {
                     let hint = closestMatch(to: from, in: pipeline.steps.map(\.name)).map { "; did you mean '\($0)'?" }
@@ -160,7 +164,8 @@ struct CancelCommand: ParsableCommand {
         do {
             let context = try EngineContext.open()
             let record = try context.findExecution(execution)
-            guard let status = try context.store.requestCancel(executionID: record.id, now: Date().timeIntervalSince1970)
+            guard
+                let status = try context.store.requestCancel(executionID: record.id, now: Date().timeIntervalSince1970)
             else { throw CLIError("no execution '\(execution)'") }
             if status.isFinished { throw CLIError("execution \(record.id) already \(status.rawValue)") }
             print(status == .queued ? "cancelled \(record.id)" : "cancel requested for \(record.id)")

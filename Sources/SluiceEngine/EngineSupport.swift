@@ -21,7 +21,8 @@ public struct SystemClock: EngineClock {
 /// Something the engine tells whoever watches the run (the CLI's live display), after it is committed.
 public enum EngineNotice: Sendable {
     case stepStarted(step: String, attempt: Int, time: Double)
-    case stepFinished(step: String, attempt: Int, status: StepStatus, seconds: Double, cacheHit: Bool, error: StepFailure?)
+    case stepFinished(
+        step: String, attempt: Int, status: StepStatus, seconds: Double, cacheHit: Bool, error: StepFailure?)
     case retryScheduled(step: String, attempt: Int, afterSeconds: Double)
     case approvalRequested(step: String, token: String, message: String)
     case approvalWaiting(step: String)
@@ -98,7 +99,8 @@ extension JSONValue {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    out +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                         + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -49,7 +49,8 @@ public struct ExecutionStateMachine: Sendable {
     ///   - seed: seeds the retry jitter.
     public init(
         pipeline: Pipeline, executionID: String, parameters: [String: JSONValue], records: [StepRecord],
-        maxParallel: Int = 8, seed: UInt64 = 0x5eed, readReport: @escaping @Sendable (String) -> JSONValue? = { _ in nil }
+        maxParallel: Int = 8, seed: UInt64 = 0x5eed,
+        readReport: @escaping @Sendable (String) -> JSONValue? = { _ in nil }
     ) {
         self.readReport = readReport
         self.pipeline = pipeline

@@ -14,10 +14,12 @@ extension ExecutionEngine {
         let completion: Completion
         switch step.kind {
         case .task(let spec):
-            completion = await runTask(step, spec, attempt: attempt, pipeline: pipeline, resolver: resolver,
+            completion = await runTask(
+                step, spec, attempt: attempt, pipeline: pipeline, resolver: resolver,
                 item: nil, workSuffix: nil, observer: observer)
         case .map(let spec):
-            completion = await runMap(step, spec, attempt: attempt, pipeline: pipeline, resolver: resolver,
+            completion = await runMap(
+                step, spec, attempt: attempt, pipeline: pipeline, resolver: resolver,
                 observer: observer)
         case .approval(let spec):
             completion = await runApproval(step, spec, attempt: attempt, resolver: resolver, observer: observer)
@@ -58,7 +60,8 @@ extension ExecutionEngine {
             } else if !port.optional {
                 return Completion(
                     outcome: .failed(
-                        StepFailure("Sluice.InputError", cause: "input '\(port.name)' of '\(module.name)' is not bound"))
+                        StepFailure("Sluice.InputError", cause: "input '\(port.name)' of '\(module.name)' is not bound")
+                    )
                 )
             }
         }
@@ -166,14 +169,19 @@ extension ExecutionEngine {
     /// The cache key: a hash of the module definition, its code files' content, the inputs (file inputs by
     /// content hash, not path) — parameters reach a step through its inputs, so they are covered.
     static func cacheKey(
-        module: Module, inputs: [String: JSONValue], consumed: [(port: String, path: String, artifact: ArtifactReference)]
+        module: Module, inputs: [String: JSONValue],
+        consumed: [(port: String, path: String, artifact: ArtifactReference)]
     ) -> String {
         var definition = module
         definition.location = nil
         definition.baseDirectory = ""
         definition.description = nil
-        definition.inputs = definition.inputs.map { var port = $0; port.location = nil; return port }
-        definition.outputs = definition.outputs.map { var port = $0; port.location = nil; return port }
+        definition.inputs = definition.inputs.map {
+            var port = $0; port.location = nil; return port
+        }
+        definition.outputs = definition.outputs.map {
+            var port = $0; port.location = nil; return port
+        }
         var keyedInputs = inputs
         for use in consumed { keyedInputs[use.port] = .object(["content": .string(use.artifact.hash)]) }
         var code: [String: JSONValue] = [:]
@@ -221,7 +229,8 @@ extension ExecutionEngine {
                 let value = try Self.value(of: binding, resolver: resolver)
                 guard let list = value.array else {
                     return Completion(
-                        outcome: .failed(StepFailure("Sluice.MapItems", cause: "items are \(value.typeName), not a list")))
+                        outcome: .failed(
+                            StepFailure("Sluice.MapItems", cause: "items are \(value.typeName), not a list")))
                 }
                 items = list
             case .files(let binding, let glob):
@@ -245,8 +254,12 @@ extension ExecutionEngine {
                 let index = next
                 next += 1
                 group.addTask {
-                    (index, await self.runTask(step, spec.task, attempt: attempt, pipeline: pipeline, resolver: resolver,
-                        item: allItems[index], workSuffix: "item-\(index)", observer: observer))
+                    (
+                        index,
+                        await self.runTask(
+                            step, spec.task, attempt: attempt, pipeline: pipeline, resolver: resolver,
+                            item: allItems[index], workSuffix: "item-\(index)", observer: observer)
+                    )
                 }
             }
             while next < min(width, items.count) { add() }
@@ -288,14 +301,16 @@ extension ExecutionEngine {
                 var generator = SystemRandomNumberGenerator()
                 for index in bytes.indices { bytes[index] = generator.next() }
                 let token = "sl-" + bytes.map { String(format: "%02x", $0) }.joined()
-                let message = (try? spec.message?.render { try resolver.resolve($0, item: nil) }) ?? "approve \(step.name)"
+                let message =
+                    (try? spec.message?.render { try resolver.resolve($0, item: nil) }) ?? "approve \(step.name)"
                 var changes = ExecutionChanges(executionID: executionID, now: clock.now)
                 changes.approvals.append(
                     .init(
                         tokenHash: SHA256.hex(token), step: step.name, attempt: attempt, message: message ?? "",
                         expiresAt: spec.timeout.map { clock.now + $0.seconds }))
                 changes.events.append(
-                    ExecutionEvent(time: clock.now, step: step.name, attempt: attempt, kind: "approval-requested",
+                    ExecutionEvent(
+                        time: clock.now, step: step.name, attempt: attempt, kind: "approval-requested",
                         message: message ?? ""))
                 try store.apply(changes)
                 observer.notify(.approvalRequested(step: step.name, token: token, message: message ?? ""))

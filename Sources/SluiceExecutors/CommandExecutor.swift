@@ -1,5 +1,5 @@
-public import SluiceCore
 import Foundation
+public import SluiceCore
 
 /// Runs `command`, `Glue`-style and Lambda-style modules as subprocesses, with SageMaker script-mode folders.
 ///
@@ -97,7 +97,9 @@ public struct CommandExecutor: StepExecutor {
         var stdin: String?
         switch request.module.implementation {
         case .command(let command, let extra):
-            arguments = command.enumerated().map { $0.offset == 0 && !$0.element.contains("/") ? $0.element : resolved($0.element) }
+            arguments = command.enumerated().map {
+                $0.offset == 0 && !$0.element.contains("/") ? $0.element : resolved($0.element)
+            }
             environment.merge(extra) { _, new in new }
         case .glue(let script, let jobArguments):
             arguments = [python, resolved(script)]
@@ -105,14 +107,19 @@ public struct CommandExecutor: StepExecutor {
             for (name, value) in request.inputs {
                 all[name] = value.string ?? Self.json(value)
             }
-            for key in all.keys.sorted() { arguments += ["--\(key)", all[key]!] }
+            for key in all.keys.sorted() {
+                let name = key.hasPrefix("--") ? String(key.dropFirst(2)) : key
+                arguments += ["--\(name)", all[key]!]
+            }
         case .lambda(let handler, _):
             let parts = handler.split(separator: ":").map(String.init)
             let event = "\(work)/input/event.json"
             try Data(Self.json(.object(request.inputs)).utf8).write(to: URL(fileURLWithPath: event))
             stdin = event
-            arguments = [python, "-c", Self.lambdaShim, resolved(parts[0]), parts[1], "\(work)/outputs.json",
-                "\(work)/error.json"]
+            arguments = [
+                python, "-c", Self.lambdaShim, resolved(parts[0]), parts[1], "\(work)/outputs.json",
+                "\(work)/error.json",
+            ]
         default:
             return .failed(StepFailure("Sluice.NoExecutor", cause: "not a command module"))
         }

@@ -1,5 +1,5 @@
-public import SluiceCore
 import Foundation
+public import SluiceCore
 
 /// Runs a container image with docker or podman, the work directory mounted at `/opt/ml`.
 public struct ContainerExecutor: StepExecutor {

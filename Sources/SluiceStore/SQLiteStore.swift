@@ -70,7 +70,8 @@ public final class SQLiteStore: ExecutionStore {
             for (position, name) in execution.stepNames.enumerated() {
                 try insert.execute(arguments: [execution.id, name, position])
             }
-            try appendEvent(db, execution.id, time: execution.createdAt, step: nil, attempt: nil, kind: "created",
+            try appendEvent(
+                db, execution.id, time: execution.createdAt, step: nil, attempt: nil, kind: "created",
                 message: execution.pipelineName)
         }
     }
@@ -115,7 +116,8 @@ public final class SQLiteStore: ExecutionStore {
                         started_at = coalesce(started_at, ?), finished_at = NULL, error = NULL, error_cause = NULL
                     WHERE id = ?
                     """, arguments: [owner.id, owner.pid, now + leaseSeconds, now, executionID])
-            try appendEvent(db, executionID, time: now, step: nil, attempt: nil, kind: "claimed",
+            try appendEvent(
+                db, executionID, time: now, step: nil, attempt: nil, kind: "claimed",
                 message: "pid \(owner.pid)")
             return .claimed
         }
@@ -130,7 +132,8 @@ public final class SQLiteStore: ExecutionStore {
                 arguments: [now + leaseSeconds, executionID, owner.id])
             let held = db.changesCount == 1
             let cancel =
-                try Bool.fetchOne(db, sql: "SELECT cancel_requested FROM execution WHERE id = ?", arguments: [executionID])
+                try Bool.fetchOne(
+                    db, sql: "SELECT cancel_requested FROM execution WHERE id = ?", arguments: [executionID])
                 ?? false
             return (held, cancel)
         }
@@ -174,7 +177,8 @@ public final class SQLiteStore: ExecutionStore {
                     UPDATE execution SET status = 'queued', cancel_requested = 0, owner_id = NULL, owner_pid = NULL,
                         lease_expires_at = NULL, finished_at = NULL WHERE id = ?
                     """, arguments: [executionID])
-            try appendEvent(db, executionID, time: now, step: nil, attempt: nil, kind: "retry",
+            try appendEvent(
+                db, executionID, time: now, step: nil, attempt: nil, kind: "retry",
                 message: steps.joined(separator: ", "))
         }
     }
@@ -257,7 +261,9 @@ public final class SQLiteStore: ExecutionStore {
             let insertEvent = try db.cachedStatement(
                 sql: "INSERT INTO event (execution_id, time, step, attempt, kind, message) VALUES (?, ?, ?, ?, ?, ?)")
             for event in changes.events {
-                try insertEvent.execute(arguments: [id, event.time, event.step, event.attempt, event.kind, event.message])
+                try insertEvent.execute(arguments: [
+                    id, event.time, event.step, event.attempt, event.kind, event.message,
+                ])
             }
             if let (status, error) = changes.executionStatus {
                 let release = status.isFinished
@@ -271,7 +277,8 @@ public final class SQLiteStore: ExecutionStore {
                         WHERE id = ?
                         """,
                     arguments: [
-                        status.rawValue, error?.error, error?.cause, release, changes.now, release, release, release, id,
+                        status.rawValue, error?.error, error?.cause, release, changes.now, release, release, release,
+                        id,
                     ])
             }
         }
@@ -369,7 +376,8 @@ public final class SQLiteStore: ExecutionStore {
         try pool.read { db in
             try Row.fetchOne(
                 db,
-                sql: "SELECT * FROM approval WHERE execution_id = ? AND step = ? ORDER BY attempt DESC, created_at DESC",
+                sql:
+                    "SELECT * FROM approval WHERE execution_id = ? AND step = ? ORDER BY attempt DESC, created_at DESC",
                 arguments: [executionID, step]
             ).map(Self.approval)
         }
@@ -390,7 +398,9 @@ public final class SQLiteStore: ExecutionStore {
     /// Records a decision on the approval whose token hashes to `tokenHash`. A token works once.
     public func decideApproval(tokenHash: String, approve: Bool, reason: String, now: Double) throws -> ApprovalRecord {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM approval WHERE token_hash = ?", arguments: [tokenHash])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM approval WHERE token_hash = ?", arguments: [tokenHash])
             else {
                 throw StoreError(code: "unknown-token", message: "no approval has this token; check for a typo")
             }
@@ -404,7 +414,8 @@ public final class SQLiteStore: ExecutionStore {
             try db.execute(
                 sql: "UPDATE approval SET status = ?, reason = ?, decided_at = ? WHERE token_hash = ?",
                 arguments: [approve ? "approved" : "rejected", reason, now, tokenHash])
-            try appendEvent(db, record.executionID, time: now, step: record.step, attempt: record.attempt,
+            try appendEvent(
+                db, record.executionID, time: now, step: record.step, attempt: record.attempt,
                 kind: approve ? "approved" : "rejected", message: reason)
             var decided = record
             decided.decision = approve ? .approved : .rejected(reason: reason)

@@ -2,7 +2,8 @@ public import SluiceCore
 
 /// Named graph shapes for engine tests; every task step runs the module `Work` (run by a scripted executor).
 public enum PipelineShapes {
-    public static let work = Module(name: "Work", kind: .builtin, implementation: .builtin(name: "scripted", options: [:]))
+    public static let work = Module(
+        name: "Work", kind: .builtin, implementation: .builtin(name: "scripted", options: [:]))
 
     public static func task(
         _ name: String, after: [Dependency] = [], retry: [RetryRule] = [], catches: [CatchRule] = [],
@@ -18,7 +19,8 @@ public enum PipelineShapes {
     }
 
     /// A → B → C.
-    public static let linear = pipeline("linear", [task("A"), task("B", after: [.init("A")]), task("C", after: [.init("B")])])
+    public static let linear = pipeline(
+        "linear", [task("A"), task("B", after: [.init("A")]), task("C", after: [.init("B")])])
 
     /// A → (B, C) → D.
     public static let diamond = pipeline(
@@ -54,7 +56,10 @@ public enum PipelineShapes {
     /// Flaky retried up to 3 times, 1 s then ×2.
     public static let retry = pipeline(
         "retry",
-        [task("Flaky", retry: [RetryRule(interval: TimeSpan(seconds: 1), maxAttempts: 3)]), task("After", after: [.init("Flaky")])])
+        [
+            task("Flaky", retry: [RetryRule(interval: TimeSpan(seconds: 1), maxAttempts: 3)]),
+            task("After", after: [.init("Flaky")]),
+        ])
 
     /// Flaky retried twice, then caught into Recover; Next (on success) is skipped.
     public static let retryThenCatch = pipeline(

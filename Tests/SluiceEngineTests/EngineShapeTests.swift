@@ -52,7 +52,8 @@ struct Harness {
 
     func run(_ pipeline: Pipeline, overrides: [String: String] = [:]) async throws -> (String, ExecutionStatus) {
         let id = try start(pipeline, overrides: overrides)
-        let status = try await engine.drive(executionID: id, pipeline: pipeline, owner: Self.owner, observer: Recorder())
+        let status = try await engine.drive(
+            executionID: id, pipeline: pipeline, owner: Self.owner, observer: Recorder())
         return (id, status)
     }
 
@@ -107,10 +108,12 @@ struct Harness {
     @Test func badParameterIsRefusedBeforeAnythingIsWritten() throws {
         let harness = try Harness()
         #expect(throws: EngineError.self) {
-            try harness.engine.prepare(pipeline: PipelineShapes.conditionalRegister, overrides: ["Threshold": "high"], id: "x")
+            try harness.engine.prepare(
+                pipeline: PipelineShapes.conditionalRegister, overrides: ["Threshold": "high"], id: "x")
         }
         #expect(throws: EngineError.self) {
-            try harness.engine.prepare(pipeline: PipelineShapes.conditionalRegister, overrides: ["Treshold": "1"], id: "x")
+            try harness.engine.prepare(
+                pipeline: PipelineShapes.conditionalRegister, overrides: ["Treshold": "1"], id: "x")
         }
         #expect(try harness.store.execution(id: "x") == nil)
     }

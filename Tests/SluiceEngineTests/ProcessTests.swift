@@ -52,7 +52,10 @@ struct Sandbox {
         let process = process(arguments, output: log)
         try process.run()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self))
+        return (
+            process.terminationStatus,
+            String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+        )
     }
 }
 
@@ -102,15 +105,19 @@ struct Sandbox {
             if executionID == nil, FileManager.default.fileExists(atPath: "\(sandbox.home)/sluice.db") {
                 executionID = try SQLiteStore(path: "\(sandbox.home)/sluice.db").executions(limit: 1).first?.id
             }
-            #expect(kills < 20 || finished || process.terminationReason == .uncaughtSignal || process.terminationStatus == 0)
+            #expect(
+                kills < 20 || finished || process.terminationReason == .uncaughtSignal || process.terminationStatus == 0
+            )
         }
         #expect(kills >= 20)
         let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
         let id = try #require(executionID)
         #expect(try store.executions().count == 1)
         #expect(try store.execution(id: id)?.status == .succeeded)
-        let lines = String(decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/marker.txt") ?? Data(), as: UTF8.self)
-            .split(separator: "\n").map { $0.split(separator: " ") }
+        let lines = String(
+            decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/marker.txt") ?? Data(), as: UTF8.self
+        )
+        .split(separator: "\n").map { $0.split(separator: " ") }
         let attempts = Dictionary(grouping: try store.attempts(executionID: id), by: \.step)
         for record in try store.steps(executionID: id) {
             #expect(record.status == .succeeded)
@@ -178,7 +185,8 @@ struct Sandbox {
             "name: Script\ntype: Command\nimplementation:\n  command: [python3, missing.py]\ninputs: []\noutputs: []\n")
         try sandbox.write(
             "pipeline.yaml",
-            "name: P\nparameters:\n  - name: N\n    type: Integer\n    default: 1\nsteps:\n  - name: A\n    module: Noop\n")
+            "name: P\nparameters:\n  - name: N\n    type: Integer\n    default: 1\nsteps:\n  - name: A\n    module: Noop\n"
+        )
         try sandbox.write("scripted.yaml", "name: Q\nsteps:\n  - name: A\n    module: Script\n")
         let cases: [[String]] = [
             ["show", "no-such-execution"], ["resume", "no-such-execution"],

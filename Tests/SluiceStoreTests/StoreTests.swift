@@ -42,8 +42,12 @@ import Testing
         let one = LeaseOwner(id: "one", pid: 1)
         let two = LeaseOwner(id: "two", pid: 2)
         #expect(try store.claim(executionID: "e1", owner: one, now: 10, leaseSeconds: 30) { _ in true } == .claimed)
-        #expect(try store.claim(executionID: "e2", owner: two, now: 10, leaseSeconds: 30) { _ in true } == .queued(running: 1))
-        #expect(try store.claim(executionID: "e1", owner: two, now: 11, leaseSeconds: 30) { _ in true } == .ownedByOther(pid: 1))
+        #expect(
+            try store.claim(executionID: "e2", owner: two, now: 10, leaseSeconds: 30) { _ in true }
+                == .queued(running: 1))
+        #expect(
+            try store.claim(executionID: "e1", owner: two, now: 11, leaseSeconds: 30) { _ in true }
+                == .ownedByOther(pid: 1))
         // The owner died: take over.
         #expect(try store.claim(executionID: "e1", owner: two, now: 12, leaseSeconds: 30) { _ in false } == .claimed)
         #expect(try store.renewLease(executionID: "e1", owner: one, now: 13, leaseSeconds: 30).held == false)

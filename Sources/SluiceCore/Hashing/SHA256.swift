@@ -33,7 +33,9 @@ public struct SHA256: Sendable {
         let bitLength = length &* 8
         copy.buffer.append(0x80)
         while copy.buffer.count % 64 != 56 { copy.buffer.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { copy.buffer.append(UInt8(truncatingIfNeeded: bitLength >> shift)) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            copy.buffer.append(UInt8(truncatingIfNeeded: bitLength >> shift))
+        }
         var start = 0
         while start < copy.buffer.count {
             copy.compress(copy.buffer[start..<start + 64])
