@@ -166,7 +166,7 @@ public final class ExecutionEngine: Sendable {
             for action in actions {
                 switch action {
                 case .launch(let name, let attempt):
-                    let resolver = machine.resolver
+                    let resolver = machine.resolver(for: name)
                     tasks[name] = Task {
                         let completion = await self.runStep(
                             named: name, attempt: attempt, pipeline: pipeline, resolver: resolver, observer: observer)

@@ -41,6 +41,15 @@ public struct ExecutionStateMachine: Sendable {
     private var attemptRecords: [AttemptRecord] = []
     private var events: [ExecutionEvent] = []
     private var random: SplitMix64
+    /// Steps waiting on each step, unresolved dependency counts, and pending steps whose dependencies resolved:
+    /// kept incrementally so each event costs O(its neighbours), not O(steps).
+    private var dependents: [String: [String]] = [:]
+    private var unresolved: [String: Int] = [:]
+    private var ready: [String] = []
+    private var readHead = 0
+    private var runningTasks = 0
+    private var active = 0
+    private var referencedSteps: [String: [String]] = [:]
     private let readReport: @Sendable (String) -> JSONValue?
 
     /// - Parameters:
@@ -67,6 +76,32 @@ public struct ExecutionStateMachine: Sendable {
         for record in records where current[record.name] != nil { current[record.name] = record }
         self.steps = current
         self.random = SplitMix64(seed: seed)
+        for step in pipeline.steps {
+            unresolved[step.name] = 0
+            referencedSteps[step.name] = Array(Set(step.references.compactMap(\.step)))
+            for dependency in step.after {
+                dependents[dependency.step, default: []].append(step.name)
+                if current[dependency.step]?.status.isResolved != true { unresolved[step.name, default: 0] += 1 }
+            }
+        }
+        for step in pipeline.onFailure {
+            referencedSteps[step.name] = Array(Set(step.references.compactMap(\.step)))
+        }
+        for name in order + onFailureNames {
+            guard let record = current[name] else { continue }
+            if record.status == .running || record.status == .waiting {
+                active += 1
+                if isTask(name), record.status == .running { runningTasks += 1 }
+            }
+            if record.status == .pending, unresolved[name] == 0 { ready.append(name) }
+        }
+    }
+
+    private func isTask(_ name: String) -> Bool {
+        switch stepsByName[name]?.kind {
+        case .task, .map: true
+        default: false
+        }
     }
 
     // MARK: Events
@@ -184,89 +219,75 @@ public struct ExecutionStateMachine: Sendable {
 
     // MARK: Scheduling
 
-    private var runningTaskCount: Int {
-        order.reduce(0) { count, name in
-            guard steps[name]?.status == .running, let step = stepsByName[name] else { return count }
-            switch step.kind {
-            case .approval, .wait: return count
-            default: return count + 1
-            }
-        }
-    }
-
     /// Launches or skips every step whose dependencies are resolved, then finishes the execution when nothing
     /// is left to wait for.
     private mutating func advance(now: Double) -> [Action] {
         guard !finished else { return [] }
         var actions: [Action] = []
-        var running = runningTaskCount
         let stopping = cancelling || failure != nil || succeedRequested
         if !stopping {
-            var changed = true
-            while changed {
-                changed = false
-                for name in order where steps[name]?.status == .pending {
-                    let step = stepsByName[name]!
-                    guard let runs = shouldRun(step) else { continue }
-                    if !runs {
-                        var record = steps[name]!
-                        record.finishedAt = now
-                        transition(record, from: .pending, to: .skipped, now: now, message: "")
-                        changed = true
-                        continue
+            while readHead < ready.count {
+                let name = ready[readHead]
+                guard steps[name]?.status == .pending, let step = stepsByName[name] else {
+                    readHead += 1
+                    continue
+                }
+                guard let runs = shouldRun(step) else {
+                    readHead += 1
+                    continue
+                }
+                if runs, isTask(name), runningTasks >= maxParallel { break }
+                readHead += 1
+                if !runs {
+                    var record = steps[name]!
+                    record.finishedAt = now
+                    transition(record, from: .pending, to: .skipped, now: now, message: "")
+                    continue
+                }
+                switch step.kind {
+                case .task, .map, .approval, .wait:
+                    actions.append(launch(name, from: .pending, now: now, event: ""))
+                case .condition(let spec):
+                    var record = steps[name]!
+                    record.attempt += 1
+                    record.startedAt = now
+                    record.finishedAt = now
+                    do {
+                        let result = try spec.condition.evaluate(resolve)
+                        record.conditionResult = result
+                        record.outputs = ["result": .bool(result)]
+                        transition(record, from: .pending, to: .succeeded, now: now, message: "\(result)")
+                    } catch {
+                        let failure = StepFailure("Sluice.ConditionError", cause: "\(error)")
+                        record.error = failure
+                        transition(record, from: .pending, to: .failed, now: now, message: "\(failure)")
+                        self.failure = self.failure ?? failure
                     }
-                    switch step.kind {
-                    case .task, .map:
-                        guard running < maxParallel else { continue }
-                        running += 1
-                        actions.append(launch(name, from: .pending, now: now, event: ""))
-                    case .approval, .wait:
-                        actions.append(launch(name, from: .pending, now: now, event: ""))
-                    case .condition(let spec):
-                        var record = steps[name]!
-                        record.attempt += 1
-                        record.startedAt = now
-                        record.finishedAt = now
-                        do {
-                            let result = try spec.condition.evaluate(resolve)
-                            record.conditionResult = result
-                            record.outputs = ["result": .bool(result)]
-                            transition(record, from: .pending, to: .succeeded, now: now, message: "\(result)")
-                        } catch {
-                            let failure = StepFailure("Sluice.ConditionError", cause: "\(error)")
-                            record.error = failure
-                            transition(record, from: .pending, to: .failed, now: now, message: "\(failure)")
-                            self.failure = self.failure ?? failure
-                        }
-                        changed = true
-                    case .fail(let spec):
-                        var record = steps[name]!
-                        record.attempt += 1
-                        record.startedAt = now
-                        record.finishedAt = now
-                        let message = (try? spec.message.render(resolve)) ?? "failed"
-                        record.error = StepFailure(spec.error, cause: message)
-                        transition(record, from: .pending, to: .failed, now: now, message: message)
-                        failure = failure ?? record.error
-                        changed = true
-                    case .succeed:
-                        var record = steps[name]!
-                        record.attempt += 1
-                        record.startedAt = now
-                        record.finishedAt = now
-                        transition(record, from: .pending, to: .succeeded, now: now, message: "")
-                        succeedRequested = true
-                        changed = true
-                    }
-                    if failure != nil || succeedRequested { break }
+                case .fail(let spec):
+                    var record = steps[name]!
+                    record.attempt += 1
+                    record.startedAt = now
+                    record.finishedAt = now
+                    let message = (try? spec.message.render(resolve)) ?? "failed"
+                    record.error = StepFailure(spec.error, cause: message)
+                    transition(record, from: .pending, to: .failed, now: now, message: message)
+                    failure = failure ?? record.error
+                case .succeed:
+                    var record = steps[name]!
+                    record.attempt += 1
+                    record.startedAt = now
+                    record.finishedAt = now
+                    transition(record, from: .pending, to: .succeeded, now: now, message: "")
+                    succeedRequested = true
                 }
                 if failure != nil || succeedRequested { break }
             }
+            if readHead > 1_024, readHead * 2 > ready.count {
+                ready.removeFirst(readHead)
+                readHead = 0
+            }
         }
-        let busy = (order + onFailureNames).contains {
-            steps[$0]?.status == .running || steps[$0]?.status == .waiting
-        }
-        guard !busy else { return actions }
+        guard active == 0 else { return actions }
         if failure != nil, !cancelling {
             // Clean-up and notification steps run one after another once the execution has failed.
             if let next = onFailureNames.first(where: { steps[$0]?.status == .pending }) {
@@ -346,6 +367,16 @@ public struct ExecutionStateMachine: Sendable {
         var next = record
         next.status = to
         steps[record.name] = next
+        let wasActive = from == .running || from == .waiting
+        let isActive = to == .running || to == .waiting
+        if wasActive != isActive { active += isActive ? 1 : -1 }
+        if isTask(record.name), (from == .running) != (to == .running) { runningTasks += to == .running ? 1 : -1 }
+        if to.isResolved, !from.isResolved {
+            for dependent in dependents[record.name] ?? [] {
+                unresolved[dependent, default: 1] -= 1
+                if unresolved[dependent] == 0 { ready.append(dependent) }
+            }
+        }
         transitions.append(ExecutionChanges.StepTransition(from: from, record: next))
         events.append(
             ExecutionEvent(time: now, step: record.name, attempt: next.attempt, kind: to.rawValue, message: message))
@@ -356,11 +387,17 @@ public struct ExecutionStateMachine: Sendable {
         try resolver.resolve(reference, item: nil)
     }
 
-    var resolver: ReferenceResolver {
-        let steps = steps
+    var resolver: ReferenceResolver { resolver(for: nil) }
+
+    /// A snapshot resolver for launching `step`: it carries only the outputs that step reads.
+    func resolver(for step: String?) -> ReferenceResolver {
+        var outputs: [String: [String: JSONValue]] = [:]
+        let names = step.flatMap { referencedSteps[$0] } ?? Array(steps.keys)
+        for name in names { outputs[name] = steps[name]?.outputs }
+        let steps = outputs
         return ReferenceResolver(
             executionID: executionID, pipelineName: pipeline.name, parameters: parameters,
-            outputs: { steps[$0]?.outputs }, readReport: readReport)
+            outputs: { steps[$0] }, readReport: readReport)
     }
 }
 
