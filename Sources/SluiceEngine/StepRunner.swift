@@ -99,11 +99,6 @@ extension ExecutionEngine {
         }
         var directory = "\(configuration.executionsDirectory)/\(resolver.executionID)/\(step.name)/\(attempt)"
         if let workSuffix { directory += "/\(workSuffix)" }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            return Completion(outcome: .failed(StepFailure("Sluice.InfrastructureFault", cause: "\(error)")))
-        }
         let request = StepRequest(
             executionID: resolver.executionID, stepName: step.name, attempt: attempt, module: module, inputs: inputs,
             workDirectory: directory)

@@ -1,3 +1,4 @@
+import Foundation
 public import SluiceCore
 
 /// Runs built-in Swift steps by name from a registry (`noop`, `echo`, `fail`, and the ML steps).
@@ -22,6 +23,9 @@ public struct BuiltinExecutor: StepExecutor {
     public func run(_ request: StepRequest) async throws -> StepResult {
         guard case .builtin(let name, let options) = request.module.implementation, let step = steps[name] else {
             return .failed(StepFailure("Sluice.UnknownBuiltin", cause: "no built-in step for '\(request.module.name)'"))
+        }
+        if step.needsWorkDirectory {
+            try FileManager.default.createDirectory(atPath: request.workDirectory, withIntermediateDirectories: true)
         }
         let context = BuiltinStepContext(
             inputs: request.inputs, options: options, workDirectory: request.workDirectory,

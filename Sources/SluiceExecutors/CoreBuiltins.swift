@@ -4,6 +4,7 @@ public import SluiceCore
 public struct NoopStep: BuiltinStep {
     public init() {}
     public var name: String { "noop" }
+    public var needsWorkDirectory: Bool { false }
     public func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] { [:] }
 }
 

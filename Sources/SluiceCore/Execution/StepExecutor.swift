@@ -6,7 +6,8 @@ public struct StepRequest: Sendable {
     public var module: Module
     /// Resolved input values by port name (defaults applied); file inputs are absolute paths.
     public var inputs: [String: JSONValue]
-    /// An empty folder owned by this attempt; logs go to `stdout.log` and `stderr.log` in it.
+    /// A folder owned by this attempt, created by the executor when it needs one; logs go to `stdout.log` and
+    /// `stderr.log` in it.
     public var workDirectory: String
     /// Appends a line to the step's log.
     public var log: @Sendable (String) -> Void
