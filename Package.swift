@@ -45,6 +45,11 @@ let package = Package(
             dependencies: ["SluiceSpec", "SluiceCore"],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceMLTests",
+            dependencies: ["SluiceML", "SluiceExecutors", "SluiceCore"],
+            exclude: ["Fixtures"],
+            swiftSettings: upcoming
+        ),
     ]
 )
