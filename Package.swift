@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(
             name: "SluiceSpecTests",
             dependencies: ["SluiceSpec", "SluiceCore"],
+            exclude: ["Fixtures"],
             swiftSettings: upcoming
         ),
         .testTarget(
