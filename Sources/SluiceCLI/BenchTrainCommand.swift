@@ -80,7 +80,9 @@ struct BenchTrainCommand: ParsableCommand {
                     + "\"metrics\": {\(metricText)}}")
             FileHandleStderr.write("\(name): \(times)\n")
         }
-        print("{\"engine\": \"sluice\", \"threads\": \(defaultThreadCount), \"results\": [\(results.joined(separator: ", "))]}")
+        print(
+            "{\"engine\": \"sluice\", \"threads\": \(defaultThreadCount), \"results\": [\(results.joined(separator: ", "))]}"
+        )
     }
 
     private func load(_ path: String) throws -> (Matrix, [Double]) {
