@@ -63,7 +63,12 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceMLTests",
+            dependencies: ["SluiceML", "SluiceExecutors", "SluiceCore"],
+            exclude: ["Fixtures"],
+            swiftSettings: upcoming
+        ),
         .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceEngineTests",

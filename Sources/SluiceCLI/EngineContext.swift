@@ -10,8 +10,8 @@ struct EngineContext {
     let store: SQLiteStore
     let engine: ExecutionEngine
 
-    /// Every built-in step this binary knows. (The ML steps join here as `mlBuiltinSteps` once they land.)
-    static var builtins: [any BuiltinStep] { coreBuiltinSteps }
+    /// Every built-in step this binary knows.
+    static var builtins: [any BuiltinStep] { coreBuiltinSteps + mlBuiltinSteps }
 
     static func executors() -> [String: any StepExecutor] {
         let command = CommandExecutor()
