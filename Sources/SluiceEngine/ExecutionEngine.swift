@@ -72,7 +72,13 @@ public final class ExecutionEngine: Sendable {
             guard let module = pipeline.modules[task.module] else {
                 throw EngineError(code: "unknown-module", message: "step '\(step.name)': no module '\(task.module)'")
             }
-            let kind = module.implementation?.kindName ?? "builtin"
+            guard let implementation = module.implementation else {
+                throw EngineError(
+                    code: "no-implementation",
+                    message: "step '\(step.name)': module '\(module.name)' has no implementation; add "
+                        + "'implementation:' (builtin, command, lambda, glue, http or container) to run it locally")
+            }
+            let kind = implementation.kindName
             guard let executor = executors[kind] else {
                 throw EngineError(
                     code: "no-executor", message: "step '\(step.name)': no executor for \(kind) modules")

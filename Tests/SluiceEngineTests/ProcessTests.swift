@@ -240,4 +240,53 @@ struct Sandbox {
         let output = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
         #expect(output.contains("sluice retry "))
     }
+
+    /// Caching keys on input content: an identical copy of the data hits, changed data misses.
+    @Test func cacheHitsOnIdenticalCopiesAndMissesOnChangedData() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "count.yaml",
+            """
+            name: Count
+            type: Command
+            implementation:
+              command: [sh, -c, "wc -l < \\"$SM_CHANNEL_DATA\\" > \\"$SM_OUTPUT_DATA_DIR/count\\""]
+            inputs:
+              - name: Data
+                type: DataUri
+            outputs:
+              - name: Counted
+                type: DataUri
+            """)
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: Cached
+            parameters:
+              - name: Input
+                type: DataUri
+                default: a.csv
+            steps:
+              - name: Count
+                module: Count
+                inputs:
+                  Data: $.parameters.Input
+                cache: {enabled: true}
+            """)
+        try sandbox.write("a.csv", "x\n1\n2\n")
+        try sandbox.write("b.csv", "x\n1\n2\n")
+        try sandbox.write("c.csv", "x\n1\n3\n")
+        let (first, firstOutput) = try sandbox.run(["run", "pipeline.yaml", "-p", "Input=\(sandbox.folder)/a.csv"])
+        #expect(first == 0, "\(firstOutput)")
+        #expect(!firstOutput.contains("cache hit"))
+        let (second, secondOutput) = try sandbox.run(
+            ["run", "pipeline.yaml", "--explain-cache", "-p", "Input=\(sandbox.folder)/b.csv"])
+        #expect(second == 0)
+        #expect(secondOutput.contains("(cache hit)"), "\(secondOutput)")
+        let (third, thirdOutput) = try sandbox.run(
+            ["run", "pipeline.yaml", "--explain-cache", "-p", "Input=\(sandbox.folder)/c.csv"])
+        #expect(third == 0)
+        #expect(thirdOutput.contains("miss"), "\(thirdOutput)")
+        #expect(!thirdOutput.contains("(cache hit)"))
+    }
 }
