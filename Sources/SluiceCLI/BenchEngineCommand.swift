@@ -43,6 +43,23 @@ struct BenchEngineCommand: AsyncParsableCommand {
             modules: ["Noop": noop])
         let context = try EngineContext.open(maxParallel: 8, home: home)
         print("engine benchmark: every transition committed with SQLite WAL + synchronous=FULL (\(folder))")
+        // The floor: one durable write transaction (fdatasync of the WAL) on this disk.
+        let probe = try context.engine.prepare(pipeline: chain, overrides: [:], id: "commit-probe")
+        try context.store.createExecution(probe)
+        _ = try context.store.claim(
+            executionID: probe.id, owner: EngineContext.owner, now: Date().timeIntervalSince1970, leaseSeconds: 60
+        ) { _ in true }
+        let commitStart = Date()
+        for _ in 0..<200 {
+            _ = try context.store.renewLease(
+                executionID: probe.id, owner: EngineContext.owner, now: Date().timeIntervalSince1970, leaseSeconds: 60)
+        }
+        let commit = Date().timeIntervalSince(commitStart) / 200
+        print(String(format: "  one durable commit (the floor for a chain step): %.1f µs", commit * 1e6))
+        _ = try context.store.requestCancel(executionID: probe.id, now: Date().timeIntervalSince1970)
+        var cancelled = ExecutionChanges(executionID: probe.id, now: Date().timeIntervalSince1970)
+        cancelled.executionStatus = (.cancelled, nil)
+        try context.store.apply(cancelled)
         for (label, pipeline) in [("chain", chain), ("fan-out", fan)] {
             let seconds = try await time(context, pipeline)
             print(
