@@ -188,14 +188,20 @@ public struct SluiceServer: Sendable {
         do {
             return try await request.body.collect(upTo: configuration.bodyLimit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw ServingError(
-                .payloadTooLarge,
-                "The request body is larger than the \(configuration.bodyLimit / 1_048_576) MB limit; "
-                    + "split it into several requests."
-            )
+            throw tooLarge()
+        } catch is NIOTooManyBytesError {
+            throw tooLarge()
         } catch {
             throw ServingError(.validation, "The request body could not be read: \(error).")
         }
+    }
+
+    private func tooLarge() -> ServingError {
+        ServingError(
+            .payloadTooLarge,
+            "The request body is larger than the \(configuration.bodyLimit / 1_048_576) MB limit; "
+                + "split it into several requests."
+        )
     }
 
     /// The HTTP status answering a serving error.

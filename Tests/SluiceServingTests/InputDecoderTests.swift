@@ -37,7 +37,7 @@ import Testing
         (#"{"x": [[Infinity]]}"#, "not finite"),
         (#"{"x": [[1e999]]}"#, "overflows"),
         (#"{"x": [[01]]}"#, "is not a JSON number"),
-        ("{\"x\":\n [[0.3]] x", "line 2, column 9"),
+        ("{\"x\":\n [[0.3]] x", "line 2, column 10"),
     ])
     func malformedJSONIsLocated(body: String, fragment: String) {
         #expect {
