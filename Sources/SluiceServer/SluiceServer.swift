@@ -16,8 +16,10 @@ public struct SluiceServer: Sendable {
         public var port: Int
         /// Largest accepted body (SageMaker's limit: 6 MB).
         public var bodyLimit: Int
-        /// A connection silent for this long is closed (slow or stalled clients).
+        /// A connection silent for this long is closed (stalled clients).
         public var idleTimeout: Duration
+        /// A request whose body takes longer than this to arrive is answered 408 (slow clients).
+        public var requestTimeout: Duration
         /// Whether to log one line per request.
         public var accessLog: Bool
 
@@ -27,12 +29,14 @@ public struct SluiceServer: Sendable {
             port: Int = 8080,
             bodyLimit: Int = 6 * 1024 * 1024,
             idleTimeout: Duration = .seconds(30),
+            requestTimeout: Duration = .seconds(10),
             accessLog: Bool = false
         ) {
             self.host = host
             self.port = port
             self.bodyLimit = bodyLimit
             self.idleTimeout = idleTimeout
+            self.requestTimeout = requestTimeout
             self.accessLog = accessLog
         }
     }
@@ -152,7 +156,7 @@ public struct SluiceServer: Sendable {
                 try service.authorize(key: request.headers[Self.apiKeyHeader], now: Date().timeIntervalSince1970)
             }
             let live = try service.endpoints.stage(endpoint: endpointName, stage: stage ?? .production)
-            let body = try await collect(request)
+            let body = try await collect(request, deadline: started + configuration.requestTimeout)
             let invocation = try service.invoke(
                 live,
                 body: body,
@@ -184,16 +188,38 @@ public struct SluiceServer: Sendable {
         return response
     }
 
-    private func collect(_ request: Request) async throws(ServingError) -> ByteBuffer {
+    /// Reads the body up to the size limit, answering 408 when it arrives after `deadline`; a connection that
+    /// stops sending altogether is closed by the idle timeout.
+    private func collect(_ request: Request, deadline: ContinuousClock.Instant) async throws(ServingError) -> ByteBuffer
+    {
+        var collected: ByteBuffer?
         do {
-            return try await request.body.collect(upTo: configuration.bodyLimit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw tooLarge()
-        } catch is NIOTooManyBytesError {
-            throw tooLarge()
+            for try await chunk in request.body {
+                if var buffer = collected {
+                    guard buffer.readableBytes + chunk.readableBytes <= configuration.bodyLimit else {
+                        throw tooLarge()
+                    }
+                    var chunk = chunk
+                    buffer.writeBuffer(&chunk)
+                    collected = buffer
+                } else {
+                    guard chunk.readableBytes <= configuration.bodyLimit else { throw tooLarge() }
+                    collected = chunk
+                }
+                if ContinuousClock.now > deadline {
+                    throw ServingError(
+                        .requestTimeout,
+                        "The request body did not arrive within \(configuration.requestTimeout); send it faster "
+                            + "or in smaller requests."
+                    )
+                }
+            }
+        } catch let error as ServingError {
+            throw error
         } catch {
             throw ServingError(.validation, "The request body could not be read: \(error).")
         }
+        return collected ?? ByteBuffer()
     }
 
     private func tooLarge() -> ServingError {
@@ -214,7 +240,7 @@ public struct SluiceServer: Sendable {
         case .missingKey: .unauthorized
         case .invalidKey: .forbidden
         case .throttled, .quotaExceeded: .tooManyRequests
-        case .timeout: .gatewayTimeout
+        case .requestTimeout: .requestTimeout
         default: .internalServerError
         }
     }

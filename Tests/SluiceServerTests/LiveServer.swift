@@ -10,10 +10,10 @@ import SluiceServing
 /// A real Sluice server on 127.0.0.1 with an ephemeral port, for the duration of `body`.
 func withLiveServer(
     _ service: InferenceService,
-    bodyLimit: Int = 6 * 1024 * 1024,
+    configuration: SluiceServer.Configuration = .init(host: "127.0.0.1", port: 0),
     _ body: @Sendable (URL) async throws -> Void
 ) async throws {
-    let server = SluiceServer(service: service, configuration: .init(host: "127.0.0.1", port: 0, bodyLimit: bodyLimit))
+    let server = SluiceServer(service: service, configuration: configuration)
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {

@@ -26,8 +26,8 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let quotaExceeded = Code(name: "QuotaExceeded")
         /// The model failed or produced a non-finite number.
         public static let modelError = Code(name: "ModelError")
-        /// The request took longer than the per-request timeout.
-        public static let timeout = Code(name: "ModelTimeout")
+        /// The request body did not arrive within the per-request timeout (a slow client).
+        public static let requestTimeout = Code(name: "RequestTimeout")
 
         public var description: String { name }
     }
