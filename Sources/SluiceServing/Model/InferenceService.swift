@@ -77,7 +77,9 @@ public final class InferenceService: Sendable {
         allocator: ByteBufferAllocator
     ) throws(ServingError) -> Invocation {
         let format = try inputFormat(contentType, stage: stage, shape: shape)
-        let variant = try stage.variant(target: targetVariant, random: Double.random(in: 0..<1))
+        // Draw only when there is a choice: the system generator costs a syscall.
+        let random = stage.deployment.variants.count > 1 && targetVariant == nil ? Double.random(in: 0..<1) : 0
+        let variant = try stage.variant(target: targetVariant, random: random)
         let predictor = variant.predictor
         let rows = try decode(body, format: format, width: predictor.inputWidth)
         if shape == .stream && rows.rowCount != 1 {
