@@ -76,6 +76,7 @@ let package = Package(
         .testTarget(
             name: "SluiceSpecTests",
             dependencies: ["SluiceSpec", "SluiceCore"],
+            exclude: ["Fixtures"],
             swiftSettings: upcoming
         ),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML"], swiftSettings: upcoming),

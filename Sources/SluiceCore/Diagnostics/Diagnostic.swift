@@ -56,8 +56,10 @@ public func closestMatch(to name: String, in candidates: some Sequence<String>) 
     let lowered = name.lowercased()
     var best: (name: String, distance: Int)?
     for candidate in candidates where candidate != name {
-        let distance = editDistance(lowered, candidate.lowercased())
         let limit = max(2, min(name.count, candidate.count) / 3)
+        // The distance is at least the difference in length: skip the quadratic work when that is already too far.
+        guard abs(lowered.count - candidate.count) <= limit else { continue }
+        let distance = editDistance(lowered, candidate.lowercased())
         guard distance <= limit else { continue }
         if best == nil || distance < best!.distance { best = (candidate, distance) }
     }

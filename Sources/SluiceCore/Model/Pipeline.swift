@@ -40,12 +40,15 @@ public struct Pipeline: Hashable, Sendable, Codable {
     /// Every module a step invokes, by name.
     public var modules: [String: Module]
     public var location: SourceLocation?
+    /// What starts executions besides a user (new files, schedules).
+    public var triggers: [Trigger]
 
     public init(
         name: String, description: String? = nil, type: String? = nil, parameters: [Parameter] = [],
         steps: [Step], onFailure: [Step] = [], maxConcurrentExecutions: Int = 1, modules: [String: Module] = [:],
-        location: SourceLocation? = nil
+        location: SourceLocation? = nil, triggers: [Trigger] = []
     ) {
+        self.triggers = triggers
         self.name = name
         self.description = description
         self.type = type

@@ -33,23 +33,24 @@ public struct Reference: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String {
         var text: String
         switch root {
-        case .parameter(let name): text = "$.parameters.\(Self.quoted(name))"
-        case .stepOutput(let step, let output): text = "$.steps.\(Self.quoted(step)).outputs.\(Self.quoted(output))"
+        case .parameter(let name): text = "$.parameters\(Self.quoted(name))"
+        case .stepOutput(let step, let output): text = "$.steps\(Self.quoted(step)).outputs\(Self.quoted(output))"
         case .execution(let field): text = "$.execution.\(field.rawValue)"
         case .mapItem: text = "$.item"
         }
         for component in path {
             switch component {
-            case .key(let key): text += ".\(Self.quoted(key))"
+            case .key(let key): text += Self.quoted(key)
             case .index(let index): text += "[\(index)]"
             }
         }
         return text
     }
 
+    /// `.name` when plain, `['a name']` otherwise.
     private static func quoted(_ name: String) -> String {
         let plain = name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
-        return plain && !name.isEmpty ? name : "['\(name)']"
+        return plain && !name.isEmpty ? ".\(name)" : "['\(name)']"
     }
 }
 

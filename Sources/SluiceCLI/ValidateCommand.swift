@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+import SluiceSpec
+
+/// `sluice validate PATH…`: every problem of every module and pipeline file, compiler style.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check module and pipeline specs and report every problem with file:line:column and a fix."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Argument(help: "Spec files or folders (searched recursively for .yaml, .yml and .json).")
+    var paths: [String]
+
+    @Option(help: "Output format: text (compiler style) or json.")
+    var format: Format = .text
+
+    /// The built-in step catalog shared by the spec, ML, engine and serving work.
+    static let builtinNames: Set<String> = [
+        "data.validate", "data.split", "data.transform", "data.features", "train.linear", "train.logistic",
+        "train.gbdt", "train.random_forest", "train.mlp", "evaluate", "predict.batch", "registry.register",
+        "endpoint.deploy", "endpoint.test", "features.ingest", "notify",
+    ]
+
+    func run() throws {
+        let report = PipelineLoader.validateReport(
+            paths: paths, options: ValidationOptions(knownBuiltins: Self.builtinNames))
+        let errors = report.diagnostics.filter { $0.severity == .error }.count
+        let warnings = report.diagnostics.filter { $0.severity == .warning }.count
+        let files = report.files.count
+        switch format {
+        case .text:
+            for diagnostic in report.diagnostics { print(diagnostic) }
+            let summary =
+                "validated \(files) file\(files == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), "
+                + "\(warnings) warning\(warnings == 1 ? "" : "s")"
+            print(summary)
+        case .json:
+            struct Output: Encodable {
+                var files: [String]
+                var errors: Int
+                var warnings: Int
+                var diagnostics: [Diagnostic]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = try encoder.encode(
+                Output(files: report.files, errors: errors, warnings: warnings, diagnostics: report.diagnostics))
+            print(String(decoding: data, as: UTF8.self))
+        }
+        if errors > 0 { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// Runs the built `sluice` binary as a user would.
+@Suite struct CommandTests {
+    static let binary = Paths.repository.appendingPathComponent(".build/debug/sluice").path
+
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = Paths.repository
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = Pipe()
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func validateExitsZeroOnTheExamplesAndOneOnABrokenSpec() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the sluice binary first")
+        let clean = try run(["validate", "examples"])
+        #expect(clean.status == 0)
+        #expect(clean.output.hasSuffix("0 errors, 1 warning\n"))
+        let broken = try run(["validate", "Tests/SluiceSpecTests/Fixtures/unknown-step"])
+        #expect(broken.status == 1)
+        #expect(broken.output.contains("pipeline.yaml:11:11: error: 'Next' of step 'Train Model'"))
+        #expect(broken.output.hasSuffix("validated 1 file: 1 error, 0 warnings\n"))
+    }
+
+    @Test func graphAndSchemaPrintTheirFormats() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the sluice binary first")
+        let dot = try run(["graph", "examples/w2-abalone/pipeline.yaml", "--format", "dot"])
+        #expect(dot.status == 0)
+        #expect(dot.output.contains("\"Check MSE\" -> \"MSE Too High\" [label=\"else\"];"))
+        let mermaid = try run(["graph", "examples/w2-abalone/pipeline.yaml", "--format", "mermaid"])
+        #expect(mermaid.output.hasPrefix("flowchart TD"))
+        let schema = try run(["schema", "--kind", "module"])
+        let object = try JSONSerialization.jsonObject(with: Data(schema.output.utf8)) as? [String: Any]
+        #expect(object?["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
+    }
+}
