@@ -22,6 +22,12 @@ struct ServeBenchCommand: AsyncParsableCommand {
     @Option(help: "Where captured requests go.")
     var captureDir: String = ".sluice/capture"
 
+    @Option(help: "Usage plan for the key: requests per second (default: unlimited).")
+    var rate: Double?
+
+    @Option(help: "Usage plan for the key: burst size (with --rate; default: the rate).")
+    var burst: Int?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let port = port ?? environment["PORT"].flatMap(Int.init) ?? 8080
@@ -42,7 +48,8 @@ struct ServeBenchCommand: AsyncParsableCommand {
                 capturePercentage: capturePercent
             )
         )
-        let keyring = APIKeyring([APIKeyRecord(id: "key_bench", name: "bench", hash: APIKey.hash(key))])
+        let plan = rate.map { UsagePlan(rate: $0, burst: burst ?? Int($0)) }
+        let keyring = APIKeyring([APIKeyRecord(id: "key_bench", name: "bench", hash: APIKey.hash(key), plan: plan)])
         let capture = capturePercent > 0 ? CaptureWriter(root: URL(fileURLWithPath: captureDir)) : nil
         let service = InferenceService(endpoints: endpoints, keyring: keyring, capture: capture)
         let server = SluiceServer(service: service, configuration: .init(host: "127.0.0.1", port: port))

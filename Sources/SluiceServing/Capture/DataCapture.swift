@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 
 /// One captured request/response pair.
@@ -11,17 +12,19 @@ public struct CaptureRecord: Sendable {
     public var inferenceId: String
     /// When it was answered (seconds since 1970).
     public var time: Double
-    /// Request content type and body.
+    /// Request content type.
     public var inputContentType: String
-    public var input: String
-    /// Response content type and body.
+    /// Request body.
+    public var input: ByteBuffer
+    /// Response content type.
     public var outputContentType: String
-    public var output: String
+    /// Response body.
+    public var output: ByteBuffer
 
     /// Creates a record.
     public init(
         endpoint: String, variant: String, inferenceId: String, time: Double,
-        inputContentType: String, input: String, outputContentType: String, output: String
+        inputContentType: String, input: ByteBuffer, outputContentType: String, output: ByteBuffer
     ) {
         self.endpoint = endpoint
         self.variant = variant
@@ -33,17 +36,23 @@ public struct CaptureRecord: Sendable {
         self.output = output
     }
 
-    /// The record as one line of SageMaker's data-capture JSON Lines format (without the newline).
-    public var jsonLine: String {
+    /// Appends the record as one line of SageMaker's data-capture JSON Lines format, newline included.
+    public func appendJSONLine(to out: inout [UInt8]) {
         func encoding(_ contentType: String) -> String {
             InputFormat(contentType: contentType) == .csv ? "CSV" : "JSON"
         }
-        return "{\"captureData\":{\"endpointInput\":{\"observedContentType\":\(quoted(inputContentType)),"
-            + "\"mode\":\"INPUT\",\"data\":\(quoted(input)),\"encoding\":\"\(encoding(inputContentType))\"},"
-            + "\"endpointOutput\":{\"observedContentType\":\(quoted(outputContentType)),\"mode\":\"OUTPUT\","
-            + "\"data\":\(quoted(output)),\"encoding\":\"\(encoding(outputContentType))\"}},"
-            + "\"eventMetadata\":{\"eventId\":\(quoted(inferenceId)),"
-            + "\"inferenceTime\":\"\(UTCDate(secondsSince1970: time).iso8601)\"},\"eventVersion\":\"0\"}"
+        func raw(_ text: String) { out.append(contentsOf: text.utf8) }
+        raw("{\"captureData\":{\"endpointInput\":{\"observedContentType\":")
+        appendQuoted(inputContentType.utf8, to: &out)
+        raw(",\"mode\":\"INPUT\",\"data\":")
+        input.withUnsafeReadableBytes { appendQuoted($0, to: &out) }
+        raw(",\"encoding\":\"\(encoding(inputContentType))\"},\"endpointOutput\":{\"observedContentType\":")
+        appendQuoted(outputContentType.utf8, to: &out)
+        raw(",\"mode\":\"OUTPUT\",\"data\":")
+        output.withUnsafeReadableBytes { appendQuoted($0, to: &out) }
+        raw(",\"encoding\":\"\(encoding(outputContentType))\"}},\"eventMetadata\":{\"eventId\":")
+        appendQuoted(inferenceId.utf8, to: &out)
+        raw(",\"inferenceTime\":\"\(UTCDate(secondsSince1970: time).iso8601)\"},\"eventVersion\":\"0\"}\n")
     }
 
     /// The folder, relative to the capture root: `<endpoint>/<variant>/yyyy/mm/dd/hh`.
@@ -54,24 +63,30 @@ public struct CaptureRecord: Sendable {
     }
 }
 
-func quoted(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case "\r": result += "\\r"
-        case "\t": result += "\\t"
+/// Appends `bytes` (UTF-8) as a JSON string literal, copying runs that need no escaping in one go.
+func appendQuoted(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    out.append(UInt8(ascii: "\""))
+    for byte in bytes {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+            out.append(UInt8(ascii: "\\"))
+            out.append(byte)
+        case 0x0A:
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case 0x0D:
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case 0x09:
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        case 0..<0x20:
+            out.append(contentsOf: Array("\\u00".utf8))
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xF)])
         default:
-            if scalar.value < 0x20 {
-                result += "\\u" + pad(Int(scalar.value), 4).replacingOccurrences(of: " ", with: "0")
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
+            out.append(byte)
         }
     }
-    return result + "\""
+    out.append(UInt8(ascii: "\""))
 }
 
 /// Decides which requests are captured: a seeded pseudo-random draw against a percentage.
@@ -162,7 +177,7 @@ public final class CaptureWriter: Sendable {
         }
         var lastFlush = ContinuousClock.now
         for await record in stream {
-            pending[record.relativeFolder, default: []].append(contentsOf: Array((record.jsonLine + "\n").utf8))
+            record.appendJSONLine(to: &pending[record.relativeFolder, default: []])
             pendingCount += 1
             // Batch writes: every 256 records or once a second, whichever comes first.
             if pendingCount >= 256 || ContinuousClock.now - lastFlush > .seconds(1) {

@@ -98,12 +98,11 @@ public final class InferenceService: Sendable {
             if sampler.shouldCapture(percentage: percentage) {
                 let now = Date().timeIntervalSince1970
                 let inferenceId = UUID().uuidString.lowercased()
-                let input = String(buffer: body)
                 capture.submit(
                     CaptureRecord(
                         endpoint: stage.endpoint, variant: variant.name, inferenceId: inferenceId, time: now,
-                        inputContentType: format.rawValue, input: input,
-                        outputContentType: outputType, output: String(buffer: buffer)
+                        inputContentType: format.rawValue, input: body,
+                        outputContentType: outputType, output: buffer
                     )
                 )
                 if let shadow = stage.deployment.shadow,
@@ -116,8 +115,8 @@ public final class InferenceService: Sendable {
                     capture.submit(
                         CaptureRecord(
                             endpoint: stage.endpoint, variant: shadow.name, inferenceId: inferenceId, time: now,
-                            inputContentType: format.rawValue, input: input,
-                            outputContentType: outputType, output: String(buffer: shadowBuffer)
+                            inputContentType: format.rawValue, input: body,
+                            outputContentType: outputType, output: shadowBuffer
                         )
                     )
                 }
