@@ -124,4 +124,41 @@ import Testing
         #expect((metadata["eventId"] as? String)?.count == 36)
         #expect(writer.writtenCount == expected && writer.droppedCount == 0)
     }
+
+    @Test func shadowSeesTheTrafficButNeverAnswers() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-shadow-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let writer = CaptureWriter(root: root)
+        let draining = Task { await writer.run() }
+        let table = EndpointTable()
+        let stage = table.deploy(
+            endpoint: "w1", stage: .production,
+            StageDeployment(
+                variants: [Variant(name: "live", predictor: model)],
+                shadow: Variant(name: "candidate", predictor: LinearPredictor(coefficients: [0, 0], intercept: 9)),
+                capturePercentage: 100
+            )
+        )
+        let service = InferenceService(endpoints: table, keyring: APIKeyring(), capture: writer)
+        for _ in 0..<5 {
+            let answer = try service.invoke(
+                stage, body: ByteBuffer(string: "1,2"), contentType: "text/csv", shape: .invocations,
+                targetVariant: nil, allocator: ByteBufferAllocator()
+            )
+            #expect(String(buffer: answer.body) == "0.5\n" && answer.variant == "live")
+        }
+        writer.finish()
+        await draining.value
+        func lines(_ variant: String) throws -> [String] {
+            let folder = root.appendingPathComponent("w1/\(variant)")
+            let files = FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? []
+            return try files.filter { $0.hasSuffix(".jsonl") }.flatMap {
+                try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8).split(separator: "\n").map(
+                    String.init)
+            }
+        }
+        #expect(try lines("live").count == 5)
+        let shadow = try lines("candidate")
+        #expect(shadow.count == 5 && shadow.allSatisfy { $0.contains(#""data":"9.0\n""#) })
+    }
 }
