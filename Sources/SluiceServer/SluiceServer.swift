@@ -22,6 +22,8 @@ public struct SluiceServer: Sendable {
         public var requestTimeout: Duration
         /// Whether to log one line per request.
         public var accessLog: Bool
+        /// Whether `/invocations` also needs `x-api-key` (off: boto3 sends SigV4, not a key; on when exposed).
+        public var invocationsRequireKey: Bool
 
         /// Creates a configuration with the defaults.
         public init(
@@ -30,7 +32,8 @@ public struct SluiceServer: Sendable {
             bodyLimit: Int = 6 * 1024 * 1024,
             idleTimeout: Duration = .seconds(30),
             requestTimeout: Duration = .seconds(10),
-            accessLog: Bool = false
+            accessLog: Bool = false,
+            invocationsRequireKey: Bool = false
         ) {
             self.host = host
             self.port = port
@@ -38,6 +41,7 @@ public struct SluiceServer: Sendable {
             self.idleTimeout = idleTimeout
             self.requestTimeout = requestTimeout
             self.accessLog = accessLog
+            self.invocationsRequireKey = invocationsRequireKey
         }
     }
 
@@ -152,7 +156,7 @@ public struct SluiceServer: Sendable {
         var variant = "-"
         let response: Response
         do throws(ServingError) {
-            if shape != .invocations {
+            if shape != .invocations || configuration.invocationsRequireKey {
                 try service.authorize(key: request.headers[Self.apiKeyHeader], now: Date().timeIntervalSince1970)
             }
             let live = try service.endpoints.stage(endpoint: endpointName, stage: stage ?? .production)

@@ -143,4 +143,19 @@ import Testing
             #expect(last.body == "103.0" && last.header("x-Amzn-Invoked-Production-Variant") == "v39")
         }
     }
+
+    @Test func invocationsCanRequireAKey() async throws {
+        let (service, key, _) = makeService()
+        let configuration = SluiceServer.Configuration(host: "127.0.0.1", port: 0, invocationsRequireKey: true)
+        try await withLiveServer(service, configuration: configuration) { base in
+            let body = Data("1,2".utf8)
+            let refused = try await send(
+                base, "/endpoints/w1/invocations", body: body, headers: ["Content-Type": "text/csv"])
+            #expect(refused.status == 401)
+            let accepted = try await send(
+                base, "/endpoints/w1/invocations", body: body, headers: ["Content-Type": "text/csv", "x-api-key": key]
+            )
+            #expect(accepted.status == 200 && accepted.body == "0.5\n")
+        }
+    }
 }
