@@ -102,3 +102,16 @@ public final class APIKeyring: Sendable {
         return match
     }
 }
+
+/// Where the server's key records come from (the SQLite store plugs in here; `sluice keys` writes to it).
+public protocol APIKeySource: Sendable {
+    /// Every key record, revoked ones included (so their use answers "revoked", not "unknown").
+    func apiKeys() async throws -> [APIKeyRecord]
+}
+
+extension APIKeyring {
+    /// A keyring holding every record of `source`.
+    public convenience init(loadingFrom source: some APIKeySource) async throws {
+        self.init(try await source.apiKeys())
+    }
+}

@@ -63,3 +63,9 @@ public struct LinearPredictor: Predictor, Equatable {
         }
     }
 }
+
+/// Turns a stored model artifact into a predictor (implemented next to the model format; used by deploys).
+public protocol PredictorLoader: Sendable {
+    /// Loads the model at `artifact` (a file or folder written by a training step).
+    func loadPredictor(at artifact: String) throws -> any Predictor
+}
