@@ -185,7 +185,9 @@ public struct SluiceServer: Sendable {
                 "\(request.method) \(request.uri.path) \(response.status.code)",
                 metadata: [
                     "endpoint": .string(endpointName), "variant": .string(variant),
-                    "duration_us": .stringConvertible(elapsed.components.attoseconds / 1_000_000_000_000),
+                    "duration_us": .stringConvertible(
+                        elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+                    ),
                 ]
             )
         }
