@@ -179,12 +179,15 @@ public struct SluiceServer: Sendable {
             response = Self.errorResponse(error)
         }
         let elapsed = ContinuousClock.now - started
-        metrics.record(endpoint: endpointName, variant: variant, status: response.status.code, duration: elapsed)
+        // Label only endpoints that exist, so arbitrary paths cannot grow the metrics without bound.
+        let known = variant != "-" || service.endpoints.contains(endpoint: endpointName, stage: stage ?? .production)
+        let metricEndpoint = known ? endpointName : "-"
+        metrics.record(endpoint: metricEndpoint, variant: variant, status: response.status.code, duration: elapsed)
         if configuration.accessLog {
             logger.info(
                 "\(request.method) \(request.uri.path) \(response.status.code)",
                 metadata: [
-                    "endpoint": .string(endpointName), "variant": .string(variant),
+                    "endpoint": .string(metricEndpoint), "variant": .string(variant),
                     "duration_us": .stringConvertible(
                         elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
                     ),

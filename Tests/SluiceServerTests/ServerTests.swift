@@ -97,9 +97,13 @@ import Testing
                 _ = try await send(base, "/endpoints/w1/staging/stream", body: Data("[[1,2]]".utf8), headers: headers)
             }
             _ = try await send(base, "/endpoints/w1/staging/stream", body: Data("[[1]]".utf8), headers: headers)
+            _ = try await send(
+                base, "/endpoints/random-name/staging/stream", body: Data("[[1]]".utf8), headers: headers)
             let metrics = try await send(base, "/metrics", method: "GET")
             #expect(metrics.body.contains(#"sluice_requests_total{endpoint="w1",variant="A",status="200"} 3"#))
             #expect(metrics.body.contains(#"sluice_requests_total{endpoint="w1",variant="-",status="400"} 1"#))
+            #expect(metrics.body.contains(#"sluice_requests_total{endpoint="-",variant="-",status="404"} 1"#))
+            #expect(!metrics.body.contains("random-name"))
             #expect(metrics.body.contains("sluice_request_duration_seconds_bucket"))
         }
     }

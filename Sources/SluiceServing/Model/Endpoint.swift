@@ -147,6 +147,11 @@ public final class EndpointTable: Sendable {
         throw ServingError(.unknownEndpoint, "No endpoint '\(endpoint)' with stage '\(stage)' (\(list)).")
     }
 
+    /// Whether `stage` of `endpoint` is deployed.
+    public func contains(endpoint: String, stage: StageName) -> Bool {
+        stages.withLock { $0[Key(endpoint: endpoint, stage: stage)] != nil }
+    }
+
     /// Every live stage, sorted by endpoint then stage.
     public func all() -> [LiveStage] {
         stages.withLock { Array($0.values) }.sorted {
