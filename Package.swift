@@ -79,7 +79,12 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceMLTests",
+            dependencies: ["SluiceML", "SluiceExecutors", "SluiceCore"],
+            exclude: ["Fixtures"],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SluiceServingTests",
             dependencies: ["SluiceServing", "SluiceCore"],

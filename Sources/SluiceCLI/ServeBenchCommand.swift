@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceML
 import SluiceServer
 import SluiceServing
 
@@ -59,72 +60,18 @@ struct ServeBenchCommand: AsyncParsableCommand {
     }
 }
 
-/// The benchmark's model: ordinary least squares with intercept on the first rows of a numeric CSV whose last
-/// column is the target.
-// TODO: use SluiceML's CSV reader and OLS once they land in main; this small fit keeps serve-bench runnable.
+/// The benchmark's model: ordinary least squares with intercept (SluiceML) on the first rows of a numeric CSV
+/// whose last column is the target.
 enum BenchModel {
-    struct DataError: Error, CustomStringConvertible {
-        var description: String
-    }
-
     static func fitOLS(csvPath: String, trainRows: Int) throws -> LinearPredictor {
-        guard let text = try? String(contentsOfFile: csvPath, encoding: .utf8) else {
-            throw DataError(description: "\(csvPath): cannot read the file; run gen_data.py or pass --data.")
+        let frame = try CSVReader.read(path: csvPath)
+        guard let label = frame.names.last, frame.names.count > 1 else {
+            throw ValidationError("\(csvPath): expected feature columns followed by the target column.")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard !lines.isEmpty else { throw DataError(description: "\(csvPath): the file is empty.") }
-        lines.removeFirst()  // header
-        var xtx: [Double] = []
-        var xty: [Double] = []
-        var width = 0
-        for (index, line) in lines.prefix(trainRows).enumerated() {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            let numbers = fields.map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            if width == 0 {
-                width = fields.count  // features + 1 for the intercept column
-                xtx = Array(repeating: 0, count: width * width)
-                xty = Array(repeating: 0, count: width)
-            }
-            guard numbers.count == width, numbers.allSatisfy({ $0 != nil }) else {
-                throw DataError(description: "\(csvPath):\(index + 2): expected \(width) numbers.")
-            }
-            var row = numbers.map { $0! }
-            let target = row.removeLast()
-            row.append(1)
-            for i in 0..<width {
-                xty[i] += row[i] * target
-                for j in 0..<width { xtx[i * width + j] += row[i] * row[j] }
-            }
-        }
-        let solution = try solve(xtx, xty, size: width)
-        return LinearPredictor(coefficients: Array(solution.dropLast()), intercept: solution[width - 1])
-    }
-
-    /// Gaussian elimination with partial pivoting.
-    private static func solve(_ a: [Double], _ b: [Double], size n: Int) throws -> [Double] {
-        var a = a
-        var b = b
-        for column in 0..<n {
-            let pivot = (column..<n).max { abs(a[$0 * n + column]) < abs(a[$1 * n + column]) }!
-            guard abs(a[pivot * n + column]) > 1e-12 else {
-                throw DataError(description: "The features are collinear; OLS has no unique solution.")
-            }
-            if pivot != column {
-                for j in 0..<n { a.swapAt(pivot * n + j, column * n + j) }
-                b.swapAt(pivot, column)
-            }
-            for row in (column + 1)..<n {
-                let factor = a[row * n + column] / a[column * n + column]
-                for j in column..<n { a[row * n + j] -= factor * a[column * n + j] }
-                b[row] -= factor * b[column]
-            }
-        }
-        var x = Array(repeating: 0.0, count: n)
-        for row in stride(from: n - 1, through: 0, by: -1) {
-            var sum = b[row]
-            for j in (row + 1)..<n { sum -= a[row * n + j] * x[j] }
-            x[row] = sum / a[row * n + row]
-        }
-        return x
+        let rows = min(trainRows, frame.rowCount)
+        let x = try frame.matrix(Array(frame.names.dropLast())).rows(0..<rows)
+        let y = Array(try frame.numbers(label)[0..<rows])
+        let model = try LinearRegression.fit(x, y).model
+        return LinearPredictor(coefficients: model.coefficients, intercept: model.intercept)
     }
 }

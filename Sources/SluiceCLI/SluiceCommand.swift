@@ -6,7 +6,9 @@ public struct SluiceCommand: AsyncParsableCommand {
         commandName: "sluice",
         abstract: "Run machine-learning pipelines locally, durably, and hand them to AWS when you outgrow one machine.",
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, GraphCommand.self, SchemaCommand.self, ServeBenchCommand.self]
+        subcommands: [
+            ValidateCommand.self, GraphCommand.self, SchemaCommand.self, BenchTrainCommand.self, ServeBenchCommand.self,
+        ]
     )
 
     public init() {}

@@ -1,0 +1,255 @@
+import Foundation
+import SluiceCore
+import SluiceML
+
+/// `data.validate`: checks declared columns (type, required, min, max) and writes a violations report.
+///
+/// Inputs: `data` (CSV). Options: `columns` — `{name: {type: number|text, required: bool, min, max}}`;
+/// `fail_on_violation` (default true). Outputs: `report` (JSON file), `valid`, `violations`.
+struct DataValidateStep: BuiltinStep {
+    let name = "data.validate"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let path = try args.dataFile("data")
+        let frame = try args.wrap { () throws(MLError) in try CSVReader.read(path: path) }
+        let rules = context.value("columns")?.object ?? [:]
+        struct Violation: Encodable {
+            var column: String
+            var line: Int?
+            var problem: String
+        }
+        var violations: [Violation] = []
+        let headerLines = 2  // data row i is line i + 2 (the header is line 1)
+        for (column, rule) in rules.sorted(by: { $0.key < $1.key }) {
+            guard let index = frame.names.firstIndex(of: column) else {
+                violations.append(Violation(column: column, line: nil, problem: "column is missing"))
+                continue
+            }
+            let required = rule["required"]?.bool ?? false
+            switch (rule["type"]?.string ?? "number", frame.columns[index]) {
+            case ("number", .text(let cells)):
+                if let i = cells.firstIndex(where: { $0 != nil && parseNumber($0!) == nil }) {
+                    violations.append(
+                        Violation(column: column, line: i + headerLines, problem: "'\(cells[i]!)' is not a number"))
+                }
+            case (_, .numeric(let values)):
+                for (i, v) in values.enumerated() {
+                    if v.isNaN {
+                        if required {
+                            violations.append(
+                                Violation(column: column, line: i + headerLines, problem: "value is missing"))
+                        }
+                        continue
+                    }
+                    if let low = rule["min"]?.number, v < low {
+                        violations.append(
+                            Violation(column: column, line: i + headerLines, problem: "\(v) is below \(low)"))
+                    }
+                    if let high = rule["max"]?.number, v > high {
+                        violations.append(
+                            Violation(column: column, line: i + headerLines, problem: "\(v) is above \(high)"))
+                    }
+                }
+            case (_, .text(let cells)):
+                if required, let i = cells.firstIndex(where: { $0 == nil }) {
+                    violations.append(Violation(column: column, line: i + headerLines, problem: "value is missing"))
+                }
+            }
+        }
+        struct Report: Encodable {
+            var file: String
+            var rows: Int
+            var valid: Bool
+            var violations: [Violation]
+        }
+        let report = try args.writeJSON(
+            Report(file: path, rows: frame.rowCount, valid: violations.isEmpty, violations: violations),
+            to: "violations.json")
+        if !violations.isEmpty, try args.bool("fail_on_violation") ?? true {
+            let first = violations[0]
+            throw StepFailure(
+                "Sluice.SchemaViolation",
+                cause: "\(path)\(first.line.map { ":\($0)" } ?? ""), column '\(first.column)': \(first.problem) "
+                    + "(\(violations.count) violation(s); report \(report))")
+        }
+        return [
+            "report": .string(report), "valid": .bool(violations.isEmpty), "violations": .int(violations.count),
+            "rows": .int(frame.rowCount),
+        ]
+    }
+}
+
+/// `data.split`: splits a CSV by ratios (seeded shuffle), stratified by a label, or by position.
+///
+/// Inputs: `data`. Options: `ratios` (default [0.7, 0.15, 0.15]), `names` (default train, validation, test),
+/// `seed` (shuffle when given), `stratify` (label column), `first` (positional: first N rows, then the rest),
+/// `write_header` (default true). Outputs: one CSV path per name, and `<name>_rows`.
+struct DataSplitStep: BuiltinStep {
+    let name = "data.split"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let frame = try args.frame("data")
+        let parts: [[Int]]
+        var names = try args.strings("names")
+        if let first = try args.number("first") {
+            parts = Split.positional(rows: frame.rowCount, first: Int(first))
+            names = names ?? ["train", "test"]
+        } else {
+            let ratios = try args.numbers("ratios") ?? [0.7, 0.15, 0.15]
+            let seed = try args.number("seed").map { UInt64(max(0, $0)) }
+            if let label = try args.string("stratify") {
+                let labels = try args.wrap { () throws(MLError) in try frame.numbers(label) }
+                parts = try args.wrap { () throws(MLError) in
+                    try Split.stratified(labels: labels, ratios, seed: seed ?? 0)
+                }
+            } else {
+                parts = try args.wrap { () throws(MLError) in try Split.ratios(rows: frame.rowCount, ratios, seed: seed)
+                }
+            }
+            names =
+                names ?? (ratios.count == 3 ? ["train", "validation", "test"] : ratios.indices.map { "part\($0 + 1)" })
+        }
+        guard let names, names.count == parts.count else {
+            throw args.failure("'names' must list \(parts.count) names, one per part")
+        }
+        let header = try args.bool("write_header") ?? true
+        var outputs: [String: JSONValue] = [:]
+        for (name, rows) in zip(names, parts) {
+            outputs[name] = .string(try args.write(CSVWriter.text(frame.rows(rows), header: header), to: "\(name).csv"))
+            outputs["\(name)_rows"] = .int(rows.count)
+        }
+        return outputs
+    }
+}
+
+/// `data.transform`: fits transforms on `train` and applies them to `train` and every other CSV input.
+///
+/// Inputs: `train`, optionally `validation`, `test`, `data`. Options: `transforms` — a list of
+/// `{kind, columns, strategy, fill}` (kinds: standardize, minmax, onehot, impute, normalize_rows, select, drop);
+/// `write_header` (default true). Outputs: the transformed files under the input names, and `transforms`
+/// (the fitted transforms, JSON, for `train.*` to embed in the model).
+struct DataTransformStep: BuiltinStep {
+    let name = "data.transform"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let train = try args.frame("train")
+        guard let specs = context.value("transforms")?.array else {
+            throw args.failure("'transforms' must be a list of {kind, columns, strategy, fill}")
+        }
+        var fitted: [FittedTransform] = []
+        var current = train
+        for (i, spec) in specs.enumerated() {
+            guard let kind = spec["kind"]?.string else { throw args.failure("transforms[\(i)] needs a 'kind'") }
+            let columns = spec["columns"]?.array?.compactMap(\.string) ?? spec["column"]?.string.map { [$0] } ?? []
+            let fill = spec["fill"].flatMap { $0.string ?? $0.number.map(CSVWriter.formatCell) }
+            let transformSpec = TransformSpec(
+                kind: kind, columns: columns, strategy: spec["strategy"]?.string, fill: fill)
+            let transform = try args.wrap { () throws(MLError) in try FittedTransform.fit(transformSpec, on: current) }
+            current = try args.wrap { () throws(MLError) in try transform.apply(current) }
+            fitted.append(transform)
+        }
+        let header = try args.bool("write_header") ?? true
+        var outputs: [String: JSONValue] = [
+            "train": .string(try args.write(CSVWriter.text(current, header: header), to: "train.csv")),
+            "transforms": .string(
+                try args.writeJSON(TransformFile(inputColumns: train.names, transforms: fitted), to: "transforms.json")),
+        ]
+        for name in ["validation", "test", "data"] where context.value(name) != nil {
+            var frame = try args.frame(name)
+            for transform in fitted { frame = try args.wrap { () throws(MLError) in try transform.apply(frame) } }
+            outputs[name] = .string(try args.write(CSVWriter.text(frame, header: header), to: "\(name).csv"))
+        }
+        return outputs
+    }
+}
+
+/// The fitted transforms file `data.transform` writes and `train.*` reads.
+struct TransformFile: Codable {
+    var inputColumns: [String]
+    var transforms: [FittedTransform]
+}
+
+/// `data.features`: W3's credit-risk features from loan rows.
+///
+/// Inputs: `data` with `id, loan_date, loan_amount, birthday, job_start_date, flag_own_car, status`.
+/// Options: `today` (YYYY-MM-DD, default the current date). Output `features` (CSV: id, loan_date,
+/// nb_previous_loans, avg_amount_loans_previous, age, years_on_the_job, flag_own_car, status).
+struct DataFeaturesStep: BuiltinStep {
+    let name = "data.features"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        var options = CSVOptions()
+        options.types = [
+            "id": .text, "loan_date": .text, "birthday": .text, "job_start_date": .text, "flag_own_car": .text,
+        ]
+        let path = try args.dataFile("data")
+        let frame = try args.wrap { () throws(MLError) in try CSVReader.read(path: path, options: options) }
+        func text(_ column: String) throws -> [String?] {
+            let index = try args.wrap { () throws(MLError) in try frame.index(of: column) }
+            if case .text(let cells) = frame.columns[index] { return cells }
+            return frame.columns[index].numbers!.map { $0.isNaN ? nil : CSVWriter.formatCell($0) }
+        }
+        let ids = try text("id")
+        let loanDates = try text("loan_date")
+        let amounts = try args.wrap { () throws(MLError) in try frame.numbers("loan_amount") }
+        let birthdays = try text("birthday")
+        let jobStarts = try text("job_start_date")
+        let cars = try text("flag_own_car")
+        let status = try args.wrap { () throws(MLError) in try frame.numbers("status") }
+        let today = try args.string("today").flatMap(parseDay) ?? currentDay()
+        let order =
+            frame.rowCount == 0
+            ? []
+            : (0..<frame.rowCount).sorted {
+                (ids[$0] ?? "", loanDates[$0] ?? "") < (ids[$1] ?? "", loanDates[$1] ?? "")
+            }
+        var previousCount: [String: Int] = [:]
+        var previousSum: [String: Double] = [:]
+        var lines = [
+            "id,loan_date,nb_previous_loans,avg_amount_loans_previous,age,years_on_the_job,flag_own_car,status"
+        ]
+        for i in order {
+            let id = ids[i] ?? ""
+            let count = previousCount[id, default: 0]
+            let average = count == 0 ? "" : CSVWriter.formatCell(previousSum[id, default: 0] / Double(count))
+            let age =
+                birthdays[i].flatMap(parseDay).map { CSVWriter.formatCell(Double(wholeYears(from: $0, to: today))) }
+                ?? ""
+            let years =
+                jobStarts[i].flatMap(parseDay).map { CSVWriter.formatCell(Double(wholeYears(from: $0, to: today))) }
+                ?? ""
+            let car = cars[i] == "N" ? "0" : "1"
+            lines.append(
+                "\(id),\(loanDates[i] ?? ""),\(count),\(average),\(age),\(years),\(car),\(CSVWriter.formatCell(status[i]))"
+            )
+            previousCount[id] = count + 1
+            previousSum[id, default: 0] += amounts[i].isNaN ? 0 : amounts[i]
+        }
+        return [
+            "features": .string(try args.write(lines.joined(separator: "\n") + "\n", to: "features.csv")),
+            "rows": .int(order.count),
+        ]
+    }
+
+    private func currentDay() -> (Int, Int, Int) {
+        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        return (parts.year!, parts.month!, parts.day!)
+    }
+}
+
+/// (year, month, day) of a `YYYY-MM-DD…` date.
+func parseDay(_ text: String) -> (Int, Int, Int)? {
+    let parts = text.prefix(10).split(separator: "-").compactMap { Int($0) }
+    guard parts.count == 3 else { return nil }
+    return (parts[0], parts[1], parts[2])
+}
+
+func wholeYears(from start: (Int, Int, Int), to end: (Int, Int, Int)) -> Int {
+    var years = end.0 - start.0
+    if (end.1, end.2) < (start.1, start.2) { years -= 1 }
+    return years
+}

@@ -1,0 +1,124 @@
+import Foundation
+import SluiceCore
+import SluiceML
+
+/// `evaluate`: scores a model on a test CSV and writes `evaluation.json` in SageMaker's shape.
+///
+/// Inputs: `model`, `test`. Options: `kind` regression | binary (default: binary for logistic and
+/// `binary:logistic` models), `threshold` (0.5), `format` sagemaker (default) | w3 (`model-metrics.json` keys).
+/// Outputs: `report` (file path) and `metrics` (the report as JSON, for conditions like
+/// `regression_metrics.r2.value`).
+struct EvaluateStep: BuiltinStep {
+    let name = "evaluate"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let model = try loadModel(args)
+        let frame = try args.frame("test")
+        let label = try args.string("label") ?? model.label ?? frame.names.last ?? ""
+        let y = try args.wrap { () throws(MLError) in try frame.numbers(label) }
+        let predictions = try args.wrap { () throws(MLError) in try model.predict(frame) }
+        let binaryModel =
+            model.algorithm == "logistic" || model.gbdt.map { $0.objective != "reg:squarederror" } ?? false
+        let kind = try args.string("kind") ?? (binaryModel ? "binary" : "regression")
+        let threshold = try args.number("threshold") ?? 0.5
+        let format = try args.string("format") ?? "sagemaker"
+        if format == "w3" {
+            let report = Metrics.w3Report(y, predictions, threshold: threshold)
+            let path = try args.writeJSON(report, to: "model-metrics.json")
+            return ["report": .string(path), "metrics": .object(report.mapValues { .double($0) })]
+        }
+        let report: [String: [String: [String: Double]]]
+        switch kind {
+        case "regression": report = Metrics.regressionReport(y, predictions)
+        case "binary": report = Metrics.binaryReport(y, predictions, threshold: threshold)
+        default: throw args.failure("'kind' must be regression or binary, got '\(kind)'")
+        }
+        let path = try args.writeJSON(report, to: "evaluation.json")
+        return ["report": .string(path), "metrics": JSONValue(report)]
+    }
+}
+
+func loadModel(_ args: StepArguments) throws -> ModelArtifact {
+    var path = try args.requiredString("model")
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+        path += "/model.json"
+    }
+    return try args.wrap { () throws(MLError) in try ModelArtifact.load(path: path) }
+}
+
+/// `predict.batch`: a model over every CSV file under a folder → `<file>.out` (one prediction per line).
+///
+/// Inputs: `model`, `input` (folder). Options: `input_filter` — `$[i]` or `$[i,j,…]` picks columns by
+/// 0-based index before predicting (W1 uses `$[0]`); files without header take the model's input column names.
+/// Outputs: `output` (folder), `files`, `rows`.
+struct PredictBatchStep: BuiltinStep {
+    let name = "predict.batch"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let model = try loadModel(args)
+        let input = try args.requiredString("input")
+        let outputFolder = args.output("output")
+        try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
+        let filter = try args.string("input_filter").map { try parseFilter($0, args) }
+        guard let enumerator = FileManager.default.enumerator(atPath: input) else {
+            throw args.failure("input folder \(input) does not exist")
+        }
+        var files = 0
+        var rows = 0
+        for case let relative as String in enumerator where relative.hasSuffix(".csv") {
+            let path = input + "/" + relative
+            var frame = try args.wrap { () throws(MLError) in try CSVReader.read(path: path) }
+            if let filter {
+                guard let bad = filter.first(where: { $0 >= frame.names.count }) == nil ? nil as Int? : filter.max()
+                else {
+                    frame = Frame(
+                        names: filter.map { frame.names[$0] }, columns: filter.map { frame.columns[$0] }, source: path)
+                    frame = renameIfHeaderless(frame, model)
+                    try write(frame, relative: relative)
+                    continue
+                }
+                throw args.failure("\(path): input_filter picks column \(bad) but the file has \(frame.names.count)")
+            }
+            frame = renameIfHeaderless(frame, model)
+            try write(frame, relative: relative)
+        }
+        func write(_ frame: Frame, relative: String) throws {
+            let predictions = try args.wrap { () throws(MLError) in try model.predict(frame) }
+            let target = outputFolder + "/" + relative + ".out"
+            try FileManager.default.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let text = predictions.map { "\($0)" }.joined(separator: "\n") + (predictions.isEmpty ? "" : "\n")
+            try Data(text.utf8).write(to: URL(fileURLWithPath: target))
+            files += 1
+            rows += predictions.count
+        }
+        return ["output": .string(outputFolder), "files": .int(files), "rows": .int(rows)]
+    }
+
+    private func parseFilter(_ text: String, _ args: StepArguments) throws -> [Int] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("$["), trimmed.hasSuffix("]") else {
+            throw args.failure("input_filter '\(text)' must look like $[0] or $[0,2]")
+        }
+        let inner = trimmed.dropFirst(2).dropLast()
+        let indices = inner.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !indices.isEmpty, indices.count == inner.split(separator: ",").count else {
+            throw args.failure("input_filter '\(text)' must list 0-based column indices, e.g. $[0]")
+        }
+        return indices
+    }
+
+    /// A file without a header gets generated names; give it the model's input columns when the counts match.
+    private func renameIfHeaderless(_ frame: Frame, _ model: ModelArtifact) -> Frame {
+        var frame = frame
+        if frame.names.allSatisfy({ $0.hasPrefix("column_") }) || frame.names == model.inputColumns.map({ _ in "x" }) {
+            if frame.names.count == model.inputColumns.count { frame.names = model.inputColumns }
+        } else if frame.names.count == model.inputColumns.count, !Set(model.inputColumns).isSubset(of: frame.names) {
+            frame.names = model.inputColumns
+        }
+        return frame
+    }
+}

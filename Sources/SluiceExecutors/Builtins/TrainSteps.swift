@@ -1,0 +1,171 @@
+import Foundation
+import SluiceCore
+import SluiceML
+
+/// Reads the training frame, applies a `transforms` file from `data.transform` when given, and returns what
+/// every trainer needs.
+struct TrainingData {
+    var inputColumns: [String]
+    var transforms: [FittedTransform]
+    var label: String
+    var features: [String]
+    var x: Matrix
+    var y: [Double]
+    var validation: (x: Matrix, y: [Double])?
+
+    init(_ args: StepArguments) throws {
+        var frame = try args.frame("train")
+        inputColumns = frame.names
+        transforms = []
+        if let path = try args.string("transforms") {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let file = try JSONDecoder().decode(TransformFile.self, from: data)
+            // The train input is already transformed: keep the fitted transforms for serving raw rows.
+            transforms = file.transforms
+            inputColumns = file.inputColumns
+        }
+        (label, features) = try args.labelAndFeatures(frame)
+        let features = self.features
+        let label = self.label
+        x = try args.wrap { () throws(MLError) in try frame.matrix(features) }
+        y = try args.wrap { () throws(MLError) in try frame.numbers(label) }
+        if let index = y.firstIndex(where: { $0.isNaN }) {
+            throw args.failure("\(frame.source ?? "train"):\(index + 2), column '\(label)': the label is missing")
+        }
+        if context(args, "validation") {
+            frame = try args.frame("validation")
+            let vx = try args.wrap { () throws(MLError) in try frame.matrix(features) }
+            let vy = try args.wrap { () throws(MLError) in try frame.numbers(label) }
+            validation = (vx, vy)
+        }
+        inputColumns.removeAll { $0 == label }
+    }
+
+    func artifact(algorithm: String, args: StepArguments) -> ModelArtifact {
+        var parameters: [String: String] = [:]
+        for (key, value) in args.context.options {
+            parameters[key] =
+                value.string ?? value.number.map(CSVWriter.formatCell) ?? value.bool.map(String.init) ?? "\(value)"
+        }
+        return ModelArtifact(
+            inputColumns: transforms.isEmpty ? features : inputColumns, features: features, label: label,
+            transforms: transforms, algorithm: algorithm, parameters: parameters,
+            training: .init(rows: x.rows, trainedAt: isoNow()))
+    }
+
+    func save(_ model: ModelArtifact, args: StepArguments) throws -> [String: JSONValue] {
+        let path = args.output("model/model.json")
+        try FileManager.default.createDirectory(atPath: args.output("model"), withIntermediateDirectories: true)
+        try args.wrap { () throws(MLError) in try model.save(to: path) }
+        var outputs: [String: JSONValue] = ["model": .string(path), "rows": .int(x.rows)]
+        for (key, value) in model.training.metrics { outputs[key] = .double(value) }
+        return outputs
+    }
+}
+
+private func context(_ args: StepArguments, _ name: String) -> Bool {
+    if let value = args.context.value(name), value != .null { return true }
+    return false
+}
+
+/// `train.linear`: `method` ols (default) | gd | ridge | lasso | elasticnet.
+///
+/// Inputs: `train` (CSV), optional `transforms`. Options: `label`, `features`, `learning_rate`, `iterations`,
+/// `initial_weights`, `initial_intercept` (gd), `alpha` (ridge/lasso/elasticnet), `l1_ratio` (elasticnet).
+/// Outputs: `model` (model.json), `train_r2`, `train_mse`.
+struct TrainLinearStep: BuiltinStep {
+    let name = "train.linear"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let data = try TrainingData(args)
+        let method = try args.string("method") ?? "ols"
+        let alpha = try args.number("alpha") ?? 1
+        let l1Ratio = try args.number("l1_ratio") ?? 0.5
+        let learningRate = try args.number("learning_rate") ?? 0.01
+        let iterations = Int(try args.number("iterations") ?? 1000)
+        let initialWeights = try args.numbers("initial_weights")
+        let initialIntercept = try args.number("initial_intercept") ?? 0
+        let model: LinearModel = try args.wrap { () throws(MLError) in
+            switch method {
+            case "ols": return try LinearRegression.fit(data.x, data.y).model
+            case "ridge": return try LinearRegression.fit(data.x, data.y, l2: alpha).model
+            case "lasso": return try LinearRegression.elasticNet(data.x, data.y, alpha: alpha, l1Ratio: 1)
+            case "elasticnet":
+                return try LinearRegression.elasticNet(data.x, data.y, alpha: alpha, l1Ratio: l1Ratio)
+            case "gd":
+                return try LinearRegression.gradientDescent(
+                    data.x, data.y, learningRate: learningRate, iterations: iterations,
+                    initialWeights: initialWeights, initialIntercept: initialIntercept)
+            default:
+                throw MLError(.invalidOption, "method '\(method)' is not ols, gd, ridge, lasso or elasticnet")
+            }
+        }
+        var artifact = data.artifact(algorithm: "linear", args: args)
+        artifact.linear = model
+        let predictions = model.predict(data.x)
+        artifact.training.metrics = [
+            "train_r2": Metrics.r2(data.y, predictions), "train_mse": Metrics.mse(data.y, predictions),
+        ]
+        return try data.save(artifact, args: args)
+    }
+}
+
+/// `train.logistic`: L2 logistic regression (Newton). Options: `label`, `features`, `C` (default 1).
+/// Outputs: `model`, `train_auc`.
+struct TrainLogisticStep: BuiltinStep {
+    let name = "train.logistic"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let data = try TrainingData(args)
+        let c = try args.number("C") ?? 1
+        let model = try args.wrap { () throws(MLError) in try LogisticRegression.fit(data.x, data.y, c: c) }
+        var artifact = data.artifact(algorithm: "logistic", args: args)
+        artifact.logistic = model
+        if let auc = Metrics.rocAUC(data.y, model.predictProbability(data.x)) {
+            artifact.training.metrics["train_auc"] = auc
+        }
+        return try data.save(artifact, args: args)
+    }
+}
+
+/// `train.gbdt`: histogram gradient-boosted trees with XGBoost's option names (`objective`, `num_round`,
+/// `max_depth`, `eta`, `min_child_weight`, `lambda`, `gamma`, `subsample`, `colsample_bytree`,
+/// `early_stopping_rounds` with a `validation` input). Outputs: `model`, `trees`.
+struct TrainGBDTStep: BuiltinStep {
+    let name = "train.gbdt"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let data = try TrainingData(args)
+        var options: [String: String] = [:]
+        for (key, value) in context.options {
+            options[key] = value.string ?? value.number.map(CSVWriter.formatCell)
+        }
+        if let hyper = context.value("hyperparameters")?.object {
+            for (key, value) in hyper { options[key] = value.string ?? value.number.map(CSVWriter.formatCell) }
+        }
+        let parameters = try args.wrap { () throws(MLError) in try GBDTParameters(options: options) }
+        let model = try args.wrap { () throws(MLError) in
+            try GBDT.fit(data.x, data.y, parameters: parameters, validation: data.validation)
+        }
+        var artifact = data.artifact(algorithm: "gbdt", args: args)
+        artifact.gbdt = model
+        var outputs = try data.save(artifact, args: args)
+        outputs["trees"] = .int(model.trees.count)
+        return outputs
+    }
+}
+
+/// A catalog name whose algorithm this build does not ship yet: fails clearly instead of pretending.
+struct UnavailableTrainStep: BuiltinStep {
+    let name: String
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        throw StepFailure(
+            ErrorName.taskFailed,
+            cause: "step '\(context.stepName)': built-in \(name) is not available in this build yet; use train.gbdt "
+                + "or a command implementation")
+    }
+}

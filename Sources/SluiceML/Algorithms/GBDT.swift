@@ -1,0 +1,422 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Gradient-boosting hyperparameters, named as in XGBoost.
+public struct GBDTParameters: Sendable, Codable, Equatable {
+    /// `reg:squarederror`, `reg:logistic` or `binary:logistic`.
+    public var objective: String = "reg:squarederror"
+    public var numRound: Int = 100
+    public var maxDepth: Int = 6
+    public var eta: Double = 0.3
+    public var minChildWeight: Double = 1
+    public var lambda: Double = 1
+    public var gamma: Double = 0
+    public var subsample: Double = 1
+    public var colsampleBytree: Double = 1
+    public var maxBin: Int = 256
+    /// Stop when the validation metric has not improved for this many rounds (needs a validation set).
+    public var earlyStoppingRounds: Int?
+    public var seed: UInt64 = 0
+    public var threads: Int = defaultThreadCount
+
+    public init() {}
+
+    /// Reads XGBoost-named options (numbers may arrive as strings, as SageMaker hyperparameters do).
+    public init(options: [String: String]) throws(MLError) {
+        func number(_ keys: String...) throws(MLError) -> Double? {
+            guard let key = keys.first(where: { options[$0] != nil }), let text = options[key] else { return nil }
+            guard let value = parseNumber(text) else {
+                throw MLError(.invalidOption, "option \(key) must be a number, got '\(text)'", column: key)
+            }
+            return value
+        }
+        if let objective = options["objective"] {
+            guard ["reg:squarederror", "reg:logistic", "binary:logistic"].contains(objective) else {
+                throw MLError(
+                    .invalidOption,
+                    "objective '\(objective)' is not supported; use reg:squarederror, reg:logistic or binary:logistic")
+            }
+            self.objective = objective
+        }
+        if let v = try number("num_round", "n_estimators") { numRound = Int(v) }
+        if let v = try number("max_depth") { maxDepth = Int(v) }
+        if let v = try number("eta", "learning_rate") { eta = v }
+        if let v = try number("min_child_weight") { minChildWeight = v }
+        if let v = try number("lambda", "reg_lambda") { lambda = v }
+        if let v = try number("gamma") { gamma = v }
+        if let v = try number("subsample") { subsample = v }
+        if let v = try number("colsample_bytree") { colsampleBytree = v }
+        if let v = try number("max_bin") { maxBin = min(256, max(2, Int(v))) }
+        if let v = try number("early_stopping_rounds") { earlyStoppingRounds = Int(v) }
+        if let v = try number("seed") { seed = UInt64(v) }
+        guard numRound > 0, maxDepth > 0, maxDepth <= 20, eta > 0, subsample > 0, subsample <= 1,
+            colsampleBytree > 0, colsampleBytree <= 1
+        else {
+            throw MLError(
+                .invalidOption,
+                "num_round and max_depth (≤ 20) must be positive, eta > 0, subsample and colsample_bytree in (0, 1]")
+        }
+    }
+
+    var isLogistic: Bool { objective != "reg:squarederror" }
+}
+
+/// One regression tree in flat arrays; a node is a leaf when `left[i] < 0`.
+public struct Tree: Sendable, Codable, Equatable {
+    public var feature: [Int32] = []
+    /// Go left when x ≤ threshold (or x is missing).
+    public var threshold: [Double] = []
+    public var left: [Int32] = []
+    public var right: [Int32] = []
+    public var value: [Double] = []
+
+    @inline(__always)
+    func leafValue(_ row: UnsafePointer<Double>) -> Double {
+        var node = 0
+        while left[node] >= 0 {
+            let x = row[Int(feature[node])]
+            node = Int(x <= threshold[node] || x.isNaN ? left[node] : right[node])
+        }
+        return value[node]
+    }
+}
+
+/// A gradient-boosted tree ensemble.
+public struct GBDTModel: Sendable, Codable, Equatable {
+    public var objective: String
+    /// Margin before the first tree (logit of the base rate for logistic objectives).
+    public var baseMargin: Double
+    public var trees: [Tree]
+
+    /// Raw margins (sums of leaf values) for every row.
+    public func predictMargin(_ x: Matrix) -> [Double] {
+        var out = [Double](repeating: baseMargin, count: x.rows)
+        let d = x.cols
+        out.withUnsafeMutableBufferPointer { o in
+            let o = UncheckedBox(o)
+            let parts = chunkRanges(x.rows, parts: x.rows > 10_000 ? defaultThreadCount : 1)
+            x.values.withUnsafeBufferPointer { xv in
+                let xv = UncheckedBox(xv)
+                parallelFor(parts.count) { t in
+                    let base = xv.value.baseAddress!
+                    for i in parts[t] {
+                        var s = baseMargin
+                        for tree in trees { s += tree.leafValue(base + i * d) }
+                        o.value[i] = s
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Predictions: probabilities for logistic objectives, values for squared error.
+    public func predict(_ x: Matrix) -> [Double] {
+        let margin = predictMargin(x)
+        return objective == "reg:squarederror" ? margin : margin.map(sigmoid)
+    }
+}
+
+/// Histogram gradient boosting: features pre-binned to ≤ 256 quantile bins (UInt8), depth-wise growth,
+/// histogram subtraction, 2 threads.
+public enum GBDT {
+    public static func fit(
+        _ x: Matrix, _ y: [Double], parameters: GBDTParameters = GBDTParameters(),
+        validation: (x: Matrix, y: [Double])? = nil
+    ) throws(MLError) -> GBDTModel {
+        guard x.rows > 0 else { throw MLError(.emptyFile, "no training rows") }
+        guard x.rows == y.count else { throw MLError(.shapeMismatch, "\(x.rows) feature rows but \(y.count) labels") }
+        if let i = y.firstIndex(where: { !$0.isFinite }) {
+            throw MLError(.nonFinite, "training row \(i + 1): the label is missing or not finite")
+        }
+        if parameters.isLogistic, let i = y.firstIndex(where: { $0 < 0 || $0 > 1 }) {
+            throw MLError(
+                .invalidOption, "training row \(i + 1): label \(y[i]) is outside [0, 1] for \(parameters.objective)")
+        }
+        let n = x.rows
+        let d = x.cols
+        let cuts = (0..<d).map { binEdges(x, feature: $0, maxBin: parameters.maxBin) }
+        let bins = binMatrix(x, cuts: cuts)
+        let mean = y.reduce(0, +) / Double(n)
+        let baseMargin = parameters.isLogistic ? log(max(1e-12, mean) / max(1e-12, 1 - mean)) : mean
+        var margin = [Double](repeating: baseMargin, count: n)
+        var grad = [Double](repeating: 0, count: n)
+        var hess = [Double](repeating: 0, count: n)
+        var trees: [Tree] = []
+        var rng = SplitMix64(seed: parameters.seed)
+        var validationMargin = validation.map { [Double](repeating: baseMargin, count: $0.x.rows) }
+        var bestLoss = Double.infinity
+        var bestRounds = 0
+        for round in 0..<parameters.numRound {
+            for i in 0..<n {
+                if parameters.isLogistic {
+                    let p = sigmoid(margin[i])
+                    grad[i] = p - y[i]
+                    hess[i] = max(p * (1 - p), 1e-16)
+                } else {
+                    grad[i] = margin[i] - y[i]
+                    hess[i] = 1
+                }
+            }
+            var rows: [Int32]
+            if parameters.subsample < 1 {
+                rows = []
+                for i in 0..<n where rng.nextUnit() < parameters.subsample { rows.append(Int32(i)) }
+            } else {
+                rows = (0..<n).map { Int32($0) }
+            }
+            var features = Array(0..<d)
+            if parameters.colsampleBytree < 1 {
+                features.shuffle(using: &rng)
+                features = Array(features.prefix(max(1, Int((Double(d) * parameters.colsampleBytree).rounded()))))
+            }
+            let tree = TreeBuilder(
+                bins: bins, d: d, cuts: cuts, grad: grad, hess: hess, parameters: parameters, features: Set(features)
+            ).build(rows: &rows)
+            margin.withUnsafeMutableBufferPointer { m in
+                x.values.withUnsafeBufferPointer { xv in
+                    for i in 0..<n { m[i] += tree.leafValue(xv.baseAddress! + i * d) }
+                }
+            }
+            trees.append(tree)
+            if let validation, let rounds = parameters.earlyStoppingRounds {
+                validation.x.values.withUnsafeBufferPointer { xv in
+                    for i in 0..<validation.x.rows { validationMargin![i] += tree.leafValue(xv.baseAddress! + i * d) }
+                }
+                let loss =
+                    parameters.isLogistic
+                    ? Metrics.logLoss(validation.y, validationMargin!.map(sigmoid))
+                    : Metrics.mse(validation.y, validationMargin!)
+                if loss < bestLoss {
+                    bestLoss = loss
+                    bestRounds = round + 1
+                } else if round + 1 - bestRounds >= rounds {
+                    trees.removeLast(trees.count - bestRounds)
+                    break
+                }
+            }
+        }
+        return GBDTModel(objective: parameters.objective, baseMargin: baseMargin, trees: trees)
+    }
+
+    /// Upper bin edges from quantiles of the feature's non-missing values (at most `maxBin − 1` bins + missing).
+    static func binEdges(_ x: Matrix, feature j: Int, maxBin: Int) -> [Double] {
+        let n = x.rows
+        let step = max(1, n / 200_000)
+        var sample: [Double] = []
+        sample.reserveCapacity(n / step + 1)
+        var i = 0
+        while i < n {
+            let v = x.values[i * x.cols + j]
+            if !v.isNaN { sample.append(v) }
+            i += step
+        }
+        sample.sort()
+        var distinct: [Double] = []
+        for v in sample where distinct.last != v { distinct.append(v) }
+        let slots = maxBin - 1  // bin 0 holds missing values
+        if distinct.count <= slots {
+            // Edges halfway between distinct values; the last edge is +inf.
+            var edges = zip(distinct, distinct.dropFirst()).map { ($0 + $1) / 2 }
+            edges.append(.infinity)
+            return edges
+        }
+        var edges: [Double] = []
+        for k in 1..<slots {
+            let v = sample[min(sample.count - 1, k * sample.count / slots)]
+            if edges.last != v { edges.append(v) }
+        }
+        edges.append(.infinity)
+        return edges
+    }
+
+    /// Row-major UInt8 bin indices (0 = missing, b ≥ 1 means x ≤ edges[b − 1]).
+    static func binMatrix(_ x: Matrix, cuts: [[Double]]) -> [UInt8] {
+        let n = x.rows
+        let d = x.cols
+        var bins = [UInt8](repeating: 0, count: n * d)
+        bins.withUnsafeMutableBufferPointer { out in
+            let out = UncheckedBox(out)
+            let parts = chunkRanges(n, parts: n > 10_000 ? defaultThreadCount : 1)
+            parallelFor(parts.count) { t in
+                for i in parts[t] {
+                    for j in 0..<d {
+                        let v = x.values[i * d + j]
+                        if v.isNaN { continue }
+                        let edges = cuts[j]
+                        var lo = 0
+                        var hi = edges.count - 1
+                        while lo < hi {
+                            let mid = (lo + hi) / 2
+                            if v <= edges[mid] { hi = mid } else { lo = mid + 1 }
+                        }
+                        out.value[i * d + j] = UInt8(lo + 1)
+                    }
+                }
+            }
+        }
+        return bins
+    }
+}
+
+private struct TreeBuilder {
+    let bins: [UInt8]
+    let d: Int
+    let cuts: [[Double]]
+    let grad: [Double]
+    let hess: [Double]
+    let parameters: GBDTParameters
+    let features: Set<Int>
+
+    /// Histogram of one node: (grad, hess) per (feature, bin), 256 bins per feature.
+    func histogram(_ rows: ArraySlice<Int32>) -> [Double] {
+        let parts = chunkRanges(rows.count, parts: rows.count > 20_000 ? parameters.threads : 1)
+        var partial = [[Double]](repeating: [], count: parts.count)
+        let d = self.d
+        partial.withUnsafeMutableBufferPointer { out in
+            let out = UncheckedBox(out)
+            parallelFor(parts.count) { t in
+                var h = [Double](repeating: 0, count: d * 512)
+                h.withUnsafeMutableBufferPointer { hv in
+                    bins.withUnsafeBufferPointer { bv in
+                        grad.withUnsafeBufferPointer { gv in
+                            hess.withUnsafeBufferPointer { sv in
+                                rows.withUnsafeBufferPointer { rv in
+                                    for k in parts[t] {
+                                        let i = Int(rv[k])
+                                        let g = gv[i]
+                                        let s = sv[i]
+                                        let row = bv.baseAddress! + i * d
+                                        for j in 0..<d {
+                                            let slot = (j << 9) + (Int(row[j]) << 1)
+                                            hv[slot] += g
+                                            hv[slot + 1] += s
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                out.value[t] = h
+            }
+        }
+        var total = partial[0]
+        for p in partial.dropFirst() { for k in 0..<total.count { total[k] += p[k] } }
+        return total
+    }
+
+    struct Candidate {
+        var gain = 0.0
+        var feature = -1
+        var bin = 0
+        var leftGrad = 0.0
+        var leftHess = 0.0
+    }
+
+    func bestSplit(_ h: [Double], g: Double, s: Double) -> Candidate {
+        let lambda = parameters.lambda
+        let parentScore = g * g / (s + lambda)
+        var best = Candidate()
+        for j in 0..<d where features.contains(j) {
+            // Missing values (bin 0) go left with the lowest bins.
+            var gl = 0.0
+            var hl = 0.0
+            let binCount = cuts[j].count
+            for b in 0..<binCount {
+                gl += h[(j << 9) + (b << 1)]
+                hl += h[(j << 9) + (b << 1) + 1]
+                let gr = g - gl
+                let hr = s - hl
+                if hl < parameters.minChildWeight || hr < parameters.minChildWeight { continue }
+                let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentScore
+                if gain > best.gain + 1e-12 {
+                    best = Candidate(gain: gain, feature: j, bin: b, leftGrad: gl, leftHess: hl)
+                }
+            }
+        }
+        return best
+    }
+
+    func build(rows: inout [Int32]) -> Tree {
+        var tree = Tree()
+        struct Node {
+            var index: Int
+            var range: Range<Int>
+            var grad: Double
+            var hess: Double
+            var histogram: [Double]
+        }
+        func addLeaf(_ g: Double, _ s: Double) -> Int {
+            tree.feature.append(-1)
+            tree.threshold.append(0)
+            tree.left.append(-1)
+            tree.right.append(-1)
+            tree.value.append(-g / (s + parameters.lambda) * parameters.eta)
+            return tree.value.count - 1
+        }
+        var g0 = 0.0
+        var s0 = 0.0
+        for i in rows {
+            g0 += grad[Int(i)]
+            s0 += hess[Int(i)]
+        }
+        let root = addLeaf(g0, s0)
+        var level = [Node(index: root, range: 0..<rows.count, grad: g0, hess: s0, histogram: histogram(rows[...]))]
+        for _ in 0..<parameters.maxDepth {
+            var next: [Node] = []
+            for node in level {
+                let split = bestSplit(node.histogram, g: node.grad, s: node.hess)
+                guard split.feature >= 0, split.gain > parameters.gamma else { continue }
+                // Partition the node's rows: bins 0 (missing) through split.bin go left.
+                let j = split.feature
+                let limit = UInt8(split.bin)
+                var lo = node.range.lowerBound
+                var hi = node.range.upperBound - 1
+                rows.withUnsafeMutableBufferPointer { r in
+                    bins.withUnsafeBufferPointer { bv in
+                        while lo <= hi {
+                            if bv[Int(r[lo]) * d + j] <= limit {
+                                lo += 1
+                            } else {
+                                r.swapAt(lo, hi)
+                                hi -= 1
+                            }
+                        }
+                    }
+                }
+                let leftRange = node.range.lowerBound..<lo
+                let rightRange = lo..<node.range.upperBound
+                let gl = split.leftGrad
+                let hl = split.leftHess
+                let gr = node.grad - gl
+                let hr = node.hess - hl
+                let leftIndex = addLeaf(gl, hl)
+                let rightIndex = addLeaf(gr, hr)
+                tree.feature[node.index] = Int32(j)
+                // bin index b (0-based in the loop) covers missing plus bins 1...b; bin b means x ≤ cuts[j][b − 1].
+                tree.threshold[node.index] = split.bin == 0 ? -.infinity : cuts[j][split.bin - 1]
+                tree.left[node.index] = Int32(leftIndex)
+                tree.right[node.index] = Int32(rightIndex)
+                // Histogram subtraction: build the smaller child, derive the larger.
+                let smallLeft = leftRange.count <= rightRange.count
+                let small = histogram(rows[smallLeft ? leftRange : rightRange])
+                var large = node.histogram
+                for k in 0..<large.count { large[k] -= small[k] }
+                next.append(
+                    Node(
+                        index: leftIndex, range: leftRange, grad: gl, hess: hl, histogram: smallLeft ? small : large))
+                next.append(
+                    Node(
+                        index: rightIndex, range: rightRange, grad: gr, hess: hr,
+                        histogram: smallLeft ? large : small))
+            }
+            if next.isEmpty { break }
+            level = next
+        }
+        return tree
+    }
+}

@@ -1,0 +1,387 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The declared type of a column.
+public enum ColumnType: String, Sendable, Codable {
+    case number, text
+}
+
+/// How to read a CSV file.
+public struct CSVOptions: Sendable {
+    /// Whether the first row is a header; nil infers it (a header has a cell that is not a number).
+    public var header: Bool?
+    /// Column names for a file without header (default `column_1`, `column_2`, …).
+    public var names: [String]?
+    public var delimiter: UInt8
+    /// Cells read as missing (NaN in a numeric column, nil in a text column); the empty cell always is.
+    public var missing: Set<String>
+    /// Declared column types by name; other columns are inferred (number unless a cell is not a number).
+    public var types: [String: ColumnType]
+    public var threads: Int
+
+    public init(
+        header: Bool? = nil, names: [String]? = nil, delimiter: UInt8 = UInt8(ascii: ","),
+        missing: Set<String> = ["NA", "N/A", "NaN", "nan", "null", "NULL", "None"],
+        types: [String: ColumnType] = [:], threads: Int = defaultThreadCount
+    ) {
+        self.header = header
+        self.names = names
+        self.delimiter = delimiter
+        self.missing = missing
+        self.types = types
+        self.threads = threads
+    }
+}
+
+/// Reads CSV files into frames: quoted fields, missing values, header detection, 2-thread numeric parsing.
+public enum CSVReader {
+    /// Reads a whole file.
+    public static func read(path: String, options: CSVOptions = CSVOptions()) throws(MLError) -> Frame {
+        let bytes = try readFile(path)
+        return try parse(bytes, source: path, options: options)
+    }
+
+    /// Parses CSV bytes; `source` names the data in errors.
+    public static func parse(_ bytes: [UInt8], source: String = "<data>", options: CSVOptions = CSVOptions())
+        throws(MLError) -> Frame
+    {
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<Frame, MLError> in
+            do throws(MLError) {
+                return .success(try parse(buffer, source: source, options: options))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private static func parse(_ buffer: UnsafeBufferPointer<UInt8>, source: String, options: CSVOptions)
+        throws(MLError) -> Frame
+    {
+        guard let base = buffer.baseAddress, buffer.contains(where: { !isSpace($0) }) else {
+            throw MLError(.emptyFile, "the file is empty; a CSV file needs at least one row", file: source)
+        }
+        let end = buffer.count
+        var tokenizer = Tokenizer(base: base, position: 0, end: end, delimiter: options.delimiter, line: 1)
+        guard tokenizer.next() else {
+            throw MLError(.emptyFile, "the file has no rows", file: source)
+        }
+        let firstFields = (0..<tokenizer.count).map { tokenizer.string($0) }
+        let hasHeader =
+            options.header
+            ?? firstFields.contains { !$0.isEmpty && parseNumber($0) == nil && !options.missing.contains($0) }
+        let names: [String]
+        let dataStart: Int
+        let firstDataLine: Int
+        if hasHeader {
+            names = firstFields.map { $0.trimmingSpaces() }
+            dataStart = tokenizer.position
+            firstDataLine = tokenizer.line
+        } else {
+            names = options.names ?? (1...firstFields.count).map { "column_\($0)" }
+            dataStart = 0
+            firstDataLine = 1
+        }
+        guard names.count == firstFields.count else {
+            throw MLError(
+                .invalidOption, "\(names.count) column names given for \(firstFields.count) fields", file: source,
+                line: 1)
+        }
+        for (name, _) in options.types where !names.contains(name) {
+            throw MLError(
+                .missingColumn, "declared column '\(name)' is not in the file (\(names.joined(separator: ", ")))",
+                file: source, column: name)
+        }
+        let width = names.count
+        let textDeclared = names.map { options.types[$0] == .text }
+        let missing = options.missing
+        // Chunks split at newlines can only be parsed independently when no field is quoted.
+        let hasQuotes = memchr(base + dataStart, Int32(UInt8(ascii: "\"")), end - dataStart) != nil
+        let threads = hasQuotes || end - dataStart < 1 << 20 ? 1 : max(1, options.threads)
+        var bounds = [dataStart]
+        for t in 1..<threads {
+            var cut = dataStart + (end - dataStart) * t / threads
+            while cut < end, base[cut] != UInt8(ascii: "\n") { cut += 1 }
+            bounds.append(min(end, cut + 1))
+        }
+        bounds.append(end)
+        var chunks = [ChunkResult?](repeating: nil, count: threads)
+        chunks.withUnsafeMutableBufferPointer { out in
+            let out = UncheckedBox(out)
+            parallelFor(threads) { t in
+                out.value[t] = parseChunk(
+                    base: base, start: bounds[t], end: bounds[t + 1], width: width, textColumns: textDeclared,
+                    missing: missing, delimiter: options.delimiter)
+            }
+        }
+        // Line numbers: chunk-local until the lines of earlier chunks are known.
+        var lineOffset = firstDataLine - 1
+        var rowCount = 0
+        var textInferred = textDeclared
+        var firstTextCell = [Int?](repeating: nil, count: width)
+        for chunk in chunks {
+            let chunk = chunk!
+            if let ragged = chunk.ragged {
+                throw MLError(
+                    .raggedRow,
+                    "found \(ragged.fields) fields, expected \(width) (as in the first row); check the delimiter "
+                        + "and quoting of this row", file: source, line: ragged.line + lineOffset)
+            }
+            for j in 0..<width where !textDeclared[j] {
+                if let cell = chunk.firstNonNumeric[j], firstTextCell[j] == nil {
+                    firstTextCell[j] = cell + lineOffset
+                    textInferred[j] = true
+                }
+            }
+            lineOffset += chunk.lines
+            rowCount += chunk.rows
+        }
+        for j in 0..<width where options.types[names[j]] == .number {
+            if let line = firstTextCell[j] {
+                throw MLError(
+                    .notNumeric, "the cell is not a number but the column is declared numeric", file: source,
+                    line: line, column: names[j])
+            }
+        }
+        // Columns: numeric ones gathered from the row-major chunk buffers; text ones from a second pass.
+        var columns = [Column](repeating: .numeric([]), count: width)
+        var numericIndices: [Int] = []
+        for j in 0..<width where !textInferred[j] { numericIndices.append(j) }
+        var numericColumns = [[Double]](repeating: [], count: numericIndices.count)
+        numericColumns.withUnsafeMutableBufferPointer { out in
+            let out = UncheckedBox(out)
+            let parts = chunkRanges(numericIndices.count, parts: options.threads)
+            parallelFor(parts.count) { p in
+                for k in parts[p] {
+                    let j = numericIndices[k]
+                    var column = [Double](repeating: 0, count: rowCount)
+                    column.withUnsafeMutableBufferPointer { c in
+                        var row = 0
+                        for chunk in chunks {
+                            chunk!.values.withUnsafeBufferPointer { v in
+                                for i in 0..<chunk!.rows { c[row + i] = v[i * width + j] }
+                            }
+                            row += chunk!.rows
+                        }
+                    }
+                    out.value[k] = column
+                }
+            }
+        }
+        for (k, j) in numericIndices.enumerated() { columns[j] = .numeric(numericColumns[k]) }
+        let textIndices = (0..<width).filter { textInferred[$0] }
+        if !textIndices.isEmpty {
+            var text = [[String?]](repeating: [], count: width)
+            var scan = Tokenizer(base: base, position: dataStart, end: end, delimiter: options.delimiter, line: 1)
+            while scan.next() {
+                if scan.count == 1 && scan.isBlank { continue }
+                for j in textIndices {
+                    let value = scan.string(j)
+                    text[j].append(value.isEmpty || missing.contains(value) ? nil : value)
+                }
+            }
+            for j in textIndices { columns[j] = .text(text[j]) }
+        }
+        return Frame(names: names, columns: columns, source: source)
+    }
+
+    private struct ChunkResult {
+        var values: [Double]
+        var rows: Int
+        var lines: Int
+        var ragged: (line: Int, fields: Int)?
+        /// Chunk-local line of the first cell of each column that is neither a number nor missing.
+        var firstNonNumeric: [Int?]
+    }
+
+    private static func parseChunk(
+        base: UnsafePointer<UInt8>, start: Int, end: Int, width: Int, textColumns: [Bool], missing: Set<String>,
+        delimiter: UInt8
+    ) -> ChunkResult {
+        var values: [Double] = []
+        values.reserveCapacity((end - start) / max(1, width * 6) * width + width)
+        var rows = 0
+        var firstNonNumeric = [Int?](repeating: nil, count: width)
+        var tokenizer = Tokenizer(base: base, position: start, end: end, delimiter: delimiter, line: 1)
+        var ragged: (line: Int, fields: Int)?
+        while true {
+            let line = tokenizer.line
+            guard tokenizer.next() else { break }
+            if tokenizer.count == 1 && tokenizer.isBlank { continue }
+            if tokenizer.count != width {
+                ragged = (line, tokenizer.count)
+                break
+            }
+            for j in 0..<width {
+                if textColumns[j] {
+                    values.append(.nan)
+                    continue
+                }
+                let s = tokenizer.starts[j]
+                let e = tokenizer.ends[j]
+                if let value = parseDouble(base, s, e) {
+                    values.append(value)
+                } else {
+                    values.append(.nan)
+                    if s < e, firstNonNumeric[j] == nil {
+                        let text = tokenizer.string(j)
+                        if !missing.contains(text) && !text.allSatisfy({ $0 == " " }) { firstNonNumeric[j] = line }
+                    }
+                }
+            }
+            rows += 1
+        }
+        return ChunkResult(
+            values: values, rows: rows, lines: tokenizer.line - 1, ragged: ragged, firstNonNumeric: firstNonNumeric)
+    }
+
+    /// Reads a file into memory with one `read` loop.
+    static func readFile(_ path: String) throws(MLError) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw MLError(.io, "cannot open the file (\(String(cString: strerror(errno)))); check the path", file: path)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw MLError(.io, "cannot stat the file", file: path) }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw MLError(.io, "this is a folder; give a CSV file", file: path)
+        }
+        let size = Int(info.st_size)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        let failed = bytes.withUnsafeMutableBytes { raw -> Bool in
+            while filled < size {
+                let n = Glibc.read(fd, raw.baseAddress! + filled, size - filled)
+                if n <= 0 { return n < 0 }
+                filled += n
+            }
+            return false
+        }
+        if failed { throw MLError(.io, "cannot read the file", file: path) }
+        if filled < size { bytes.removeLast(size - filled) }
+        return bytes
+    }
+}
+
+@inline(__always)
+private func isSpace(_ byte: UInt8) -> Bool {
+    byte == 32 || byte == 9 || byte == 10 || byte == 13
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// Splits records into field byte ranges; quoted fields may hold delimiters, `""` and newlines.
+struct Tokenizer {
+    let base: UnsafePointer<UInt8>
+    var position: Int
+    let end: Int
+    let delimiter: UInt8
+    /// 1-based line (relative to where the tokenizer started) of the next record.
+    var line: Int
+    var starts: [Int] = []
+    var ends: [Int] = []
+    var quoted: [Bool] = []
+    var count = 0
+
+    init(base: UnsafePointer<UInt8>, position: Int, end: Int, delimiter: UInt8, line: Int) {
+        self.base = base
+        self.position = position
+        self.end = end
+        self.delimiter = delimiter
+        self.line = line
+        starts.reserveCapacity(64)
+        ends.reserveCapacity(64)
+        quoted.reserveCapacity(64)
+    }
+
+    var isBlank: Bool { starts[0] == ends[0] && !quoted[0] }
+
+    /// Reads the next record; false at the end of input.
+    mutating func next() -> Bool {
+        guard position < end else { return false }
+        count = 0
+        var i = position
+        while true {
+            var fieldStart = i
+            var fieldEnd: Int
+            var isQuoted = false
+            if i < end, base[i] == UInt8(ascii: "\"") {
+                isQuoted = true
+                i += 1
+                fieldStart = i
+                while i < end {
+                    if base[i] == UInt8(ascii: "\"") {
+                        if i + 1 < end, base[i + 1] == UInt8(ascii: "\"") {
+                            i += 2
+                            continue
+                        }
+                        break
+                    }
+                    if base[i] == UInt8(ascii: "\n") { line += 1 }
+                    i += 1
+                }
+                fieldEnd = i
+                if i < end { i += 1 }
+                while i < end, base[i] != delimiter, base[i] != UInt8(ascii: "\n") { i += 1 }
+            } else {
+                while i < end, base[i] != delimiter, base[i] != UInt8(ascii: "\n") { i += 1 }
+                fieldEnd = i
+                if fieldEnd > fieldStart, base[fieldEnd - 1] == UInt8(ascii: "\r") { fieldEnd -= 1 }
+            }
+            if count < starts.count {
+                starts[count] = fieldStart
+                ends[count] = fieldEnd
+                quoted[count] = isQuoted
+            } else {
+                starts.append(fieldStart)
+                ends.append(fieldEnd)
+                quoted.append(isQuoted)
+            }
+            count += 1
+            if i < end, base[i] == delimiter {
+                i += 1
+                continue
+            }
+            break
+        }
+        if i < end { i += 1 }  // the newline
+        line += 1
+        position = i
+        return true
+    }
+
+    /// Field `j` as a string (quotes removed, `""` unescaped).
+    func string(_ j: Int) -> String {
+        let buffer = UnsafeBufferPointer(start: base + starts[j], count: ends[j] - starts[j])
+        let text = String(decoding: buffer, as: UTF8.self)
+        return quoted[j] ? text.replacingDoubleQuotes() : text
+    }
+}
+
+extension String {
+    fileprivate func replacingDoubleQuotes() -> String {
+        guard contains("\"\"") else { return self }
+        var out = ""
+        var previousQuote = false
+        for character in self {
+            if character == "\"" && previousQuote {
+                previousQuote = false
+                continue
+            }
+            previousQuote = character == "\""
+            out.append(character)
+        }
+        return out
+    }
+}
