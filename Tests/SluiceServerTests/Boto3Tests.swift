@@ -49,14 +49,7 @@ import Testing
             environment["AWS_DEFAULT_REGION"] = "us-east-1"
             environment["AWS_EC2_METADATA_DISABLED"] = "true"
             process.environment = environment
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-            let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let (data, errorText) = try await runOffThePool(process)
             #expect(process.terminationStatus == 0, "\(errorText)")
             let result = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(errorText)")
             let csv = try #require(result["csv"] as? [String])
@@ -67,4 +60,30 @@ import Testing
             #expect(error[2] as? String == "Invalid request data type, only 'text/csv' is supported.")
         }
     }
+}
+
+/// Runs `process` to completion on its own thread: blocking a thread of the cooperative pool would starve the
+/// server under test, which answers the process from that pool.
+func runOffThePool(_ process: Process) async throws -> (Data, String) {
+    let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "sluice-test-\(UUID().uuidString).err")
+    _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errorFile) }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = try FileHandle(forWritingTo: errorFile)
+    let data: Data = try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: error)
+                return
+            }
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            continuation.resume(returning: data)
+        }.start()
+    }
+    return (data, (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
 }

@@ -31,19 +31,23 @@ struct RawConnection {
         _ = Array(text.utf8).withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until the peer closes or `limit` bytes arrived.
-    func readResponse(limit: Int = 65_536) -> String {
+    /// Reads until a whole error response, the peer's close, or 5 s; polls without blocking a thread of the
+    /// cooperative pool (the server under test needs them).
+    func readResponse() async throws -> String {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while received.count < limit {
-            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            received += chunk[0..<count]
-            if let text = String(bytes: received, encoding: .utf8), text.contains("\r\n\r\n"),
-                text.contains("}")
-            {
-                break
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count == 0 { break }
+            if count < 0 {
+                guard errno == EAGAIN || errno == EWOULDBLOCK else { break }
+                try await Task.sleep(for: .milliseconds(10))
+                continue
             }
+            received += chunk[0..<count]
+            let text = String(decoding: received, as: UTF8.self)
+            if text.contains("\r\n\r\n") && text.hasSuffix("}") { break }
         }
         return String(decoding: received, as: UTF8.self)
     }
@@ -67,8 +71,9 @@ struct RawConnection {
                 "POST /production/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                     + "x-api-key: \(key)\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
             )
-            for character in body {
-                slow.write(String(character))
+            slow.write(String(body.prefix(6)))
+            // Good traffic is served while the slow body is pending past the 300 ms timeout.
+            for _ in 0..<10 {
                 let good = try await send(
                     base, "/production/stream", body: Data("[[1,2]]".utf8),
                     headers: ["Content-Type": "application/json", "x-api-key": key]
@@ -76,7 +81,8 @@ struct RawConnection {
                 #expect(good.status == 200 && good.body == "0.5")
                 try await Task.sleep(for: .milliseconds(40))
             }
-            let response = slow.readResponse()
+            slow.write(String(body.dropFirst(6).prefix(2)))  // a late chunk: the body is overdue
+            let response = try await slow.readResponse()
             #expect(response.hasPrefix("HTTP/1.1 408"), "\(response)")
             #expect(response.contains("RequestTimeout"))
         }
