@@ -7,7 +7,9 @@ public struct SluiceCommand: AsyncParsableCommand {
         abstract: "Run machine-learning pipelines locally, durably, and hand them to AWS when you outgrow one machine.",
         version: "0.1.0",
         subcommands: [
-            ValidateCommand.self, GraphCommand.self, SchemaCommand.self, BenchTrainCommand.self, ServeBenchCommand.self,
+            ValidateCommand.self, GraphCommand.self, SchemaCommand.self, BenchTrainCommand.self, RunCommand.self,
+            ResumeCommand.self, RetryCommand.self, CancelCommand.self, ApproveCommand.self, RejectCommand.self,
+            ExecutionsCommand.self, ShowCommand.self, LogsCommand.self, BenchEngineCommand.self, ServeBenchCommand.self,
         ]
     )
 
