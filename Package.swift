@@ -45,7 +45,7 @@ let package = Package(
         // Scheduler, state machines, retries, timeouts, caching, resume, approvals. Talks to the store by protocol.
         .target(
             name: "SluiceEngine",
-            dependencies: ["SluiceCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SluiceCore"],
             swiftSettings: upcoming
         ),
         // Built-in steps, command, Lambda-style handler, HTTP and container executors.
