@@ -323,20 +323,29 @@ public struct ExecutionStateMachine: Sendable {
         return [.finish(outcome, outcome == .failed ? failure : nil)]
     }
 
-    /// nil while a dependency is unresolved; otherwise whether every dependency resolved the way this step needs.
+    /// nil while a dependency is unresolved; otherwise whether the step runs.
+    ///
+    /// A step runs when at least one dependency resolved the way it needs (a join after both branches of a
+    /// condition, or one handler that several steps catch into, runs once either path arrives) and every step
+    /// whose outputs it reads succeeded. A step with no dependency satisfied is skipped, and so, in turn, are its
+    /// dependents.
     private func shouldRun(_ step: Step) -> Bool? {
-        var runs = true
+        guard !step.after.isEmpty else { return true }
+        var anySatisfied = false
         for dependency in step.after {
-            guard let record = steps[dependency.step] else { return nil }
-            guard record.status.isResolved else { return nil }
+            guard let record = steps[dependency.step], record.status.isResolved else { return nil }
+            let satisfied: Bool
             switch dependency.outcome {
-            case .succeeded: runs = runs && record.status == .succeeded
-            case .conditionTrue: runs = runs && record.status == .succeeded && record.conditionResult == true
-            case .conditionFalse: runs = runs && record.status == .succeeded && record.conditionResult == false
-            case .caught: runs = runs && record.status == .caught && record.caughtBy == step.name
+            case .succeeded: satisfied = record.status == .succeeded
+            case .conditionTrue: satisfied = record.status == .succeeded && record.conditionResult == true
+            case .conditionFalse: satisfied = record.status == .succeeded && record.conditionResult == false
+            case .caught: satisfied = record.status == .caught && record.caughtBy == step.name
             }
+            anySatisfied = anySatisfied || satisfied
         }
-        return runs
+        let readsFrom = Set(step.references.compactMap(\.step))
+        let inputsExist = readsFrom.allSatisfy { steps[$0]?.status == .succeeded }
+        return anySatisfied && inputsExist
     }
 
     private mutating func launch(_ name: String, from: StepStatus, now: Double, event: String) -> Action {

@@ -71,6 +71,25 @@ public enum PipelineShapes {
             task("Next", after: [.init("Flaky")]), task("Recover", after: [.init("Flaky", on: .caught)]),
         ])
 
+    /// Check (score ≥ threshold) → Register | Reject → Report: Report joins both branches (Step Functions' `Next`).
+    public static let branchJoin = pipeline(
+        "branch-join",
+        conditionalRegister.steps + [
+            task("Report", after: [.init("Register"), .init("Reject")])
+        ], parameters: conditionalRegister.parameters)
+
+    /// Load → Train → Deploy, each catching every error into one shared Alert step (as the seed 002 state machine).
+    public static let sharedCatch = pipeline(
+        "shared-catch",
+        [
+            task("Load", catches: [CatchRule(next: "Alert")]),
+            task("Train", after: [.init("Load")], catches: [CatchRule(next: "Alert")]),
+            task("Deploy", after: [.init("Train")], catches: [CatchRule(next: "Alert")]),
+            task(
+                "Alert",
+                after: [.init("Load", on: .caught), .init("Train", on: .caught), .init("Deploy", on: .caught)]),
+        ])
+
     /// Slow has a 5 s timeout.
     public static let timeout = pipeline("timeout", [task("Slow", timeout: 5), task("After", after: [.init("Slow")])])
 }

@@ -139,6 +139,35 @@ struct Harness {
         #expect(statuses["Next"] == .skipped)
     }
 
+    @Test(arguments: [(0.9, "Register"), (0.1, "Reject")])
+    func joinAfterAConditionRunsOnceWhicheverBranchRan(score: Double, branch: String) async throws {
+        let harness = try Harness(["Evaluate": [.succeed(["score": .double(score)])]])
+        let (id, status) = try await harness.run(PipelineShapes.branchJoin)
+        #expect(status == .succeeded)
+        let statuses = try harness.statuses(id)
+        #expect(statuses[branch] == .succeeded)
+        #expect(statuses["Report"] == .succeeded)
+        #expect(harness.executor.calls.last == "Report#1")
+    }
+
+    @Test func sharedCatchHandlerRunsForWhicheverStepFailed() async throws {
+        let harness = try Harness(["Train": [.fail("CapacityError")]])
+        let (id, status) = try await harness.run(PipelineShapes.sharedCatch)
+        #expect(status == .succeeded)
+        let statuses = try harness.statuses(id)
+        #expect(statuses["Train"] == .caught)
+        #expect(statuses["Deploy"] == .skipped)
+        #expect(statuses["Alert"] == .succeeded)
+        #expect(harness.executor.calls == ["Load#1", "Train#1", "Alert#1"])
+    }
+
+    @Test func sharedCatchHandlerIsSkippedWhenNothingFails() async throws {
+        let harness = try Harness()
+        let (id, status) = try await harness.run(PipelineShapes.sharedCatch)
+        #expect(status == .succeeded)
+        #expect(try harness.statuses(id)["Alert"] == .skipped)
+    }
+
     @Test func uncaughtFailureFailsTheExecution() async throws {
         let harness = try Harness(["A": [.fail("Oops")]])
         let (id, status) = try await harness.run(PipelineShapes.linear)

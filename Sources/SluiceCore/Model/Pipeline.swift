@@ -145,6 +145,10 @@ public struct Step: Hashable, Sendable, Codable {
 }
 
 /// An edge into a step: which step it waits for, and which outcome of that step lets it run.
+///
+/// A step waits until every dependency has resolved, then runs if at least one resolved with the outcome its edge
+/// names and every step whose outputs it reads succeeded; otherwise it is skipped. So a join after both branches
+/// of a condition runs once, and one handler that several steps `catch` into runs for whichever failed.
 public struct Dependency: Hashable, Sendable, Codable {
     public enum Outcome: String, Hashable, Sendable, Codable {
         /// The dependency succeeded (the ordinary `Next` or data edge).
