@@ -21,8 +21,10 @@ struct EngineContext {
         ]
     }
 
-    static func open(maxParallel: Int = 8, home: SluiceHome = .resolve()) throws -> EngineContext {
-        let store = try home.open()
+    static func open(
+        maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil
+    ) throws -> EngineContext {
+        let store = try home.open(durability: try durability ?? SluiceHome.durability())
         var configuration = EngineConfiguration(executionsDirectory: home.executionsPath, maxParallel: maxParallel)
         configuration.seed = UInt64.random(in: 1...UInt64.max)
         let engine = ExecutionEngine(

@@ -94,8 +94,27 @@ public struct SluiceHome: Sendable {
     public var executionsPath: String { "\(path)/executions" }
 
     /// Creates the folder if needed and opens the store.
-    public func open() throws -> SQLiteStore {
+    public func open(durability: SQLiteStore.Durability = .power) throws -> SQLiteStore {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return try SQLiteStore(path: databasePath)
+        return try SQLiteStore(path: databasePath, durability: durability)
+    }
+
+    /// `$SLUICE_DURABILITY` (`power`, the default, or `process`).
+    public static func durability(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> SQLiteStore.Durability {
+        guard let text = environment["SLUICE_DURABILITY"], !text.isEmpty else { return .power }
+        guard let durability = SQLiteStore.Durability(rawValue: text) else {
+            throw DurabilityError(text: text)
+        }
+        return durability
+    }
+}
+
+/// `SLUICE_DURABILITY` holds something other than `power` or `process`.
+public struct DurabilityError: Error, CustomStringConvertible {
+    public var text: String
+    public var description: String {
+        "SLUICE_DURABILITY is '\(text)'; set it to 'power' (every commit synced to disk, the default) or 'process'"
     }
 }

@@ -5,18 +5,28 @@ public import SluiceCore
 /// The metadata store: one SQLite file in WAL mode, shared safely by many processes.
 ///
 /// Every method is one transaction. Writers wait for each other (busy timeout) instead of failing with
-/// "database is locked"; commits are synced to disk (`synchronous=FULL`) before a method returns.
+/// "database is locked"; how far a commit has reached when a method returns is the store's `Durability`.
 public final class SQLiteStore: ExecutionStore {
+    /// What a committed transaction survives. The database file is never corrupted in either mode.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Every commit is synced to disk (`synchronous=FULL`): it survives power loss and an OS crash.
+        case power
+        /// Every commit has reached the OS (WAL with `synchronous=NORMAL`): it survives any crash or `kill -9` of
+        /// Sluice itself; only the last commits before a power loss or OS crash may be rolled back.
+        case process
+    }
+
     let pool: DatabasePool
 
     /// Opens (creating and migrating if needed) the database at `path`.
-    public init(path: String) throws {
+    public init(path: String, durability: Durability = .power) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(60)
         configuration.foreignKeysEnabled = true
         pool = try DatabasePool(path: path, configuration: configuration)
         // DatabasePool resets `synchronous` while preparing connections; set it on the writer once opened.
-        try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        let synchronous = durability == .power ? "FULL" : "NORMAL"
+        try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         try Self.migrate(pool)
     }
 
