@@ -81,6 +81,21 @@ public struct Tree: Sendable, Codable, Equatable {
     public var right: [Int32] = []
     public var value: [Double] = []
 
+    /// Edges on the longest root-to-leaf path.
+    var depth: Int {
+        var best = 0
+        var stack = [(0, 0)]
+        while let (node, level) = stack.popLast() {
+            if left[node] < 0 {
+                best = max(best, level)
+            } else {
+                stack.append((Int(left[node]), level + 1))
+                stack.append((Int(right[node]), level + 1))
+            }
+        }
+        return value.isEmpty ? 0 : best
+    }
+
     @inline(__always)
     func leafValue(_ row: UnsafePointer<Double>) -> Double {
         var node = 0
@@ -107,17 +122,22 @@ public struct GBDTModel: Sendable, Codable, Equatable {
         var nodes: [FlatNode] = []
         var roots: [Int] = []
         var contiguous = true
+        var depth = 0
         for tree in trees {
             let offset = nodes.count
             roots.append(offset)
             for k in tree.value.indices {
                 let left = Int(tree.left[k])
                 if left >= 0 && tree.right[k] != tree.left[k] + 1 { contiguous = false }
+                // A leaf points at itself with threshold +inf, so a fixed number of steps always ends on it.
                 nodes.append(
-                    FlatNode(
-                        threshold: tree.threshold[k], value: tree.value[k], feature: tree.feature[k],
-                        left: left < 0 ? -1 : Int32(offset + left)))
+                    left < 0
+                        ? FlatNode(threshold: .infinity, value: tree.value[k], feature: 0, left: Int32(offset + k))
+                        : FlatNode(
+                            threshold: tree.threshold[k], value: tree.value[k], feature: tree.feature[k],
+                            left: Int32(offset + left)))
             }
+            depth = max(depth, tree.depth)
         }
         let parts = chunkRanges(x.rows, parts: x.rows > 10_000 ? defaultThreadCount : 1)
         out.withUnsafeMutableBufferPointer { o in
@@ -138,10 +158,10 @@ public struct GBDTModel: Sendable, Codable, Equatable {
                                     for i in start..<end {
                                         let row = base + i * d
                                         var node = root
-                                        while flat[node].left >= 0 {
+                                        for _ in 0..<depth {
                                             let n = flat[node]
-                                            let v = row[Int(n.feature)]
-                                            node = Int(n.left) + (v <= n.threshold || v.isNaN ? 0 : 1)
+                                            // Branch-free: NaN compares false and goes left.
+                                            node = Int(n.left) &+ (row[Int(n.feature)] > n.threshold ? 1 : 0)
                                         }
                                         o.value[i] += flat[node].value
                                     }
