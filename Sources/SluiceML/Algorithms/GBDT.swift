@@ -155,15 +155,43 @@ public struct GBDTModel: Sendable, Codable, Equatable {
                             let end = min(start + block, parts[t].upperBound)
                             if contiguous {
                                 for root in roots {
-                                    for i in start..<end {
+                                    // Four rows walk the tree together so their dependent loads overlap.
+                                    var i = start
+                                    while i + 4 <= end {
+                                        let r0 = base + i * d
+                                        let r1 = r0 + d
+                                        let r2 = r1 + d
+                                        let r3 = r2 + d
+                                        var n0 = root
+                                        var n1 = root
+                                        var n2 = root
+                                        var n3 = root
+                                        for _ in 0..<depth {
+                                            // Branch-free: NaN compares false and goes left.
+                                            let a = flat[n0]
+                                            let b = flat[n1]
+                                            let c = flat[n2]
+                                            let e = flat[n3]
+                                            n0 = Int(a.left) &+ (r0[Int(a.feature)] > a.threshold ? 1 : 0)
+                                            n1 = Int(b.left) &+ (r1[Int(b.feature)] > b.threshold ? 1 : 0)
+                                            n2 = Int(c.left) &+ (r2[Int(c.feature)] > c.threshold ? 1 : 0)
+                                            n3 = Int(e.left) &+ (r3[Int(e.feature)] > e.threshold ? 1 : 0)
+                                        }
+                                        o.value[i] += flat[n0].value
+                                        o.value[i + 1] += flat[n1].value
+                                        o.value[i + 2] += flat[n2].value
+                                        o.value[i + 3] += flat[n3].value
+                                        i += 4
+                                    }
+                                    while i < end {
                                         let row = base + i * d
                                         var node = root
                                         for _ in 0..<depth {
                                             let n = flat[node]
-                                            // Branch-free: NaN compares false and goes left.
                                             node = Int(n.left) &+ (row[Int(n.feature)] > n.threshold ? 1 : 0)
                                         }
                                         o.value[i] += flat[node].value
+                                        i += 1
                                     }
                                 }
                             } else {
@@ -220,9 +248,10 @@ public enum GBDT {
             gradHess.withUnsafeMutableBufferPointer { gh in
                 let gh = UncheckedBox(gh)
                 let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
+                let logistic = parameters.isLogistic
                 parallelFor(parts.count) { t in
                     for i in parts[t] {
-                        if parameters.isLogistic {
+                        if logistic {
                             let p = sigmoid(margin[i])
                             gh.value[2 * i] = p - y[i]
                             gh.value[2 * i + 1] = max(p * (1 - p), 1e-16)
