@@ -15,6 +15,15 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Pure: identifiers, values, the validated pipeline model, diagnostics, graph algorithms. No I/O.
@@ -27,13 +36,54 @@ let package = Package(
         ),
         // Pure numerics: frames, CSV parsing, transforms, algorithms, metrics, model format.
         .target(name: "SluiceML", swiftSettings: upcoming),
+        // SQLite metadata (GRDB) and the content-addressed artifact store.
+        .target(
+            name: "SluiceStore",
+            dependencies: ["SluiceCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
+        // Scheduler, state machines, retries, timeouts, caching, resume, approvals. Talks to the store by protocol.
+        .target(
+            name: "SluiceEngine",
+            dependencies: ["SluiceCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
         // Built-in steps, command, Lambda-style handler, HTTP and container executors.
         .target(name: "SluiceExecutors", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
+        // Test doubles: a manual clock, a scripted executor, named pipeline shapes.
+        .target(name: "SluiceTesting", dependencies: ["SluiceCore", "SluiceEngine"], swiftSettings: upcoming),
+        // Endpoints, variants, predictors, input decoding, API keys, usage plans, data capture. No HTTP.
+        .target(
+            name: "SluiceServing",
+            dependencies: [
+                "SluiceCore", "SluiceML",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The HTTP server: routes, middleware, /metrics.
+        .target(
+            name: "SluiceServer",
+            dependencies: [
+                "SluiceCore", "SluiceServing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The composition root: ArgumentParser commands.
         .target(
             name: "SluiceCLI",
             dependencies: [
-                "SluiceCore", "SluiceSpec", "SluiceML", "SluiceExecutors",
+                "SluiceCore", "SluiceSpec", "SluiceML", "SluiceExecutors", "SluiceStore", "SluiceEngine",
+                "SluiceServing", "SluiceServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -50,6 +100,32 @@ let package = Package(
             name: "SluiceMLTests",
             dependencies: ["SluiceML", "SluiceExecutors", "SluiceCore"],
             exclude: ["Fixtures"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceEngineTests",
+            dependencies: ["SluiceEngine", "SluiceCore", "SluiceStore", "SluiceTesting", "SluiceExecutors"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceExecutorsTests",
+            dependencies: ["SluiceExecutors", "SluiceCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceServingTests",
+            dependencies: ["SluiceServing", "SluiceCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceServerTests",
+            dependencies: [
+                "SluiceServer", "SluiceServing", "SluiceCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: upcoming
         ),
     ]

@@ -6,7 +6,11 @@ public struct SluiceCommand: AsyncParsableCommand {
         commandName: "sluice",
         abstract: "Run machine-learning pipelines locally, durably, and hand them to AWS when you outgrow one machine.",
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, GraphCommand.self, SchemaCommand.self, BenchTrainCommand.self]
+        subcommands: [
+            ValidateCommand.self, GraphCommand.self, SchemaCommand.self, BenchTrainCommand.self, RunCommand.self,
+            ResumeCommand.self, RetryCommand.self, CancelCommand.self, ApproveCommand.self, RejectCommand.self,
+            ExecutionsCommand.self, ShowCommand.self, LogsCommand.self, BenchEngineCommand.self, ServeBenchCommand.self,
+        ]
     )
 
     public init() {}

@@ -8,6 +8,12 @@ public protocol BuiltinStep: Sendable {
     /// The registered name, e.g. `data.split` or `train.linear`.
     var name: String { get }
     func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue]
+    /// Whether the step writes files, so its work directory must exist before it runs (default true).
+    var needsWorkDirectory: Bool { get }
+}
+
+extension BuiltinStep {
+    public var needsWorkDirectory: Bool { true }
 }
 
 /// Everything a built-in step may use.

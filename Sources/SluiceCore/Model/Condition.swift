@@ -50,30 +50,26 @@ public indirect enum Condition: Hashable, Sendable, Codable {
     }
 
     static func compare(_ lhs: JSONValue, _ comparison: Comparison, _ rhs: JSONValue) throws -> Bool {
-        if let a = lhs.number, let b = rhs.number {
-            switch comparison {
-            case .equal: return a == b
-            case .notEqual: return a != b
-            case .less: return a < b
-            case .lessOrEqual: return a <= b
-            case .greater: return a > b
-            case .greaterOrEqual: return a >= b
-            }
-        }
-        if let a = lhs.string, let b = rhs.string {
-            switch comparison {
-            case .equal: return a == b
-            case .notEqual: return a != b
-            case .less: return a < b
-            case .lessOrEqual: return a <= b
-            case .greater: return a > b
-            case .greaterOrEqual: return a >= b
-            }
-        }
+        if let a = lhs.number, let b = rhs.number { return comparison.holds(a, b) }
+        if let a = lhs.string, let b = rhs.string { return comparison.holds(a, b) }
         switch comparison {
         case .equal: return lhs == rhs
         case .notEqual: return lhs != rhs
         default: throw ConditionError(lhs: lhs, comparison: comparison, rhs: rhs)
+        }
+    }
+}
+
+extension Condition.Comparison {
+    /// Applies the comparison to two ordered values.
+    public func holds<T: Comparable>(_ a: T, _ b: T) -> Bool {
+        switch self {
+        case .equal: a == b
+        case .notEqual: a != b
+        case .less: a < b
+        case .lessOrEqual: a <= b
+        case .greater: a > b
+        case .greaterOrEqual: a >= b
         }
     }
 }

@@ -1,0 +1,160 @@
+import Foundation
+import SluiceCore
+import SluiceEngine
+import SluiceExecutors
+import SluiceStore
+
+/// Wires the store, the artifact store, the executors and the engine for one `.sluice/` home.
+struct EngineContext {
+    let home: SluiceHome
+    let store: SQLiteStore
+    let engine: ExecutionEngine
+
+    /// Every built-in step this binary knows.
+    static var builtins: [any BuiltinStep] { coreBuiltinSteps + mlBuiltinSteps }
+
+    static func executors() -> [String: any StepExecutor] {
+        let command = CommandExecutor()
+        return [
+            "builtin": BuiltinExecutor(builtins), "command": command, "lambda": command, "glue": command,
+            "container": ContainerExecutor(),
+        ]
+    }
+
+    static func open(maxParallel: Int = 8, home: SluiceHome = .resolve()) throws -> EngineContext {
+        let store = try home.open()
+        var configuration = EngineConfiguration(executionsDirectory: home.executionsPath, maxParallel: maxParallel)
+        configuration.seed = UInt64.random(in: 1...UInt64.max)
+        let engine = ExecutionEngine(
+            store: store, artifacts: ArtifactStore(root: home.artifactsPath), executors: executors(),
+            configuration: configuration)
+        return EngineContext(home: home, store: store, engine: engine)
+    }
+
+    /// This process as a lease owner.
+    static let owner = LeaseOwner(id: UUID().uuidString, pid: Int(getpid()))
+
+    /// Whether a process is still alive (a zombie counts as gone only once reaped).
+    @Sendable static func isAlive(_ pid: Int) -> Bool {
+        kill(pid_t(pid), 0) == 0 || errno == EPERM
+    }
+
+    /// A new execution id, sortable by time: `20261121-190712-3fa9c1`.
+    static func newExecutionID() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date()) + "-" + String(format: "%06x", UInt32.random(in: 0...0xff_ffff))
+    }
+
+    /// Claims the execution, waiting in the queue while its pipeline version is at its concurrency limit, then
+    /// drives it to the end.
+    func claimAndDrive(executionID: String, pipeline: Pipeline, display: LiveDisplay) async throws -> ExecutionStatus {
+        var announcedQueue = false
+        while true {
+            let result = try store.claim(
+                executionID: executionID, owner: Self.owner, now: Date().timeIntervalSince1970,
+                leaseSeconds: engine.configuration.leaseSeconds, ownerIsAlive: Self.isAlive)
+            switch result {
+            case .claimed:
+                return try await engine.drive(
+                    executionID: executionID, pipeline: pipeline, owner: Self.owner, observer: display)
+            case .queued(let running):
+                if !announcedQueue {
+                    display.line(
+                        "queued: \(running) execution(s) of this pipeline version already running "
+                            + "(max_concurrent_executions: \(pipeline.maxConcurrentExecutions)); waiting for a slot")
+                    announcedQueue = true
+                }
+                try await Task.sleep(nanoseconds: UInt64.random(in: 50_000_000...200_000_000))
+            case .ownedByOther(let pid):
+                throw CLIError(
+                    "execution \(executionID) is being driven by process \(pid); wait for it or `sluice cancel \(executionID)`"
+                )
+            case .finished(let status):
+                throw CLIError(
+                    "execution \(executionID) already \(status.rawValue); use `sluice retry` to run it again")
+            case .notFound:
+                throw CLIError("no execution '\(executionID)'; list them with `sluice executions`")
+            }
+        }
+    }
+
+    /// The pipeline version an execution runs, as stored when it started.
+    func storedPipeline(of execution: ExecutionRecord) throws -> Pipeline {
+        guard let definition = try store.pipelineDefinition(hash: execution.pipelineHash),
+            let pipeline = try? JSONDecoder().decode(Pipeline.self, from: Data(definition.utf8))
+        else { throw CLIError("execution \(execution.id): its pipeline version is missing from the store") }
+        return pipeline
+    }
+
+    func findExecution(_ id: String) throws -> ExecutionRecord {
+        if let exact = try store.execution(id: id) { return exact }
+        let matches = try store.executions(limit: 2, idPrefix: id)
+        if matches.count == 1 { return matches[0] }
+        throw CLIError(
+            matches.isEmpty
+                ? "no execution '\(id)' in \(home.path); list them with `sluice executions`"
+                : "'\(id)' matches several executions; give more of the id")
+    }
+}
+
+/// A one-line error for the user; the command exits non-zero.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
+
+/// The live display: one line per step event (state, attempt, duration), the approval token, the summary.
+final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    let explainCache: Bool
+    let quiet: Bool
+
+    init(explainCache: Bool = false, quiet: Bool = false) {
+        self.explainCache = explainCache
+        self.quiet = quiet
+    }
+
+    func line(_ text: String) {
+        guard !quiet else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    func notify(_ notice: EngineNotice) {
+        switch notice {
+        case .stepStarted(let step, let attempt, _):
+            line("  ▸ \(step)  running  attempt \(attempt)")
+        case .stepFinished(let step, let attempt, let status, let seconds, let cacheHit, let error):
+            let mark = status == .succeeded ? "✓" : status == .skipped ? "–" : status == .caught ? "↪" : "✗"
+            var text = "  \(mark) \(step)  \(status.rawValue)  attempt \(attempt)  \(Self.format(seconds))"
+            if cacheHit { text += "  (cache hit)" }
+            if let error, status != .succeeded { text += "\n      \(error.error): \(error.cause)" }
+            line(text)
+        case .retryScheduled(let step, let attempt, let delay):
+            line("  ↻ \(step)  retry as attempt \(attempt) in \(Self.format(delay))")
+        case .approvalRequested(let step, let token, let message):
+            line(
+                "  ⏸ \(step)  waiting for approval: \(message)\n      approve: sluice approve \(token)\n"
+                    + "      reject:  sluice reject \(token) --reason \"…\"")
+        case .approvalWaiting(let step):
+            line("  ⏸ \(step)  still waiting for approval (token printed when the step started)")
+        case .cacheDecision(let step, let hit, _, let explanation):
+            if explainCache { line("  cache \(step): \(hit ? "" : "")\(explanation)") }
+        case .mapProgress(let step, let done, let total):
+            if done == total || done % max(1, total / 10) == 0 { line("  ▸ \(step)  \(done)/\(total) items") }
+        case .finished:
+            break
+        }
+    }
+
+    static func format(_ seconds: Double) -> String {
+        seconds < 1 ? String(format: "%.0fms", seconds * 1000) : String(format: "%.2fs", seconds)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+}

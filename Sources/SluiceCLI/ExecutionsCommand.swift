@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+import SluiceEngine
+import SluiceStore
+
+/// Output format of listing commands.
+enum ListFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+func printJSON(_ value: JSONValue) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    print(String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self))
+}
+
+extension ExecutionRecord {
+    var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(id), "pipeline": .string(pipelineName), "pipelineVersion": .string(pipelineHash),
+            "status": .string(status.rawValue), "parameters": .object(parameters), "createdAt": .double(createdAt),
+        ]
+        if let startedAt { object["startedAt"] = .double(startedAt) }
+        if let finishedAt { object["finishedAt"] = .double(finishedAt) }
+        if let error { object["error"] = ["error": .string(error.error), "cause": .string(error.cause)] }
+        return .object(object)
+    }
+}
+
+/// `sluice executions`: the newest executions.
+struct ExecutionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "executions", abstract: "List executions.")
+
+    @Option(help: "text or json.")
+    var format: ListFormat = .text
+
+    @Option(help: "How many, newest first.")
+    var limit: Int = 20
+
+    func run() throws {
+        let context = try EngineContext.open()
+        let executions = try context.store.executions(limit: limit)
+        if format == .json {
+            printJSON(.array(executions.map(\.json)))
+            return
+        }
+        for execution in executions {
+            let seconds = execution.finishedAt.map { $0 - (execution.startedAt ?? execution.createdAt) }
+            print(
+                [
+                    execution.id, execution.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0),
+                    execution.pipelineName, seconds.map(LiveDisplay.format) ?? "",
+                ].joined(separator: "  "))
+        }
+    }
+}
+
+/// `sluice show EXECUTION`: steps, attempts, outputs, durations, cache hits, lineage.
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one execution in detail.")
+
+    @Argument(help: "The execution id (or a unique prefix).")
+    var execution: String
+
+    @Option(help: "text or json.")
+    var format: ListFormat = .text
+
+    func run() throws {
+        do {
+            let context = try EngineContext.open()
+            let record = try context.findExecution(execution)
+            let steps = try context.store.steps(executionID: record.id)
+            let attempts = Dictionary(grouping: try context.store.attempts(executionID: record.id), by: \.step)
+            if format == .json {
+                var object = record.json.object ?? [:]
+                object["steps"] = .array(
+                    steps.map { step in
+                        var value: [String: JSONValue] = [
+                            "name": .string(step.name), "status": .string(step.status.rawValue),
+                            "attempt": .int(step.attempt), "cacheHit": .bool(step.cacheHit),
+                            "outputs": step.outputs.map(JSONValue.object) ?? .null,
+                            "attempts": .array(
+                                (attempts[step.name] ?? []).map {
+                                    [
+                                        "number": .int($0.number), "status": .string($0.status.rawValue),
+                                        "startedAt": .double($0.startedAt),
+                                        "finishedAt": $0.finishedAt.map(JSONValue.double) ?? .null,
+                                    ]
+                                }),
+                        ]
+                        if let error = step.error {
+                            value["error"] = ["error": .string(error.error), "cause": .string(error.cause)]
+                        }
+                        return .object(value)
+                    })
+                printJSON(.object(object))
+                return
+            }
+            print("execution \(record.id)  \(record.pipelineName)  \(record.status.rawValue)")
+            print(
+                "  version \(record.pipelineHash.prefix(19))…  parameters \(JSONValue.object(record.parameters).canonicalJSON)"
+            )
+            if let error = record.error { print("  \(error.error): \(error.cause)") }
+            for step in steps {
+                let seconds = step.startedAt.map { (step.finishedAt ?? Date().timeIntervalSince1970) - $0 }
+                var line = "  \(step.name)  \(step.status.rawValue)  attempt \(step.attempt)"
+                if let seconds { line += "  \(LiveDisplay.format(seconds))" }
+                if step.cacheHit { line += "  (cache hit)" }
+                print(line)
+                for attempt in attempts[step.name] ?? [] where attempt.status != .succeeded {
+                    print(
+                        "      attempt \(attempt.number): \(attempt.status.rawValue) \(attempt.error?.description ?? "")"
+                    )
+                }
+                if let outputs = step.outputs, !outputs.isEmpty {
+                    print("      outputs \(JSONValue.object(outputs).canonicalJSON)")
+                }
+                if let error = step.error, step.status != .succeeded { print("      \(error.error): \(error.cause)") }
+            }
+            for use in try context.store.lineage(executionID: record.id) {
+                print("  artifact \(use.role) by \(use.step)#\(use.attempt) \(use.port): \(use.hash.prefix(19))…")
+            }
+        } catch let error as CLIError {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `sluice logs EXECUTION [STEP] [--follow]`: the event log and the steps' stdout/stderr.
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs", abstract: "Print an execution's events and its steps' output logs.")
+
+    @Argument(help: "The execution id (or a unique prefix).")
+    var execution: String
+
+    @Argument(help: "Only this step.")
+    var step: String?
+
+    @Flag(help: "Keep printing new events until the execution finishes.")
+    var follow = false
+
+    func run() async throws {
+        do {
+            let context = try EngineContext.open()
+            let record = try context.findExecution(execution)
+            var after: Int64 = 0
+            while true {
+                for event in try context.store.events(executionID: record.id, after: after)
+                where step == nil || event.step == step {
+                    after = event.sequence
+                    let time = Date(timeIntervalSince1970: event.time).formatted(.iso8601)
+                    let subject = event.step.map { "\($0)#\(event.attempt ?? 0) " } ?? ""
+                    print("\(time) \(subject)\(event.kind) \(event.message)")
+                }
+                let status = try context.store.execution(id: record.id)?.status ?? .failed
+                if !follow || status.isFinished { break }
+                try await Task.sleep(nanoseconds: 300_000_000)
+            }
+            for attempt in try context.store.attempts(executionID: record.id) where step == nil || attempt.step == step
+            {
+                let folder = "\(context.home.executionsPath)/\(record.id)/\(attempt.step)/\(attempt.number)"
+                for name in ["stdout.log", "stderr.log"] {
+                    guard let data = FileManager.default.contents(atPath: "\(folder)/\(name)"), !data.isEmpty else {
+                        continue
+                    }
+                    print("── \(attempt.step) attempt \(attempt.number) \(name)")
+                    print(String(decoding: data, as: UTF8.self), terminator: "")
+                }
+            }
+        } catch let error as CLIError {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+}

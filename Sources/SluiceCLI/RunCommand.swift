@@ -1,0 +1,213 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+import SluiceEngine
+import SluiceSpec
+import SluiceStore
+
+/// `sluice run PIPELINE`: validate, record, and drive a new execution.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a pipeline: every transition is recorded in .sluice/ before it shows.")
+
+    @Argument(help: "The pipeline file.")
+    var pipeline: String
+
+    @Option(name: [.customShort("p"), .customLong("parameter")], help: "A parameter value, KEY=VALUE (repeatable).")
+    var parameters: [String] = []
+
+    @Option(help: "Task steps run at once.")
+    var maxParallel: Int = 8
+
+    @Flag(help: "Say for each cached step why it hit or missed.")
+    var explainCache = false
+
+    func run() async throws {
+        let (loaded, diagnostics) = PipelineLoader.load(
+            path: pipeline, options: ValidationOptions(knownBuiltins: nil))
+        for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
+        guard let loaded else {
+            printError("\(pipeline) does not validate (see above); nothing was run")
+            throw ExitCode.failure
+        }
+        var overrides: [String: String] = [:]
+        for parameter in parameters {
+            guard let equals = parameter.firstIndex(of: "=") else {
+                printError("-p \(parameter): write parameters as KEY=VALUE")
+                throw ExitCode.failure
+            }
+            overrides[String(parameter[..<equals])] = String(parameter[parameter.index(after: equals)...])
+        }
+        do {
+            let context = try EngineContext.open(maxParallel: maxParallel)
+            let id = EngineContext.newExecutionID()
+            let execution = try context.engine.prepare(pipeline: loaded, overrides: overrides, id: id)
+            try context.store.createExecution(execution)
+            let display = LiveDisplay(explainCache: explainCache)
+            display.line("execution \(id)  \(loaded.name)  (\(loaded.steps.count) steps)")
+            let status = try await context.claimAndDrive(executionID: id, pipeline: loaded, display: display)
+            try summarize(context: context, id: id, status: status, display: display)
+        } catch let error as EngineError {
+            printError(error.message)
+            throw ExitCode.failure
+        } catch let error as CLIError {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Prints the end-of-run summary and, on failure, the command that resumes or retries; exits non-zero unless
+/// the execution succeeded.
+func summarize(context: EngineContext, id: String, status: ExecutionStatus, display: LiveDisplay) throws {
+    let execution = try context.store.execution(id: id)
+    let steps = try context.store.steps(executionID: id)
+    let counts = Dictionary(grouping: steps, by: \.status).mapValues(\.count)
+    let seconds = (execution?.finishedAt ?? 0) - (execution?.startedAt ?? 0)
+    let parts = StepStatus.allCases.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
+    display.line(
+        "\(status.rawValue): execution \(id) in \(LiveDisplay.format(max(0, seconds)))  (\(parts.joined(separator: ", ")))"
+    )
+    guard status == .succeeded else {
+        if let error = execution?.error { display.line("  \(error.error): \(error.cause)") }
+        display.line("retry from the failed step:  sluice retry \(id)")
+        throw ExitCode.failure
+    }
+}
+
+/// `sluice resume EXECUTION`: continue an execution whose process died.
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Continue an interrupted execution: succeeded steps keep their outputs, interrupted ones re-run.")
+
+    @Argument(help: "The execution id (or a unique prefix).")
+    var execution: String
+
+    @Option(help: "Task steps run at once.")
+    var maxParallel: Int = 8
+
+    func run() async throws {
+        do {
+            let context = try EngineContext.open(maxParallel: maxParallel)
+            let record = try context.findExecution(execution)
+            let pipeline = try context.storedPipeline(of: record)
+            let display = LiveDisplay()
+            display.line("resuming execution \(record.id)  \(record.pipelineName)")
+            let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
+            try summarize(context: context, id: record.id, status: status, display: display)
+        } catch let error as CLIError {
+            printError(error.description)
+            throw ExitCode.failure
+        } catch let error as EngineError {
+            printError(error.message)
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `sluice retry EXECUTION [--from STEP]`: run a failed execution again, reusing its succeeded steps.
+struct RetryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry",
+        abstract: "Re-run a failed or cancelled execution, reusing every succeeded step (or re-running from STEP).")
+
+    @Argument(help: "The execution id (or a unique prefix).")
+    var execution: String
+
+    @Option(help: "Re-run this step and everything after it, even if they succeeded.")
+    var from: String?
+
+    func run() async throws {
+        do {
+            let context = try EngineContext.open()
+            let record = try context.findExecution(execution)
+            guard record.status == .failed || record.status == .cancelled || from != nil else {
+                throw CLIError(
+                    "execution \(record.id) is \(record.status.rawValue); only failed or cancelled ones retry")
+            }
+            guard !(record.status == .running || record.status == .queued) else {
+                throw CLIError("execution \(record.id) is \(record.status.rawValue); cancel it first")
+            }
+            let pipeline = try context.storedPipeline(of: record)
+            var reset = Set(
+                try context.store.steps(executionID: record.id).filter { $0.status != .succeeded }.map(\.name))
+            if let from {
+                guard pipeline.step(named: from) != nil else {
+                    let hint = closestMatch(to: from, in: pipeline.steps.map(\.name)).map { "; did you mean '\($0)'?" }
+                    throw CLIError("--from \(from): no such step in \(pipeline.name)\(hint ?? "")")
+                }
+                reset.formUnion(pipeline.graph.reachable(from: [from]))
+            }
+            try context.store.prepareRetry(
+                executionID: record.id, steps: Array(reset), now: Date().timeIntervalSince1970)
+            let display = LiveDisplay()
+            display.line("retrying execution \(record.id): \(reset.count) step(s) to run again")
+            let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
+            try summarize(context: context, id: record.id, status: status, display: display)
+        } catch let error as CLIError {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `sluice cancel EXECUTION`.
+struct CancelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel", abstract: "Cancel an execution (its owner stops running steps within a heartbeat).")
+
+    @Argument(help: "The execution id (or a unique prefix).")
+    var execution: String
+
+    func run() throws {
+        do {
+            let context = try EngineContext.open()
+            let record = try context.findExecution(execution)
+            guard
+                let status = try context.store.requestCancel(executionID: record.id, now: Date().timeIntervalSince1970)
+            else { throw CLIError("no execution '\(execution)'") }
+            if status.isFinished { throw CLIError("execution \(record.id) already \(status.rawValue)") }
+            print(status == .queued ? "cancelled \(record.id)" : "cancel requested for \(record.id)")
+        } catch let error as CLIError {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `sluice approve TOKEN` and `sluice reject TOKEN --reason …`.
+struct ApproveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve", abstract: "Approve a waiting Approval step with its single-use token.")
+
+    @Argument(help: "The token printed when the step started.")
+    var token: String
+
+    func run() throws { try decide(token: token, approve: true, reason: "") }
+}
+
+struct RejectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reject", abstract: "Reject a waiting Approval step with its single-use token.")
+
+    @Argument(help: "The token printed when the step started.")
+    var token: String
+
+    @Option(help: "Why; recorded and shown as the step's failure cause.")
+    var reason: String
+
+    func run() throws { try decide(token: token, approve: false, reason: reason) }
+}
+
+private func decide(token: String, approve: Bool, reason: String) throws {
+    do {
+        let context = try EngineContext.open()
+        let record = try context.store.decideApproval(
+            tokenHash: SHA256.hex(token), approve: approve, reason: reason, now: Date().timeIntervalSince1970)
+        print("\(approve ? "approved" : "rejected") step '\(record.step)' of execution \(record.executionID)")
+    } catch let error as StoreError {
+        printError("token \(token.prefix(10))…: \(error.message)")
+        throw ExitCode.failure
+    }
+}

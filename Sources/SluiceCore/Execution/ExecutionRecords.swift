@@ -1,0 +1,160 @@
+/// Where an execution stands. `queued` waits for a slot under `Pipeline.maxConcurrentExecutions`.
+public enum ExecutionStatus: String, Hashable, Sendable, Codable, CaseIterable {
+    case queued, running, succeeded, failed, cancelled
+
+    public var isFinished: Bool { self == .succeeded || self == .failed || self == .cancelled }
+}
+
+/// Where a step stands within one execution.
+///
+/// `caught` is a failure routed by a `catch` rule (it resolves its dependents instead of failing the execution).
+/// `waiting` is a step between attempts (retry backoff) or waiting for a decision or a time.
+public enum StepStatus: String, Hashable, Sendable, Codable, CaseIterable {
+    case pending, running, waiting, succeeded, failed, caught, skipped, cancelled
+
+    /// Whether the step will not change any more in this execution (until a retry of the execution).
+    public var isResolved: Bool {
+        switch self {
+        case .succeeded, .failed, .caught, .skipped, .cancelled: true
+        case .pending, .running, .waiting: false
+        }
+    }
+
+    /// The legal transitions, as data: the store refuses any other (compare-and-set on the current status).
+    public static let transitions: [StepStatus: Set<StepStatus>] = [
+        .pending: [.running, .waiting, .succeeded, .skipped, .cancelled, .failed],
+        .running: [.succeeded, .failed, .caught, .waiting, .running, .cancelled],
+        .waiting: [.running, .cancelled, .failed, .caught, .succeeded],
+        // Retrying an execution resets unfinished or failed steps (and with `--from`, succeeded ones) to pending.
+        .succeeded: [.pending],
+        .failed: [.pending],
+        .caught: [.pending],
+        .skipped: [.pending],
+        .cancelled: [.pending],
+    ]
+
+    public func canTransition(to next: StepStatus) -> Bool { Self.transitions[self]?.contains(next) ?? false }
+}
+
+/// How one attempt of a step ended.
+public enum AttemptStatus: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Started and not yet finished; after a crash, `interrupted` once the execution is resumed.
+    case running, succeeded, failed, interrupted, cancelled
+}
+
+/// An execution as stored.
+public struct ExecutionRecord: Hashable, Sendable, Codable {
+    public var id: String
+    public var pipelineName: String
+    /// The content hash of the validated pipeline JSON: the pipeline version.
+    public var pipelineHash: String
+    public var parameters: [String: JSONValue]
+    public var status: ExecutionStatus
+    public var error: StepFailure?
+    public var createdAt: Double
+    public var startedAt: Double?
+    public var finishedAt: Double?
+    public var ownerPID: Int?
+    public var leaseExpiresAt: Double?
+    public var cancelRequested: Bool
+
+    public init(
+        id: String, pipelineName: String, pipelineHash: String, parameters: [String: JSONValue],
+        status: ExecutionStatus, error: StepFailure? = nil, createdAt: Double, startedAt: Double? = nil,
+        finishedAt: Double? = nil, ownerPID: Int? = nil, leaseExpiresAt: Double? = nil, cancelRequested: Bool = false
+    ) {
+        self.id = id
+        self.pipelineName = pipelineName
+        self.pipelineHash = pipelineHash
+        self.parameters = parameters
+        self.status = status
+        self.error = error
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.ownerPID = ownerPID
+        self.leaseExpiresAt = leaseExpiresAt
+        self.cancelRequested = cancelRequested
+    }
+}
+
+/// One step of one execution as stored: its latest state.
+public struct StepRecord: Hashable, Sendable, Codable {
+    public var name: String
+    public var status: StepStatus
+    /// The number of the latest attempt (0 before the first).
+    public var attempt: Int
+    public var outputs: [String: JSONValue]?
+    public var conditionResult: Bool?
+    public var error: StepFailure?
+    /// The step a `catch` rule routed this step's failure to.
+    public var caughtBy: String?
+    public var cacheKey: String?
+    public var cacheHit: Bool
+    /// When a waiting step is due (retry backoff, wait step, approval deadline), in seconds since 1970.
+    public var dueAt: Double?
+    public var startedAt: Double?
+    public var finishedAt: Double?
+
+    public init(
+        name: String, status: StepStatus = .pending, attempt: Int = 0, outputs: [String: JSONValue]? = nil,
+        conditionResult: Bool? = nil, error: StepFailure? = nil, caughtBy: String? = nil, cacheKey: String? = nil,
+        cacheHit: Bool = false, dueAt: Double? = nil, startedAt: Double? = nil, finishedAt: Double? = nil
+    ) {
+        self.name = name
+        self.status = status
+        self.attempt = attempt
+        self.outputs = outputs
+        self.conditionResult = conditionResult
+        self.error = error
+        self.caughtBy = caughtBy
+        self.cacheKey = cacheKey
+        self.cacheHit = cacheHit
+        self.dueAt = dueAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+}
+
+/// One attempt of a step as stored.
+public struct AttemptRecord: Hashable, Sendable, Codable {
+    public var step: String
+    public var number: Int
+    public var status: AttemptStatus
+    public var startedAt: Double
+    public var finishedAt: Double?
+    public var error: StepFailure?
+    public var workDirectory: String?
+
+    public init(
+        step: String, number: Int, status: AttemptStatus, startedAt: Double, finishedAt: Double? = nil,
+        error: StepFailure? = nil, workDirectory: String? = nil
+    ) {
+        self.step = step
+        self.number = number
+        self.status = status
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.error = error
+        self.workDirectory = workDirectory
+    }
+}
+
+/// One line of an execution's append-only event log.
+public struct ExecutionEvent: Hashable, Sendable, Codable {
+    public var sequence: Int64
+    public var time: Double
+    public var step: String?
+    public var attempt: Int?
+    public var kind: String
+    public var message: String
+
+    public init(sequence: Int64 = 0, time: Double, step: String?, attempt: Int?, kind: String, message: String) {
+        self.sequence = sequence
+        self.time = time
+        self.step = step
+        self.attempt = attempt
+        self.kind = kind
+        self.message = message
+    }
+}

@@ -1,0 +1,467 @@
+public import SluiceCore
+
+/// The lifecycle of one execution, as a value: events in, actions out, every step transition recorded.
+///
+/// The driver (`ExecutionEngine`) calls a `mutating` method for each event, commits the transitions the machine
+/// accumulated (`drainChanges`) and only then performs the returned actions. The machine does no I/O and reads no
+/// clock: times come in as arguments, so tests drive it deterministically.
+public struct ExecutionStateMachine: Sendable {
+    public enum Action: Hashable, Sendable {
+        /// Run attempt `attempt` of a task, map, approval or wait step.
+        case launch(step: String, attempt: Int)
+        /// Run the step again as attempt `attempt` after a delay (retry backoff).
+        case scheduleRetry(step: String, attempt: Int, afterSeconds: Double)
+        /// Stop these running steps (cancel requested).
+        case cancelRunning([String])
+        case finish(ExecutionStatus, StepFailure?)
+    }
+
+    /// How an attempt ended, as the driver reports it.
+    public enum Outcome: Hashable, Sendable {
+        case succeeded([String: JSONValue], cacheKey: String? = nil, cacheHit: Bool = false)
+        case failed(StepFailure)
+        case cancelled
+    }
+
+    public let pipeline: Pipeline
+    public let executionID: String
+    public let parameters: [String: JSONValue]
+    public private(set) var steps: [String: StepRecord]
+    public private(set) var status: ExecutionStatus = .running
+    /// The first uncaught failure; the execution fails with it once running steps have stopped.
+    public private(set) var failure: StepFailure?
+    private var succeedRequested = false
+    private var cancelling = false
+    private var finished = false
+    private var maxParallel: Int
+    private var order: [String]
+    private var stepsByName: [String: Step]
+    private var onFailureNames: [String]
+    private var transitions: [ExecutionChanges.StepTransition] = []
+    private var attemptRecords: [AttemptRecord] = []
+    private var events: [ExecutionEvent] = []
+    private var random: SplitMix64
+    /// Steps waiting on each step, unresolved dependency counts, and pending steps whose dependencies resolved:
+    /// kept incrementally so each event costs O(its neighbours), not O(steps).
+    private var dependents: [String: [String]] = [:]
+    private var unresolved: [String: Int] = [:]
+    private var ready: [String] = []
+    private var readHead = 0
+    private var runningTasks = 0
+    private var active = 0
+    private var referencedSteps: [String: [String]] = [:]
+    private let readReport: @Sendable (String) -> JSONValue?
+
+    /// - Parameters:
+    ///   - records: the stored steps (all `pending` for a new execution).
+    ///   - maxParallel: how many task steps run at once.
+    ///   - seed: seeds the retry jitter.
+    public init(
+        pipeline: Pipeline, executionID: String, parameters: [String: JSONValue], records: [StepRecord],
+        maxParallel: Int = 8, seed: UInt64 = 0x5eed,
+        readReport: @escaping @Sendable (String) -> JSONValue? = { _ in nil }
+    ) {
+        self.readReport = readReport
+        self.pipeline = pipeline
+        self.executionID = executionID
+        self.parameters = parameters
+        self.maxParallel = max(1, maxParallel)
+        self.order = pipeline.steps.map(\.name)
+        self.onFailureNames = pipeline.onFailure.map(\.name)
+        var byName: [String: Step] = [:]
+        for step in pipeline.steps + pipeline.onFailure { byName[step.name] = step }
+        self.stepsByName = byName
+        var current: [String: StepRecord] = [:]
+        for name in order + onFailureNames { current[name] = StepRecord(name: name) }
+        for record in records where current[record.name] != nil { current[record.name] = record }
+        self.steps = current
+        self.random = SplitMix64(seed: seed)
+        for step in pipeline.steps {
+            unresolved[step.name] = 0
+            referencedSteps[step.name] = Array(Set(step.references.compactMap(\.step)))
+            for dependency in step.after {
+                dependents[dependency.step, default: []].append(step.name)
+                if current[dependency.step]?.status.isResolved != true { unresolved[step.name, default: 0] += 1 }
+            }
+        }
+        for step in pipeline.onFailure {
+            referencedSteps[step.name] = Array(Set(step.references.compactMap(\.step)))
+        }
+        for name in order + onFailureNames {
+            guard let record = current[name] else { continue }
+            if record.status == .running || record.status == .waiting {
+                active += 1
+                if isTask(name), record.status == .running { runningTasks += 1 }
+            }
+            if record.status == .pending, unresolved[name] == 0 { ready.append(name) }
+        }
+    }
+
+    private func isTask(_ name: String) -> Bool {
+        switch stepsByName[name]?.kind {
+        case .task, .map: true
+        default: false
+        }
+    }
+
+    // MARK: Events
+
+    /// Starts or resumes: interrupted attempts are re-attempted with the next number, approvals keep waiting,
+    /// retries keep their due time, and every step whose dependencies are resolved is launched or skipped.
+    public mutating func start(now: Double) -> [Action] {
+        var actions: [Action] = []
+        for name in order + onFailureNames {
+            guard let record = steps[name], let step = stepsByName[name] else { continue }
+            switch record.status {
+            case .running:
+                if case .approval = step.kind {
+                    actions.append(.launch(step: name, attempt: record.attempt))
+                } else {
+                    attemptRecords.append(
+                        AttemptRecord(
+                            step: name, number: record.attempt, status: .interrupted, startedAt: now, finishedAt: now))
+                    actions.append(launch(name, from: .running, now: now, event: "interrupted attempt re-run"))
+                }
+            case .waiting:
+                let delay = max(0, (record.dueAt ?? now) - now)
+                actions.append(.scheduleRetry(step: name, attempt: record.attempt + 1, afterSeconds: delay))
+            case .failed where !onFailureNames.contains(name):
+                failure = failure ?? record.error
+            default:
+                break
+            }
+        }
+        return actions + advance(now: now)
+    }
+
+    /// An attempt ended.
+    public mutating func stepFinished(_ name: String, attempt: Int, outcome: Outcome, now: Double) -> [Action] {
+        guard var record = steps[name], record.attempt == attempt, record.status == .running,
+            let step = stepsByName[name]
+        else { return [] }
+        var actions: [Action] = []
+        switch outcome {
+        case .succeeded(let outputs, let cacheKey, let cacheHit):
+            record.outputs = outputs
+            record.cacheKey = cacheKey
+            record.cacheHit = cacheHit
+            record.finishedAt = now
+            record.error = nil
+            finishAttempt(name, attempt, .succeeded, error: nil, now: now)
+            transition(record, from: .running, to: .succeeded, now: now, message: cacheHit ? "cache hit" : "")
+        case .cancelled:
+            record.finishedAt = now
+            finishAttempt(name, attempt, .cancelled, error: nil, now: now)
+            transition(record, from: .running, to: .cancelled, now: now, message: "")
+        case .failed(let error):
+            finishAttempt(name, attempt, .failed, error: error, now: now)
+            record.error = error
+            if !cancelling, let rule = step.retry.first(where: { $0.matches(error.error) }),
+                attempt - 1 < rule.maxAttempts
+            {
+                var delay = rule.delay(beforeRetry: attempt)
+                if rule.jitter == .full { delay *= random.nextUnit() }
+                record.dueAt = now + delay
+                transition(record, from: .running, to: .waiting, now: now, message: "retry in \(delay)s: \(error)")
+                actions.append(.scheduleRetry(step: name, attempt: attempt + 1, afterSeconds: delay))
+            } else if !cancelling, let rule = step.catches.first(where: { $0.matches(error.error) }) {
+                record.caughtBy = rule.next
+                record.finishedAt = now
+                transition(record, from: .running, to: .caught, now: now, message: "\(error) → \(rule.next)")
+            } else {
+                record.finishedAt = now
+                transition(record, from: .running, to: .failed, now: now, message: error.description)
+                if !onFailureNames.contains(name) { failure = failure ?? error }
+            }
+        }
+        return actions + advance(now: now)
+    }
+
+    /// A retry's backoff has elapsed.
+    public mutating func retryDue(_ name: String, attempt: Int, now: Double) -> [Action] {
+        guard let record = steps[name], record.status == .waiting, record.attempt + 1 == attempt else { return [] }
+        if cancelling {
+            var cancelled = record
+            cancelled.finishedAt = now
+            transition(cancelled, from: .waiting, to: .cancelled, now: now, message: "")
+            return advance(now: now)
+        }
+        return [launch(name, from: .waiting, now: now, event: "retry")]
+    }
+
+    /// Cancel requested: running steps are told to stop, nothing new starts.
+    public mutating func cancel(now: Double) -> [Action] {
+        guard !cancelling, !finished else { return [] }
+        cancelling = true
+        events.append(ExecutionEvent(time: now, step: nil, attempt: nil, kind: "cancel-requested", message: ""))
+        var running: [String] = []
+        for name in order + onFailureNames {
+            guard let record = steps[name] else { continue }
+            if record.status == .running { running.append(name) }
+            if record.status == .waiting {
+                var cancelled = record
+                cancelled.finishedAt = now
+                transition(cancelled, from: .waiting, to: .cancelled, now: now, message: "")
+            }
+        }
+        return (running.isEmpty ? [] : [.cancelRunning(running)]) + advance(now: now)
+    }
+
+    /// Hands over the transitions, attempts and events accumulated since the last call.
+    public mutating func drainChanges(into changes: inout ExecutionChanges) {
+        changes.steps += transitions
+        changes.attempts += attemptRecords
+        changes.events += events
+        transitions.removeAll(keepingCapacity: true)
+        attemptRecords.removeAll(keepingCapacity: true)
+        events.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Scheduling
+
+    /// Launches or skips every step whose dependencies are resolved, then finishes the execution when nothing
+    /// is left to wait for.
+    private mutating func advance(now: Double) -> [Action] {
+        guard !finished else { return [] }
+        var actions: [Action] = []
+        let stopping = cancelling || failure != nil || succeedRequested
+        if !stopping {
+            while readHead < ready.count {
+                let name = ready[readHead]
+                guard steps[name]?.status == .pending, let step = stepsByName[name] else {
+                    readHead += 1
+                    continue
+                }
+                guard let runs = shouldRun(step) else {
+                    readHead += 1
+                    continue
+                }
+                if runs, isTask(name), runningTasks >= maxParallel { break }
+                readHead += 1
+                if !runs {
+                    var record = steps[name]!
+                    record.finishedAt = now
+                    transition(record, from: .pending, to: .skipped, now: now, message: "")
+                    continue
+                }
+                switch step.kind {
+                case .task, .map, .approval, .wait:
+                    actions.append(launch(name, from: .pending, now: now, event: ""))
+                case .condition(let spec):
+                    var record = steps[name]!
+                    record.attempt += 1
+                    record.startedAt = now
+                    record.finishedAt = now
+                    do {
+                        let result = try spec.condition.evaluate(resolve)
+                        record.conditionResult = result
+                        record.outputs = ["result": .bool(result)]
+                        transition(record, from: .pending, to: .succeeded, now: now, message: "\(result)")
+                    } catch {
+                        let failure = StepFailure("Sluice.ConditionError", cause: "\(error)")
+                        record.error = failure
+                        transition(record, from: .pending, to: .failed, now: now, message: "\(failure)")
+                        self.failure = self.failure ?? failure
+                    }
+                case .fail(let spec):
+                    var record = steps[name]!
+                    record.attempt += 1
+                    record.startedAt = now
+                    record.finishedAt = now
+                    let message = (try? spec.message.render(resolve)) ?? "failed"
+                    record.error = StepFailure(spec.error, cause: message)
+                    transition(record, from: .pending, to: .failed, now: now, message: message)
+                    failure = failure ?? record.error
+                case .succeed:
+                    var record = steps[name]!
+                    record.attempt += 1
+                    record.startedAt = now
+                    record.finishedAt = now
+                    transition(record, from: .pending, to: .succeeded, now: now, message: "")
+                    succeedRequested = true
+                }
+                if failure != nil || succeedRequested { break }
+            }
+            if readHead > 1_024, readHead * 2 > ready.count {
+                ready.removeFirst(readHead)
+                readHead = 0
+            }
+        }
+        guard active == 0 else { return actions }
+        if failure != nil, !cancelling {
+            // Clean-up and notification steps run one after another once the execution has failed.
+            if let next = onFailureNames.first(where: { steps[$0]?.status == .pending }) {
+                return actions + [launch(next, from: .pending, now: now, event: "on-failure")]
+            }
+        }
+        if !actions.isEmpty { return actions }
+        let outcome: ExecutionStatus
+        if cancelling {
+            outcome = .cancelled
+        } else if failure != nil {
+            outcome = .failed
+        } else if succeedRequested || order.allSatisfy({ steps[$0]?.status.isResolved == true }) {
+            outcome = .succeeded
+        } else {
+            return actions
+        }
+        for name in order where steps[name]?.status == .pending {
+            var record = steps[name]!
+            record.finishedAt = now
+            if outcome == .succeeded {
+                transition(record, from: .pending, to: .skipped, now: now, message: "")
+            } else if outcome == .cancelled {
+                transition(record, from: .pending, to: .cancelled, now: now, message: "")
+            }
+        }
+        finished = true
+        status = outcome
+        events.append(
+            ExecutionEvent(
+                time: now, step: nil, attempt: nil, kind: "execution-\(outcome.rawValue)",
+                message: failure?.description ?? ""))
+        return [.finish(outcome, outcome == .failed ? failure : nil)]
+    }
+
+    /// nil while a dependency is unresolved; otherwise whether every dependency resolved the way this step needs.
+    private func shouldRun(_ step: Step) -> Bool? {
+        var runs = true
+        for dependency in step.after {
+            guard let record = steps[dependency.step] else { return nil }
+            guard record.status.isResolved else { return nil }
+            switch dependency.outcome {
+            case .succeeded: runs = runs && record.status == .succeeded
+            case .conditionTrue: runs = runs && record.status == .succeeded && record.conditionResult == true
+            case .conditionFalse: runs = runs && record.status == .succeeded && record.conditionResult == false
+            case .caught: runs = runs && record.status == .caught && record.caughtBy == step.name
+            }
+        }
+        return runs
+    }
+
+    private mutating func launch(_ name: String, from: StepStatus, now: Double, event: String) -> Action {
+        var record = steps[name]!
+        record.attempt += 1
+        record.startedAt = record.startedAt ?? now
+        record.finishedAt = nil
+        record.dueAt = nil
+        record.error = nil
+        attemptRecords.append(AttemptRecord(step: name, number: record.attempt, status: .running, startedAt: now))
+        transition(record, from: from, to: .running, now: now, message: event)
+        return .launch(step: name, attempt: record.attempt)
+    }
+
+    private mutating func finishAttempt(
+        _ name: String, _ number: Int, _ status: AttemptStatus, error: StepFailure?, now: Double
+    ) {
+        let startedAt = steps[name]?.startedAt ?? now
+        attemptRecords.append(
+            AttemptRecord(
+                step: name, number: number, status: status, startedAt: startedAt, finishedAt: now, error: error))
+    }
+
+    private mutating func transition(
+        _ record: StepRecord, from: StepStatus, to: StepStatus, now: Double, message: String
+    ) {
+        precondition(from.canTransition(to: to), "illegal step transition \(from) → \(to) for \(record.name)")
+        var next = record
+        next.status = to
+        steps[record.name] = next
+        let wasActive = from == .running || from == .waiting
+        let isActive = to == .running || to == .waiting
+        if wasActive != isActive { active += isActive ? 1 : -1 }
+        if isTask(record.name), (from == .running) != (to == .running) { runningTasks += to == .running ? 1 : -1 }
+        if to.isResolved, !from.isResolved {
+            for dependent in dependents[record.name] ?? [] {
+                unresolved[dependent, default: 1] -= 1
+                if unresolved[dependent] == 0 { ready.append(dependent) }
+            }
+        }
+        transitions.append(ExecutionChanges.StepTransition(from: from, record: next))
+        events.append(
+            ExecutionEvent(time: now, step: record.name, attempt: next.attempt, kind: to.rawValue, message: message))
+    }
+
+    /// Resolves a reference against parameters, execution fields and the outputs of resolved steps.
+    public func resolve(_ reference: Reference) throws -> JSONValue {
+        try resolver.resolve(reference, item: nil)
+    }
+
+    var resolver: ReferenceResolver { resolver(for: nil) }
+
+    /// A snapshot resolver for launching `step`: it carries only the outputs that step reads.
+    func resolver(for step: String?) -> ReferenceResolver {
+        var outputs: [String: [String: JSONValue]] = [:]
+        let names = step.flatMap { referencedSteps[$0] } ?? Array(steps.keys)
+        for name in names { outputs[name] = steps[name]?.outputs }
+        let steps = outputs
+        return ReferenceResolver(
+            executionID: executionID, pipelineName: pipeline.name, parameters: parameters,
+            outputs: { steps[$0] }, readReport: readReport)
+    }
+}
+
+/// Resolves references for conditions and step inputs.
+struct ReferenceResolver: Sendable {
+    var executionID: String
+    var pipelineName: String
+    var parameters: [String: JSONValue]
+    var outputs: @Sendable (String) -> [String: JSONValue]?
+    var readReport: @Sendable (String) -> JSONValue?
+
+    func resolve(_ reference: Reference, item: JSONValue?) throws -> JSONValue {
+        let root: JSONValue
+        switch reference.root {
+        case .parameter(let name):
+            guard let value = parameters[name] else { throw ResolutionError(reference: reference, reason: "no value") }
+            root = value
+        case .stepOutput(let step, let output):
+            guard let value = outputs(step)?[output] else {
+                throw ResolutionError(reference: reference, reason: "step '\(step)' has no output '\(output)'")
+            }
+            root = value
+        case .execution(let field):
+            switch field {
+            case .id: root = .string(executionID)
+            case .name: root = .string(pipelineName)
+            case .startTime: root = .string(executionID)
+            }
+        case .mapItem:
+            guard let item else { throw ResolutionError(reference: reference, reason: "only inside a Map step") }
+            root = item
+        }
+        if reference.path.isEmpty { return root }
+        // A report output is a path to a JSON file; conditions read into its content.
+        var document = root
+        if case .string(let path) = root, let content = readReport(path) { document = content }
+        guard let value = document[path: reference.path] else {
+            throw ResolutionError(reference: reference, reason: "path not found in the value")
+        }
+        return value
+    }
+}
+
+/// A reference could not be resolved when the step ran.
+public struct ResolutionError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var reference: Reference
+    public var reason: String
+
+    public var description: String { "cannot resolve \(reference): \(reason)" }
+}
+
+/// A small seeded generator for retry jitter (deterministic in tests).
+struct SplitMix64: Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// Spawns a program in its own process group with stdout and stderr going to files, and waits for it.
+///
+/// Cancelling the waiting task kills the whole group (`kill(-pgid, SIGKILL)`), so a timed-out step leaves no
+/// children behind.
+public struct ProcessRunner: Sendable {
+    public struct Exit: Sendable, Hashable {
+        public var status: Int32
+        public var signal: Int32?
+    }
+
+    public init() {}
+
+    /// Runs `arguments[0]` (looked up on `PATH`) and returns how it exited.
+    public func run(
+        _ arguments: [String], environment: [String: String], directory: String, stdout: String, stderr: String,
+        stdin: String? = nil
+    ) async throws -> Exit {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var arguments = arguments
+        if let addChdir = Self.addChdir {
+            _ = addChdir(&actions, directory)
+        } else {
+            arguments = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + arguments
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw ProcessError(program: arguments[0], message: String(cString: strerror(result)))
+        }
+        let child = pid
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let thread = Thread {
+                    var status: Int32 = 0
+                    while waitpid(child, &status, 0) < 0, errno == EINTR {}
+                    let signalled = status & 0x7f
+                    if signalled != 0 {
+                        continuation.resume(returning: Exit(status: 128 + signalled, signal: signalled))
+                    } else {
+                        continuation.resume(returning: Exit(status: (status >> 8) & 0xff, signal: nil))
+                    }
+                }
+                thread.start()
+            }
+        } onCancel: {
+            kill(-child, SIGKILL)
+        }
+    }
+
+    private typealias AddChdir =
+        @convention(c) (
+            UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>
+        ) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+), looked up at run time: the headers Swift sees may
+    /// not declare it.
+    private static let addChdir: AddChdir? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddChdir.self)
+    }()
+
+    /// Whether a program can be found on `PATH`.
+    public static func which(_ program: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String?
+    {
+        if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
+        for folder in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(folder)/\(program)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
+
+/// A program could not be started at all (not found, not executable): an infrastructure fault.
+public struct ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var program: String
+    public var message: String
+
+    public var description: String { "cannot start '\(program)': \(message)" }
+}
+
+/// The last lines of a log file, for failure messages.
+func logTail(_ path: String, lines: Int = 15) -> String {
+    guard let data = FileManager.default.contents(atPath: path) else { return "" }
+    let text = String(decoding: data.suffix(8_192), as: UTF8.self)
+    return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+}

@@ -1,0 +1,295 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SluiceServing
+
+/// The HTTP front of Sluice's serving: SageMaker's runtime routes, W1's `/stream` and `/batch`, `/ping`, `/metrics`.
+public struct SluiceServer: Sendable {
+    /// Server settings.
+    public struct Configuration: Sendable {
+        /// Address to bind; loopback by default.
+        public var host: String
+        /// Port; 0 picks a free one.
+        public var port: Int
+        /// Largest accepted body (SageMaker's limit: 6 MB).
+        public var bodyLimit: Int
+        /// A connection silent for this long is closed (stalled clients).
+        public var idleTimeout: Duration
+        /// A request whose body takes longer than this to arrive is answered 408 (slow clients).
+        public var requestTimeout: Duration
+        /// Whether to log one line per request.
+        public var accessLog: Bool
+        /// Whether `/invocations` also needs `x-api-key` (off: boto3 sends SigV4, not a key; on when exposed).
+        public var invocationsRequireKey: Bool
+
+        /// Creates a configuration with the defaults.
+        public init(
+            host: String = "127.0.0.1",
+            port: Int = 8080,
+            bodyLimit: Int = 6 * 1024 * 1024,
+            idleTimeout: Duration = .seconds(30),
+            requestTimeout: Duration = .seconds(10),
+            accessLog: Bool = false,
+            invocationsRequireKey: Bool = false
+        ) {
+            self.host = host
+            self.port = port
+            self.bodyLimit = bodyLimit
+            self.idleTimeout = idleTimeout
+            self.requestTimeout = requestTimeout
+            self.accessLog = accessLog
+            self.invocationsRequireKey = invocationsRequireKey
+        }
+    }
+
+    /// The serving logic.
+    public let service: InferenceService
+    /// Settings.
+    public let configuration: Configuration
+    /// Metrics rendered at `/metrics`.
+    public let metrics: ServingMetrics
+    /// Logger for start-up and access logs.
+    public let logger: Logger
+
+    /// Creates a server.
+    public init(
+        service: InferenceService,
+        configuration: Configuration = Configuration(),
+        metrics: ServingMetrics = ServingMetrics(),
+        logger: Logger = Logger(label: "sluice.serve")
+    ) {
+        self.service = service
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The Hummingbird application; `onServerRunning` receives the bound port.
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router(context: BasicRequestContext.self)
+        addRoutes(to: router)
+        var services: [any Service] = []
+        if let capture = service.capture { services.append(CaptureService(writer: capture)) }
+        let seconds = configuration.idleTimeout.components.seconds
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(seconds))),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: nil
+            ),
+            services: services,
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await makeApplication(onServerRunning: onServerRunning).runService()
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/ping") { _, _ in HTTPResponse.Status.ok }
+        router.get("/health") { _, _ in HTTPResponse.Status.ok }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render()))
+            )
+        }
+        // SageMaker runtime (boto3 `invoke_endpoint`) and the container contract: no key, production stage.
+        router.post("/endpoints/{name}/invocations") { request, context in
+            await handle(
+                request, context, endpoint: context.parameters.get("name"), stage: .production, shape: .invocations)
+        }
+        router.post("/endpoints/{name}/{stage}/invocations") { request, context in
+            await handle(
+                request, context, endpoint: context.parameters.get("name"),
+                stage: context.parameters.get("stage").map(StageName.init(rawValue:)), shape: .invocations
+            )
+        }
+        router.post("/invocations") { request, context in
+            await handle(request, context, endpoint: nil, stage: .production, shape: .invocations)
+        }
+        // W1's API: key required.
+        for (suffix, shape) in [("stream", ResponseShape.stream), ("batch", .batch)] {
+            router.post("/endpoints/{name}/{stage}/\(suffix)") { request, context in
+                await handle(
+                    request, context, endpoint: context.parameters.get("name"),
+                    stage: context.parameters.get("stage").map(StageName.init(rawValue:)), shape: shape
+                )
+            }
+            router.post("/{stage}/\(suffix)") { request, context in
+                await handle(
+                    request, context, endpoint: nil,
+                    stage: context.parameters.get("stage").map(StageName.init(rawValue:)), shape: shape
+                )
+            }
+            router.post("/\(suffix)") { request, context in
+                await handle(request, context, endpoint: nil, stage: .production, shape: shape)
+            }
+        }
+    }
+
+    private static let allocator = ByteBufferAllocator()
+    private static let variantHeader = HTTPField.Name("x-Amzn-Invoked-Production-Variant")!
+    private static let targetVariantHeader = HTTPField.Name("X-Amzn-SageMaker-Target-Variant")!
+    private static let apiKeyHeader = HTTPField.Name("x-api-key")!
+    private static let errorTypeHeader = HTTPField.Name("x-amzn-ErrorType")!
+
+    private func handle(
+        _ request: Request,
+        _ context: BasicRequestContext,
+        endpoint: String?,
+        stage: StageName?,
+        shape: ResponseShape
+    ) async -> Response {
+        let started = ContinuousClock.now
+        let endpointName = endpoint ?? service.endpoints.defaultEndpoint ?? "default"
+        var variant = "-"
+        let response: Response
+        do throws(ServingError) {
+            if shape != .invocations || configuration.invocationsRequireKey {
+                try service.authorize(key: request.headers[Self.apiKeyHeader], now: Date().timeIntervalSince1970)
+            }
+            let live = try service.endpoints.stage(endpoint: endpointName, stage: stage ?? .production)
+            let body = try await collect(request, deadline: started + configuration.requestTimeout)
+            let invocation = try service.invoke(
+                live,
+                body: body,
+                contentType: request.headers[.contentType],
+                shape: shape,
+                targetVariant: request.headers[Self.targetVariantHeader],
+                allocator: Self.allocator
+            )
+            variant = invocation.variant
+            response = Response(
+                status: .ok,
+                headers: [.contentType: invocation.contentType, Self.variantHeader: invocation.variant],
+                body: .init(byteBuffer: invocation.body)
+            )
+        } catch {
+            response = Self.errorResponse(error)
+        }
+        let elapsed = ContinuousClock.now - started
+        // Label only endpoints that exist, so arbitrary paths cannot grow the metrics without bound.
+        let known = variant != "-" || service.endpoints.contains(endpoint: endpointName, stage: stage ?? .production)
+        let metricEndpoint = known ? endpointName : "-"
+        metrics.record(endpoint: metricEndpoint, variant: variant, status: response.status.code, duration: elapsed)
+        if configuration.accessLog {
+            logger.info(
+                "\(request.method) \(request.uri.path) \(response.status.code)",
+                metadata: [
+                    "endpoint": .string(metricEndpoint), "variant": .string(variant),
+                    "duration_us": .stringConvertible(
+                        elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+                    ),
+                ]
+            )
+        }
+        return response
+    }
+
+    /// Reads the body up to the size limit, answering 408 when it arrives after `deadline`; a connection that
+    /// stops sending altogether is closed by the idle timeout.
+    private func collect(_ request: Request, deadline: ContinuousClock.Instant) async throws(ServingError) -> ByteBuffer
+    {
+        var collected: ByteBuffer?
+        do {
+            for try await chunk in request.body {
+                if var buffer = collected {
+                    guard buffer.readableBytes + chunk.readableBytes <= configuration.bodyLimit else {
+                        throw tooLarge()
+                    }
+                    var chunk = chunk
+                    buffer.writeBuffer(&chunk)
+                    collected = buffer
+                } else {
+                    guard chunk.readableBytes <= configuration.bodyLimit else { throw tooLarge() }
+                    collected = chunk
+                }
+                if ContinuousClock.now > deadline {
+                    throw ServingError(
+                        .requestTimeout,
+                        "The request body did not arrive within \(configuration.requestTimeout); send it faster "
+                            + "or in smaller requests."
+                    )
+                }
+            }
+        } catch let error as ServingError {
+            throw error
+        } catch {
+            throw ServingError(.validation, "The request body could not be read: \(error).")
+        }
+        return collected ?? ByteBuffer()
+    }
+
+    private func tooLarge() -> ServingError {
+        ServingError(
+            .payloadTooLarge,
+            "The request body is larger than the \(configuration.bodyLimit / 1_048_576) MB limit; "
+                + "split it into several requests."
+        )
+    }
+
+    /// The HTTP status answering a serving error.
+    public static func status(for code: ServingError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .emptyBody, .validation, .unknownVariant: .badRequest
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .payloadTooLarge: .contentTooLarge
+        case .unknownEndpoint: .notFound
+        case .missingKey: .unauthorized
+        case .invalidKey: .forbidden
+        case .throttled, .quotaExceeded: .tooManyRequests
+        case .requestTimeout: .requestTimeout
+        default: .internalServerError
+        }
+    }
+
+    static func errorResponse(_ error: ServingError) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json", Self.errorTypeHeader: error.code.name]
+        if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
+        let body = "{\"ErrorCode\":\(jsonString(error.code.name)),\"Message\":\(jsonString(error.message))}"
+        return Response(
+            status: status(for: error.code), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                if scalar.value < 0x20 {
+                    out += " "
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Runs the capture writer beside the HTTP server and flushes it on shutdown.
+struct CaptureService: Service {
+    let writer: CaptureWriter
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await writer.run()
+        } onGracefulShutdown: {
+            writer.finish()
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Crypto
+import Synchronization
+
+/// A stored API key: its SHA-256 hash only, never the key itself.
+public struct APIKeyRecord: Sendable, Equatable {
+    /// Public identifier shown by `sluice keys list` (not secret).
+    public var id: String
+    /// A label chosen by the user.
+    public var name: String
+    /// SHA-256 of the key's UTF-8 bytes.
+    public var hash: [UInt8]
+    /// The usage plan applied to requests made with this key; nil = unlimited.
+    public var plan: UsagePlan?
+    /// Whether the key was revoked.
+    public var revoked: Bool
+
+    /// Creates a record.
+    public init(id: String, name: String, hash: [UInt8], plan: UsagePlan? = nil, revoked: Bool = false) {
+        self.id = id
+        self.name = name
+        self.hash = hash
+        self.plan = plan
+        self.revoked = revoked
+    }
+}
+
+/// Creates and hashes API keys.
+public enum APIKey {
+    /// SHA-256 of `key`.
+    public static func hash(_ key: some StringProtocol) -> [UInt8] {
+        var key = String(key)
+        return key.withUTF8 { Array(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
+    }
+
+    /// Generates a fresh key (to be shown once) and its record (to be stored).
+    /// - Parameters:
+    ///   - name: label for the key.
+    ///   - plan: usage plan for the key.
+    public static func generate(name: String, plan: UsagePlan? = nil) -> (key: String, record: APIKeyRecord) {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        let secret = String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
+        let id = "key_" + String((0..<8).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
+        let key = "sk_" + secret
+        return (key, APIKeyRecord(id: id, name: name, hash: hash(key), plan: plan))
+    }
+
+    /// Compares two byte sequences in time independent of where they differ.
+    public static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
+    }
+}
+
+/// The keys a server accepts.
+public final class APIKeyring: Sendable {
+    private let records: Mutex<[APIKeyRecord]>
+
+    /// Creates a keyring holding `records`.
+    public init(_ records: [APIKeyRecord] = []) {
+        self.records = Mutex(records)
+    }
+
+    /// Adds a record.
+    public func add(_ record: APIKeyRecord) {
+        records.withLock { $0.append(record) }
+    }
+
+    /// Marks the key `id` revoked; returns whether it was found.
+    @discardableResult
+    public func revoke(id: String) -> Bool {
+        records.withLock { records in
+            guard let index = records.firstIndex(where: { $0.id == id }) else { return false }
+            records[index].revoked = true
+            return true
+        }
+    }
+
+    /// All records (hashes only).
+    public func list() -> [APIKeyRecord] { records.withLock { $0 } }
+
+    /// Returns the record of the presented key, or the error to answer with.
+    public func authenticate(_ presented: String?) throws(ServingError) -> APIKeyRecord {
+        guard let presented, !presented.isEmpty else {
+            throw ServingError(.missingKey, "Missing API key; send it in the x-api-key header.")
+        }
+        let digest = APIKey.hash(presented)
+        var match: APIKeyRecord?
+        records.withLock { records in
+            for record in records where APIKey.constantTimeEqual(record.hash, digest) { match = record }
+        }
+        guard let match else {
+            throw ServingError(
+                .invalidKey, "The API key in x-api-key is not valid; create one with `sluice keys create`.")
+        }
+        guard !match.revoked else {
+            throw ServingError(
+                .invalidKey, "API key \(match.id) was revoked; create a new one with `sluice keys create`.")
+        }
+        return match
+    }
+}
+
+/// Where the server's key records come from (the SQLite store plugs in here; `sluice keys` writes to it).
+public protocol APIKeySource: Sendable {
+    /// Every key record, revoked ones included (so their use answers "revoked", not "unknown").
+    func apiKeys() async throws -> [APIKeyRecord]
+}
+
+extension APIKeyring {
+    /// A keyring holding every record of `source`.
+    public convenience init(loadingFrom source: some APIKeySource) async throws {
+        self.init(try await source.apiKeys())
+    }
+}

@@ -1,0 +1,178 @@
+import Synchronization
+
+/// Limits for one API key: a token bucket (steady rate, burst) and optional daily/monthly quotas.
+public struct UsagePlan: Sendable, Equatable {
+    /// Sustained requests per second.
+    public var rate: Double
+    /// Requests that may arrive at once after a quiet period.
+    public var burst: Int
+    /// Requests allowed per UTC day, if limited.
+    public var dailyQuota: Int?
+    /// Requests allowed per UTC month, if limited.
+    public var monthlyQuota: Int?
+
+    /// Creates a plan.
+    public init(rate: Double, burst: Int, dailyQuota: Int? = nil, monthlyQuota: Int? = nil) {
+        self.rate = rate
+        self.burst = burst
+        self.dailyQuota = dailyQuota
+        self.monthlyQuota = monthlyQuota
+    }
+}
+
+/// A token bucket: holds up to `burst` tokens, refilled at `rate` per second; a request takes one.
+public struct TokenBucket: Sendable, Equatable {
+    /// Refill rate per second.
+    public let rate: Double
+    /// Capacity.
+    public let burst: Double
+    private var tokens: Double
+    private var updatedAt: Double
+
+    /// A full bucket at time `now` (seconds).
+    public init(rate: Double, burst: Int, now: Double) {
+        self.rate = rate
+        self.burst = Double(max(burst, 1))
+        self.tokens = self.burst
+        self.updatedAt = now
+    }
+
+    /// Takes a token at `now`; returns nil when allowed, else the seconds until a token is available.
+    public mutating func take(now: Double) -> Double? {
+        if now > updatedAt {
+            tokens = min(burst, tokens + (now - updatedAt) * rate)
+            updatedAt = now
+        }
+        if tokens >= 1 {
+            tokens -= 1
+            return nil
+        }
+        return rate > 0 ? (1 - tokens) / rate : 86_400
+    }
+}
+
+/// Applies usage plans per key; time is passed in (seconds since 1970, UTC) so tests control it.
+public final class UsageMeter: Sendable {
+    private struct Usage {
+        var bucket: TokenBucket
+        var day: Int
+        var dayCount: Int
+        var month: Int
+        var monthCount: Int
+    }
+    private let usage = Mutex<[String: Usage]>([:])
+
+    /// Creates an empty meter.
+    public init() {}
+
+    /// Counts a request by `record` at `now`, or throws 429's error with its Retry-After.
+    public func admit(_ record: APIKeyRecord, now: Double) throws(ServingError) {
+        guard let plan = record.plan else { return }
+        let day = Int((now / 86_400).rounded(.down))
+        let date = UTCDate(secondsSince1970: now)
+        let month = date.year * 12 + date.month - 1
+        let outcome: ServingError? = usage.withLock { table in
+            var entry =
+                table[record.id]
+                ?? Usage(
+                    bucket: TokenBucket(rate: plan.rate, burst: plan.burst, now: now),
+                    day: day, dayCount: 0, month: month, monthCount: 0
+                )
+            defer { table[record.id] = entry }
+            if entry.day != day { (entry.day, entry.dayCount) = (day, 0) }
+            if entry.month != month { (entry.month, entry.monthCount) = (month, 0) }
+            if let quota = plan.dailyQuota, entry.dayCount >= quota {
+                let wait = Double(day + 1) * 86_400 - now
+                return ServingError(
+                    .quotaExceeded,
+                    "Key \(record.id) used its daily quota of \(quota) requests; it resets at 00:00 UTC.",
+                    retryAfterSeconds: Int(wait.rounded(.up))
+                )
+            }
+            if let quota = plan.monthlyQuota, entry.monthCount >= quota {
+                let wait = date.secondsUntilNextMonth
+                return ServingError(
+                    .quotaExceeded,
+                    "Key \(record.id) used its monthly quota of \(quota) requests; it resets on the 1st (UTC).",
+                    retryAfterSeconds: Int(wait.rounded(.up))
+                )
+            }
+            if let wait = entry.bucket.take(now: now) {
+                return ServingError(
+                    .throttled,
+                    "Rate limit of \(plan.rate) requests/s (burst \(plan.burst)) exceeded for key \(record.id); "
+                        + "retry later.",
+                    retryAfterSeconds: max(1, Int(wait.rounded(.up)))
+                )
+            }
+            entry.dayCount += 1
+            entry.monthCount += 1
+            return nil
+        }
+        if let outcome { throw outcome }
+    }
+}
+
+/// A UTC calendar date and hour computed from a timestamp, without Foundation's calendar.
+public struct UTCDate: Sendable, Equatable {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+    public var hour: Int
+    public var minute: Int
+    public var second: Int
+    public var millisecond: Int
+    let secondsSince1970: Double
+
+    /// The UTC date of `secondsSince1970`.
+    public init(secondsSince1970 seconds: Double) {
+        self.secondsSince1970 = seconds
+        let whole = Int(seconds.rounded(.down))
+        millisecond = Int(((seconds - Double(whole)) * 1000).rounded(.down))
+        var days = whole / 86_400
+        var rest = whole % 86_400
+        if rest < 0 {
+            rest += 86_400
+            days -= 1
+        }
+        hour = rest / 3600
+        minute = rest % 3600 / 60
+        second = rest % 60
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        day = doy - (153 * mp + 2) / 5 + 1
+        month = mp < 10 ? mp + 3 : mp - 9
+        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    }
+
+    /// Seconds from this instant to 00:00 UTC on the first of next month.
+    var secondsUntilNextMonth: Double {
+        let (y, m) = month == 12 ? (year + 1, 1) : (year, month + 1)
+        return Double(UTCDate.daysFromCivil(year: y, month: m, day: 1)) * 86_400 - secondsSince1970
+    }
+
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// `yyyy-mm-ddThh:mm:ss.sssZ`.
+    public var iso8601: String {
+        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))."
+            + "\(pad(millisecond, 3))Z"
+    }
+}
+
+func pad(_ value: Int, _ width: Int) -> String {
+    let text = String(value)
+    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+}

@@ -1,0 +1,191 @@
+import Foundation
+import NIOCore
+import Synchronization
+
+/// One captured request/response pair.
+public struct CaptureRecord: Sendable {
+    /// Endpoint name.
+    public var endpoint: String
+    /// Variant that answered (or the shadow).
+    public var variant: String
+    /// Unique id of the inference.
+    public var inferenceId: String
+    /// When it was answered (seconds since 1970).
+    public var time: Double
+    /// Request content type.
+    public var inputContentType: String
+    /// Request body.
+    public var input: ByteBuffer
+    /// Response content type.
+    public var outputContentType: String
+    /// Response body.
+    public var output: ByteBuffer
+
+    /// Creates a record.
+    public init(
+        endpoint: String, variant: String, inferenceId: String, time: Double,
+        inputContentType: String, input: ByteBuffer, outputContentType: String, output: ByteBuffer
+    ) {
+        self.endpoint = endpoint
+        self.variant = variant
+        self.inferenceId = inferenceId
+        self.time = time
+        self.inputContentType = inputContentType
+        self.input = input
+        self.outputContentType = outputContentType
+        self.output = output
+    }
+
+    /// Appends the record as one line of SageMaker's data-capture JSON Lines format, newline included.
+    public func appendJSONLine(to out: inout [UInt8]) {
+        func encoding(_ contentType: String) -> String {
+            InputFormat(contentType: contentType) == .csv ? "CSV" : "JSON"
+        }
+        func raw(_ text: String) { out.append(contentsOf: text.utf8) }
+        raw("{\"captureData\":{\"endpointInput\":{\"observedContentType\":")
+        appendQuoted(inputContentType.utf8, to: &out)
+        raw(",\"mode\":\"INPUT\",\"data\":")
+        input.withUnsafeReadableBytes { appendQuoted($0, to: &out) }
+        raw(",\"encoding\":\"\(encoding(inputContentType))\"},\"endpointOutput\":{\"observedContentType\":")
+        appendQuoted(outputContentType.utf8, to: &out)
+        raw(",\"mode\":\"OUTPUT\",\"data\":")
+        output.withUnsafeReadableBytes { appendQuoted($0, to: &out) }
+        raw(",\"encoding\":\"\(encoding(outputContentType))\"}},\"eventMetadata\":{\"eventId\":")
+        appendQuoted(inferenceId.utf8, to: &out)
+        raw(",\"inferenceTime\":\"\(UTCDate(secondsSince1970: time).iso8601)\"},\"eventVersion\":\"0\"}\n")
+    }
+
+    /// The folder, relative to the capture root: `<endpoint>/<variant>/yyyy/mm/dd/hh`.
+    public var relativeFolder: String {
+        let date = UTCDate(secondsSince1970: time)
+        return
+            "\(endpoint)/\(variant)/\(pad(date.year, 4))/\(pad(date.month, 2))/\(pad(date.day, 2))/\(pad(date.hour, 2))"
+    }
+}
+
+/// Appends `bytes` (UTF-8) as a JSON string literal, copying runs that need no escaping in one go.
+func appendQuoted(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    out.append(UInt8(ascii: "\""))
+    for byte in bytes {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+            out.append(UInt8(ascii: "\\"))
+            out.append(byte)
+        case 0x0A:
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case 0x0D:
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case 0x09:
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        case 0..<0x20:
+            out.append(contentsOf: Array("\\u00".utf8))
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xF)])
+        default:
+            out.append(byte)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
+}
+
+/// Decides which requests are captured: a seeded pseudo-random draw against a percentage.
+public final class CaptureSampler: Sendable {
+    private let state: Mutex<UInt64>
+
+    /// A sampler whose draws are reproducible from `seed`.
+    public init(seed: UInt64) {
+        state = Mutex(seed)
+    }
+
+    /// True for about `percentage` percent of calls.
+    public func shouldCapture(percentage: Double) -> Bool {
+        if percentage <= 0 { return false }
+        if percentage >= 100 { return true }
+        let draw = state.withLock { state -> UInt64 in
+            // SplitMix64.
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        return Double(draw >> 11) * 0x1p-53 * 100 < percentage
+    }
+}
+
+/// Writes capture records to `<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl` off the request path:
+/// requests `submit` into a bounded buffer (dropping, and counting, when it is full); `run` drains it, writing
+/// in batches.
+public final class CaptureWriter: Sendable {
+    /// The capture root, e.g. `.sluice/capture`.
+    public let root: URL
+    private let stream: AsyncStream<CaptureRecord>
+    private let continuation: AsyncStream<CaptureRecord>.Continuation
+    private let dropped = Atomic<Int>(0)
+    private let written = Atomic<Int>(0)
+
+    /// A writer under `root`, buffering at most `capacity` records.
+    public init(root: URL, capacity: Int = 10_000) {
+        self.root = root
+        (stream, continuation) = AsyncStream.makeStream(
+            of: CaptureRecord.self, bufferingPolicy: .bufferingOldest(capacity))
+    }
+
+    /// Queues a record without waiting.
+    public func submit(_ record: CaptureRecord) {
+        if case .dropped = continuation.yield(record) { dropped.add(1, ordering: .relaxed) }
+    }
+
+    /// Records dropped because the buffer was full.
+    public var droppedCount: Int { dropped.load(ordering: .relaxed) }
+    /// Records written so far.
+    public var writtenCount: Int { written.load(ordering: .relaxed) }
+
+    /// Ends the stream; `run` returns after writing what is queued.
+    public func finish() { continuation.finish() }
+
+    /// Drains the buffer until `finish` is called (or the task is cancelled), then flushes.
+    public func run() async {
+        var files: [String: FileHandle] = [:]
+        var pending: [String: [UInt8]] = [:]
+        var pendingCount = 0
+        let fileManager = FileManager.default
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        func flush() {
+            for (folder, bytes) in pending where !bytes.isEmpty {
+                let handle: FileHandle
+                if let open = files[folder] {
+                    handle = open
+                } else {
+                    let directory = root.appendingPathComponent(folder, isDirectory: true)
+                    try? fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
+                    let date = UTCDate(secondsSince1970: Date().timeIntervalSince1970)
+                    let name =
+                        "\(pad(date.minute, 2))-\(pad(date.second, 2))-\(pad(date.millisecond, 3))-\(suffix).jsonl"
+                    let file = directory.appendingPathComponent(name)
+                    fileManager.createFile(atPath: file.path, contents: nil)
+                    guard let opened = try? FileHandle(forWritingTo: file) else { continue }
+                    files[folder] = opened
+                    handle = opened
+                }
+                try? handle.write(contentsOf: bytes)
+            }
+            written.add(pendingCount, ordering: .relaxed)
+            pending.removeAll(keepingCapacity: true)
+            pendingCount = 0
+        }
+        var lastFlush = ContinuousClock.now
+        for await record in stream {
+            record.appendJSONLine(to: &pending[record.relativeFolder, default: []])
+            pendingCount += 1
+            // Batch writes: every 256 records or once a second, whichever comes first.
+            if pendingCount >= 256 || ContinuousClock.now - lastFlush > .seconds(1) {
+                flush()
+                lastFlush = ContinuousClock.now
+            }
+        }
+        flush()
+        for handle in files.values { try? handle.close() }
+    }
+}

@@ -1,0 +1,168 @@
+import Synchronization
+
+/// A stage of an endpoint, e.g. `staging` or `production`.
+public struct StageName: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    /// The pre-production stage.
+    public static let staging = StageName(rawValue: "staging")
+    /// The live stage.
+    public static let production = StageName(rawValue: "production")
+    public var description: String { rawValue }
+}
+
+/// One model behind a stage, with its share of the traffic.
+public struct Variant: Sendable {
+    /// The name returned in `x-Amzn-Invoked-Production-Variant`.
+    public var name: String
+    /// Relative traffic weight (≥ 0); weights of a stage need not sum to 1.
+    public var weight: Double
+    /// The model.
+    public var predictor: any Predictor
+    /// The registry version served (for the audit log and metrics), when known.
+    public var modelVersion: String?
+
+    /// Creates a variant.
+    public init(name: String, weight: Double = 1, predictor: any Predictor, modelVersion: String? = nil) {
+        self.name = name
+        self.weight = weight
+        self.predictor = predictor
+        self.modelVersion = modelVersion
+    }
+}
+
+/// What is deployed on one stage of one endpoint: weighted variants, an optional shadow, accepted formats.
+public struct StageDeployment: Sendable {
+    /// The variants sharing live traffic (A/B).
+    public var variants: [Variant]
+    /// A variant that sees a copy of the traffic; its answers are captured, never returned.
+    public var shadow: Variant?
+    /// The body formats accepted on `/invocations` (W2's container is CSV-only).
+    public var formats: Set<InputFormat>
+    /// Percentage of requests (0…100) captured.
+    public var capturePercentage: Double
+
+    /// Creates a deployment.
+    public init(
+        variants: [Variant],
+        shadow: Variant? = nil,
+        formats: Set<InputFormat> = [.csv, .json],
+        capturePercentage: Double = 0
+    ) {
+        self.variants = variants
+        self.shadow = shadow
+        self.formats = formats
+        self.capturePercentage = capturePercentage
+    }
+}
+
+/// An immutable snapshot of a stage as requests see it; replaced whole on every deploy.
+public final class LiveStage: Sendable {
+    /// Endpoint name.
+    public let endpoint: String
+    /// Stage name.
+    public let stage: StageName
+    /// The deployment.
+    public let deployment: StageDeployment
+    private let cumulativeWeights: [Double]
+
+    init(endpoint: String, stage: StageName, deployment: StageDeployment) {
+        self.endpoint = endpoint
+        self.stage = stage
+        self.deployment = deployment
+        var running = 0.0
+        cumulativeWeights = deployment.variants.map {
+            running += max($0.weight, 0)
+            return running
+        }
+    }
+
+    /// Picks the variant: the named one when `target` is set, else by weight using `random` in `0..<1`.
+    public func variant(target: String?, random: Double) throws(ServingError) -> Variant {
+        let variants = deployment.variants
+        if let target {
+            guard let chosen = variants.first(where: { $0.name == target }) else {
+                let names = variants.map(\.name).joined(separator: ", ")
+                throw ServingError(
+                    .unknownVariant,
+                    "Endpoint '\(endpoint)' (\(stage)) has no variant '\(target)'; its variants are: \(names)."
+                )
+            }
+            return chosen
+        }
+        if variants.count == 1 { return variants[0] }
+        let total = cumulativeWeights.last ?? 0
+        guard total > 0 else { return variants[0] }
+        let point = random * total
+        for (index, bound) in cumulativeWeights.enumerated() where point < bound { return variants[index] }
+        return variants[variants.count - 1]
+    }
+}
+
+/// Where endpoint deployments come from when the server starts (the registry-backed store plugs in here).
+public protocol EndpointSource: Sendable {
+    /// Every endpoint stage to serve, with its loaded predictors.
+    func deployments() async throws -> [(endpoint: String, stage: StageName, deployment: StageDeployment)]
+}
+
+/// The endpoints being served; deploys swap a stage's snapshot atomically so in-flight requests finish on the
+/// model they started with and no request is dropped.
+public final class EndpointTable: Sendable {
+    private struct Key: Hashable {
+        var endpoint: String
+        var stage: StageName
+    }
+    private let stages = Mutex<[Key: LiveStage]>([:])
+    private let defaultName: Mutex<String?> = Mutex(nil)
+
+    /// The endpoint answering the unqualified `/stream`, `/production/stream`, … (the first deployed, unless set).
+    public var defaultEndpoint: String? {
+        get { defaultName.withLock { $0 } }
+        set { defaultName.withLock { $0 = newValue } }
+    }
+
+    /// Creates an empty table.
+    public init() {}
+
+    /// Deploys (or replaces) `deployment` on `stage` of `endpoint`.
+    @discardableResult
+    public func deploy(endpoint: String, stage: StageName, _ deployment: StageDeployment) -> LiveStage {
+        let live = LiveStage(endpoint: endpoint, stage: stage, deployment: deployment)
+        stages.withLock { $0[Key(endpoint: endpoint, stage: stage)] = live }
+        defaultName.withLock { if $0 == nil { $0 = endpoint } }
+        return live
+    }
+
+    /// Removes a stage; returns whether it existed.
+    @discardableResult
+    public func remove(endpoint: String, stage: StageName) -> Bool {
+        stages.withLock { $0.removeValue(forKey: Key(endpoint: endpoint, stage: stage)) != nil }
+    }
+
+    /// The live snapshot of a stage, or a `ResourceNotFound` error naming the endpoints that exist.
+    public func stage(endpoint: String, stage: StageName) throws(ServingError) -> LiveStage {
+        if let live = stages.withLock({ $0[Key(endpoint: endpoint, stage: stage)] }) { return live }
+        let known = stages.withLock { $0.keys.map { "\($0.endpoint)/\($0.stage)" } }.sorted()
+        let list = known.isEmpty ? "none is deployed yet" : "deployed: " + known.joined(separator: ", ")
+        throw ServingError(.unknownEndpoint, "No endpoint '\(endpoint)' with stage '\(stage)' (\(list)).")
+    }
+
+    /// Whether `stage` of `endpoint` is deployed.
+    public func contains(endpoint: String, stage: StageName) -> Bool {
+        stages.withLock { $0[Key(endpoint: endpoint, stage: stage)] != nil }
+    }
+
+    /// Every live stage, sorted by endpoint then stage.
+    public func all() -> [LiveStage] {
+        stages.withLock { Array($0.values) }.sorted {
+            ($0.endpoint, $0.stage.rawValue) < ($1.endpoint, $1.stage.rawValue)
+        }
+    }
+
+    /// Loads every deployment of `source` into the table.
+    public func load(from source: some EndpointSource) async throws {
+        for item in try await source.deployments() {
+            deploy(endpoint: item.endpoint, stage: item.stage, item.deployment)
+        }
+    }
+}

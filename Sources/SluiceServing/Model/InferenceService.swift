@@ -1,0 +1,226 @@
+import Foundation
+import NIOCore
+
+/// How a prediction is written back.
+public enum ResponseShape: Sendable {
+    /// `/invocations`: CSV in → one prediction per line; JSON in → `{"predictions": […]}`.
+    case invocations
+    /// W1's `/stream`: one row in → a bare number (or a list when the model predicts several numbers).
+    case stream
+    /// W1's `/batch`: n rows in → a list of n lists.
+    case batch
+}
+
+/// The answer to one invocation.
+public struct Invocation: Sendable {
+    /// Response body.
+    public var body: ByteBuffer
+    /// Response content type.
+    public var contentType: String
+    /// The variant that answered.
+    public var variant: String
+}
+
+/// Authenticates, throttles, decodes, routes to a variant, predicts, encodes and captures: everything a serving
+/// request does except HTTP itself.
+public final class InferenceService: Sendable {
+    /// The live endpoints.
+    public let endpoints: EndpointTable
+    /// Accepted API keys.
+    public let keyring: APIKeyring
+    /// Usage-plan enforcement.
+    public let meter: UsageMeter
+    /// Where sampled requests go, when capture is on.
+    public let capture: CaptureWriter?
+    private let sampler: CaptureSampler
+
+    /// Creates the service.
+    /// - Parameters:
+    ///   - endpoints: the endpoint table.
+    ///   - keyring: accepted keys.
+    ///   - capture: the capture writer, nil to capture nothing.
+    ///   - captureSeed: seed of the sampling draws.
+    public init(
+        endpoints: EndpointTable,
+        keyring: APIKeyring,
+        meter: UsageMeter = UsageMeter(),
+        capture: CaptureWriter? = nil,
+        captureSeed: UInt64 = 0x5EED
+    ) {
+        self.endpoints = endpoints
+        self.keyring = keyring
+        self.meter = meter
+        self.capture = capture
+        self.sampler = CaptureSampler(seed: captureSeed)
+    }
+
+    /// Checks the key and its usage plan at `now` (seconds since 1970).
+    public func authorize(key: String?, now: Double) throws(ServingError) {
+        let record = try keyring.authenticate(key)
+        try meter.admit(record, now: now)
+    }
+
+    /// Runs one inference.
+    /// - Parameters:
+    ///   - stage: the live stage (from `endpoints.stage(endpoint:stage:)`).
+    ///   - body: the request body.
+    ///   - contentType: the request's Content-Type header, if any.
+    ///   - shape: how to answer.
+    ///   - targetVariant: the `X-Amzn-SageMaker-Target-Variant` header, if any.
+    ///   - allocator: allocates the response buffer.
+    public func invoke(
+        _ stage: LiveStage,
+        body: ByteBuffer,
+        contentType: String?,
+        shape: ResponseShape,
+        targetVariant: String?,
+        allocator: ByteBufferAllocator
+    ) throws(ServingError) -> Invocation {
+        let format = try inputFormat(contentType, stage: stage, shape: shape)
+        // Draw only when there is a choice: the system generator costs a syscall.
+        let random = stage.deployment.variants.count > 1 && targetVariant == nil ? Double.random(in: 0..<1) : 0
+        let variant = try stage.variant(target: targetVariant, random: random)
+        let predictor = variant.predictor
+        let rows = try decode(body, format: format, width: predictor.inputWidth)
+        if shape == .stream && rows.rowCount != 1 {
+            throw ServingError(
+                .validation,
+                "/stream takes exactly one row but the body has \(rows.rowCount); send several rows to /batch."
+            )
+        }
+        let output = try predict(predictor, rows, variant: variant.name)
+        let (buffer, outputType) = Self.encode(
+            output, rows: rows.rowCount, width: predictor.outputWidth, shape: shape, format: format,
+            allocator: allocator
+        )
+        if let capture {
+            let percentage = stage.deployment.capturePercentage
+            if sampler.shouldCapture(percentage: percentage) {
+                let now = Date().timeIntervalSince1970
+                let inferenceId = UUID().uuidString.lowercased()
+                capture.submit(
+                    CaptureRecord(
+                        endpoint: stage.endpoint, variant: variant.name, inferenceId: inferenceId, time: now,
+                        inputContentType: format.rawValue, input: body,
+                        outputContentType: outputType, output: buffer
+                    )
+                )
+                if let shadow = stage.deployment.shadow,
+                    let shadowOutput = try? predict(shadow.predictor, rows, variant: shadow.name)
+                {
+                    let (shadowBuffer, _) = Self.encode(
+                        shadowOutput, rows: rows.rowCount, width: shadow.predictor.outputWidth, shape: shape,
+                        format: format, allocator: allocator
+                    )
+                    capture.submit(
+                        CaptureRecord(
+                            endpoint: stage.endpoint, variant: shadow.name, inferenceId: inferenceId, time: now,
+                            inputContentType: format.rawValue, input: body,
+                            outputContentType: outputType, output: shadowBuffer
+                        )
+                    )
+                }
+            }
+        }
+        return Invocation(body: buffer, contentType: outputType, variant: variant.name)
+    }
+
+    private func inputFormat(_ contentType: String?, stage: LiveStage, shape: ResponseShape) throws(ServingError)
+        -> InputFormat
+    {
+        let accepted = shape == .invocations ? stage.deployment.formats : [.json, .csv]
+        guard let contentType, !contentType.isEmpty else {
+            if shape != .invocations { return .json }
+            throw unsupported("(none)", accepted: accepted)
+        }
+        guard let format = InputFormat(contentType: contentType), accepted.contains(format) else {
+            throw unsupported(contentType, accepted: accepted)
+        }
+        return format
+    }
+
+    private func unsupported(_ contentType: String, accepted: Set<InputFormat>) -> ServingError {
+        if accepted == [.csv] {
+            return ServingError(.unsupportedMediaType, "Invalid request data type, only 'text/csv' is supported.")
+        }
+        let names = accepted.map(\.rawValue).sorted().map { "'\($0)'" }.joined(separator: " or ")
+        return ServingError(
+            .unsupportedMediaType,
+            "Unsupported Content-Type '\(contentType)'; send \(names)."
+        )
+    }
+
+    private func decode(_ body: ByteBuffer, format: InputFormat, width: Int) throws(ServingError) -> FeatureRows {
+        let result: Result<FeatureRows, ServingError> = body.withUnsafeReadableBytes { bytes in
+            do throws(ServingError) {
+                return .success(try InputDecoder.decode(bytes, format: format, width: width))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private func predict(_ predictor: any Predictor, _ rows: FeatureRows, variant: String) throws(ServingError)
+        -> [Double]
+    {
+        let output: [Double]
+        do {
+            output = try predictor.predict(rows)
+        } catch {
+            throw ServingError(.modelError, "Variant '\(variant)' failed to predict: \(error)")
+        }
+        guard output.allSatisfy(\.isFinite) else {
+            throw ServingError(.modelError, "Variant '\(variant)' produced a non-finite prediction for this input.")
+        }
+        return output
+    }
+
+    /// Writes predictions in the shape the route promises.
+    static func encode(
+        _ output: [Double],
+        rows: Int,
+        width: Int,
+        shape: ResponseShape,
+        format: InputFormat,
+        allocator: ByteBufferAllocator
+    ) -> (ByteBuffer, String) {
+        var buffer = allocator.buffer(capacity: 24 * output.count + 8)
+        func writeRow(_ row: Int, bracketed: Bool) {
+            if bracketed { buffer.writeStaticString("[") }
+            for j in 0..<width {
+                if j > 0 { buffer.writeStaticString(",") }
+                buffer.writeString(output[row * width + j].description)
+            }
+            if bracketed { buffer.writeStaticString("]") }
+        }
+        switch shape {
+        case .stream:
+            writeRow(0, bracketed: width != 1)
+            return (buffer, "application/json")
+        case .batch:
+            buffer.writeStaticString("[")
+            for row in 0..<rows {
+                if row > 0 { buffer.writeStaticString(",") }
+                writeRow(row, bracketed: true)
+            }
+            buffer.writeStaticString("]")
+            return (buffer, "application/json")
+        case .invocations:
+            if format == .csv {
+                for row in 0..<rows {
+                    writeRow(row, bracketed: false)
+                    buffer.writeStaticString("\n")
+                }
+                return (buffer, "text/csv")
+            }
+            buffer.writeStaticString("{\"predictions\":[")
+            for row in 0..<rows {
+                if row > 0 { buffer.writeStaticString(",") }
+                writeRow(row, bracketed: width != 1)
+            }
+            buffer.writeStaticString("]}")
+            return (buffer, "application/json")
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import GRDB
+
+/// The schema, as named append-only migrations: never edit a shipped one, add `v2_…`.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1_executions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE pipeline (
+                        hash TEXT PRIMARY KEY NOT NULL CHECK (hash LIKE 'sha256:%'),
+                        name TEXT NOT NULL CHECK (name <> ''),
+                        definition TEXT NOT NULL CHECK (json_valid(definition)),
+                        created_at REAL NOT NULL
+                    ) STRICT;
+                    CREATE TABLE execution (
+                        id TEXT PRIMARY KEY NOT NULL CHECK (id <> ''),
+                        pipeline_hash TEXT NOT NULL REFERENCES pipeline(hash),
+                        pipeline_name TEXT NOT NULL,
+                        parameters TEXT NOT NULL CHECK (json_valid(parameters)),
+                        status TEXT NOT NULL
+                            CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+                        error TEXT,
+                        error_cause TEXT,
+                        max_concurrent INTEGER NOT NULL CHECK (max_concurrent >= 1),
+                        created_at REAL NOT NULL,
+                        started_at REAL,
+                        finished_at REAL,
+                        owner_id TEXT,
+                        owner_pid INTEGER,
+                        lease_expires_at REAL,
+                        cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+                        CHECK ((owner_id IS NULL) = (owner_pid IS NULL))
+                    ) STRICT;
+                    CREATE INDEX execution_by_pipeline ON execution(pipeline_hash, status);
+                    CREATE TABLE step (
+                        execution_id TEXT NOT NULL REFERENCES execution(id),
+                        name TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN
+                            ('pending', 'running', 'waiting', 'succeeded', 'failed', 'caught', 'skipped', 'cancelled')),
+                        attempt INTEGER NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+                        outputs TEXT CHECK (outputs IS NULL OR json_valid(outputs)),
+                        condition_result INTEGER CHECK (condition_result IN (0, 1)),
+                        error TEXT,
+                        error_cause TEXT,
+                        caught_by TEXT,
+                        cache_key TEXT,
+                        cache_hit INTEGER NOT NULL DEFAULT 0 CHECK (cache_hit IN (0, 1)),
+                        due_at REAL,
+                        started_at REAL,
+                        finished_at REAL,
+                        PRIMARY KEY (execution_id, name)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE TABLE attempt (
+                        execution_id TEXT NOT NULL,
+                        step TEXT NOT NULL,
+                        number INTEGER NOT NULL CHECK (number >= 1),
+                        status TEXT NOT NULL
+                            CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted', 'cancelled')),
+                        started_at REAL NOT NULL,
+                        finished_at REAL,
+                        error TEXT,
+                        error_cause TEXT,
+                        PRIMARY KEY (execution_id, step, number),
+                        FOREIGN KEY (execution_id, step) REFERENCES step(execution_id, name),
+                        CHECK (status = 'running' OR finished_at IS NOT NULL)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE TABLE event (
+                        sequence INTEGER PRIMARY KEY,
+                        execution_id TEXT NOT NULL REFERENCES execution(id),
+                        time REAL NOT NULL,
+                        step TEXT,
+                        attempt INTEGER,
+                        kind TEXT NOT NULL CHECK (kind <> ''),
+                        message TEXT NOT NULL DEFAULT ''
+                    ) STRICT;
+                    CREATE INDEX event_by_execution ON event(execution_id, sequence);
+                    CREATE TRIGGER event_is_append_only_update BEFORE UPDATE ON event
+                        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+                    CREATE TRIGGER event_is_append_only_delete BEFORE DELETE ON event
+                        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+                    CREATE TABLE artifact (
+                        hash TEXT PRIMARY KEY NOT NULL CHECK (hash LIKE 'sha256:%'),
+                        kind TEXT NOT NULL CHECK (kind IN ('file', 'folder')),
+                        size INTEGER NOT NULL CHECK (size >= 0),
+                        created_at REAL NOT NULL
+                    ) STRICT;
+                    CREATE TABLE artifact_use (
+                        artifact_hash TEXT NOT NULL REFERENCES artifact(hash),
+                        execution_id TEXT NOT NULL,
+                        step TEXT NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        role TEXT NOT NULL CHECK (role IN ('produced', 'consumed')),
+                        port TEXT NOT NULL,
+                        path TEXT NOT NULL,
+                        UNIQUE (artifact_hash, execution_id, step, attempt, role, port),
+                        FOREIGN KEY (execution_id, step, attempt) REFERENCES attempt(execution_id, step, number)
+                    ) STRICT;
+                    CREATE TABLE approval (
+                        token_hash TEXT PRIMARY KEY NOT NULL CHECK (length(token_hash) = 64),
+                        execution_id TEXT NOT NULL,
+                        step TEXT NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+                        message TEXT NOT NULL,
+                        reason TEXT,
+                        created_at REAL NOT NULL,
+                        expires_at REAL,
+                        decided_at REAL,
+                        FOREIGN KEY (execution_id, step) REFERENCES step(execution_id, name),
+                        CHECK ((status = 'pending') = (decided_at IS NULL))
+                    ) STRICT;
+                    CREATE INDEX approval_by_step ON approval(execution_id, step);
+                    CREATE TABLE cache_entry (
+                        key TEXT NOT NULL CHECK (key LIKE 'sha256:%'),
+                        execution_id TEXT NOT NULL,
+                        step TEXT NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        outputs TEXT NOT NULL CHECK (json_valid(outputs)),
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (key, execution_id, step),
+                        FOREIGN KEY (execution_id, step, attempt) REFERENCES attempt(execution_id, step, number)
+                    ) STRICT;
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import SluiceServer
+import SluiceServing
+import Testing
+
+@Suite struct ServerTests {
+    @Test func pingStreamBatchAndInvocations() async throws {
+        let (service, key, _) = makeService()
+        try await withLiveServer(service) { base in
+            #expect(try await send(base, "/ping", method: "GET").status == 200)
+            let json = ["Content-Type": "application/json", "x-api-key": key]
+            for path in [
+                "/production/stream", "/stream", "/endpoints/w1/production/stream", "/endpoints/w1/staging/stream",
+            ] {
+                let result = try await send(base, path, body: Data(#"{"x": [[1.5, 0.25]]}"#.utf8), headers: json)
+                #expect(result.status == 200 && result.body == "3.25", "\(path): \(result.body)")
+            }
+            let batch = try await send(
+                base, "/production/batch", body: Data(#"{"x": [[1, 2], [3, 1]]}"#.utf8), headers: json)
+            #expect(batch.status == 200 && batch.body == "[[0.5],[5.5]]")
+            let csv = try await send(
+                base, "/endpoints/w1/invocations", body: Data("1,2\n3,1\n".utf8),
+                headers: ["Content-Type": "text/csv", "X-Amzn-SageMaker-Target-Variant": "B"]
+            )
+            #expect(csv.status == 200 && csv.body == "0.5\n5.5\n")
+            #expect(csv.header("x-Amzn-Invoked-Production-Variant") == "B")
+        }
+    }
+
+    /// Each bad request gets its status and a one-line message, and the server keeps answering good ones.
+    @Test func badInputIsRefusedAndTheServerKeepsServing() async throws {
+        let (service, key, record) = makeService()
+        try await withLiveServer(service) { base in
+            let json = ["Content-Type": "application/json", "x-api-key": key]
+            let big = Data(repeating: UInt8(ascii: "1"), count: 7 * 1024 * 1024)
+            let cases: [(String, String, Data, [String: String], Int)] = [
+                ("malformed JSON", "/production/stream", Data(#"{"x": [[0.3,]]"#.utf8), json, 400),
+                ("malformed CSV", "/endpoints/w1/invocations", Data("1,abc\n".utf8), ["Content-Type": "text/csv"], 400),
+                ("wrong feature count", "/production/batch", Data(#"{"x": [[1.0]]}"#.utf8), json, 400),
+                ("NaN", "/production/stream", Data(#"{"x": [[NaN, 1]]}"#.utf8), json, 400),
+                ("Infinity in CSV", "/endpoints/w1/invocations", Data("inf,1".utf8), ["Content-Type": "text/csv"], 400),
+                ("empty body", "/production/stream", Data(), json, 400),
+                ("7 MB body", "/production/batch", big, json, 413),
+                (
+                    "unknown endpoint", "/endpoints/nope/invocations", Data("1,2".utf8), ["Content-Type": "text/csv"],
+                    404
+                ),
+                ("unknown stage", "/endpoints/w1/qa/stream", Data("[[1,2]]".utf8), json, 404),
+                ("missing key", "/production/stream", Data("[[1,2]]".utf8), ["Content-Type": "application/json"], 401),
+                ("wrong key", "/production/stream", Data("[[1,2]]".utf8), ["x-api-key": "sk_wrong"], 403),
+                ("text/plain", "/endpoints/w1/invocations", Data("1,2".utf8), ["Content-Type": "text/plain"], 415),
+                ("JSON to a CSV-only endpoint", "/endpoints/abalone/invocations", Data("[[1,2]]".utf8), json, 415),
+                (
+                    "unknown variant", "/endpoints/w1/invocations", Data("1,2".utf8),
+                    ["Content-Type": "text/csv", "X-Amzn-SageMaker-Target-Variant": "Z"], 400
+                ),
+            ]
+            for (name, path, body, headers, status) in cases {
+                let result = try await send(base, path, body: body, headers: headers)
+                #expect(result.status == status, "\(name): \(result.status) \(result.body)")
+                let error = try JSONSerialization.jsonObject(with: Data(result.body.utf8)) as? [String: String]
+                let message = try #require(error?["Message"], "\(name): \(result.body)")
+                #expect(!message.isEmpty && !message.contains("\n"), "\(name)")
+                let good = try await send(base, "/production/stream", body: Data("[[1,2]]".utf8), headers: json)
+                #expect(good.status == 200 && good.body == "0.5", "after \(name)")
+            }
+            let w2 = try await send(base, "/endpoints/abalone/invocations", body: Data("[[1,2]]".utf8), headers: json)
+            #expect(w2.body.contains("Invalid request data type, only 'text/csv' is supported."))
+            service.keyring.revoke(id: record.id)
+            let revoked = try await send(base, "/production/stream", body: Data("[[1,2]]".utf8), headers: json)
+            #expect(revoked.status == 403 && revoked.body.contains("revoked"))
+        }
+    }
+
+    @Test func throttlingAnswers429WithRetryAfter() async throws {
+        let (service, key, _) = makeService(plan: UsagePlan(rate: 0.5, burst: 3))
+        try await withLiveServer(service) { base in
+            let headers = ["Content-Type": "application/json", "x-api-key": key]
+            var statuses: [Int] = []
+            var retryAfter: String?
+            for _ in 0..<5 {
+                let result = try await send(base, "/production/stream", body: Data("[[1,2]]".utf8), headers: headers)
+                statuses.append(result.status)
+                if result.status == 429 { retryAfter = result.header("Retry-After") }
+            }
+            #expect(statuses == [200, 200, 200, 429, 429])
+            let seconds = try #require(retryAfter.flatMap(Int.init))
+            #expect(seconds >= 1 && seconds <= 2)
+        }
+    }
+
+    @Test func metricsCountRequestsByEndpointVariantAndStatus() async throws {
+        let (service, key, _) = makeService()
+        try await withLiveServer(service) { base in
+            let headers = ["Content-Type": "application/json", "x-api-key": key]
+            for _ in 0..<3 {
+                _ = try await send(base, "/endpoints/w1/staging/stream", body: Data("[[1,2]]".utf8), headers: headers)
+            }
+            _ = try await send(base, "/endpoints/w1/staging/stream", body: Data("[[1]]".utf8), headers: headers)
+            _ = try await send(
+                base, "/endpoints/random-name/staging/stream", body: Data("[[1]]".utf8), headers: headers)
+            let metrics = try await send(base, "/metrics", method: "GET")
+            #expect(metrics.body.contains(#"sluice_requests_total{endpoint="w1",variant="A",status="200"} 3"#))
+            #expect(metrics.body.contains(#"sluice_requests_total{endpoint="w1",variant="-",status="400"} 1"#))
+            #expect(metrics.body.contains(#"sluice_requests_total{endpoint="-",variant="-",status="404"} 1"#))
+            #expect(!metrics.body.contains("random-name"))
+            #expect(metrics.body.contains("sluice_request_duration_seconds_bucket"))
+        }
+    }
+
+    /// Deploys alternate between two models while clients keep sending: no request fails, each answer comes from
+    /// one of the two models, and the last deploy wins.
+    @Test func modelSwapUnderLoadDropsNothing() async throws {
+        let (service, key, _) = makeService()
+        let first = LinearPredictor(coefficients: [1, 1], intercept: 0)  // [[1,2]] → 3.0
+        let second = LinearPredictor(coefficients: [1, 1], intercept: 100)  // → 103.0
+        try await withLiveServer(service) { base in
+            let headers = ["Content-Type": "application/json", "x-api-key": key]
+            let results = try await withThrowingTaskGroup(of: [HTTPResult].self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        var results: [HTTPResult] = []
+                        for _ in 0..<60 {
+                            results.append(
+                                try await send(base, "/production/stream", body: Data("[[1,2]]".utf8), headers: headers)
+                            )
+                        }
+                        return results
+                    }
+                }
+                group.addTask {
+                    for round in 0..<40 {
+                        let model = round.isMultiple(of: 2) ? first : second
+                        service.endpoints.deploy(
+                            endpoint: "w1", stage: .production,
+                            StageDeployment(variants: [Variant(name: "v\(round)", predictor: model)])
+                        )
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                    return []
+                }
+                return try await group.reduce(into: [HTTPResult]()) { $0 += $1 }
+            }
+            #expect(results.count == 360)
+            #expect(results.allSatisfy { $0.status == 200 && ($0.body == "3.0" || $0.body == "103.0") })
+            let last = try await send(base, "/production/stream", body: Data("[[1,2]]".utf8), headers: headers)
+            #expect(last.body == "103.0" && last.header("x-Amzn-Invoked-Production-Variant") == "v39")
+        }
+    }
+
+    @Test func invocationsCanRequireAKey() async throws {
+        let (service, key, _) = makeService()
+        let configuration = SluiceServer.Configuration(host: "127.0.0.1", port: 0, invocationsRequireKey: true)
+        try await withLiveServer(service, configuration: configuration) { base in
+            let body = Data("1,2".utf8)
+            let refused = try await send(
+                base, "/endpoints/w1/invocations", body: body, headers: ["Content-Type": "text/csv"])
+            #expect(refused.status == 401)
+            let accepted = try await send(
+                base, "/endpoints/w1/invocations", body: body, headers: ["Content-Type": "text/csv", "x-api-key": key]
+            )
+            #expect(accepted.status == 200 && accepted.body == "0.5\n")
+        }
+    }
+}

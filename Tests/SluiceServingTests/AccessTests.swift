@@ -1,0 +1,88 @@
+import SluiceServing
+import Testing
+
+@Suite struct AccessTests {
+    @Test func generatedKeysAreStoredOnlyAsHashes() throws {
+        let (key, record) = APIKey.generate(name: "ci")
+        #expect(key.hasPrefix("sk_") && key.count == 35)
+        #expect(record.hash == APIKey.hash(key) && record.hash.count == 32)
+        #expect(!record.hash.contains(where: { _ in false }) && record.id != key)
+        let keyring = APIKeyring([record])
+        #expect(try keyring.authenticate(key).id == record.id)
+        #expect(APIKey.generate(name: "other").key != key)
+    }
+
+    @Test func missingUnknownAndRevokedKeysAreRefused() throws {
+        let (key, record) = APIKey.generate(name: "ci")
+        let keyring = APIKeyring([record])
+        #expect(throws: ServingError(.missingKey, "Missing API key; send it in the x-api-key header.")) {
+            try keyring.authenticate(nil)
+        }
+        do {
+            _ = try keyring.authenticate(key + "x")
+            Issue.record("an unknown key was accepted")
+        } catch {
+            #expect(error.code == .invalidKey)
+        }
+        #expect(keyring.revoke(id: record.id))
+        do {
+            _ = try keyring.authenticate(key)
+            Issue.record("a revoked key was accepted")
+        } catch {
+            #expect(error.code == .invalidKey && error.message.contains("revoked"))
+        }
+    }
+
+    @Test func constantTimeComparison() {
+        #expect(APIKey.constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        #expect(!APIKey.constantTimeEqual([1, 2, 3], [1, 2, 4]))
+        #expect(!APIKey.constantTimeEqual([1, 2, 3], [1, 2]))
+    }
+
+    @Test func tokenBucketAllowsBurstThenRate() {
+        var bucket = TokenBucket(rate: 10, burst: 5, now: 100)
+        let first = (0..<7).map { _ in bucket.take(now: 100) }
+        #expect(first.prefix(5).allSatisfy { $0 == nil })
+        let wait = first[5]!
+        #expect(abs(wait - 0.1) < 1e-9)
+        // After 1 s: 10 tokens refilled but capped at the burst of 5.
+        let later = (0..<6).map { _ in bucket.take(now: 101) }
+        #expect(later.filter { $0 == nil }.count == 5)
+    }
+
+    @Test func throttledRateMatchesPlanOverASimulatedMinute() throws {
+        let meter = UsageMeter()
+        let record = APIKeyRecord(id: "k", name: "k", hash: [], plan: UsagePlan(rate: 50, burst: 10))
+        var admitted = 0
+        // 200 requests per second for 60 s.
+        for tick in 0..<12_000 {
+            if (try? meter.admit(record, now: 1_000 + Double(tick) * 0.005)) != nil { admitted += 1 }
+        }
+        // 10 burst + 50/s × 60 s, within ±10 %.
+        #expect(abs(Double(admitted) - 3_010) < 301, "admitted \(admitted)")
+    }
+
+    @Test func dailyQuotaAnswersWithRetryAfterUntilMidnight() throws {
+        let meter = UsageMeter()
+        let record = APIKeyRecord(
+            id: "k", name: "k", hash: [], plan: UsagePlan(rate: 1_000, burst: 1_000, dailyQuota: 2)
+        )
+        let noon = 1_763_726_400.0  // 2025-11-21T12:00:00Z
+        try meter.admit(record, now: noon)
+        try meter.admit(record, now: noon + 1)
+        do {
+            try meter.admit(record, now: noon + 2)
+            Issue.record("the quota was not enforced")
+        } catch {
+            #expect(error.code == .quotaExceeded)
+            #expect(error.retryAfterSeconds == 12 * 3600 - 2)
+        }
+        try meter.admit(record, now: noon + 12 * 3600)  // next UTC day
+    }
+
+    @Test func utcDates() {
+        let date = UTCDate(secondsSince1970: 1_709_208_000.25)  // 2024-02-29T12:00:00.250Z
+        #expect((date.year, date.month, date.day, date.hour) == (2024, 2, 29, 12))
+        #expect(date.iso8601 == "2024-02-29T12:00:00.250Z")
+    }
+}

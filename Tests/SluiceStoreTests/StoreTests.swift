@@ -1,0 +1,101 @@
+import Foundation
+import SluiceCore
+import SluiceStore
+import Testing
+
+@Suite struct StoreTests {
+    let folder = NSTemporaryDirectory() + "sluice-store-\(UUID().uuidString)"
+
+    func open() throws -> SQLiteStore {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return try SQLiteStore(path: "\(folder)/sluice.db")
+    }
+
+    func newExecution(_ id: String, max: Int = 1, hash: String = "sha256:abc") -> NewExecution {
+        NewExecution(
+            id: id, pipelineName: "p", pipelineHash: hash, pipelineDefinition: "{}", parameters: ["k": 1],
+            stepNames: ["A", "B"], maxConcurrentExecutions: max, createdAt: 1)
+    }
+
+    @Test func transitionsAreCompareAndSet() throws {
+        let store = try open()
+        try store.createExecution(newExecution("e1"))
+        var changes = ExecutionChanges(executionID: "e1", now: 2)
+        changes.steps = [.init(from: .pending, record: StepRecord(name: "A", status: .running, attempt: 1))]
+        changes.attempts = [AttemptRecord(step: "A", number: 1, status: .running, startedAt: 2)]
+        try store.apply(changes)
+        // The same transition again finds A no longer pending: refused, and nothing of the batch is applied.
+        changes.events = [ExecutionEvent(time: 3, step: "A", attempt: 1, kind: "x", message: "")]
+        #expect(throws: StoreError.self) { try store.apply(changes) }
+        #expect(try store.events(executionID: "e1").allSatisfy { $0.kind != "x" })
+        #expect(try store.steps(executionID: "e1").first?.status == .running)
+        // An illegal transition is refused too.
+        var illegal = ExecutionChanges(executionID: "e1", now: 3)
+        illegal.steps = [.init(from: .running, record: StepRecord(name: "A", status: .pending, attempt: 1))]
+        #expect(throws: StoreError.self) { try store.apply(illegal) }
+    }
+
+    @Test func claimRespectsTheConcurrencyLimitAndLiveOwners() throws {
+        let store = try open()
+        try store.createExecution(newExecution("e1"))
+        try store.createExecution(newExecution("e2"))
+        let one = LeaseOwner(id: "one", pid: 1)
+        let two = LeaseOwner(id: "two", pid: 2)
+        #expect(try store.claim(executionID: "e1", owner: one, now: 10, leaseSeconds: 30) { _ in true } == .claimed)
+        #expect(
+            try store.claim(executionID: "e2", owner: two, now: 10, leaseSeconds: 30) { _ in true }
+                == .queued(running: 1))
+        #expect(
+            try store.claim(executionID: "e1", owner: two, now: 11, leaseSeconds: 30) { _ in true }
+                == .ownedByOther(pid: 1))
+        // The owner died: take over.
+        #expect(try store.claim(executionID: "e1", owner: two, now: 12, leaseSeconds: 30) { _ in false } == .claimed)
+        #expect(try store.renewLease(executionID: "e1", owner: one, now: 13, leaseSeconds: 30).held == false)
+        #expect(try store.claim(executionID: "nope", owner: two, now: 12, leaseSeconds: 30) { _ in true } == .notFound)
+    }
+
+    @Test func creationIsLogged() throws {
+        let store = try open()
+        try store.createExecution(newExecution("e1"))
+        #expect(try store.events(executionID: "e1").count == 1)
+    }
+
+    @Test func approvalTokensWorkOnce() throws {
+        let store = try open()
+        try store.createExecution(newExecution("e1"))
+        var changes = ExecutionChanges(executionID: "e1", now: 2)
+        changes.approvals = [.init(tokenHash: SHA256.hex("tok"), step: "A", attempt: 1, message: "ok?", expiresAt: 100)]
+        try store.apply(changes)
+        let decided = try store.decideApproval(tokenHash: SHA256.hex("tok"), approve: false, reason: "bad", now: 3)
+        #expect(decided.decision == .rejected(reason: "bad"))
+        #expect(throws: StoreError.self) {
+            try store.decideApproval(tokenHash: SHA256.hex("tok"), approve: true, reason: "", now: 4)
+        }
+        #expect(throws: StoreError.self) {
+            try store.decideApproval(tokenHash: SHA256.hex("other"), approve: true, reason: "", now: 4)
+        }
+    }
+
+    @Test func identicalContentHasOneAddressWhereverItLives() throws {
+        try FileManager.default.createDirectory(atPath: "\(folder)/a/sub", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(folder)/b/sub", withIntermediateDirectories: true)
+        for side in ["a", "b"] {
+            try Data("x,y\n1,2\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/\(side)/sub/data.csv"))
+        }
+        let artifacts = ArtifactStore(root: "\(folder)/artifacts")
+        let a = try artifacts.ingest(path: "\(folder)/a")
+        let b = try artifacts.contentHash(path: "\(folder)/b")
+        #expect(a == b)
+        #expect(a.kind == .folder && a.size == 8)
+        let file = try artifacts.ingest(path: "\(folder)/a/sub/data.csv")
+        #expect(FileManager.default.contents(atPath: artifacts.location(of: file.hash)) == Data("x,y\n1,2\n".utf8))
+    }
+
+    @Test func sha256MatchesKnownDigests() {
+        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256.hex(String(repeating: "a", count: 1000))
+                == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+}
