@@ -80,6 +80,8 @@ public struct Tree: Sendable, Codable, Equatable {
     public var left: [Int32] = []
     public var right: [Int32] = []
     public var value: [Double] = []
+    /// Per node, whether a missing value goes right (imported XGBoost trees); nil: always left.
+    public var missingRight: [Bool]?
 
     /// Edges on the longest root-to-leaf path.
     var depth: Int {
@@ -101,7 +103,8 @@ public struct Tree: Sendable, Codable, Equatable {
         var node = 0
         while left[node] >= 0 {
             let x = row[Int(feature[node])]
-            node = Int(x <= threshold[node] || x.isNaN ? left[node] : right[node])
+            let goLeft = x.isNaN ? missingRight?[node] != true : x <= threshold[node]
+            node = Int(goLeft ? left[node] : right[node])
         }
         return value[node]
     }
@@ -124,6 +127,7 @@ public struct GBDTModel: Sendable, Codable, Equatable {
         var contiguous = true
         var depth = 0
         for tree in trees {
+            if tree.missingRight != nil { contiguous = false }
             let offset = nodes.count
             roots.append(offset)
             for k in tree.value.indices {
