@@ -81,6 +81,7 @@ import Testing
         for (name, options) in [
             ("train.gbdt", ["objective": JSONValue.string("binary:logistic"), "num_round": .string("20")]),
             ("train.logistic", ["C": .double(1)]),
+            ("train.random_forest", ["n_estimators": .int(5), "oversample": .bool(true), "seed": .int(123)]),
         ] {
             let trained = try await run(name, inputs: ["train": try #require(split["train"])], options: options)
             let evaluation = try await run(

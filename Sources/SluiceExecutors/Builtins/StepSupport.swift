@@ -5,7 +5,7 @@ import SluiceML
 /// Every built-in ML step, for registration with the engine's built-in executor.
 public let mlBuiltinSteps: [any BuiltinStep] = [
     DataValidateStep(), DataSplitStep(), DataTransformStep(), DataFeaturesStep(), TrainLinearStep(),
-    TrainLogisticStep(), TrainGBDTStep(), UnavailableTrainStep(name: "train.random_forest"),
+    TrainLogisticStep(), TrainGBDTStep(), TrainRandomForestStep(),
     UnavailableTrainStep(name: "train.mlp"), EvaluateStep(), PredictBatchStep(),
 ]
 

@@ -372,7 +372,7 @@ public enum GBDT {
     }
 }
 
-private struct TreeBuilder {
+struct TreeBuilder {
     let bins: [UInt8]
     let d: Int
     let cuts: [[Double]]
