@@ -103,9 +103,22 @@ import Testing
         }
     }
 
-    @Test func unavailableAlgorithmsFailClearly() async throws {
-        await #expect(throws: StepFailure.self) {
-            try await run("train.mlp", inputs: [:])
+    @Test func mlpStepTakesStringHyperparameters() async throws {
+        let folder = try workDirectory()
+        var text = "a,b,y\n"
+        for i in 0..<200 {
+            let a = Double(i % 20) / 10 - 1
+            let b = Double(i / 20) / 5 - 1
+            text += "\(a),\(b),\(2 * a - b)\n"
         }
+        try text.write(toFile: folder + "/train.csv", atomically: true, encoding: .utf8)
+        let trained = try await run(
+            "train.mlp", inputs: ["train": .string(folder + "/train.csv")],
+            options: [
+                "epochs": .string("60"), "layers": .string("1"), "dense_layer": .string("16"),
+                "batch_size": .string("8"), "learning_rate": .double(0.01),
+            ])
+        let mse = try #require(trained["train_mse"]?.number)
+        #expect(mse < 0.05)
     }
 }

@@ -6,7 +6,7 @@ import SluiceML
 public let mlBuiltinSteps: [any BuiltinStep] = [
     DataValidateStep(), DataSplitStep(), DataTransformStep(), DataFeaturesStep(), TrainLinearStep(),
     TrainLogisticStep(), TrainGBDTStep(), TrainRandomForestStep(),
-    UnavailableTrainStep(name: "train.mlp"), EvaluateStep(), PredictBatchStep(),
+    TrainMLPStep(), EvaluateStep(), PredictBatchStep(),
 ]
 
 /// Typed access to a step's inputs and options, failing with a message that names the field.

@@ -192,14 +192,31 @@ struct TrainRandomForestStep: BuiltinStep {
     }
 }
 
-/// A catalog name whose algorithm this build does not ship yet: fails clearly instead of pretending.
-struct UnavailableTrainStep: BuiltinStep {
-    let name: String
+/// `train.mlp`: a dense ReLU regressor trained with Adam on MSE with early stopping (W2).
+///
+/// Options (numbers may be strings, as W2's hyperparameters are): `epochs` (200), `layers` (2),
+/// `dense_layer` (64), `batch_size` (8), `learning_rate` (0.001), `patience` (10), `seed`; optional
+/// `validation` input (else 10 % of the training rows). Outputs: `model`, `train_mse`.
+struct TrainMLPStep: BuiltinStep {
+    let name = "train.mlp"
 
     func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        throw StepFailure(
-            ErrorName.taskFailed,
-            cause: "step '\(context.stepName)': built-in \(name) is not available in this build yet; use train.gbdt "
-                + "or a command implementation")
+        let args = StepArguments(context)
+        let data = try TrainingData(args)
+        var parameters = MLPParameters()
+        if let v = try args.number("epochs") { parameters.epochs = Int(v) }
+        if let v = try args.number("layers") { parameters.hiddenLayers = Int(v) }
+        if let v = try args.number("dense_layer") { parameters.width = Int(v) }
+        if let v = try args.number("batch_size") { parameters.batchSize = Int(v) }
+        if let v = try args.number("learning_rate") { parameters.learningRate = v }
+        if let v = try args.number("patience") { parameters.patience = Int(v) }
+        if let v = try args.number("seed") { parameters.seed = UInt64(max(0, v)) }
+        let model = try args.wrap { () throws(MLError) in
+            try MLP.fit(data.x, data.y, parameters: parameters, validation: data.validation)
+        }
+        var artifact = data.artifact(algorithm: "mlp", args: args)
+        artifact.mlp = model
+        artifact.training.metrics["train_mse"] = Metrics.mse(data.y, model.predict(data.x))
+        return try data.save(artifact, args: args)
     }
 }
