@@ -81,6 +81,7 @@ import Testing
         for (name, options) in [
             ("train.gbdt", ["objective": JSONValue.string("binary:logistic"), "num_round": .string("20")]),
             ("train.logistic", ["C": .double(1)]),
+            ("train.random_forest", ["n_estimators": .int(5), "oversample": .bool(true), "seed": .int(123)]),
         ] {
             let trained = try await run(name, inputs: ["train": try #require(split["train"])], options: options)
             let evaluation = try await run(
@@ -102,9 +103,22 @@ import Testing
         }
     }
 
-    @Test func unavailableAlgorithmsFailClearly() async throws {
-        await #expect(throws: StepFailure.self) {
-            try await run("train.mlp", inputs: [:])
+    @Test func mlpStepTakesStringHyperparameters() async throws {
+        let folder = try workDirectory()
+        var text = "a,b,y\n"
+        for i in 0..<200 {
+            let a = Double(i % 20) / 10 - 1
+            let b = Double(i / 20) / 5 - 1
+            text += "\(a),\(b),\(2 * a - b)\n"
         }
+        try text.write(toFile: folder + "/train.csv", atomically: true, encoding: .utf8)
+        let trained = try await run(
+            "train.mlp", inputs: ["train": .string(folder + "/train.csv")],
+            options: [
+                "epochs": .string("60"), "layers": .string("1"), "dense_layer": .string("16"),
+                "batch_size": .string("8"), "learning_rate": .double(0.01),
+            ])
+        let mse = try #require(trained["train_mse"]?.number)
+        #expect(mse < 0.05)
     }
 }

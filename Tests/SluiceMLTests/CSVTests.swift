@@ -67,3 +67,20 @@ import Testing
         #expect(parseNumber("abc") == nil)
     }
 }
+
+@Suite struct JSONLinesTests {
+    @Test func readsObjectsWithMissingKeys() throws {
+        let frame = try JSONLinesReader.parse(Array("{\"a\": 1, \"b\": \"x\"}\n\n{\"a\": 2.5}\n".utf8))
+        #expect(frame.rowCount == 2)
+        #expect(try frame.numbers("a") == [1, 2.5])
+        #expect(frame.columns[try frame.index(of: "b")] == .text(["x", nil]))
+    }
+
+    @Test func badLineIsNamed() {
+        #expect {
+            try JSONLinesReader.parse(Array("{\"a\": 1}\n[1, 2\n".utf8), source: "d.jsonl")
+        } throws: { error in
+            (error as? MLError)?.line == 2 && (error as? MLError)?.file == "d.jsonl"
+        }
+    }
+}

@@ -101,3 +101,34 @@ import Testing
         #expect(strat[1].filter { labels[$0] == 1 }.count == 5)
     }
 }
+
+@Suite struct RandomForestTests {
+    @Test func forestClassifiesBreastCancerAndRegressesASine() throws {
+        let frame = try CSVReader.read(path: fixture("breast_cancer.csv"))
+        let x = try frame.matrix(Array(frame.names.dropLast()))
+        let y = try frame.numbers("target")
+        let parts = try Split.stratified(labels: y, [0.7, 0.3], seed: 123)
+        var parameters = RandomForestParameters()
+        parameters.nEstimators = 25
+        let model = try RandomForest.fit(x.rows(parts[0]), parts[0].map { y[$0] }, parameters: parameters)
+        let p = model.predict(x.rows(parts[1]))
+        #expect(p.allSatisfy { $0 >= -1e-12 && $0 <= 1 + 1e-12 })
+        #expect(try #require(Metrics.rocAUC(parts[1].map { y[$0] }, p)) > 0.97)
+        let xs = (0..<300).map { Double($0) / 50 }
+        let sine = Matrix(columns: [xs], rows: xs.count)
+        let target = xs.map { ($0).sinApprox }
+        let regression = try RandomForest.fit(sine, target, parameters: parameters)
+        #expect(Metrics.r2(target, regression.predict(sine)) > 0.95)
+    }
+}
+
+extension Double {
+    /// sin by its Taylor series around the nearest multiple of 2π (tests need no libm import).
+    fileprivate var sinApprox: Double {
+        let twoPi = 2 * Double.pi
+        var v = self - (self / twoPi).rounded() * twoPi
+        if v > .pi / 2 { v = .pi - v } else if v < -.pi / 2 { v = -.pi - v }
+        let v2 = v * v
+        return v * (1 - v2 / 6 * (1 - v2 / 20 * (1 - v2 / 42 * (1 - v2 / 72))))
+    }
+}

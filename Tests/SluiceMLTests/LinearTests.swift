@@ -89,3 +89,17 @@ import Testing
         #expect(heavy.coefficients.allSatisfy { $0 == 0 })
     }
 }
+
+@Suite struct GradientDescentEvaluationTests {
+    @Test func sufficientStatisticsAndDataPassAgree() throws {
+        let frame = try CSVReader.read(path: fixture("diabetes_scaled.csv"))
+        let x = try frame.matrix(["bmi", "bp", "s5"])
+        let y = try frame.numbers("target")
+        let a = try LinearRegression.gradientDescent(x, y, learningRate: 0.1, iterations: 2000, evaluation: .dataPass)
+        let b = try LinearRegression.gradientDescent(
+            x, y, learningRate: 0.1, iterations: 2000, evaluation: .sufficientStatistics)
+        for (u, v) in zip(a.coefficients + [a.intercept], b.coefficients + [b.intercept]) {
+            #expect(abs(u - v) <= 1e-9 * max(1, abs(u)))
+        }
+    }
+}

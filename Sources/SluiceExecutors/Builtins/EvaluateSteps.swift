@@ -19,7 +19,8 @@ struct EvaluateStep: BuiltinStep {
         let y = try args.wrap { () throws(MLError) in try frame.numbers(label) }
         let predictions = try args.wrap { () throws(MLError) in try model.predict(frame) }
         let binaryModel =
-            model.algorithm == "logistic" || model.gbdt.map { $0.objective != "reg:squarederror" } ?? false
+            model.algorithm == "logistic" || model.parameters["task"] == "classification"
+            || (model.algorithm == "gbdt" && model.gbdt.map { $0.objective != "reg:squarederror" } ?? false)
         let kind = try args.string("kind") ?? (binaryModel ? "binary" : "regression")
         let threshold = try args.number("threshold") ?? 0.5
         let format = try args.string("format") ?? "sagemaker"

@@ -5,8 +5,8 @@ import SluiceML
 /// Every built-in ML step, for registration with the engine's built-in executor.
 public let mlBuiltinSteps: [any BuiltinStep] = [
     DataValidateStep(), DataSplitStep(), DataTransformStep(), DataFeaturesStep(), TrainLinearStep(),
-    TrainLogisticStep(), TrainGBDTStep(), UnavailableTrainStep(name: "train.random_forest"),
-    UnavailableTrainStep(name: "train.mlp"), EvaluateStep(), PredictBatchStep(),
+    TrainLogisticStep(), TrainGBDTStep(), TrainRandomForestStep(),
+    TrainMLPStep(), EvaluateStep(), PredictBatchStep(),
 ]
 
 /// Typed access to a step's inputs and options, failing with a message that names the field.

@@ -158,14 +158,65 @@ struct TrainGBDTStep: BuiltinStep {
     }
 }
 
-/// A catalog name whose algorithm this build does not ship yet: fails clearly instead of pretending.
-struct UnavailableTrainStep: BuiltinStep {
-    let name: String
+/// `train.random_forest`: bagged trees for binary classification (0/1 labels) or regression.
+///
+/// Options: `n_estimators` (100), `max_depth` (12), `min_samples_leaf` (1), `max_features` (√d, per tree),
+/// `oversample` (false; W3 balances the classes on the training part), `seed`, `task` classification |
+/// regression (default: classification when every label is 0 or 1). Outputs: `model`, `trees`.
+struct TrainRandomForestStep: BuiltinStep {
+    let name = "train.random_forest"
 
     func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        throw StepFailure(
-            ErrorName.taskFailed,
-            cause: "step '\(context.stepName)': built-in \(name) is not available in this build yet; use train.gbdt "
-                + "or a command implementation")
+        let args = StepArguments(context)
+        let data = try TrainingData(args)
+        var parameters = RandomForestParameters()
+        if let v = try args.number("n_estimators") { parameters.nEstimators = Int(v) }
+        if let v = try args.number("max_depth") { parameters.maxDepth = Int(v) }
+        if let v = try args.number("min_samples_leaf") { parameters.minSamplesLeaf = Int(v) }
+        if let v = try args.number("max_features") { parameters.maxFeatures = Int(v) }
+        if let v = try args.number("seed") { parameters.seed = UInt64(max(0, v)) }
+        parameters.oversample = try args.bool("oversample") ?? false
+        let binaryLabels = data.y.allSatisfy { $0 == 0 || $0 == 1 }
+        let task = try args.string("task") ?? (binaryLabels ? "classification" : "regression")
+        guard task == "regression" || (task == "classification" && binaryLabels) else {
+            throw args.failure("task must be regression, or classification with 0/1 labels")
+        }
+        let forest = try args.wrap { () throws(MLError) in try RandomForest.fit(data.x, data.y, parameters: parameters)
+        }
+        var artifact = data.artifact(algorithm: "random_forest", args: args)
+        artifact.parameters["task"] = task
+        artifact.gbdt = forest
+        var outputs = try data.save(artifact, args: args)
+        outputs["trees"] = .int(forest.trees.count)
+        return outputs
+    }
+}
+
+/// `train.mlp`: a dense ReLU regressor trained with Adam on MSE with early stopping (W2).
+///
+/// Options (numbers may be strings, as W2's hyperparameters are): `epochs` (200), `layers` (2),
+/// `dense_layer` (64), `batch_size` (8), `learning_rate` (0.001), `patience` (10), `seed`; optional
+/// `validation` input (else 10 % of the training rows). Outputs: `model`, `train_mse`.
+struct TrainMLPStep: BuiltinStep {
+    let name = "train.mlp"
+
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        let args = StepArguments(context)
+        let data = try TrainingData(args)
+        var parameters = MLPParameters()
+        if let v = try args.number("epochs") { parameters.epochs = Int(v) }
+        if let v = try args.number("layers") { parameters.hiddenLayers = Int(v) }
+        if let v = try args.number("dense_layer") { parameters.width = Int(v) }
+        if let v = try args.number("batch_size") { parameters.batchSize = Int(v) }
+        if let v = try args.number("learning_rate") { parameters.learningRate = v }
+        if let v = try args.number("patience") { parameters.patience = Int(v) }
+        if let v = try args.number("seed") { parameters.seed = UInt64(max(0, v)) }
+        let model = try args.wrap { () throws(MLError) in
+            try MLP.fit(data.x, data.y, parameters: parameters, validation: data.validation)
+        }
+        var artifact = data.artifact(algorithm: "mlp", args: args)
+        artifact.mlp = model
+        artifact.training.metrics["train_mse"] = Metrics.mse(data.y, model.predict(data.x))
+        return try data.save(artifact, args: args)
     }
 }

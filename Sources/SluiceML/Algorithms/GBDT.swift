@@ -4,6 +4,14 @@
     import Darwin
 #endif
 
+struct FlatNode {
+    var threshold: Double
+    var value: Double
+    var feature: Int32
+    /// Index of the left child in the flat array, −1 for a leaf.
+    var left: Int32
+}
+
 /// Gradient-boosting hyperparameters, named as in XGBoost.
 public struct GBDTParameters: Sendable, Codable, Equatable {
     /// `reg:squarederror`, `reg:logistic` or `binary:logistic`.
@@ -72,13 +80,31 @@ public struct Tree: Sendable, Codable, Equatable {
     public var left: [Int32] = []
     public var right: [Int32] = []
     public var value: [Double] = []
+    /// Per node, whether a missing value goes right (imported XGBoost trees); nil: always left.
+    public var missingRight: [Bool]?
+
+    /// Edges on the longest root-to-leaf path.
+    var depth: Int {
+        var best = 0
+        var stack = [(0, 0)]
+        while let (node, level) = stack.popLast() {
+            if left[node] < 0 {
+                best = max(best, level)
+            } else {
+                stack.append((Int(left[node]), level + 1))
+                stack.append((Int(right[node]), level + 1))
+            }
+        }
+        return value.isEmpty ? 0 : best
+    }
 
     @inline(__always)
     func leafValue(_ row: UnsafePointer<Double>) -> Double {
         var node = 0
         while left[node] >= 0 {
             let x = row[Int(feature[node])]
-            node = Int(x <= threshold[node] || x.isNaN ? left[node] : right[node])
+            let goLeft = x.isNaN ? missingRight?[node] != true : x <= threshold[node]
+            node = Int(goLeft ? left[node] : right[node])
         }
         return value[node]
     }
@@ -95,17 +121,90 @@ public struct GBDTModel: Sendable, Codable, Equatable {
     public func predictMargin(_ x: Matrix) -> [Double] {
         var out = [Double](repeating: baseMargin, count: x.rows)
         let d = x.cols
+        // Flatten every tree into one node array (right child = left + 1 as the builder writes them).
+        var nodes: [FlatNode] = []
+        var roots: [Int] = []
+        var contiguous = true
+        var depth = 0
+        for tree in trees {
+            if tree.missingRight != nil { contiguous = false }
+            let offset = nodes.count
+            roots.append(offset)
+            for k in tree.value.indices {
+                let left = Int(tree.left[k])
+                if left >= 0 && tree.right[k] != tree.left[k] + 1 { contiguous = false }
+                // A leaf points at itself with threshold +inf, so a fixed number of steps always ends on it.
+                nodes.append(
+                    left < 0
+                        ? FlatNode(threshold: .infinity, value: tree.value[k], feature: 0, left: Int32(offset + k))
+                        : FlatNode(
+                            threshold: tree.threshold[k], value: tree.value[k], feature: tree.feature[k],
+                            left: Int32(offset + left)))
+            }
+            depth = max(depth, tree.depth)
+        }
+        let parts = chunkRanges(x.rows, parts: x.rows > 10_000 ? defaultThreadCount : 1)
         out.withUnsafeMutableBufferPointer { o in
             let o = UncheckedBox(o)
-            let parts = chunkRanges(x.rows, parts: x.rows > 10_000 ? defaultThreadCount : 1)
             x.values.withUnsafeBufferPointer { xv in
                 let xv = UncheckedBox(xv)
-                parallelFor(parts.count) { t in
-                    let base = xv.value.baseAddress!
-                    for i in parts[t] {
-                        var s = baseMargin
-                        for tree in trees { s += tree.leafValue(base + i * d) }
-                        o.value[i] = s
+                nodes.withUnsafeBufferPointer { nv in
+                    let nv = UncheckedBox(nv)
+                    parallelFor(parts.count) { t in
+                        let base = xv.value.baseAddress!
+                        let flat = nv.value.baseAddress!
+                        let block = 512
+                        var start = parts[t].lowerBound
+                        while start < parts[t].upperBound {
+                            let end = min(start + block, parts[t].upperBound)
+                            if contiguous {
+                                for root in roots {
+                                    // Four rows walk the tree together so their dependent loads overlap.
+                                    var i = start
+                                    while i + 4 <= end {
+                                        let r0 = base + i * d
+                                        let r1 = r0 + d
+                                        let r2 = r1 + d
+                                        let r3 = r2 + d
+                                        var n0 = root
+                                        var n1 = root
+                                        var n2 = root
+                                        var n3 = root
+                                        for _ in 0..<depth {
+                                            // Branch-free: NaN compares false and goes left.
+                                            let a = flat[n0]
+                                            let b = flat[n1]
+                                            let c = flat[n2]
+                                            let e = flat[n3]
+                                            n0 = Int(a.left) &+ (r0[Int(a.feature)] > a.threshold ? 1 : 0)
+                                            n1 = Int(b.left) &+ (r1[Int(b.feature)] > b.threshold ? 1 : 0)
+                                            n2 = Int(c.left) &+ (r2[Int(c.feature)] > c.threshold ? 1 : 0)
+                                            n3 = Int(e.left) &+ (r3[Int(e.feature)] > e.threshold ? 1 : 0)
+                                        }
+                                        o.value[i] += flat[n0].value
+                                        o.value[i + 1] += flat[n1].value
+                                        o.value[i + 2] += flat[n2].value
+                                        o.value[i + 3] += flat[n3].value
+                                        i += 4
+                                    }
+                                    while i < end {
+                                        let row = base + i * d
+                                        var node = root
+                                        for _ in 0..<depth {
+                                            let n = flat[node]
+                                            node = Int(n.left) &+ (row[Int(n.feature)] > n.threshold ? 1 : 0)
+                                        }
+                                        o.value[i] += flat[node].value
+                                        i += 1
+                                    }
+                                }
+                            } else {
+                                for i in start..<end {
+                                    for tree in trees { o.value[i] += tree.leafValue(base + i * d) }
+                                }
+                            }
+                            start = end
+                        }
                     }
                 }
             }
@@ -143,22 +242,28 @@ public enum GBDT {
         let mean = y.reduce(0, +) / Double(n)
         let baseMargin = parameters.isLogistic ? log(max(1e-12, mean) / max(1e-12, 1 - mean)) : mean
         var margin = [Double](repeating: baseMargin, count: n)
-        var grad = [Double](repeating: 0, count: n)
-        var hess = [Double](repeating: 0, count: n)
+        var gradHess = [Double](repeating: 0, count: 2 * n)
         var trees: [Tree] = []
         var rng = SplitMix64(seed: parameters.seed)
         var validationMargin = validation.map { [Double](repeating: baseMargin, count: $0.x.rows) }
         var bestLoss = Double.infinity
         var bestRounds = 0
         for round in 0..<parameters.numRound {
-            for i in 0..<n {
-                if parameters.isLogistic {
-                    let p = sigmoid(margin[i])
-                    grad[i] = p - y[i]
-                    hess[i] = max(p * (1 - p), 1e-16)
-                } else {
-                    grad[i] = margin[i] - y[i]
-                    hess[i] = 1
+            gradHess.withUnsafeMutableBufferPointer { gh in
+                let gh = UncheckedBox(gh)
+                let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
+                let logistic = parameters.isLogistic
+                parallelFor(parts.count) { t in
+                    for i in parts[t] {
+                        if logistic {
+                            let p = sigmoid(margin[i])
+                            gh.value[2 * i] = p - y[i]
+                            gh.value[2 * i + 1] = max(p * (1 - p), 1e-16)
+                        } else {
+                            gh.value[2 * i] = margin[i] - y[i]
+                            gh.value[2 * i + 1] = 1
+                        }
+                    }
                 }
             }
             var rows: [Int32]
@@ -173,12 +278,17 @@ public enum GBDT {
                 features.shuffle(using: &rng)
                 features = Array(features.prefix(max(1, Int((Double(d) * parameters.colsampleBytree).rounded()))))
             }
-            let tree = TreeBuilder(
-                bins: bins, d: d, cuts: cuts, grad: grad, hess: hess, parameters: parameters, features: Set(features)
+            let (tree, leaves) = TreeBuilder(
+                bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters, features: Set(features)
             ).build(rows: &rows)
             margin.withUnsafeMutableBufferPointer { m in
-                x.values.withUnsafeBufferPointer { xv in
-                    for i in 0..<n { m[i] += tree.leafValue(xv.baseAddress! + i * d) }
+                if rows.count == n {
+                    // Every row sits in exactly one leaf's range of the partitioned row list.
+                    for (range, value) in leaves { for k in range { m[Int(rows[k])] += value } }
+                } else {
+                    x.values.withUnsafeBufferPointer { xv in
+                        for i in 0..<n { m[i] += tree.leafValue(xv.baseAddress! + i * d) }
+                    }
                 }
             }
             trees.append(tree)
@@ -262,12 +372,12 @@ public enum GBDT {
     }
 }
 
-private struct TreeBuilder {
+struct TreeBuilder {
     let bins: [UInt8]
     let d: Int
     let cuts: [[Double]]
-    let grad: [Double]
-    let hess: [Double]
+    /// Gradient and hessian of row i at 2i and 2i + 1.
+    let gradHess: [Double]
     let parameters: GBDTParameters
     let features: Set<Int>
 
@@ -282,19 +392,18 @@ private struct TreeBuilder {
                 var h = [Double](repeating: 0, count: d * 512)
                 h.withUnsafeMutableBufferPointer { hv in
                     bins.withUnsafeBufferPointer { bv in
-                        grad.withUnsafeBufferPointer { gv in
-                            hess.withUnsafeBufferPointer { sv in
-                                rows.withUnsafeBufferPointer { rv in
-                                    for k in parts[t] {
-                                        let i = Int(rv[k])
-                                        let g = gv[i]
-                                        let s = sv[i]
-                                        let row = bv.baseAddress! + i * d
-                                        for j in 0..<d {
-                                            let slot = (j << 9) + (Int(row[j]) << 1)
-                                            hv[slot] += g
-                                            hv[slot + 1] += s
-                                        }
+                        gradHess.withUnsafeBufferPointer { gv in
+                            rows.withUnsafeBufferPointer { rv in
+                                let hp = hv.baseAddress!
+                                for k in parts[t] {
+                                    let i = Int(rv[k])
+                                    let g = gv[2 * i]
+                                    let s = gv[2 * i + 1]
+                                    let row = bv.baseAddress! + i * d
+                                    for j in 0..<d {
+                                        let slot = hp + (j << 9) + (Int(row[j]) << 1)
+                                        slot[0] += g
+                                        slot[1] += s
                                     }
                                 }
                             }
@@ -341,7 +450,8 @@ private struct TreeBuilder {
         return best
     }
 
-    func build(rows: inout [Int32]) -> Tree {
+    /// The tree and, per leaf, its range in the partitioned `rows` and its value.
+    func build(rows: inout [Int32]) -> (Tree, [(Range<Int>, Double)]) {
         var tree = Tree()
         struct Node {
             var index: Int
@@ -361,16 +471,21 @@ private struct TreeBuilder {
         var g0 = 0.0
         var s0 = 0.0
         for i in rows {
-            g0 += grad[Int(i)]
-            s0 += hess[Int(i)]
+            g0 += gradHess[2 * Int(i)]
+            s0 += gradHess[2 * Int(i) + 1]
         }
         let root = addLeaf(g0, s0)
         var level = [Node(index: root, range: 0..<rows.count, grad: g0, hess: s0, histogram: histogram(rows[...]))]
-        for _ in 0..<parameters.maxDepth {
+        var leaves: [(Range<Int>, Double)] = []
+        for depth in 0...parameters.maxDepth {
             var next: [Node] = []
             for node in level {
-                let split = bestSplit(node.histogram, g: node.grad, s: node.hess)
-                guard split.feature >= 0, split.gain > parameters.gamma else { continue }
+                let split =
+                    depth == parameters.maxDepth ? Candidate() : bestSplit(node.histogram, g: node.grad, s: node.hess)
+                guard split.feature >= 0, split.gain > parameters.gamma else {
+                    leaves.append((node.range, tree.value[node.index]))
+                    continue
+                }
                 // Partition the node's rows: bins 0 (missing) through split.bin go left.
                 let j = split.feature
                 let limit = UInt8(split.bin)
@@ -402,10 +517,15 @@ private struct TreeBuilder {
                 tree.left[node.index] = Int32(leftIndex)
                 tree.right[node.index] = Int32(rightIndex)
                 // Histogram subtraction: build the smaller child, derive the larger.
+                // Children at the depth limit become leaves: no histograms needed.
                 let smallLeft = leftRange.count <= rightRange.count
-                let small = histogram(rows[smallLeft ? leftRange : rightRange])
-                var large = node.histogram
-                for k in 0..<large.count { large[k] -= small[k] }
+                var small: [Double] = []
+                var large: [Double] = []
+                if depth + 1 < parameters.maxDepth {
+                    small = histogram(rows[smallLeft ? leftRange : rightRange])
+                    large = node.histogram
+                    for k in 0..<large.count { large[k] -= small[k] }
+                }
                 next.append(
                     Node(
                         index: leftIndex, range: leftRange, grad: gl, hess: hl, histogram: smallLeft ? small : large))
@@ -417,6 +537,6 @@ private struct TreeBuilder {
             if next.isEmpty { break }
             level = next
         }
-        return tree
+        return (tree, leaves)
     }
 }

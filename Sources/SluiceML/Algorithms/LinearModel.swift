@@ -70,11 +70,19 @@ public enum LinearRegression {
         return (LinearAlgebra.pseudoInverseSolve(a, b, p: p).x, .pseudoInverse)
     }
 
+    /// How batch gradient descent evaluates the full-batch gradient Xᵀ(Xw + b − y).
+    public enum GradientEvaluation: String, Sendable, Codable {
+        /// One fused pass over the rows per iteration.
+        case dataPass
+        /// From XᵀX, Xᵀ1, Xᵀy and Σy accumulated once: the same gradient (up to rounding) in O(d²) per iteration.
+        case sufficientStatistics
+    }
+
     /// Batch gradient descent on mean squared error from (w0, b0):
     /// δ = y − ŷ, w −= lr·(−2·Xᵀδ/n), b −= lr·(−2·mean δ) — the update of W1 and of the peer benchmark.
     public static func gradientDescent(
         _ x: Matrix, _ y: [Double], learningRate: Double, iterations: Int, initialWeights: [Double]? = nil,
-        initialIntercept: Double = 0
+        initialIntercept: Double = 0, evaluation: GradientEvaluation = .sufficientStatistics
     ) throws(MLError) -> LinearModel {
         try checkInputs(x, y)
         let n = x.rows
@@ -84,6 +92,30 @@ public enum LinearRegression {
             throw MLError(.shapeMismatch, "\(w.count) initial weights given for \(d) features")
         }
         var b = initialIntercept
+        if evaluation == .sufficientStatistics {
+            let (xtx, xty, p) = LinearAlgebra.gram(x, y, intercept: true)
+            let scale = 2 / Double(n)
+            var gradient = [Double](repeating: 0, count: d)
+            for _ in 0..<iterations {
+                // Xᵀr = XᵀX·w + b·Xᵀ1 − Xᵀy and Σr = (Xᵀ1)·w + n·b − Σy, with r = Xw + b − y.
+                var sumR = -xty[d] + xtx[d * p + d] * b
+                for j in 0..<d {
+                    var g = xtx[j * p + d] * b - xty[j]
+                    for k in 0..<d { g += xtx[j * p + k] * w[k] }
+                    gradient[j] = g
+                    sumR += xtx[j * p + d] * w[j]
+                }
+                for j in 0..<d { w[j] -= learningRate * scale * gradient[j] }
+                b -= learningRate * scale * sumR
+            }
+            guard w.allSatisfy({ $0.isFinite }), b.isFinite else {
+                throw MLError(
+                    .nonFinite,
+                    "gradient descent diverged (weights are not finite); lower the learning rate "
+                        + "or standardise the features")
+            }
+            return LinearModel(coefficients: w, intercept: b)
+        }
         let parts = chunkRanges(n, parts: n > 20_000 ? defaultThreadCount : 1)
         var partial = [Double](repeating: 0, count: parts.count * (d + 1))
         for _ in 0..<iterations {

@@ -40,6 +40,21 @@ public struct CSVOptions: Sendable {
 public enum CSVReader {
     /// Reads a whole file.
     public static func read(path: String, options: CSVOptions = CSVOptions()) throws(MLError) -> Frame {
+        // Large files are mapped (no copy, no zero-fill); small ones read.
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 {
+            defer { close(fd) }
+            var info = stat()
+            if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 1 << 20,
+                let mapped = mmap(nil, Int(info.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0),
+                mapped != MAP_FAILED
+            {
+                defer { munmap(mapped, Int(info.st_size)) }
+                let buffer = UnsafeBufferPointer(
+                    start: mapped.assumingMemoryBound(to: UInt8.self), count: Int(info.st_size))
+                return try parse(buffer, source: path, options: options)
+            }
+        }
         let bytes = try readFile(path)
         return try parse(bytes, source: path, options: options)
     }
@@ -157,8 +172,7 @@ public enum CSVReader {
             parallelFor(parts.count) { p in
                 for k in parts[p] {
                     let j = numericIndices[k]
-                    var column = [Double](repeating: 0, count: rowCount)
-                    column.withUnsafeMutableBufferPointer { c in
+                    let column = [Double](unsafeUninitializedCapacity: rowCount) { c, initialized in
                         var row = 0
                         for chunk in chunks {
                             chunk!.values.withUnsafeBufferPointer { v in
@@ -166,6 +180,7 @@ public enum CSVReader {
                             }
                             row += chunk!.rows
                         }
+                        initialized = rowCount
                     }
                     out.value[k] = column
                 }
@@ -207,8 +222,19 @@ public enum CSVReader {
         var firstNonNumeric = [Int?](repeating: nil, count: width)
         var tokenizer = Tokenizer(base: base, position: start, end: end, delimiter: delimiter, line: 1)
         var ragged: (line: Int, fields: Int)?
+        let allNumeric = !textColumns.contains(true)
         while true {
             let line = tokenizer.line
+            if allNumeric, tokenizer.position < end,
+                let next = fastNumericRow(
+                    base: base, start: tokenizer.position, end: end, width: width,
+                    delimiter: delimiter, into: &values)
+            {
+                tokenizer.position = next
+                tokenizer.line += 1
+                rows += 1
+                continue
+            }
             guard tokenizer.next() else { break }
             if tokenizer.count == 1 && tokenizer.isBlank { continue }
             if tokenizer.count != width {
@@ -236,6 +262,79 @@ public enum CSVReader {
         }
         return ChunkResult(
             values: values, rows: rows, lines: tokenizer.line - 1, ragged: ragged, firstNonNumeric: firstNonNumeric)
+    }
+
+    /// Parses one row of plain numbers (no quotes, no missing cells) in a single scan; nil (nothing appended)
+    /// when the row needs the general tokenizer.
+    @inline(__always)
+    private static func fastNumericRow(
+        base: UnsafePointer<UInt8>, start: Int, end: Int, width: Int, delimiter: UInt8, into values: inout [Double]
+    ) -> Int? {
+        var p = start
+        var column = 0
+        let before = values.count
+        while true {
+            let fieldStart = p
+            var negative = false
+            if p < end, base[p] == UInt8(ascii: "-") {
+                negative = true
+                p += 1
+            }
+            var mantissa: UInt64 = 0
+            var digits = 0
+            var exponent = 0
+            while p < end, base[p] &- 48 < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(base[p] &- 48)
+                digits += 1
+                p += 1
+            }
+            if p < end, base[p] == UInt8(ascii: ".") {
+                p += 1
+                while p < end, base[p] &- 48 < 10 {
+                    mantissa = mantissa &* 10 &+ UInt64(base[p] &- 48)
+                    digits += 1
+                    exponent -= 1
+                    p += 1
+                }
+            }
+            let value: Double
+            if digits > 0, digits <= 15, exponent >= -22,
+                p == end || base[p] == delimiter || base[p] == UInt8(ascii: "\n")
+            {
+                let magnitude = Double(mantissa)
+                value = exponent == 0 ? magnitude : magnitude / exactPowersOfTenTable[-exponent]
+                values.append(negative ? -value : value)
+            } else {
+                // Exponents, long mantissas, blanks, text: the careful parser, on the whole field.
+                var fieldEnd = fieldStart
+                while fieldEnd < end, base[fieldEnd] != delimiter, base[fieldEnd] != UInt8(ascii: "\n") {
+                    fieldEnd += 1
+                }
+                var trimmed = fieldEnd
+                if trimmed > fieldStart, base[trimmed - 1] == UInt8(ascii: "\r") { trimmed -= 1 }
+                guard trimmed > fieldStart, base[fieldStart] != UInt8(ascii: "\""),
+                    let parsed = parseDouble(base, fieldStart, trimmed)
+                else {
+                    values.removeLast(values.count - before)
+                    return nil
+                }
+                values.append(parsed)
+                p = fieldEnd
+            }
+            column += 1
+            if p < end, base[p] == delimiter {
+                guard column < width else { break }
+                p += 1
+                continue
+            }
+            if column == width {
+                if p < end { p += 1 }
+                return p
+            }
+            break
+        }
+        values.removeLast(values.count - before)
+        return nil
     }
 
     /// Reads a file into memory with one `read` loop.

@@ -5,7 +5,7 @@
 #endif
 
 /// Exact powers of ten representable in a Double (Clinger's fast path).
-private let exactPowersOfTen: [Double] = [
+let exactPowersOfTenTable: [Double] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
     1e20, 1e21, 1e22,
 ]
@@ -75,7 +75,7 @@ func parseDouble(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Dou
     guard i == end else { return nil }
     if digits <= 19, mantissa <= 1 << 53, exponent >= -22, exponent <= 22 {
         var value = Double(mantissa)
-        value = exponent < 0 ? value / exactPowersOfTen[-exponent] : value * exactPowersOfTen[exponent]
+        value = exponent < 0 ? value / exactPowersOfTenTable[-exponent] : value * exactPowersOfTenTable[exponent]
         return negative ? -value : value
     }
     return slowParse(bytes, start, end)

@@ -19,6 +19,7 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
     public var linear: LinearModel?
     public var logistic: LogisticModel?
     public var gbdt: GBDTModel?
+    public var mlp: MLPModel?
     /// Options the model was trained with, as given.
     public var parameters: [String: String]
     public var training: TrainingInfo
@@ -70,6 +71,7 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
         if let linear { return linear.predict(x) }
         if let logistic { return logistic.predictProbability(x) }
         if let gbdt { return gbdt.predict(x) }
+        if let mlp { return mlp.predict(x) }
         throw MLError(.invalidModel, "the model file has no parameters for algorithm '\(algorithm)'")
     }
 
