@@ -71,45 +71,6 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension JSONValue {
-    /// Canonical JSON text: sorted keys, no spaces, for hashing and storage.
-    public var canonicalJSON: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let value): return value ? "true" : "false"
-        case .int(let value): return String(value)
-        case .double(let value):
-            return value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? "\(value)" : "\(value)") : "null"
-        case .string(let value): return Self.quote(value)
-        case .array(let items): return "[" + items.map(\.canonicalJSON).joined(separator: ",") + "]"
-        case .object(let members):
-            return "{"
-                + members.keys.sorted().map { Self.quote($0) + ":" + members[$0]!.canonicalJSON }.joined(
-                    separator: ",") + "}"
-        }
-    }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out +=
-                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
     /// Parses JSON text.
     public static func parse(_ text: String) -> JSONValue? {
         try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import SluiceCore
 import SluiceServing
 
 /// The HTTP front of Sluice's serving: SageMaker's runtime routes, W1's `/stream` and `/batch`, `/ping`, `/metrics`.
@@ -257,27 +258,9 @@ public struct SluiceServer: Sendable {
     static func errorResponse(_ error: ServingError) -> Response {
         var headers: HTTPFields = [.contentType: "application/json", Self.errorTypeHeader: error.code.name]
         if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
-        let body = "{\"ErrorCode\":\(jsonString(error.code.name)),\"Message\":\(jsonString(error.message))}"
+        let body = "{\"ErrorCode\":\(JSONValue.quoted(error.code.name)),\"Message\":\(JSONValue.quoted(error.message))}"
         return Response(
             status: status(for: error.code), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if scalar.value < 0x20 {
-                    out += " "
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -72,7 +72,7 @@ public final class SQLiteStore: ExecutionStore {
                     """,
                 arguments: [
                     execution.id, execution.pipelineHash, execution.pipelineName,
-                    JSONValue.object(execution.parameters).canonicalText, max(1, execution.maxConcurrentExecutions),
+                    JSONValue.object(execution.parameters).canonicalJSON, max(1, execution.maxConcurrentExecutions),
                     execution.createdAt,
                 ])
             let insert = try db.cachedStatement(
@@ -211,7 +211,7 @@ public final class SQLiteStore: ExecutionStore {
                         message: "step '\(record.name)': \(transition.from.rawValue) → \(record.status.rawValue)")
                 }
                 try update.execute(arguments: [
-                    record.status.rawValue, record.attempt, record.outputs.map { JSONValue.object($0).canonicalText },
+                    record.status.rawValue, record.attempt, record.outputs.map { JSONValue.object($0).canonicalJSON },
                     record.conditionResult, record.error?.error, record.error?.cause, record.caughtBy,
                     record.cacheKey, record.cacheHit, record.dueAt, record.startedAt, record.finishedAt, id,
                     record.name, transition.from.rawValue,
@@ -264,7 +264,7 @@ public final class SQLiteStore: ExecutionStore {
                         VALUES (?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        entry.key, id, entry.step, entry.attempt, JSONValue.object(entry.outputs).canonicalText,
+                        entry.key, id, entry.step, entry.attempt, JSONValue.object(entry.outputs).canonicalJSON,
                         changes.now,
                     ])
             }
@@ -490,13 +490,6 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension JSONValue {
-    /// Compact JSON text with sorted keys.
-    var canonicalText: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
-    }
-
     static func parse(_ text: String) -> JSONValue? {
         try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
