@@ -154,4 +154,31 @@ import Testing
         let versions = try store.modelVersions(group: "DiabetesModelGroup")
         #expect(versions.map(\.status) == [.approved, .pendingManualApproval])
     }
+
+    /// `sluice models` over a store W1 registered into: list as JSON, reject with a reason, alias, unknown version.
+    @Test func modelsCommandListsDecidesAndAliases() throws {
+        let sandbox = try Sandbox()
+        let (status, output) = try sandbox.run([
+            "run", Self.examples + "/w1-diabetes/pipeline.yaml", "-p",
+            "InputData=\(Self.examples)/data/diabetes_scaled.csv",
+        ])
+        #expect(status == 0, "\(output)")
+        let (listStatus, listed) = try sandbox.run(["models", "list", "DiabetesModelGroup", "--format", "json"])
+        #expect(listStatus == 0, "\(listed)")
+        let versions = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(listed.utf8)).array)
+        #expect(versions.count == 1)
+        #expect(versions.first?["status"] == "Approved" && versions.first?["version"] == 1)
+
+        #expect(
+            try sandbox.run(["models", "reject", "DiabetesModelGroup/1", "--reason", "leak", "--by", "ana"]).0 == 0)
+        #expect(try sandbox.run(["models", "alias", "DiabetesModelGroup/1", "champion"]).0 == 0)
+        let (missing, message) = try sandbox.run(["models", "approve", "DiabetesModelGroup/7"])
+        #expect(missing != 0 && message.contains("no version 7"))
+
+        let store = try SQLiteStore(path: sandbox.home + "/sluice.db")
+        #expect(try store.latestModelVersion(group: "DiabetesModelGroup", status: .approved) == nil)
+        #expect(try store.aliasedVersion(group: "DiabetesModelGroup", alias: "champion")?.version == 1)
+        let rejection = try #require(try store.modelEvents(group: "DiabetesModelGroup").first { $0.kind == "rejected" })
+        #expect(rejection.by == "ana" && rejection.reason == "leak")
+    }
 }
