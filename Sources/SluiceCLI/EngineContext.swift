@@ -10,13 +10,16 @@ struct EngineContext {
     let store: SQLiteStore
     let engine: ExecutionEngine
 
-    /// Every built-in step this binary knows.
-    static var builtins: [any BuiltinStep] { coreBuiltinSteps + mlBuiltinSteps }
+    /// Every built-in step this binary knows, the registry steps writing into `store`.
+    static func builtins(store: SQLiteStore, artifacts: ArtifactStore) -> [any BuiltinStep] {
+        coreBuiltinSteps + mlBuiltinSteps + registryBuiltinSteps(registry: store, artifacts: artifacts)
+    }
 
-    static func executors() -> [String: any StepExecutor] {
+    static func executors(store: SQLiteStore, artifacts: ArtifactStore) -> [String: any StepExecutor] {
         let command = CommandExecutor()
         return [
-            "builtin": BuiltinExecutor(builtins), "command": command, "lambda": command, "glue": command,
+            "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts)), "command": command,
+            "lambda": command, "glue": command,
             "container": ContainerExecutor(),
         ]
     }
@@ -27,8 +30,9 @@ struct EngineContext {
         let store = try home.open(durability: try durability ?? SluiceHome.durability())
         var configuration = EngineConfiguration(executionsDirectory: home.executionsPath, maxParallel: maxParallel)
         configuration.seed = UInt64.random(in: 1...UInt64.max)
+        let artifacts = ArtifactStore(root: home.artifactsPath)
         let engine = ExecutionEngine(
-            store: store, artifacts: ArtifactStore(root: home.artifactsPath), executors: executors(),
+            store: store, artifacts: artifacts, executors: executors(store: store, artifacts: artifacts),
             configuration: configuration)
         return EngineContext(home: home, store: store, engine: engine)
     }

@@ -124,6 +124,50 @@ enum Migrations {
                     ) STRICT;
                     """)
         }
+        migrator.registerMigration("v2_registry") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE model_group (
+                        name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),
+                        created_at REAL NOT NULL
+                    ) STRICT;
+                    CREATE TABLE model_version (
+                        group_name TEXT NOT NULL REFERENCES model_group(name),
+                        version INTEGER NOT NULL CHECK (version >= 1),
+                        artifact_path TEXT NOT NULL,
+                        artifact_hash TEXT NOT NULL CHECK (artifact_hash LIKE 'sha256:%'),
+                        metrics TEXT CHECK (metrics IS NULL OR json_valid(metrics)),
+                        status TEXT NOT NULL CHECK (status IN ('PendingManualApproval', 'Approved', 'Rejected')),
+                        execution_id TEXT,
+                        step TEXT,
+                        input_hashes TEXT NOT NULL CHECK (json_valid(input_hashes)),
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (group_name, version)
+                    ) STRICT;
+                    CREATE TABLE model_alias (
+                        group_name TEXT NOT NULL,
+                        alias TEXT NOT NULL CHECK (alias <> ''),
+                        version INTEGER NOT NULL,
+                        PRIMARY KEY (group_name, alias),
+                        FOREIGN KEY (group_name, version) REFERENCES model_version(group_name, version)
+                    ) STRICT;
+                    CREATE TABLE model_event (
+                        sequence INTEGER PRIMARY KEY,
+                        group_name TEXT NOT NULL REFERENCES model_group(name),
+                        version INTEGER,
+                        kind TEXT NOT NULL CHECK (kind IN ('registered', 'approved', 'rejected', 'pending', 'alias')),
+                        alias TEXT,
+                        actor TEXT NOT NULL,
+                        reason TEXT NOT NULL DEFAULT '',
+                        time REAL NOT NULL
+                    ) STRICT;
+                    CREATE INDEX model_event_by_group ON model_event(group_name, sequence);
+                    CREATE TRIGGER model_event_is_append_only_update BEFORE UPDATE ON model_event
+                        BEGIN SELECT RAISE(ABORT, 'the model event log is append-only'); END;
+                    CREATE TRIGGER model_event_is_append_only_delete BEFORE DELETE ON model_event
+                        BEGIN SELECT RAISE(ABORT, 'the model event log is append-only'); END;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+import SluiceStore
+
+extension ModelVersionRecord {
+    var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "group": .string(group), "version": .int(version), "status": .string(status.rawValue),
+            "artifactPath": .string(artifactPath), "artifactHash": .string(artifactHash),
+            "inputHashes": .object(inputHashes.mapValues { .string($0) }), "createdAt": .double(createdAt),
+        ]
+        if let metrics { object["metrics"] = metrics }
+        if let executionID { object["execution"] = .string(executionID) }
+        if let stepName { object["step"] = .string(stepName) }
+        return .object(object)
+    }
+}
+
+/// A `Group/N` argument.
+struct ModelVersionArgument: ExpressibleByArgument {
+    var group: String
+    var version: Int
+
+    init?(argument: String) {
+        guard let slash = argument.lastIndex(of: "/"), let version = Int(argument[argument.index(after: slash)...]),
+            slash != argument.startIndex
+        else { return nil }
+        group = String(argument[..<slash])
+        self.version = version
+    }
+}
+
+/// `sluice models`: the model registry.
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models", abstract: "List, inspect, approve, reject and alias registered model versions.",
+        subcommands: [List.self, Show.self, Approve.self, Reject.self, Alias.self])
+
+    static var currentUser: String { ProcessInfo.processInfo.environment["USER"] ?? "unknown" }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List model package groups, or the versions of one group.")
+
+        @Argument(help: "A model package group; without it, every group.")
+        var group: String?
+
+        @Option(help: "text or json.")
+        var format: ListFormat = .text
+
+        func run() throws {
+            let store = try EngineContext.open().store
+            guard let group else {
+                let groups = try store.modelGroups()
+                if format == .json {
+                    printJSON(.array(groups.map { ["name": .string($0.name), "versions": .int($0.versionCount)] }))
+                } else {
+                    for entry in groups { print("\(entry.name)  \(entry.versionCount) version(s)") }
+                }
+                return
+            }
+            let versions = try store.modelVersions(group: group)
+            if versions.isEmpty, try store.modelGroups().allSatisfy({ $0.name != group }) {
+                throw CLIError("no model package group '\(group)'; list groups with `sluice models list`")
+            }
+            if format == .json {
+                printJSON(.array(versions.map(\.json)))
+                return
+            }
+            for version in versions {
+                print("\(version.reference)  \(version.status.rawValue)  \(version.executionID ?? "-")")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one version (Group/N) and its audit log.")
+
+        @Argument(help: "Group/N, e.g. DiabetesModelGroup/1.")
+        var version: ModelVersionArgument
+
+        func run() throws {
+            let store = try EngineContext.open().store
+            guard let record = try store.modelVersion(group: version.group, version: version.version) else {
+                throw CLIError(
+                    "no model version \(version.group)/\(version.version); list them with "
+                        + "`sluice models list \(version.group)`")
+            }
+            printJSON(record.json)
+            for event in try store.modelEvents(group: version.group) where event.version == version.version {
+                let alias = event.alias.map { " \($0)" } ?? ""
+                print("\(event.time)  \(event.kind)\(alias)  by \(event.by)  \(event.reason)")
+            }
+        }
+    }
+
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve a version (Group/N).")
+        @Argument(help: "Group/N.") var version: ModelVersionArgument
+        @Option(help: "Why.") var reason: String = ""
+        @Option(help: "Who decides (default: $USER).") var by: String = ModelsCommand.currentUser
+
+        func run() throws { try decide(version, .approved, by: by, reason: reason) }
+    }
+
+    struct Reject: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a version (Group/N).")
+        @Argument(help: "Group/N.") var version: ModelVersionArgument
+        @Option(help: "Why.") var reason: String = ""
+        @Option(help: "Who decides (default: $USER).") var by: String = ModelsCommand.currentUser
+
+        func run() throws { try decide(version, .rejected, by: by, reason: reason) }
+    }
+
+    struct Alias: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Point an alias (e.g. champion) at Group/N.")
+        @Argument(help: "Group/N.") var version: ModelVersionArgument
+        @Argument(help: "The alias name.") var alias: String
+        @Option(help: "Why.") var reason: String = ""
+        @Option(help: "Who moves it (default: $USER).") var by: String = ModelsCommand.currentUser
+
+        func run() throws {
+            let store = try EngineContext.open().store
+            try store.setAlias(
+                group: version.group, alias: alias, version: version.version, by: by, reason: reason,
+                now: Date().timeIntervalSince1970)
+            print("\(version.group)@\(alias) → \(version.group)/\(version.version)")
+        }
+    }
+}
+
+private func decide(_ version: ModelVersionArgument, _ status: ModelApprovalStatus, by: String, reason: String) throws {
+    let store = try EngineContext.open().store
+    let record = try store.setApprovalStatus(
+        group: version.group, version: version.version, status: status, by: by, reason: reason,
+        now: Date().timeIntervalSince1970)
+    print("\(record.reference)  \(record.status.rawValue)")
+}

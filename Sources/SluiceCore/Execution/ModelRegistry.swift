@@ -1,0 +1,149 @@
+/// Whether a registered model version may be deployed.
+public enum ModelApprovalStatus: String, Hashable, Sendable, Codable, CaseIterable {
+    case pendingManualApproval = "PendingManualApproval"
+    case approved = "Approved"
+    case rejected = "Rejected"
+
+    /// The allowed spellings, for error messages.
+    public static var allowedValues: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+/// A model version to register; the registry allocates its number.
+public struct NewModelVersion: Hashable, Sendable {
+    public var group: String
+    /// Where the artifact is kept (a content-addressed copy).
+    public var artifactPath: String
+    /// `sha256:` digest of the artifact.
+    public var artifactHash: String
+    public var metrics: JSONValue?
+    public var status: ModelApprovalStatus
+    public var executionID: String?
+    public var stepName: String?
+    /// Content hashes of the data the model was derived from, by input name.
+    public var inputHashes: [String: String]
+    /// Who registered it (a user name or `execution <id>`).
+    public var registeredBy: String
+    public var createdAt: Double
+
+    public init(
+        group: String, artifactPath: String, artifactHash: String, metrics: JSONValue? = nil,
+        status: ModelApprovalStatus, executionID: String? = nil, stepName: String? = nil,
+        inputHashes: [String: String] = [:], registeredBy: String, createdAt: Double
+    ) {
+        self.group = group
+        self.artifactPath = artifactPath
+        self.artifactHash = artifactHash
+        self.metrics = metrics
+        self.status = status
+        self.executionID = executionID
+        self.stepName = stepName
+        self.inputHashes = inputHashes
+        self.registeredBy = registeredBy
+        self.createdAt = createdAt
+    }
+}
+
+/// A registered model version: `group/version`, its artifact, metrics, lineage and approval status.
+public struct ModelVersionRecord: Hashable, Sendable, Codable {
+    public var group: String
+    public var version: Int
+    public var artifactPath: String
+    public var artifactHash: String
+    public var metrics: JSONValue?
+    public var status: ModelApprovalStatus
+    public var executionID: String?
+    public var stepName: String?
+    public var inputHashes: [String: String]
+    public var createdAt: Double
+
+    public init(
+        group: String, version: Int, artifactPath: String, artifactHash: String, metrics: JSONValue?,
+        status: ModelApprovalStatus, executionID: String?, stepName: String?, inputHashes: [String: String],
+        createdAt: Double
+    ) {
+        self.group = group
+        self.version = version
+        self.artifactPath = artifactPath
+        self.artifactHash = artifactHash
+        self.metrics = metrics
+        self.status = status
+        self.executionID = executionID
+        self.stepName = stepName
+        self.inputHashes = inputHashes
+        self.createdAt = createdAt
+    }
+
+    /// `Group/N`.
+    public var reference: String { "\(group)/\(version)" }
+}
+
+/// A model package group and how many versions it holds.
+public struct ModelGroupRecord: Hashable, Sendable, Codable {
+    public var name: String
+    public var versionCount: Int
+    public var createdAt: Double
+
+    public init(name: String, versionCount: Int, createdAt: Double) {
+        self.name = name
+        self.versionCount = versionCount
+        self.createdAt = createdAt
+    }
+}
+
+/// One line of the registry's append-only audit log.
+public struct ModelEventRecord: Hashable, Sendable, Codable {
+    public var sequence: Int64
+    public var group: String
+    public var version: Int?
+    /// `registered`, `approved`, `rejected`, `pending` or `alias`.
+    public var kind: String
+    /// For alias moves, the alias name.
+    public var alias: String?
+    public var by: String
+    public var reason: String
+    public var time: Double
+
+    public init(
+        sequence: Int64, group: String, version: Int?, kind: String, alias: String?, by: String, reason: String,
+        time: Double
+    ) {
+        self.sequence = sequence
+        self.group = group
+        self.version = version
+        self.kind = kind
+        self.alias = alias
+        self.by = by
+        self.reason = reason
+        self.time = time
+    }
+}
+
+/// A registry problem the user can fix (unknown group or version).
+public struct ModelRegistryError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The model registry as the engine and built-in steps see it; every method is one transaction.
+public protocol ModelRegistry: Sendable {
+    /// Registers a new version, numbered from 1 per group (the group is created on first use).
+    func registerModelVersion(_ version: NewModelVersion) throws -> ModelVersionRecord
+    /// Changes a version's approval status and appends who, when and why to the audit log.
+    func setApprovalStatus(
+        group: String, version: Int, status: ModelApprovalStatus, by: String, reason: String, now: Double
+    ) throws -> ModelVersionRecord
+    /// The highest-numbered version of a group, optionally only among versions with `status`.
+    func latestModelVersion(group: String, status: ModelApprovalStatus?) throws -> ModelVersionRecord?
+    /// One version, if it exists.
+    func modelVersion(group: String, version: Int) throws -> ModelVersionRecord?
+    /// Every version of a group, oldest first.
+    func modelVersions(group: String) throws -> [ModelVersionRecord]
+    /// Every group, by name.
+    func modelGroups() throws -> [ModelGroupRecord]
+    /// Points `alias` (e.g. `champion`) of a group at a version, recording the move.
+    func setAlias(group: String, alias: String, version: Int, by: String, reason: String, now: Double) throws
+    /// The version an alias points at.
+    func aliasedVersion(group: String, alias: String) throws -> ModelVersionRecord?
+    /// The audit log of a group, oldest first.
+    func modelEvents(group: String) throws -> [ModelEventRecord]
+}

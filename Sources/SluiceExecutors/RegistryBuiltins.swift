@@ -1,0 +1,69 @@
+import Foundation
+public import SluiceCore
+
+/// `registry.register`: registers a model version with an approval status, its metrics and its lineage.
+///
+/// Inputs (as the `RegisterModel` module declares them): `Model` (a model file or folder), `ModelPackageGroup`,
+/// `ApprovalStatus` (`PendingManualApproval` by default, `Approved` or `Rejected`), `Metrics` (optional evaluation
+/// report, a JSON file or value). The model is copied into the step's folder and kept under its content hash.
+/// Outputs: `ModelVersion` (`Group/N`) and `ModelVersionNumber` (N).
+public struct RegisterModelStep: BuiltinStep {
+    let registry: any ModelRegistry
+    let artifacts: any ArtifactStoring
+
+    /// A step registering into `registry`, keeping model copies in `artifacts`.
+    public init(registry: any ModelRegistry, artifacts: any ArtifactStoring) {
+        self.registry = registry
+        self.artifacts = artifacts
+    }
+
+    public var name: String { "registry.register" }
+
+    public func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        func failure(_ message: String) -> StepFailure {
+            StepFailure(ErrorName.taskFailed, cause: "step '\(context.stepName)': \(message)")
+        }
+        guard let group = context.value("ModelPackageGroup")?.string, !group.isEmpty else {
+            throw failure("input 'ModelPackageGroup' is required: the name of the model package group")
+        }
+        let statusText = context.value("ApprovalStatus")?.string ?? ModelApprovalStatus.pendingManualApproval.rawValue
+        guard let status = ModelApprovalStatus(rawValue: statusText) else {
+            throw failure(
+                "input 'ApprovalStatus' is '\(statusText)'; allowed values: \(ModelApprovalStatus.allowedValues)")
+        }
+        guard let model = context.value("Model")?.string, FileManager.default.fileExists(atPath: model) else {
+            throw failure("input 'Model' must be the path of a model file or folder produced by a training step")
+        }
+        let copy = context.workDirectory + "/model/" + (model as NSString).lastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: context.workDirectory + "/model", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: model, toPath: copy)
+        let kept = try artifacts.ingest(path: copy)
+
+        var inputHashes: [String: String] = ["Model": kept.hash]
+        var metrics: JSONValue?
+        switch context.value("Metrics") {
+        case .string(let path)?:
+            guard let data = FileManager.default.contents(atPath: path),
+                let value = try? JSONDecoder().decode(JSONValue.self, from: data)
+            else { throw failure("input 'Metrics' (\(path)) is not a readable JSON report") }
+            metrics = value
+            inputHashes["Metrics"] = try artifacts.contentHash(path: path).hash
+        case .null?, nil: metrics = nil
+        case let value?: metrics = value
+        }
+
+        let record = try registry.registerModelVersion(
+            NewModelVersion(
+                group: group, artifactPath: copy, artifactHash: kept.hash, metrics: metrics, status: status,
+                executionID: context.executionID, stepName: context.stepName, inputHashes: inputHashes,
+                registeredBy: "execution \(context.executionID)", createdAt: Date().timeIntervalSince1970))
+        context.log("registered \(record.reference) (\(status.rawValue), \(kept.hash))")
+        return ["ModelVersion": .string(record.reference), "ModelVersionNumber": .int(record.version)]
+    }
+}
+
+/// The built-ins that need the model registry.
+public func registryBuiltinSteps(registry: any ModelRegistry, artifacts: any ArtifactStoring) -> [any BuiltinStep] {
+    [RegisterModelStep(registry: registry, artifacts: artifacts)]
+}
