@@ -105,7 +105,10 @@ let package = Package(
         .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore", "SluiceCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceEngineTests",
-            dependencies: ["SluiceEngine", "SluiceCore", "SluiceStore", "SluiceTesting", "SluiceExecutors"],
+            dependencies: [
+                "SluiceEngine", "SluiceCore", "SluiceStore", "SluiceTesting", "SluiceExecutors",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

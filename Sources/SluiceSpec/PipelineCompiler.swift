@@ -205,7 +205,7 @@ final class PipelineCompiler {
                         at: node.location,
                         fix: "use one of \(allowed.map(\.interpolationText).joined(separator: ", "))")
                 } else {
-                    defaultValue = value
+                    defaultValue = Self.anchored(value, type: type, in: location.file)
                 }
             }
             let description = fields["description"].flatMap { reporter.string($0, "'description'") }
@@ -215,6 +215,17 @@ final class PipelineCompiler {
                     allowedValues: allowed, location: location))
         }
         return result
+    }
+
+    /// A relative local path given as the default of a data, model or report parameter, made absolute against the
+    /// folder of the pipeline file, so a pipeline runs the same from any working directory. URIs (`s3://…`) and
+    /// absolute paths are left as written.
+    static func anchored(_ value: JSONValue, type: ValueType, in file: String) -> JSONValue {
+        guard [.data, .model, .report].contains(type), let path = value.string, !path.isEmpty,
+            !path.hasPrefix("/"), !path.contains("://")
+        else { return value }
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
+        return .string(folder.appendingPathComponent(path).standardized.path)
     }
 
     private func readTriggers(_ node: SpecNode?) -> [Trigger] {

@@ -24,8 +24,8 @@ extension SQLiteStore: ModelRegistry {
                     """,
                 arguments: [
                     record.group, record.version, record.artifactPath, record.artifactHash,
-                    record.metrics?.canonicalText, record.status.rawValue, record.executionID, record.stepName,
-                    JSONValue.object(record.inputHashes.mapValues { .string($0) }).canonicalText, record.createdAt,
+                    record.metrics?.canonicalJSON, record.status.rawValue, record.executionID, record.stepName,
+                    JSONValue.object(record.inputHashes.mapValues { .string($0) }).canonicalJSON, record.createdAt,
                 ])
             try Self.appendModelEvent(
                 db, group: new.group, version: version, kind: "registered", alias: nil, by: new.registeredBy,

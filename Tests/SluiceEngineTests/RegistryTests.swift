@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SluiceCore
 import SluiceExecutors
 import SluiceStore
@@ -79,8 +80,11 @@ import Testing
             try store.setAlias(group: "Nope", alias: "champion", version: 1, by: "x", reason: "", now: 9)
         }
         // The audit log refuses edits at the SQLite level.
-        let (status, _) = try Self.sqlite(path, "UPDATE model_event SET actor = 'mallory'")
-        #expect(status != 0)
+        let database = try DatabaseQueue(path: path)
+        #expect(throws: DatabaseError.self) {
+            try database.write { try $0.execute(sql: "UPDATE model_event SET actor = 'mallory'") }
+        }
+        #expect(throws: DatabaseError.self) { try database.write { try $0.execute(sql: "DELETE FROM model_event") } }
         #expect(try store.modelEvents(group: "G").allSatisfy { $0.by != "mallory" })
     }
 
@@ -104,20 +108,6 @@ import Testing
         let outputs = try await step.run(context)
         #expect(outputs["ModelVersion"] == "G/1" && outputs["ModelVersionNumber"] == 1)
         #expect(try store.modelVersion(group: "G", version: 1)?.status == .pendingManualApproval)
-    }
-
-    /// Runs `sqlite3` on the database file; returns its exit status and output.
-    static func sqlite(_ path: String, _ sql: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", path, sql]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        process.waitUntilExit()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, text)
     }
 }
 

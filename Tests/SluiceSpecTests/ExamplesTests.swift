@@ -29,6 +29,15 @@ import Testing
         }
     }
 
+    @Test func relativeDataDefaultsAreAnchoredAtThePipelineFile() throws {
+        let pipeline = try #require(PipelineLoader.load(path: Paths.example("w1-diabetes/pipeline.yaml")).pipeline)
+        let input = try #require(pipeline.parameter(named: "InputData")?.defaultValue?.string)
+        #expect(input.hasPrefix("/") && input.hasSuffix("/examples/data/diabetes_scaled.csv"))
+        #expect(FileManager.default.fileExists(atPath: input))
+        let status = try #require(pipeline.parameter(named: "ModelApprovalStatus")?.defaultValue)
+        #expect(status == "Approved")
+    }
+
     @Test func diabetesGateRegistersOnlyOnTheThenBranch() throws {
         let pipeline = try #require(PipelineLoader.load(path: Paths.example("w1-diabetes/pipeline.yaml")).pipeline)
         let register = try #require(pipeline.step(named: "Register"))
