@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import SluiceCore
 import SluiceEngine
@@ -158,6 +159,26 @@ final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
 
     static func format(_ seconds: Double) -> String {
         seconds < 1 ? String(format: "%.0fms", seconds * 1000) : String(format: "%.2fs", seconds)
+    }
+}
+
+/// Runs a command's body; a refusal from Sluice (an unknown id or version, a conflict, a bad setting) becomes one
+/// `error: …` line and exit status 1, like every other Sluice command.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as CLIError {
+        printError(error.description)
+        throw ExitCode.failure
+    } catch let error as ModelRegistryError {
+        printError(error.description)
+        throw ExitCode.failure
+    } catch let error as StoreError {
+        printError(error.message)
+        throw ExitCode.failure
+    } catch let error as DurabilityError {
+        printError(error.description)
+        throw ExitCode.failure
     }
 }
 

@@ -49,7 +49,9 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "text or json.")
         var format: ListFormat = .text
 
-        func run() throws {
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
             let store = try EngineContext.open().store
             guard let group else {
                 let groups = try store.modelGroups()
@@ -80,7 +82,9 @@ struct ModelsCommand: ParsableCommand {
         @Argument(help: "Group/N, e.g. DiabetesModelGroup/1.")
         var version: ModelVersionArgument
 
-        func run() throws {
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
             let store = try EngineContext.open().store
             guard let record = try store.modelVersion(group: version.group, version: version.version) else {
                 throw CLIError(
@@ -101,7 +105,7 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "Why.") var reason: String = ""
         @Option(help: "Who decides (default: $USER).") var by: String = ModelsCommand.currentUser
 
-        func run() throws { try decide(version, .approved, by: by, reason: reason) }
+        func run() throws { try reportingErrors { try decide(version, .approved, by: by, reason: reason) } }
     }
 
     struct Reject: ParsableCommand {
@@ -110,7 +114,7 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "Why.") var reason: String = ""
         @Option(help: "Who decides (default: $USER).") var by: String = ModelsCommand.currentUser
 
-        func run() throws { try decide(version, .rejected, by: by, reason: reason) }
+        func run() throws { try reportingErrors { try decide(version, .rejected, by: by, reason: reason) } }
     }
 
     struct Alias: ParsableCommand {
@@ -120,7 +124,9 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "Why.") var reason: String = ""
         @Option(help: "Who moves it (default: $USER).") var by: String = ModelsCommand.currentUser
 
-        func run() throws {
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
             let store = try EngineContext.open().store
             try store.setAlias(
                 group: version.group, alias: alias, version: version.version, by: by, reason: reason,
