@@ -167,19 +167,33 @@ final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as CLIError {
-        printError(error.description)
-        throw ExitCode.failure
-    } catch let error as ModelRegistryError {
-        printError(error.description)
-        throw ExitCode.failure
-    } catch let error as StoreError {
-        printError(error.message)
-        throw ExitCode.failure
-    } catch let error as DurabilityError {
-        printError(error.description)
-        throw ExitCode.failure
+    } catch {
+        throw reported(error)
     }
+}
+
+/// `reportingErrors` for asynchronous commands.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        throw reported(error)
+    }
+}
+
+/// Prints Sluice's own errors as one line and turns them into exit status 1; anything else passes through.
+private func reported(_ error: any Error) -> any Error {
+    let message: String
+    switch error {
+    case let error as CLIError: message = error.description
+    case let error as EngineError: message = error.message
+    case let error as StoreError: message = error.message
+    case let error as ModelRegistryError: message = error.description
+    case let error as DurabilityError: message = error.description
+    default: return error
+    }
+    printError(message)
+    return ExitCode.failure
 }
 
 func printError(_ message: String) {

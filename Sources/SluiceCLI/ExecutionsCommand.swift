@@ -67,7 +67,7 @@ struct ShowCommand: ParsableCommand {
     var format: ListFormat = .text
 
     func run() throws {
-        do {
+        try reportingErrors {
             let context = try EngineContext.open()
             let record = try context.findExecution(execution)
             let steps = try context.store.steps(executionID: record.id)
@@ -121,9 +121,6 @@ struct ShowCommand: ParsableCommand {
             for use in try context.store.lineage(executionID: record.id) {
                 print("  artifact \(use.role) by \(use.step)#\(use.attempt) \(use.port): \(use.hash.prefix(19))…")
             }
-        } catch let error as CLIError {
-            printError(error.description)
-            throw ExitCode.failure
         }
     }
 }
@@ -143,7 +140,7 @@ struct LogsCommand: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
-        do {
+        try await reportingErrors {
             let context = try EngineContext.open()
             let record = try context.findExecution(execution)
             var after: Int64 = 0
@@ -170,9 +167,6 @@ struct LogsCommand: AsyncParsableCommand {
                     print(String(decoding: data, as: UTF8.self), terminator: "")
                 }
             }
-        } catch let error as CLIError {
-            printError(error.description)
-            throw ExitCode.failure
         }
     }
 }

@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             overrides[String(parameter[..<equals])] = String(parameter[parameter.index(after: equals)...])
         }
-        do {
+        try await reportingErrors {
             let context = try EngineContext.open(maxParallel: maxParallel)
             let id = EngineContext.newExecutionID()
             let execution = try context.engine.prepare(pipeline: loaded, overrides: overrides, id: id)
@@ -47,12 +47,6 @@ struct RunCommand: AsyncParsableCommand {
             display.line("execution \(id)  \(loaded.name)  (\(loaded.steps.count) steps)")
             let status = try await context.claimAndDrive(executionID: id, pipeline: loaded, display: display)
             try summarize(context: context, id: id, status: status, display: display)
-        } catch let error as EngineError {
-            printError(error.message)
-            throw ExitCode.failure
-        } catch let error as CLIError {
-            printError(error.description)
-            throw ExitCode.failure
         }
     }
 }
@@ -88,7 +82,7 @@ struct ResumeCommand: AsyncParsableCommand {
     var maxParallel: Int = 8
 
     func run() async throws {
-        do {
+        try await reportingErrors {
             let context = try EngineContext.open(maxParallel: maxParallel)
             let record = try context.findExecution(execution)
             let pipeline = try context.storedPipeline(of: record)
@@ -96,12 +90,6 @@ struct ResumeCommand: AsyncParsableCommand {
             display.line("resuming execution \(record.id)  \(record.pipelineName)")
             let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
             try summarize(context: context, id: record.id, status: status, display: display)
-        } catch let error as CLIError {
-            printError(error.description)
-            throw ExitCode.failure
-        } catch let error as EngineError {
-            printError(error.message)
-            throw ExitCode.failure
         }
     }
 }
@@ -119,7 +107,7 @@ struct RetryCommand: AsyncParsableCommand {
     var from: String?
 
     func run() async throws {
-        do {
+        try await reportingErrors {
             let context = try EngineContext.open()
             let record = try context.findExecution(execution)
             guard record.status == .failed || record.status == .cancelled || from != nil else {
@@ -145,9 +133,6 @@ struct RetryCommand: AsyncParsableCommand {
             display.line("retrying execution \(record.id): \(reset.count) step(s) to run again")
             let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
             try summarize(context: context, id: record.id, status: status, display: display)
-        } catch let error as CLIError {
-            printError(error.description)
-            throw ExitCode.failure
         }
     }
 }
@@ -161,7 +146,7 @@ struct CancelCommand: ParsableCommand {
     var execution: String
 
     func run() throws {
-        do {
+        try reportingErrors {
             let context = try EngineContext.open()
             let record = try context.findExecution(execution)
             guard
@@ -169,9 +154,6 @@ struct CancelCommand: ParsableCommand {
             else { throw CLIError("no execution '\(execution)'") }
             if status.isFinished { throw CLIError("execution \(record.id) already \(status.rawValue)") }
             print(status == .queued ? "cancelled \(record.id)" : "cancel requested for \(record.id)")
-        } catch let error as CLIError {
-            printError(error.description)
-            throw ExitCode.failure
         }
     }
 }
