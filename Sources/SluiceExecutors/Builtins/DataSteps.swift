@@ -12,7 +12,6 @@ struct DataValidateStep: BuiltinStep {
     func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
         let args = StepArguments(context)
         let path = try args.dataFile("data")
-        let frame = try args.wrap { () throws(MLError) in try CSVReader.read(path: path) }
         let rules = context.value("columns")?.object ?? [:]
         struct Violation: Encodable {
             var column: String
@@ -20,42 +19,55 @@ struct DataValidateStep: BuiltinStep {
             var problem: String
         }
         var violations: [Violation] = []
-        let headerLines = 2  // data row i is line i + 2 (the header is line 1)
-        for (column, rule) in rules.sorted(by: { $0.key < $1.key }) {
-            guard let index = frame.names.firstIndex(of: column) else {
-                violations.append(Violation(column: column, line: nil, problem: "column is missing"))
-                continue
-            }
-            let required = rule["required"]?.bool ?? false
-            switch (rule["type"]?.string ?? "number", frame.columns[index]) {
-            case ("number", .text(let cells)):
-                if let i = cells.firstIndex(where: { $0 != nil && parseNumber($0!) == nil }) {
-                    violations.append(
-                        Violation(column: column, line: i + headerLines, problem: "'\(cells[i]!)' is not a number"))
+        // The file is read in chunks of rows, so it may be larger than memory.
+        let reader = try args.wrap { () throws(MLError) in try CSVChunkReader(path: path) }
+        var rowCount = 0
+        var reported: Set<String> = []  // columns whose one-per-file violation is already in the report
+        while let frame = try args.wrap({ () throws(MLError) in try reader.next() }) {
+            let headerLines = 2 + rowCount  // data row i of this chunk is line i + 2 + rows before it
+            for (column, rule) in rules.sorted(by: { $0.key < $1.key }) {
+                guard let index = frame.names.firstIndex(of: column) else {
+                    if reported.insert(column).inserted {
+                        violations.append(Violation(column: column, line: nil, problem: "column is missing"))
+                    }
+                    continue
                 }
-            case (_, .numeric(let values)):
-                for (i, v) in values.enumerated() {
-                    if v.isNaN {
-                        if required {
-                            violations.append(
-                                Violation(column: column, line: i + headerLines, problem: "value is missing"))
+                let required = rule["required"]?.bool ?? false
+                switch (rule["type"]?.string ?? "number", frame.columns[index]) {
+                case ("number", .text(let cells)):
+                    if !reported.contains(column),
+                        let i = cells.firstIndex(where: { $0 != nil && parseNumber($0!) == nil })
+                    {
+                        reported.insert(column)
+                        violations.append(
+                            Violation(column: column, line: i + headerLines, problem: "'\(cells[i]!)' is not a number"))
+                    }
+                case (_, .numeric(let values)):
+                    for (i, v) in values.enumerated() {
+                        if v.isNaN {
+                            if required {
+                                violations.append(
+                                    Violation(column: column, line: i + headerLines, problem: "value is missing"))
+                            }
+                            continue
                         }
-                        continue
+                        if let low = rule["min"]?.number, v < low {
+                            violations.append(
+                                Violation(column: column, line: i + headerLines, problem: "\(v) is below \(low)"))
+                        }
+                        if let high = rule["max"]?.number, v > high {
+                            violations.append(
+                                Violation(column: column, line: i + headerLines, problem: "\(v) is above \(high)"))
+                        }
                     }
-                    if let low = rule["min"]?.number, v < low {
-                        violations.append(
-                            Violation(column: column, line: i + headerLines, problem: "\(v) is below \(low)"))
+                case (_, .text(let cells)):
+                    if required, !reported.contains(column), let i = cells.firstIndex(where: { $0 == nil }) {
+                        reported.insert(column)
+                        violations.append(Violation(column: column, line: i + headerLines, problem: "value is missing"))
                     }
-                    if let high = rule["max"]?.number, v > high {
-                        violations.append(
-                            Violation(column: column, line: i + headerLines, problem: "\(v) is above \(high)"))
-                    }
-                }
-            case (_, .text(let cells)):
-                if required, let i = cells.firstIndex(where: { $0 == nil }) {
-                    violations.append(Violation(column: column, line: i + headerLines, problem: "value is missing"))
                 }
             }
+            rowCount += frame.rowCount
         }
         struct Report: Encodable {
             var file: String
@@ -64,7 +76,7 @@ struct DataValidateStep: BuiltinStep {
             var violations: [Violation]
         }
         let report = try args.writeJSON(
-            Report(file: path, rows: frame.rowCount, valid: violations.isEmpty, violations: violations),
+            Report(file: path, rows: rowCount, valid: violations.isEmpty, violations: violations),
             to: "violations.json")
         if !violations.isEmpty, try args.bool("fail_on_violation") ?? true {
             let first = violations[0]
@@ -75,7 +87,7 @@ struct DataValidateStep: BuiltinStep {
         }
         return [
             "report": .string(report), "valid": .bool(violations.isEmpty), "violations": .int(violations.count),
-            "rows": .int(frame.rowCount),
+            "rows": .int(rowCount),
         ]
     }
 }

@@ -71,30 +71,32 @@ struct PredictBatchStep: BuiltinStep {
         var rows = 0
         for case let relative as String in enumerator where relative.hasSuffix(".csv") {
             let path = input + "/" + relative
-            var frame = try args.wrap { () throws(MLError) in try CSVReader.read(path: path) }
-            if let filter {
-                guard let bad = filter.first(where: { $0 >= frame.names.count }) == nil ? nil as Int? : filter.max()
-                else {
-                    frame = Frame(
-                        names: filter.map { frame.names[$0] }, columns: filter.map { frame.columns[$0] }, source: path)
-                    frame = renameIfHeaderless(frame, model)
-                    try write(frame, relative: relative)
-                    continue
-                }
-                throw args.failure("\(path): input_filter picks column \(bad) but the file has \(frame.names.count)")
-            }
-            frame = renameIfHeaderless(frame, model)
-            try write(frame, relative: relative)
-        }
-        func write(_ frame: Frame, relative: String) throws {
-            let predictions = try args.wrap { () throws(MLError) in try model.predict(frame) }
             let target = outputFolder + "/" + relative + ".out"
             try FileManager.default.createDirectory(
                 atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let text = predictions.map { "\($0)" }.joined(separator: "\n") + (predictions.isEmpty ? "" : "\n")
-            try Data(text.utf8).write(to: URL(fileURLWithPath: target))
+            guard FileManager.default.createFile(atPath: target, contents: nil),
+                let output = FileHandle(forWritingAtPath: target)
+            else { throw args.failure("cannot create \(target); check that the output folder is writable") }
+            defer { try? output.close() }
+            // Chunks of rows, so a file may be larger than memory.
+            let reader = try args.wrap { () throws(MLError) in try CSVChunkReader(path: path) }
+            while var frame = try args.wrap({ () throws(MLError) in try reader.next() }) {
+                if let filter {
+                    if let bad = filter.first(where: { $0 >= frame.names.count }) {
+                        throw args.failure(
+                            "\(path): input_filter picks column \(bad) but the file has \(frame.names.count)")
+                    }
+                    frame = Frame(
+                        names: filter.map { frame.names[$0] }, columns: filter.map { frame.columns[$0] }, source: path)
+                }
+                frame = renameIfHeaderless(frame, model)
+                let predictions = try args.wrap { () throws(MLError) in try model.predict(frame) }
+                var text = ""
+                for prediction in predictions { text += "\(prediction)\n" }
+                try output.write(contentsOf: Data(text.utf8))
+                rows += predictions.count
+            }
             files += 1
-            rows += predictions.count
         }
         return ["output": .string(outputFolder), "files": .int(files), "rows": .int(rows)]
     }

@@ -4,14 +4,6 @@
     import Darwin
 #endif
 
-struct FlatNode {
-    var threshold: Double
-    var value: Double
-    var feature: Int32
-    /// Index of the left child in the flat array, −1 for a leaf.
-    var left: Int32
-}
-
 /// Gradient-boosting hyperparameters, named as in XGBoost.
 public struct GBDTParameters: Sendable, Codable, Equatable {
     /// `reg:squarederror`, `reg:logistic` or `binary:logistic`.
@@ -121,89 +113,21 @@ public struct GBDTModel: Sendable, Codable, Equatable {
     public func predictMargin(_ x: Matrix) -> [Double] {
         var out = [Double](repeating: baseMargin, count: x.rows)
         let d = x.cols
-        // Flatten every tree into one node array (right child = left + 1 as the builder writes them).
-        var nodes: [FlatNode] = []
-        var roots: [Int] = []
-        var contiguous = true
-        var depth = 0
-        for tree in trees {
-            if tree.missingRight != nil { contiguous = false }
-            let offset = nodes.count
-            roots.append(offset)
-            for k in tree.value.indices {
-                let left = Int(tree.left[k])
-                if left >= 0 && tree.right[k] != tree.left[k] + 1 { contiguous = false }
-                // A leaf points at itself with threshold +inf, so a fixed number of steps always ends on it.
-                nodes.append(
-                    left < 0
-                        ? FlatNode(threshold: .infinity, value: tree.value[k], feature: 0, left: Int32(offset + k))
-                        : FlatNode(
-                            threshold: tree.threshold[k], value: tree.value[k], feature: tree.feature[k],
-                            left: Int32(offset + left)))
-            }
-            depth = max(depth, tree.depth)
-        }
+        // A few rows (serving) walk the trees directly; many rows go through the complete-tree layout.
+        let forest = x.rows >= ForestLayout.minimumRows ? ForestLayout(trees) : nil
         let parts = chunkRanges(x.rows, parts: x.rows > 10_000 ? defaultThreadCount : 1)
         out.withUnsafeMutableBufferPointer { o in
             let o = UncheckedBox(o)
             x.values.withUnsafeBufferPointer { xv in
                 let xv = UncheckedBox(xv)
-                nodes.withUnsafeBufferPointer { nv in
-                    let nv = UncheckedBox(nv)
-                    parallelFor(parts.count) { t in
-                        let base = xv.value.baseAddress!
-                        let flat = nv.value.baseAddress!
-                        let block = 512
-                        var start = parts[t].lowerBound
-                        while start < parts[t].upperBound {
-                            let end = min(start + block, parts[t].upperBound)
-                            if contiguous {
-                                for root in roots {
-                                    // Four rows walk the tree together so their dependent loads overlap.
-                                    var i = start
-                                    while i + 4 <= end {
-                                        let r0 = base + i * d
-                                        let r1 = r0 + d
-                                        let r2 = r1 + d
-                                        let r3 = r2 + d
-                                        var n0 = root
-                                        var n1 = root
-                                        var n2 = root
-                                        var n3 = root
-                                        for _ in 0..<depth {
-                                            // Branch-free: NaN compares false and goes left.
-                                            let a = flat[n0]
-                                            let b = flat[n1]
-                                            let c = flat[n2]
-                                            let e = flat[n3]
-                                            n0 = Int(a.left) &+ (r0[Int(a.feature)] > a.threshold ? 1 : 0)
-                                            n1 = Int(b.left) &+ (r1[Int(b.feature)] > b.threshold ? 1 : 0)
-                                            n2 = Int(c.left) &+ (r2[Int(c.feature)] > c.threshold ? 1 : 0)
-                                            n3 = Int(e.left) &+ (r3[Int(e.feature)] > e.threshold ? 1 : 0)
-                                        }
-                                        o.value[i] += flat[n0].value
-                                        o.value[i + 1] += flat[n1].value
-                                        o.value[i + 2] += flat[n2].value
-                                        o.value[i + 3] += flat[n3].value
-                                        i += 4
-                                    }
-                                    while i < end {
-                                        let row = base + i * d
-                                        var node = root
-                                        for _ in 0..<depth {
-                                            let n = flat[node]
-                                            node = Int(n.left) &+ (row[Int(n.feature)] > n.threshold ? 1 : 0)
-                                        }
-                                        o.value[i] += flat[node].value
-                                        i += 1
-                                    }
-                                }
-                            } else {
-                                for i in start..<end {
-                                    for tree in trees { o.value[i] += tree.leafValue(base + i * d) }
-                                }
-                            }
-                            start = end
+                parallelFor(parts.count) { t in
+                    let rows = xv.value.baseAddress!
+                    let margins = o.value.baseAddress!
+                    if let forest {
+                        forest.addMargins(rows: rows, cols: d, range: parts[t], into: margins)
+                    } else {
+                        for i in parts[t] {
+                            for tree in trees { margins[i] += tree.leafValue(rows + i * d) }
                         }
                     }
                 }

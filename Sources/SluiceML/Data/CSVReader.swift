@@ -73,43 +73,48 @@ public enum CSVReader {
         return try result.get()
     }
 
-    private static func parse(_ buffer: UnsafeBufferPointer<UInt8>, source: String, options: CSVOptions)
-        throws(MLError) -> Frame
-    {
-        guard let base = buffer.baseAddress, buffer.contains(where: { !isSpace($0) }) else {
-            throw MLError(.emptyFile, "the file is empty; a CSV file needs at least one row", file: source)
-        }
-        let end = buffer.count
-        var tokenizer = Tokenizer(base: base, position: 0, end: end, delimiter: options.delimiter, line: 1)
-        guard tokenizer.next() else {
-            throw MLError(.emptyFile, "the file has no rows", file: source)
-        }
-        let firstFields = (0..<tokenizer.count).map { tokenizer.string($0) }
+    /// Whether the first record is a header, and the column names.
+    static func header(_ fields: [String], options: CSVOptions, source: String, line: Int) throws(MLError) -> (
+        Bool, [String]
+    ) {
         let hasHeader =
             options.header
-            ?? firstFields.contains { !$0.isEmpty && parseNumber($0) == nil && !options.missing.contains($0) }
-        let names: [String]
-        let dataStart: Int
-        let firstDataLine: Int
-        if hasHeader {
-            names = firstFields.map { $0.trimmingSpaces() }
-            dataStart = tokenizer.position
-            firstDataLine = tokenizer.line
-        } else {
-            names = options.names ?? (1...firstFields.count).map { "column_\($0)" }
-            dataStart = 0
-            firstDataLine = 1
-        }
-        guard names.count == firstFields.count else {
+            ?? fields.contains { !$0.isEmpty && parseNumber($0) == nil && !options.missing.contains($0) }
+        let names =
+            hasHeader ? fields.map { $0.trimmingSpaces() } : options.names ?? (1...fields.count).map { "column_\($0)" }
+        guard names.count == fields.count else {
             throw MLError(
-                .invalidOption, "\(names.count) column names given for \(firstFields.count) fields", file: source,
-                line: 1)
+                .invalidOption, "\(names.count) column names given for \(fields.count) fields", file: source,
+                line: line)
         }
         for (name, _) in options.types where !names.contains(name) {
             throw MLError(
                 .missingColumn, "declared column '\(name)' is not in the file (\(names.joined(separator: ", ")))",
                 file: source, column: name)
         }
+        return (hasHeader, names)
+    }
+
+    /// Parses a buffer whose first byte starts line `firstLine` of `source`.
+    ///
+    /// Plan: split the data at newlines into one chunk per thread, count each chunk's lines (an upper bound on
+    /// its rows, exact without blank lines) so every chunk knows its first row, then parse every chunk straight
+    /// into the final column arrays; blank lines leave gaps that are closed afterwards.
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>, source: String, options: CSVOptions, firstLine: Int = 1)
+        throws(MLError) -> Frame
+    {
+        guard let base = buffer.baseAddress, buffer.contains(where: { !isSpace($0) }) else {
+            throw MLError(.emptyFile, "the file is empty; a CSV file needs at least one row", file: source)
+        }
+        let end = buffer.count
+        var tokenizer = Tokenizer(base: base, position: 0, end: end, delimiter: options.delimiter, line: firstLine)
+        guard tokenizer.next() else {
+            throw MLError(.emptyFile, "the file has no rows", file: source)
+        }
+        let (hasHeader, names) = try header(
+            (0..<tokenizer.count).map { tokenizer.string($0) }, options: options, source: source, line: firstLine)
+        let dataStart = hasHeader ? tokenizer.position : 0
+        let firstDataLine = hasHeader ? tokenizer.line : firstLine
         let width = names.count
         let textDeclared = names.map { options.types[$0] == .text }
         let missing = options.missing
@@ -123,27 +128,47 @@ public enum CSVReader {
             bounds.append(min(end, cut + 1))
         }
         bounds.append(end)
-        var chunks = [ChunkResult?](repeating: nil, count: threads)
-        chunks.withUnsafeMutableBufferPointer { out in
+        var newlines = [Int](repeating: 0, count: threads)
+        newlines.withUnsafeMutableBufferPointer { out in
             let out = UncheckedBox(out)
-            parallelFor(threads) { t in
-                out.value[t] = parseChunk(
-                    base: base, start: bounds[t], end: bounds[t + 1], width: width, textColumns: textDeclared,
-                    missing: missing, delimiter: options.delimiter)
+            parallelFor(threads) { t in out.value[t] = countNewlines(base + bounds[t], bounds[t + 1] - bounds[t]) }
+        }
+        var firstRow = [0]
+        for t in 0..<threads { firstRow.append(firstRow[t] + newlines[t]) }
+        if end > dataStart, base[end - 1] != UInt8(ascii: "\n") { firstRow[threads] += 1 }  // last line unterminated
+        var chunks = [ChunkResult?](repeating: nil, count: threads)
+        var rowCount = 0
+        let numbers = makeColumns(width, capacity: firstRow[threads]) { pointers -> Int in
+            chunks.withUnsafeMutableBufferPointer { out in
+                let out = UncheckedBox(out)
+                parallelFor(threads) { t in
+                    out.value[t] = parseChunk(
+                        base: base, start: bounds[t], end: bounds[t + 1], width: width, textColumns: textDeclared,
+                        missing: missing, delimiter: options.delimiter, columns: pointers, firstRow: firstRow[t])
+                }
             }
+            // Close the gaps left by blank lines.
+            for t in 0..<threads {
+                let rows = chunks[t]!.rows
+                if firstRow[t] != rowCount {
+                    for column in pointers { (column + rowCount).update(from: column + firstRow[t], count: rows) }
+                }
+                rowCount += rows
+            }
+            return rowCount
         }
         // Line numbers: chunk-local until the lines of earlier chunks are known.
         var lineOffset = firstDataLine - 1
-        var rowCount = 0
         var textInferred = textDeclared
         var firstTextCell = [Int?](repeating: nil, count: width)
         for chunk in chunks {
             let chunk = chunk!
             if let ragged = chunk.ragged {
+                let column = ragged.fields < width ? names[ragged.fields] : "\(width + 1)"
                 throw MLError(
                     .raggedRow,
                     "found \(ragged.fields) fields, expected \(width) (as in the first row); check the delimiter "
-                        + "and quoting of this row", file: source, line: ragged.line + lineOffset)
+                        + "and quoting of this row", file: source, line: ragged.line + lineOffset, column: column)
             }
             for j in 0..<width where !textDeclared[j] {
                 if let cell = chunk.firstNonNumeric[j], firstTextCell[j] == nil {
@@ -152,7 +177,6 @@ public enum CSVReader {
                 }
             }
             lineOffset += chunk.lines
-            rowCount += chunk.rows
         }
         for j in 0..<width where options.types[names[j]] == .number {
             if let line = firstTextCell[j] {
@@ -161,32 +185,7 @@ public enum CSVReader {
                     line: line, column: names[j])
             }
         }
-        // Columns: numeric ones gathered from the row-major chunk buffers; text ones from a second pass.
-        var columns = [Column](repeating: .numeric([]), count: width)
-        var numericIndices: [Int] = []
-        for j in 0..<width where !textInferred[j] { numericIndices.append(j) }
-        var numericColumns = [[Double]](repeating: [], count: numericIndices.count)
-        numericColumns.withUnsafeMutableBufferPointer { out in
-            let out = UncheckedBox(out)
-            let parts = chunkRanges(numericIndices.count, parts: options.threads)
-            parallelFor(parts.count) { p in
-                for k in parts[p] {
-                    let j = numericIndices[k]
-                    let column = [Double](unsafeUninitializedCapacity: rowCount) { c, initialized in
-                        var row = 0
-                        for chunk in chunks {
-                            chunk!.values.withUnsafeBufferPointer { v in
-                                for i in 0..<chunk!.rows { c[row + i] = v[i * width + j] }
-                            }
-                            row += chunk!.rows
-                        }
-                        initialized = rowCount
-                    }
-                    out.value[k] = column
-                }
-            }
-        }
-        for (k, j) in numericIndices.enumerated() { columns[j] = .numeric(numericColumns[k]) }
+        var columns = (0..<width).map { Column.numeric(numbers[$0]) }
         let textIndices = (0..<width).filter { textInferred[$0] }
         if !textIndices.isEmpty {
             var text = [[String?]](repeating: [], count: width)
@@ -203,8 +202,28 @@ public enum CSVReader {
         return Frame(names: names, columns: columns, source: source)
     }
 
+    /// `count` Double arrays of `capacity` uninitialised slots; `fill` writes through the pointers and returns how
+    /// many leading slots of each it wrote. (Double is trivial: no zero-fill pass, and the page faults of the
+    /// first writes are taken by the parsing threads.)
+    private static func makeColumns(
+        _ count: Int, capacity: Int, _ fill: ([UnsafeMutablePointer<Double>]) -> Int
+    ) -> [[Double]] {
+        var arrays: [[Double]] = []
+        func nest(_ pointers: [UnsafeMutablePointer<Double>]) -> Int {
+            if pointers.count == count { return fill(pointers) }
+            var written = 0
+            let array = [Double](unsafeUninitializedCapacity: max(1, capacity)) { buffer, initialized in
+                written = nest(pointers + [buffer.baseAddress!])
+                initialized = written
+            }
+            arrays.append(array)
+            return written
+        }
+        _ = nest([])
+        return arrays.reversed()
+    }
+
     private struct ChunkResult {
-        var values: [Double]
         var rows: Int
         var lines: Int
         var ragged: (line: Int, fields: Int)?
@@ -214,65 +233,72 @@ public enum CSVReader {
 
     private static func parseChunk(
         base: UnsafePointer<UInt8>, start: Int, end: Int, width: Int, textColumns: [Bool], missing: Set<String>,
-        delimiter: UInt8
+        delimiter: UInt8, columns: [UnsafeMutablePointer<Double>], firstRow: Int
     ) -> ChunkResult {
-        var values: [Double] = []
-        values.reserveCapacity((end - start) / max(1, width * 6) * width + width)
-        var rows = 0
+        var row = firstRow
         var firstNonNumeric = [Int?](repeating: nil, count: width)
         var tokenizer = Tokenizer(base: base, position: start, end: end, delimiter: delimiter, line: 1)
         var ragged: (line: Int, fields: Int)?
         let allNumeric = !textColumns.contains(true)
-        while true {
-            let line = tokenizer.line
-            if allNumeric, tokenizer.position < end,
-                let next = fastNumericRow(
-                    base: base, start: tokenizer.position, end: end, width: width,
-                    delimiter: delimiter, into: &values)
-            {
-                tokenizer.position = next
-                tokenizer.line += 1
-                rows += 1
-                continue
-            }
-            guard tokenizer.next() else { break }
-            if tokenizer.count == 1 && tokenizer.isBlank { continue }
-            if tokenizer.count != width {
-                ragged = (line, tokenizer.count)
-                break
-            }
-            for j in 0..<width {
-                if textColumns[j] {
-                    values.append(.nan)
-                    continue
-                }
-                let s = tokenizer.starts[j]
-                let e = tokenizer.ends[j]
-                if let value = parseDouble(base, s, e) {
-                    values.append(value)
-                } else {
-                    values.append(.nan)
-                    if s < e, firstNonNumeric[j] == nil {
-                        let text = tokenizer.string(j)
-                        if !missing.contains(text) && !text.allSatisfy({ $0 == " " }) { firstNonNumeric[j] = line }
+        columns.withUnsafeBufferPointer { columnPointers in
+            exactPowersOfTenTable.withUnsafeBufferPointer { powers in
+                let columnPointers = columnPointers.baseAddress!
+                let powers = powers.baseAddress!
+                while true {
+                    let line = tokenizer.line
+                    if allNumeric, tokenizer.position < end,
+                        let next = fastNumericRow(
+                            base: base, start: tokenizer.position, end: end, width: width, delimiter: delimiter,
+                            columns: columnPointers, row: row, powers: powers)
+                    {
+                        tokenizer.position = next
+                        tokenizer.line += 1
+                        row += 1
+                        continue
                     }
+                    guard tokenizer.next() else { break }
+                    if tokenizer.count == 1 && tokenizer.isBlank { continue }
+                    if tokenizer.count != width {
+                        ragged = (line, tokenizer.count)
+                        break
+                    }
+                    for j in 0..<width where !textColumns[j] {
+                        let s = tokenizer.starts[j]
+                        let e = tokenizer.ends[j]
+                        if let value = parseDouble(base, s, e) {
+                            columnPointers[j][row] = value
+                        } else {
+                            columnPointers[j][row] = .nan
+                            if s < e, firstNonNumeric[j] == nil {
+                                let text = tokenizer.string(j)
+                                if !missing.contains(text) && !text.allSatisfy({ $0 == " " }) {
+                                    firstNonNumeric[j] = line
+                                }
+                            }
+                        }
+                    }
+                    row += 1
                 }
             }
-            rows += 1
         }
         return ChunkResult(
-            values: values, rows: rows, lines: tokenizer.line - 1, ragged: ragged, firstNonNumeric: firstNonNumeric)
+            rows: row - firstRow, lines: tokenizer.line - 1, ragged: ragged, firstNonNumeric: firstNonNumeric)
     }
 
-    /// Parses one row of plain numbers (no quotes, no missing cells) in a single scan; nil (nothing appended)
-    /// when the row needs the general tokenizer.
+    /// Parses one row of plain numbers (no quotes, no missing cells) straight into the columns; nil (nothing
+    /// consumed) when the row needs the general tokenizer.
+    ///
+    /// The common `-?digits[.digits]` cell with at most 19 significant digits is Clinger's fast path: the
+    /// mantissa is exact in a UInt64 (≤ 2^53) and the power of ten exact, so one division rounds correctly.
     @inline(__always)
     private static func fastNumericRow(
-        base: UnsafePointer<UInt8>, start: Int, end: Int, width: Int, delimiter: UInt8, into values: inout [Double]
+        base: UnsafePointer<UInt8>, start: Int, end: Int, width: Int, delimiter: UInt8,
+        columns: UnsafePointer<UnsafeMutablePointer<Double>>, row: Int, powers: UnsafePointer<Double>
     ) -> Int? {
+        let newline = UInt8(ascii: "\n")
+        let carriageReturn = UInt8(ascii: "\r")
         var p = start
-        var column = 0
-        let before = values.count
+        var j = 0
         while true {
             let fieldStart = p
             var negative = false
@@ -280,61 +306,58 @@ public enum CSVReader {
                 negative = true
                 p += 1
             }
+            let digitsStart = p
             var mantissa: UInt64 = 0
-            var digits = 0
-            var exponent = 0
             while p < end, base[p] &- 48 < 10 {
                 mantissa = mantissa &* 10 &+ UInt64(base[p] &- 48)
-                digits += 1
                 p += 1
             }
+            var digits = p - digitsStart
+            var scale = 0
             if p < end, base[p] == UInt8(ascii: ".") {
                 p += 1
+                let fractionStart = p
                 while p < end, base[p] &- 48 < 10 {
                     mantissa = mantissa &* 10 &+ UInt64(base[p] &- 48)
-                    digits += 1
-                    exponent -= 1
                     p += 1
                 }
+                scale = p - fractionStart
+                digits += scale
             }
-            let value: Double
-            if digits > 0, digits <= 15, exponent >= -22,
-                p == end || base[p] == delimiter || base[p] == UInt8(ascii: "\n")
+            var byte = p < end ? base[p] : newline
+            if digits > 0, digits <= 19, scale <= 22, mantissa <= 1 << 53,
+                byte == delimiter || byte == newline || byte == carriageReturn
             {
-                let magnitude = Double(mantissa)
-                value = exponent == 0 ? magnitude : magnitude / exactPowersOfTenTable[-exponent]
-                values.append(negative ? -value : value)
+                let value = Double(mantissa) / powers[scale]
+                columns[j][row] = negative ? -value : value
             } else {
-                // Exponents, long mantissas, blanks, text: the careful parser, on the whole field.
+                // Exponents, long mantissas, signs, blanks, text: the careful parser, on the whole field.
                 var fieldEnd = fieldStart
-                while fieldEnd < end, base[fieldEnd] != delimiter, base[fieldEnd] != UInt8(ascii: "\n") {
-                    fieldEnd += 1
-                }
+                while fieldEnd < end, base[fieldEnd] != delimiter, base[fieldEnd] != newline { fieldEnd += 1 }
                 var trimmed = fieldEnd
-                if trimmed > fieldStart, base[trimmed - 1] == UInt8(ascii: "\r") { trimmed -= 1 }
+                if trimmed > fieldStart, base[trimmed - 1] == carriageReturn { trimmed -= 1 }
                 guard trimmed > fieldStart, base[fieldStart] != UInt8(ascii: "\""),
                     let parsed = parseDouble(base, fieldStart, trimmed)
-                else {
-                    values.removeLast(values.count - before)
-                    return nil
-                }
-                values.append(parsed)
-                p = fieldEnd
+                else { return nil }
+                columns[j][row] = parsed
+                p = trimmed
+                byte = p < end ? base[p] : newline
             }
-            column += 1
-            if p < end, base[p] == delimiter {
-                guard column < width else { break }
+            j += 1
+            if byte == carriageReturn {
+                // Only as the end of a CRLF line.
+                guard j == width, p + 1 >= end || base[p + 1] == newline else { return nil }
                 p += 1
-                continue
+                byte = p < end ? base[p] : newline
             }
-            if column == width {
-                if p < end { p += 1 }
-                return p
+            if j < width {
+                guard byte == delimiter else { return nil }
+                p += 1
+            } else {
+                guard byte == newline else { return nil }
+                return min(p + 1, end)
             }
-            break
         }
-        values.removeLast(values.count - before)
-        return nil
     }
 
     /// Reads a file into memory with one `read` loop.
@@ -369,6 +392,31 @@ public enum CSVReader {
 @inline(__always)
 private func isSpace(_ byte: UInt8) -> Bool {
     byte == 32 || byte == 9 || byte == 10 || byte == 13
+}
+
+/// Number of `\n` bytes in `count` bytes from `start`, 16 at a time.
+func countNewlines(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int {
+    let raw = UnsafeRawPointer(start)
+    let newline = SIMD16<UInt8>(repeating: UInt8(ascii: "\n"))
+    let one = SIMD16<UInt8>(repeating: 1)
+    var total = 0
+    var i = 0
+    while i + 16 <= count {
+        // Byte lanes count at most 255 matches before they are added up.
+        var lanes = SIMD16<UInt8>()
+        let stop = min(count - 15, i + 255 * 16)
+        while i < stop {
+            let bytes = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            lanes &+= SIMD16<UInt8>().replacing(with: one, where: bytes .== newline)
+            i += 16
+        }
+        for k in 0..<16 { total += Int(lanes[k]) }
+    }
+    while i < count {
+        if start[i] == UInt8(ascii: "\n") { total += 1 }
+        i += 1
+    }
+    return total
 }
 
 extension String {

@@ -10,25 +10,43 @@ let exactPowersOfTenTable: [Double] = [
     1e20, 1e21, 1e22,
 ]
 
+/// Which spellings of a number a parser accepts.
+public enum NumberSyntax: Sendable {
+    /// CSV cells: an optional sign, digits with an optional point (`.5`, `5.` too), an optional exponent, and
+    /// whatever `strtod` reads when the cell does not start with a digit (`inf`, `nan`).
+    case csv
+    /// RFC 8259 numbers only: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    case json
+}
+
+/// Parses `bytes[start..<end]` as a decimal number, correctly rounded; nil when it is not one in `syntax`.
+public func parseDecimal(
+    _ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, syntax: NumberSyntax = .csv
+) -> Double? {
+    guard start < end, let base = bytes.baseAddress else { return nil }
+    let pointer = base.assumingMemoryBound(to: UInt8.self)
+    return syntax == .json ? parseDouble(pointer, start, end, json: true) : parseDouble(pointer, start, end)
+}
+
 /// Parses a decimal number in `bytes[start..<end]`, correctly rounded; nil when the bytes are not a number.
 ///
-/// The fast path covers mantissas up to 2^53 with |exponent| ≤ 22 (exact in one multiply or divide); other
-/// inputs go to `strtod`, which is correctly rounded in glibc.
+/// The fast path (Clinger) covers mantissas up to 2^53 with |exponent| ≤ 22: both exact, so one multiply or
+/// divide rounds correctly. Other inputs go to `strtod`, which is correctly rounded in glibc.
 @inline(__always)
-func parseDouble(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
+func parseDouble(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, json: Bool = false) -> Double? {
     var i = start
     guard i < end else { return nil }
     var negative = false
     if bytes[i] == UInt8(ascii: "-") {
         negative = true
         i += 1
-    } else if bytes[i] == UInt8(ascii: "+") {
+    } else if !json, bytes[i] == UInt8(ascii: "+") {
         i += 1
     }
     var mantissa: UInt64 = 0
     var digits = 0
     var exponent = 0
-    var sawDigit = false
+    let integerStart = i
     while i < end, bytes[i] &- 48 < 10 {
         if digits < 19 {
             mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
@@ -37,11 +55,14 @@ func parseDouble(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Dou
             exponent += 1
             digits += 1
         }
-        sawDigit = true
         i += 1
     }
+    let integerDigits = i - integerStart
+    if json, integerDigits == 0 || (integerDigits > 1 && bytes[integerStart] == UInt8(ascii: "0")) { return nil }
+    var fractionDigits = 0
     if i < end, bytes[i] == UInt8(ascii: ".") {
         i += 1
+        let fractionStart = i
         while i < end, bytes[i] &- 48 < 10 {
             if digits < 19 {
                 mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
@@ -50,11 +71,12 @@ func parseDouble(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Dou
             } else {
                 digits += 1
             }
-            sawDigit = true
             i += 1
         }
+        fractionDigits = i - fractionStart
+        if json, fractionDigits == 0 { return nil }
     }
-    guard sawDigit else { return slowParse(bytes, start, end) }
+    guard integerDigits + fractionDigits > 0 else { return json ? nil : slowParse(bytes, start, end) }
     if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") {
         i += 1
         var expNegative = false
@@ -64,6 +86,7 @@ func parseDouble(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Dou
         } else if i < end, bytes[i] == UInt8(ascii: "+") {
             i += 1
         }
+        // At least one exponent digit: otherwise `i` stops short of `end` below.
         guard i < end else { return nil }
         var e = 0
         while i < end, bytes[i] &- 48 < 10 {
@@ -84,7 +107,7 @@ func parseDouble(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Dou
 /// `strtod` on a NUL-terminated copy; also accepts `inf`, `nan`, hex floats.
 private func slowParse(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
     let count = end - start
-    guard count > 0, count < 512 else { return nil }
+    guard count > 0 else { return nil }
     return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer -> Double? in
         for k in 0..<count { buffer[k] = CChar(bitPattern: bytes[start + k]) }
         buffer[count] = 0

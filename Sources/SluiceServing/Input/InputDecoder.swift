@@ -1,3 +1,5 @@
+import SluiceML
+
 /// Decodes request bodies into feature rows with exact, located errors.
 public enum InputDecoder {
     /// Decodes `body` in `format`, requiring `width` features per row.
@@ -49,6 +51,12 @@ public enum InputDecoder {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 
+    /// A CSV field: a JSON-grammar number, or anything the standard library reads as a Double.
+    private static func parseLenient(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Double? {
+        parseDecimal(bytes, start, end, syntax: .json)
+            ?? Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+    }
+
     static func wrongWidth(row: Int, found: Int, width: Int, format: InputFormat) -> ServingError {
         ServingError(
             .validation,
@@ -92,7 +100,7 @@ public enum InputDecoder {
                 fields.append((a, b))
                 fieldStart = i + 1
             }
-            let parsed = fields.map { NumberParser.parseLenient(bytes, $0.0, $0.1) }
+            let parsed = fields.map { parseLenient(bytes, $0.0, $0.1) }
             if !sawDataLine && parsed.allSatisfy({ $0 == nil }) {
                 sawDataLine = true
                 continue  // a header line, e.g. `x` or `x0,x1,…`
@@ -223,7 +231,7 @@ struct JSONRowScanner {
             }
             guard position > start else { throw error("expected a number") }
             count += 1
-            guard let value = NumberParser.parseJSON(bytes, start, position) else {
+            guard let value = parseDecimal(bytes, start, position, syntax: .json) else {
                 let token = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
                 let lowered = token.lowercased()
                 if lowered.contains("nan") || lowered.contains("inf") {
