@@ -5,7 +5,8 @@ struct ForestLayout {
     struct Node {
         /// Go right when x > threshold; padding nodes hold +inf (always left).
         var threshold: Double
-        var feature: Int32
+        /// The feature's offset in a transposed block: feature × `blockRows`.
+        var offset: Int32
         /// 1 when a missing value goes right.
         var missingRight: Int32
     }
@@ -16,6 +17,8 @@ struct ForestLayout {
     static let maximumDepth = 12
     /// Rows per block: the block's rows and one tree's nodes stay in the L1 cache.
     static let blockRows = 256
+    /// Wider rows keep the direct walk (a block is `blockRows × cols` values).
+    static let maximumColumns = 1024
 
     let depth: Int
     let internalCount: Int
@@ -28,17 +31,20 @@ struct ForestLayout {
     /// Whether any node sends missing values right (blocks holding a NaN then take the careful step).
     private(set) var anyMissingRight = false
 
-    /// Nil when every tree is a single leaf or the ensemble is too deep for the padded layout.
-    init?(_ trees: [Tree]) {
+    /// Nil when every tree is a single leaf, the ensemble is too deep for the padded layout, rows are too wide for
+    /// a block, or a split reads a feature at or past `cols`.
+    init?(_ trees: [Tree], cols: Int) {
         let depth = trees.map(\.depth).max() ?? 0
-        guard depth > 0, depth <= Self.maximumDepth else { return nil }
+        guard depth > 0, depth <= Self.maximumDepth, cols <= Self.maximumColumns,
+            trees.allSatisfy({ tree in zip(tree.left, tree.feature).allSatisfy { $0 < 0 || $1 < cols } })
+        else { return nil }
         self.depth = depth
         internalCount = (1 << depth) - 1
         leafCount = 1 << depth
         treeCount = trees.count
         nodes.reserveCapacity(internalCount * trees.count)
         leaves.reserveCapacity(leafCount * trees.count)
-        let padding = Node(threshold: .infinity, feature: 0, missingRight: 0)
+        let padding = Node(threshold: .infinity, offset: 0, missingRight: 0)
         for tree in trees {
             let nodeBase = nodes.count
             let leafBase = leaves.count
@@ -56,7 +62,8 @@ struct ForestLayout {
                     let right = tree.missingRight?[source] == true
                     anyMissingRight = anyMissingRight || right
                     nodes[nodeBase + position] = Node(
-                        threshold: tree.threshold[source], feature: tree.feature[source], missingRight: right ? 1 : 0)
+                        threshold: tree.threshold[source], offset: tree.feature[source] * Int32(Self.blockRows),
+                        missingRight: right ? 1 : 0)
                     stack.append((Int(tree.left[source]), 2 * position + 1, level + 1))
                     stack.append((Int(tree.right[source]), 2 * position + 2, level + 1))
                 }
@@ -68,46 +75,95 @@ struct ForestLayout {
     func addMargins(
         rows: UnsafePointer<Double>, cols: Int, range: Range<Int>, into margins: UnsafeMutablePointer<Double>
     ) {
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: Self.blockRows) { position in
-            let position = position.baseAddress!
+        let b = Self.blockRows
+        // The block is copied column by column: lane i of a row group reads `p[offset + i]`, one register for all.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: b * cols) { transposed in
+            let xt = transposed.baseAddress!
             nodes.withUnsafeBufferPointer { nodeBuffer in
                 leaves.withUnsafeBufferPointer { leafBuffer in
                     var start = range.lowerBound
                     while start < range.upperBound {
-                        let count = min(Self.blockRows, range.upperBound - start)
-                        let block = rows + start * cols
-                        let careful = anyMissingRight && (0..<count * cols).contains { block[$0].isNaN }
+                        let count = min(b, range.upperBound - start)
+                        var hasMissing = false
+                        for r in 0..<count {
+                            let row = rows + (start + r) * cols
+                            for j in 0..<cols {
+                                let v = row[j]
+                                xt[j * b + r] = v
+                                hasMissing = hasMissing || v.isNaN
+                            }
+                        }
+                        let careful = anyMissingRight && hasMissing
                         for t in 0..<treeCount {
                             let tree = nodeBuffer.baseAddress! + t * internalCount
                             let values = leafBuffer.baseAddress! + t * leafCount - internalCount
-                            for r in 0..<count { position[r] = 0 }
                             if careful {
-                                for _ in 0..<depth {
-                                    for r in 0..<count {
-                                        let k = Int(position[r])
+                                for r in 0..<count {
+                                    var k = 0
+                                    for _ in 0..<depth {
                                         let node = tree[k]
-                                        let x = block[r * cols + Int(node.feature)]
+                                        let x = xt[Int(node.offset) + r]
                                         let right = x.isNaN ? node.missingRight != 0 : x > node.threshold
-                                        position[r] = Int32(truncatingIfNeeded: 2 * k + (right ? 2 : 1))
+                                        k = 2 * k + (right ? 2 : 1)
                                     }
+                                    margins[start + r] += values[k]
                                 }
-                            } else {
-                                for _ in 0..<depth {
-                                    for r in 0..<count {
-                                        // NaN compares false: missing goes left, as every node here sends it.
-                                        let k = Int(position[r])
-                                        let node = tree[k]
-                                        let right = block[r * cols + Int(node.feature)] > node.threshold
-                                        position[r] = Int32(truncatingIfNeeded: 2 * k + 1 + (right ? 1 : 0))
-                                    }
-                                }
+                                continue
                             }
-                            for r in 0..<count { margins[start + r] += values[Int(position[r])] }
+                            // Eight rows walk the tree together: eight independent chains of dependent loads.
+                            var r = 0
+                            while r + 8 <= count {
+                                let p = xt + r
+                                var k0 = 0
+                                var k1 = 0
+                                var k2 = 0
+                                var k3 = 0
+                                var k4 = 0
+                                var k5 = 0
+                                var k6 = 0
+                                var k7 = 0
+                                for _ in 0..<depth {
+                                    k0 = Self.step(tree, k0, p, 0)
+                                    k1 = Self.step(tree, k1, p, 1)
+                                    k2 = Self.step(tree, k2, p, 2)
+                                    k3 = Self.step(tree, k3, p, 3)
+                                    k4 = Self.step(tree, k4, p, 4)
+                                    k5 = Self.step(tree, k5, p, 5)
+                                    k6 = Self.step(tree, k6, p, 6)
+                                    k7 = Self.step(tree, k7, p, 7)
+                                }
+                                let out = margins + start + r
+                                out[0] += values[k0]
+                                out[1] += values[k1]
+                                out[2] += values[k2]
+                                out[3] += values[k3]
+                                out[4] += values[k4]
+                                out[5] += values[k5]
+                                out[6] += values[k6]
+                                out[7] += values[k7]
+                                r += 8
+                            }
+                            while r < count {
+                                var k = 0
+                                for _ in 0..<depth { k = Self.step(tree, k, xt, r) }
+                                margins[start + r] += values[k]
+                                r += 1
+                            }
                         }
                         start += count
                     }
                 }
             }
         }
+    }
+
+    /// One level down: right child when x > threshold. NaN compares false and goes left, as every node sends it
+    /// when no node of the ensemble sends missing values right.
+    @inline(__always)
+    private static func step(_ tree: UnsafePointer<Node>, _ k: Int, _ p: UnsafePointer<Double>, _ lane: Int) -> Int {
+        let node = tree[k]
+        // A Bool's byte as an integer: no select, which the compiler may turn into an unpredictable branch.
+        let right = Int(unsafeBitCast(p[Int(node.offset) &+ lane] > node.threshold, to: UInt8.self))
+        return 2 &* k &+ 1 &+ right
     }
 }

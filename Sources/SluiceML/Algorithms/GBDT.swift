@@ -114,7 +114,7 @@ public struct GBDTModel: Sendable, Codable, Equatable {
         var out = [Double](repeating: baseMargin, count: x.rows)
         let d = x.cols
         // A few rows (serving) walk the trees directly; many rows go through the complete-tree layout.
-        let forest = x.rows >= ForestLayout.minimumRows ? ForestLayout(trees) : nil
+        let forest = x.rows >= ForestLayout.minimumRows ? ForestLayout(trees, cols: d) : nil
         let parts = chunkRanges(x.rows, parts: x.rows > 10_000 ? defaultThreadCount : 1)
         out.withUnsafeMutableBufferPointer { o in
             let o = UncheckedBox(o)
