@@ -118,9 +118,9 @@ public enum CSVReader {
         let width = names.count
         let textDeclared = names.map { options.types[$0] == .text }
         let missing = options.missing
-        // Chunks split at newlines can only be parsed independently when no field is quoted.
-        let hasQuotes = memchr(base + dataStart, Int32(UInt8(ascii: "\"")), end - dataStart) != nil
-        let threads = hasQuotes || end - dataStart < 1 << 20 ? 1 : max(1, options.threads)
+        // One chunk per thread, split at newlines; chunks can only be parsed independently when no field is
+        // quoted, so a quote anywhere makes the whole data one chunk.
+        var threads = end - dataStart < 1 << 20 ? 1 : max(1, options.threads)
         var bounds = [dataStart]
         for t in 1..<threads {
             var cut = dataStart + (end - dataStart) * t / threads
@@ -128,10 +128,16 @@ public enum CSVReader {
             bounds.append(min(end, cut + 1))
         }
         bounds.append(end)
-        var newlines = [Int](repeating: 0, count: threads)
-        newlines.withUnsafeMutableBufferPointer { out in
+        var scans = [(newlines: Int, quotes: Bool)](repeating: (0, false), count: threads)
+        scans.withUnsafeMutableBufferPointer { out in
             let out = UncheckedBox(out)
-            parallelFor(threads) { t in out.value[t] = countNewlines(base + bounds[t], bounds[t + 1] - bounds[t]) }
+            parallelFor(threads) { t in out.value[t] = scanLines(base + bounds[t], bounds[t + 1] - bounds[t]) }
+        }
+        var newlines = scans.map(\.newlines)
+        if threads > 1, scans.contains(where: \.quotes) {
+            threads = 1
+            bounds = [dataStart, end]
+            newlines = [newlines.reduce(0, +)]
         }
         var firstRow = [0]
         for t in 0..<threads { firstRow.append(firstRow[t] + newlines[t]) }
@@ -242,42 +248,45 @@ public enum CSVReader {
         let allNumeric = !textColumns.contains(true)
         columns.withUnsafeBufferPointer { columnPointers in
             exactPowersOfTenTable.withUnsafeBufferPointer { powers in
-                let columnPointers = columnPointers.baseAddress!
-                let powers = powers.baseAddress!
-                while true {
-                    let line = tokenizer.line
-                    if allNumeric, tokenizer.position < end,
-                        let next = fastNumericRow(
-                            base: base, start: tokenizer.position, end: end, width: width, delimiter: delimiter,
-                            columns: columnPointers, row: row, powers: powers)
-                    {
-                        tokenizer.position = next
-                        tokenizer.line += 1
-                        row += 1
-                        continue
-                    }
-                    guard tokenizer.next() else { break }
-                    if tokenizer.count == 1 && tokenizer.isBlank { continue }
-                    if tokenizer.count != width {
-                        ragged = (line, tokenizer.count)
-                        break
-                    }
-                    for j in 0..<width where !textColumns[j] {
-                        let s = tokenizer.starts[j]
-                        let e = tokenizer.ends[j]
-                        if let value = parseDouble(base, s, e) {
-                            columnPointers[j][row] = value
-                        } else {
-                            columnPointers[j][row] = .nan
-                            if s < e, firstNonNumeric[j] == nil {
-                                let text = tokenizer.string(j)
-                                if !missing.contains(text) && !text.allSatisfy({ $0 == " " }) {
-                                    firstNonNumeric[j] = line
+                powersOfTenInteger.withUnsafeBufferPointer { integerPowers in
+                    let columnPointers = columnPointers.baseAddress!
+                    let powers = powers.baseAddress!
+                    let integerPowers = integerPowers.baseAddress!
+                    while true {
+                        let line = tokenizer.line
+                        if allNumeric, tokenizer.position < end,
+                            let next = fastNumericRow(
+                                base: base, start: tokenizer.position, end: end, width: width, delimiter: delimiter,
+                                columns: columnPointers, row: row, powers: powers, integerPowers: integerPowers)
+                        {
+                            tokenizer.position = next
+                            tokenizer.line += 1
+                            row += 1
+                            continue
+                        }
+                        guard tokenizer.next() else { break }
+                        if tokenizer.count == 1 && tokenizer.isBlank { continue }
+                        if tokenizer.count != width {
+                            ragged = (line, tokenizer.count)
+                            break
+                        }
+                        for j in 0..<width where !textColumns[j] {
+                            let s = tokenizer.starts[j]
+                            let e = tokenizer.ends[j]
+                            if let value = parseDouble(base, s, e) {
+                                columnPointers[j][row] = value
+                            } else {
+                                columnPointers[j][row] = .nan
+                                if s < e, firstNonNumeric[j] == nil {
+                                    let text = tokenizer.string(j)
+                                    if !missing.contains(text) && !text.allSatisfy({ $0 == " " }) {
+                                        firstNonNumeric[j] = line
+                                    }
                                 }
                             }
                         }
+                        row += 1
                     }
-                    row += 1
                 }
             }
         }
@@ -293,7 +302,8 @@ public enum CSVReader {
     @inline(__always)
     private static func fastNumericRow(
         base: UnsafePointer<UInt8>, start: Int, end: Int, width: Int, delimiter: UInt8,
-        columns: UnsafePointer<UnsafeMutablePointer<Double>>, row: Int, powers: UnsafePointer<Double>
+        columns: UnsafePointer<UnsafeMutablePointer<Double>>, row: Int, powers: UnsafePointer<Double>,
+        integerPowers: UnsafePointer<UInt64>
     ) -> Int? {
         let newline = UInt8(ascii: "\n")
         let carriageReturn = UInt8(ascii: "\r")
@@ -306,23 +316,35 @@ public enum CSVReader {
                 negative = true
                 p += 1
             }
-            let digitsStart = p
             var mantissa: UInt64 = 0
-            while p < end, base[p] &- 48 < 10 {
-                mantissa = mantissa &* 10 &+ UInt64(base[p] &- 48)
-                p += 1
-            }
-            var digits = p - digitsStart
+            var digits = 0
             var scale = 0
-            if p < end, base[p] == UInt8(ascii: ".") {
-                p += 1
-                let fractionStart = p
+            // Eight bytes at a time while 16 are left: the digit runs' lengths come from a mask, not a loop.
+            if p + 16 <= end, let (whole, wholeDigits) = eightDigits(base + p), wholeDigits > 0,
+                base[p + wholeDigits] == UInt8(ascii: "."),
+                let (fraction, fractionDigits) = eightDigits(base + p + wholeDigits + 1), fractionDigits > 0
+            {
+                mantissa = whole &* integerPowers[fractionDigits] &+ fraction
+                digits = wholeDigits + fractionDigits
+                scale = fractionDigits
+                p += wholeDigits + 1 + fractionDigits
+            } else {
+                let digitsStart = p
                 while p < end, base[p] &- 48 < 10 {
                     mantissa = mantissa &* 10 &+ UInt64(base[p] &- 48)
                     p += 1
                 }
-                scale = p - fractionStart
-                digits += scale
+                digits = p - digitsStart
+                if p < end, base[p] == UInt8(ascii: ".") {
+                    p += 1
+                    let fractionStart = p
+                    while p < end, base[p] &- 48 < 10 {
+                        mantissa = mantissa &* 10 &+ UInt64(base[p] &- 48)
+                        p += 1
+                    }
+                    scale = p - fractionStart
+                    digits += scale
+                }
             }
             var byte = p < end ? base[p] : newline
             if digits > 0, digits <= 19, scale <= 22, mantissa <= 1 << 53,
@@ -358,6 +380,27 @@ public enum CSVReader {
                 return min(p + 1, end)
             }
         }
+    }
+
+    /// The run of ASCII digits at the start of the 8 bytes at `p` and its value, when the run is shorter than 8
+    /// (so the byte after it is among the 8 and the caller may read it).
+    @inline(__always)
+    private static func eightDigits(_ p: UnsafePointer<UInt8>) -> (UInt64, Int)? {
+        let word = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+        // High bit of each byte that is not a digit: ≥ 0x3A (carry into bit 7), < 0x30 (borrow) or ≥ 0x80.
+        // Carries and borrows only move upward, past the first non-digit, which is the only one used.
+        let notDigit =
+            (word | (word &+ 0x4646_4646_4646_4646) | (word &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080
+        let count = notDigit.trailingZeroBitCount >> 3
+        guard count < 8 else { return nil }
+        // The digits move to the high bytes; the zero bytes below them are leading zeros (byte 0 is the most
+        // significant digit), then three multiply-shift steps combine pairs, quads and octets.
+        var value = (word &- 0x3030_3030_3030_3030) &<< UInt64(64 &- 8 &* count)
+        if count == 0 { value = 0 }
+        value = ((value & 0x0F0F_0F0F_0F0F_0F0F) &* 2561) >> 8
+        value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+        value = ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+        return (value, count)
     }
 
     /// Reads a file into memory with one `read` loop.
@@ -396,10 +439,17 @@ private func isSpace(_ byte: UInt8) -> Bool {
 
 /// Number of `\n` bytes in `count` bytes from `start`, 16 at a time.
 func countNewlines(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int {
+    scanLines(start, count).newlines
+}
+
+/// Number of `\n` bytes in `count` bytes from `start` and whether any is a `"`, in one pass 16 bytes at a time.
+func scanLines(_ start: UnsafePointer<UInt8>, _ count: Int) -> (newlines: Int, quotes: Bool) {
     let raw = UnsafeRawPointer(start)
     let newline = SIMD16<UInt8>(repeating: UInt8(ascii: "\n"))
+    let quote = SIMD16<UInt8>(repeating: UInt8(ascii: "\""))
     let one = SIMD16<UInt8>(repeating: 1)
     var total = 0
+    var quotes = SIMD16<UInt8>()
     var i = 0
     while i + 16 <= count {
         // Byte lanes count at most 255 matches before they are added up.
@@ -408,15 +458,18 @@ func countNewlines(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int {
         while i < stop {
             let bytes = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
             lanes &+= SIMD16<UInt8>().replacing(with: one, where: bytes .== newline)
+            quotes |= SIMD16<UInt8>().replacing(with: one, where: bytes .== quote)
             i += 16
         }
         for k in 0..<16 { total += Int(lanes[k]) }
     }
+    var sawQuote = quotes != SIMD16<UInt8>()
     while i < count {
         if start[i] == UInt8(ascii: "\n") { total += 1 }
+        if start[i] == UInt8(ascii: "\"") { sawQuote = true }
         i += 1
     }
-    return total
+    return (total, sawQuote)
 }
 
 extension String {

@@ -10,6 +10,9 @@ let exactPowersOfTenTable: [Double] = [
     1e20, 1e21, 1e22,
 ]
 
+/// 10^0 … 10^8 as integers.
+let powersOfTenInteger: [UInt64] = [1, 10, 100, 1000, 10000, 100_000, 1_000_000, 10_000_000, 100_000_000]
+
 /// Which spellings of a number a parser accepts.
 public enum NumberSyntax: Sendable {
     /// CSV cells: an optional sign, digits with an optional point (`.5`, `5.` too), an optional exponent, and
