@@ -70,6 +70,44 @@ import Testing
         }
     }
 
+    @Test func validateStreamsChunksAndKeepsFileLines() async throws {
+        let folder = try workDirectory()
+        try "a,b\n1,2\n-5,\n3,4\n7,\n".write(toFile: folder + "/d.csv", atomically: true, encoding: .utf8)
+        let result = try await run(
+            "data.validate", inputs: ["data": .string(folder + "/d.csv")],
+            options: [
+                "columns": .object(["a": .object(["min": .int(0)]), "b": .object(["required": .bool(true)])]),
+                "fail_on_violation": .bool(false), "chunk_rows": .int(2),
+            ])
+        #expect(result["violations"] == .int(3) && result["rows"] == .int(4))
+        let report =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: try #require(result["report"]?.string)))) as? [String: Any]
+        let violations = try #require(report?["violations"] as? [[String: Any]])
+        #expect(violations.map { "\($0["column"]!)@\($0["line"]!)" } == ["a@3", "b@3", "b@5"])
+    }
+
+    @Test func batchPredictionInSmallChunksEqualsOneChunk() async throws {
+        let trained = try await run(
+            "train.linear", inputs: ["train": .string(fixture("diabetes_scaled.csv"))],
+            options: ["label": .string("target"), "features": .array([.string("bmi"), .string("bp")])])
+        let model = try #require(trained["model"])
+        let input = try workDirectory()
+        var text = "bmi,bp\n"
+        for i in 0..<100 { text += "\(Double(i) / 1000 - 0.05),\(Double(i % 7) / 100 - 0.03)\n" }
+        try text.write(toFile: input + "/rows.csv", atomically: true, encoding: .utf8)
+        var outputs: [String] = []
+        for chunk in [7, 65_536] {
+            let predicted = try await run(
+                "predict.batch", inputs: ["model": model, "input": .string(input)],
+                options: ["chunk_rows": .int(chunk)])
+            #expect(predicted["rows"] == .int(100))
+            let folder = try #require(predicted["output"]?.string)
+            outputs.append(try String(contentsOfFile: folder + "/rows.csv.out", encoding: .utf8))
+        }
+        #expect(outputs[0] == outputs[1] && outputs[0].split(separator: "\n").count == 100)
+    }
+
     @Test func gbdtAndLogisticStepsTrainAndEvaluateBinary() async throws {
         let data = fixture("breast_cancer.csv")
         let split = try await run(

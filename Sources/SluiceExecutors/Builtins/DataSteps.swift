@@ -5,7 +5,8 @@ import SluiceML
 /// `data.validate`: checks declared columns (type, required, min, max) and writes a violations report.
 ///
 /// Inputs: `data` (CSV). Options: `columns` — `{name: {type: number|text, required: bool, min, max}}`;
-/// `fail_on_violation` (default true). Outputs: `report` (JSON file), `valid`, `violations`.
+/// `fail_on_violation` (default true); `chunk_rows` (65536) — rows checked at a time, so files may be larger than
+/// memory. Outputs: `report` (JSON file), `valid`, `violations`, `rows`.
 struct DataValidateStep: BuiltinStep {
     let name = "data.validate"
 
@@ -20,7 +21,8 @@ struct DataValidateStep: BuiltinStep {
         }
         var violations: [Violation] = []
         // The file is read in chunks of rows, so it may be larger than memory.
-        let reader = try args.wrap { () throws(MLError) in try CSVChunkReader(path: path) }
+        let chunkRows = try args.chunkRows()
+        let reader = try args.wrap { () throws(MLError) in try CSVChunkReader(path: path, chunkRows: chunkRows) }
         var rowCount = 0
         var reported: Set<String> = []  // columns whose one-per-file violation is already in the report
         while let frame = try args.wrap({ () throws(MLError) in try reader.next() }) {

@@ -52,7 +52,8 @@ func loadModel(_ args: StepArguments) throws -> ModelArtifact {
 /// `predict.batch`: a model over every CSV file under a folder → `<file>.out` (one prediction per line).
 ///
 /// Inputs: `model`, `input` (folder). Options: `input_filter` — `$[i]` or `$[i,j,…]` picks columns by
-/// 0-based index before predicting (W1 uses `$[0]`); files without header take the model's input column names.
+/// 0-based index before predicting (W1 uses `$[0]`); files without header take the model's input column names;
+/// `chunk_rows` (65536) — rows read and predicted at a time, so files may be larger than memory.
 /// Outputs: `output` (folder), `files`, `rows`.
 struct PredictBatchStep: BuiltinStep {
     let name = "predict.batch"
@@ -64,6 +65,7 @@ struct PredictBatchStep: BuiltinStep {
         let outputFolder = args.output("output")
         try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
         let filter = try args.string("input_filter").map { try parseFilter($0, args) }
+        let chunkRows = try args.chunkRows()
         guard let enumerator = FileManager.default.enumerator(atPath: input) else {
             throw args.failure("input folder \(input) does not exist")
         }
@@ -79,7 +81,7 @@ struct PredictBatchStep: BuiltinStep {
             else { throw args.failure("cannot create \(target); check that the output folder is writable") }
             defer { try? output.close() }
             // Chunks of rows, so a file may be larger than memory.
-            let reader = try args.wrap { () throws(MLError) in try CSVChunkReader(path: path) }
+            let reader = try args.wrap { () throws(MLError) in try CSVChunkReader(path: path, chunkRows: chunkRows) }
             while var frame = try args.wrap({ () throws(MLError) in try reader.next() }) {
                 if let filter {
                     if let bad = filter.first(where: { $0 >= frame.names.count }) {

@@ -42,6 +42,15 @@ struct StepArguments {
         throw failure("'\(name)' must be a number, got \(value.typeName)")
     }
 
+    /// The `chunk_rows` option of the streaming steps (default 65,536 rows).
+    func chunkRows() throws -> Int {
+        guard let value = try number("chunk_rows") else { return 65_536 }
+        guard value >= 1, value == value.rounded(), value <= 1e9 else {
+            throw failure("'chunk_rows' must be a whole number of rows ≥ 1, got \(value)")
+        }
+        return Int(value)
+    }
+
     func bool(_ name: String) throws -> Bool? {
         guard let value = context.value(name), value != .null else { return nil }
         if let flag = value.bool { return flag }
