@@ -49,7 +49,17 @@ let package = Package(
             swiftSettings: upcoming
         ),
         // Built-in steps, command, Lambda-style handler, HTTP and container executors.
-        .target(name: "SluiceExecutors", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
+        .target(
+            name: "SluiceExecutors",
+            dependencies: [
+                "SluiceCore", "SluiceML",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Test doubles: a manual clock, a scripted executor, named pipeline shapes.
         .target(name: "SluiceTesting", dependencies: ["SluiceCore", "SluiceEngine"], swiftSettings: upcoming),
         // Endpoints, variants, predictors, input decoding, API keys, usage plans, data capture. No HTTP.
@@ -113,7 +123,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceExecutorsTests",
-            dependencies: ["SluiceExecutors", "SluiceCore"],
+            dependencies: [
+                "SluiceExecutors", "SluiceCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(
