@@ -61,7 +61,16 @@ let package = Package(
             swiftSettings: upcoming
         ),
         // Test doubles: a manual clock, a scripted executor, named pipeline shapes.
-        .target(name: "SluiceTesting", dependencies: ["SluiceCore", "SluiceEngine"], swiftSettings: upcoming),
+        .target(
+            name: "SluiceTesting",
+            dependencies: [
+                "SluiceCore", "SluiceEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Endpoints, variants, predictors, input decoding, API keys, usage plans, data capture. No HTTP.
         .target(
             name: "SluiceServing",
@@ -118,13 +127,15 @@ let package = Package(
             dependencies: [
                 "SluiceEngine", "SluiceCore", "SluiceStore", "SluiceTesting", "SluiceExecutors",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "SluiceExecutorsTests",
             dependencies: [
-                "SluiceExecutors", "SluiceCore",
+                "SluiceExecutors", "SluiceCore", "SluiceTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import NIOPosix
 import SluiceExecutors
+import SluiceTesting
 import Testing
 
 @Suite struct HTTPClientTests {

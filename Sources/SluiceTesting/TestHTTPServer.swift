@@ -1,8 +1,9 @@
-import Hummingbird
+public import Hummingbird
+import Logging
 import NIOCore
 
 /// A real Hummingbird server on 127.0.0.1 with an ephemeral port, routed by `configure`, for the duration of `body`.
-func withTestServer(
+public func withTestServer(
     _ configure: (Router<BasicRequestContext>) -> Void,
     _ body: @Sendable (_ base: String) async throws -> Void
 ) async throws {
@@ -12,7 +13,8 @@ func withTestServer(
     let application = Application(
         router: router,
         configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }
+        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+        logger: Logger(label: "test-server", factory: { _ in SwiftLogNoOpLogHandler() })
     )
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await application.run() }
