@@ -2,14 +2,6 @@
 /// depth (children of node i at 2i + 1 and 2i + 2), so a row's walk is `depth` branch-free steps and a block of
 /// rows walks each tree level by level with no dependency between rows.
 struct ForestLayout {
-    struct Node {
-        /// Go right when x > threshold; padding nodes hold +inf (always left).
-        var threshold: Double
-        /// The feature's offset in a transposed block: feature × `blockRows`.
-        var offset: Int32
-        /// 1 when a missing value goes right.
-        var missingRight: Int32
-    }
 
     /// Fewer rows than this walk the trees directly (building the layout costs about one pass over the nodes).
     static let minimumRows = 256
@@ -24,8 +16,13 @@ struct ForestLayout {
     let internalCount: Int
     let leafCount: Int
     let treeCount: Int
-    /// `internalCount` nodes per tree.
-    private(set) var nodes: [Node] = []
+    /// Per internal node (`internalCount` per tree; separate arrays so that node k's fields are at k × 8 and
+    /// k × 4, addressing modes with no extra shift): go right when x > threshold (padding: +inf, always left) …
+    private(set) var thresholds: [Double] = []
+    /// … reading the feature at this offset in a transposed block (feature × `blockRows`) …
+    private(set) var offsets: [Int32] = []
+    /// … and sending missing values right when set.
+    private(set) var missingRight: [Bool] = []
     /// `leafCount` values per tree.
     private(set) var leaves: [Double] = []
     /// Whether any node sends missing values right (blocks holding a NaN then take the careful step).
@@ -42,13 +39,13 @@ struct ForestLayout {
         internalCount = (1 << depth) - 1
         leafCount = 1 << depth
         treeCount = trees.count
-        nodes.reserveCapacity(internalCount * trees.count)
+        thresholds = [Double](repeating: .infinity, count: internalCount * trees.count)
+        offsets = [Int32](repeating: 0, count: internalCount * trees.count)
+        missingRight = [Bool](repeating: false, count: internalCount * trees.count)
         leaves.reserveCapacity(leafCount * trees.count)
-        let padding = Node(threshold: .infinity, offset: 0, missingRight: 0)
-        for tree in trees {
-            let nodeBase = nodes.count
+        for (t, tree) in trees.enumerated() {
+            let nodeBase = t * internalCount
             let leafBase = leaves.count
-            nodes.append(contentsOf: repeatElement(padding, count: internalCount))
             leaves.append(contentsOf: repeatElement(0, count: leafCount))
             // (source node, position in the complete layout, level)
             var stack = [(0, 0, 0)]
@@ -61,9 +58,9 @@ struct ForestLayout {
                 } else {
                     let right = tree.missingRight?[source] == true
                     anyMissingRight = anyMissingRight || right
-                    nodes[nodeBase + position] = Node(
-                        threshold: tree.threshold[source], offset: tree.feature[source] * Int32(Self.blockRows),
-                        missingRight: right ? 1 : 0)
+                    thresholds[nodeBase + position] = tree.threshold[source]
+                    offsets[nodeBase + position] = tree.feature[source] * Int32(Self.blockRows)
+                    missingRight[nodeBase + position] = right
                     stack.append((Int(tree.left[source]), 2 * position + 1, level + 1))
                     stack.append((Int(tree.right[source]), 2 * position + 2, level + 1))
                 }
@@ -79,78 +76,85 @@ struct ForestLayout {
         // The block is copied column by column: lane i of a row group reads `p[offset + i]`, one register for all.
         withUnsafeTemporaryAllocation(of: Double.self, capacity: b * cols) { transposed in
             let xt = transposed.baseAddress!
-            nodes.withUnsafeBufferPointer { nodeBuffer in
-                leaves.withUnsafeBufferPointer { leafBuffer in
-                    var start = range.lowerBound
-                    while start < range.upperBound {
-                        let count = min(b, range.upperBound - start)
-                        var hasMissing = false
-                        for r in 0..<count {
-                            let row = rows + (start + r) * cols
-                            for j in 0..<cols {
-                                let v = row[j]
-                                xt[j * b + r] = v
-                                hasMissing = hasMissing || v.isNaN
-                            }
-                        }
-                        let careful = anyMissingRight && hasMissing
-                        for t in 0..<treeCount {
-                            let tree = nodeBuffer.baseAddress! + t * internalCount
-                            let values = leafBuffer.baseAddress! + t * leafCount - internalCount
-                            if careful {
+            thresholds.withUnsafeBufferPointer { thresholdBuffer in
+                offsets.withUnsafeBufferPointer { offsetBuffer in
+                    missingRight.withUnsafeBufferPointer { missingBuffer in
+                        leaves.withUnsafeBufferPointer { leafBuffer in
+                            var start = range.lowerBound
+                            while start < range.upperBound {
+                                let count = min(b, range.upperBound - start)
+                                var hasMissing = false
                                 for r in 0..<count {
-                                    var k = 0
-                                    for _ in 0..<depth {
-                                        let node = tree[k]
-                                        let x = xt[Int(node.offset) + r]
-                                        let right = x.isNaN ? node.missingRight != 0 : x > node.threshold
-                                        k = 2 * k + (right ? 2 : 1)
+                                    let row = rows + (start + r) * cols
+                                    for j in 0..<cols {
+                                        let v = row[j]
+                                        xt[j * b + r] = v
+                                        hasMissing = hasMissing || v.isNaN
                                     }
-                                    margins[start + r] += values[k]
                                 }
-                                continue
-                            }
-                            // Eight rows walk the tree together: eight independent chains of dependent loads.
-                            var r = 0
-                            while r + 8 <= count {
-                                let p = xt + r
-                                var k0 = 0
-                                var k1 = 0
-                                var k2 = 0
-                                var k3 = 0
-                                var k4 = 0
-                                var k5 = 0
-                                var k6 = 0
-                                var k7 = 0
-                                for _ in 0..<depth {
-                                    k0 = Self.step(tree, k0, p, 0)
-                                    k1 = Self.step(tree, k1, p, 1)
-                                    k2 = Self.step(tree, k2, p, 2)
-                                    k3 = Self.step(tree, k3, p, 3)
-                                    k4 = Self.step(tree, k4, p, 4)
-                                    k5 = Self.step(tree, k5, p, 5)
-                                    k6 = Self.step(tree, k6, p, 6)
-                                    k7 = Self.step(tree, k7, p, 7)
+                                let careful = anyMissingRight && hasMissing
+                                for t in 0..<treeCount {
+                                    let tree = NodeArrays(
+                                        thresholds: thresholdBuffer.baseAddress! + t * internalCount,
+                                        offsets: offsetBuffer.baseAddress! + t * internalCount)
+                                    let values = leafBuffer.baseAddress! + t * leafCount - internalCount
+                                    if careful {
+                                        for r in 0..<count {
+                                            var k = 0
+                                            for _ in 0..<depth {
+                                                let x = xt[Int(tree.offsets[k]) + r]
+                                                let right =
+                                                    x.isNaN
+                                                    ? missingBuffer[t * internalCount + k] : x > tree.thresholds[k]
+                                                k = 2 * k + (right ? 2 : 1)
+                                            }
+                                            margins[start + r] += values[k]
+                                        }
+                                        continue
+                                    }
+                                    // Eight rows walk the tree together: eight independent chains of dependent loads.
+                                    var r = 0
+                                    while r + 8 <= count {
+                                        let p = xt + r
+                                        var k0 = 0
+                                        var k1 = 0
+                                        var k2 = 0
+                                        var k3 = 0
+                                        var k4 = 0
+                                        var k5 = 0
+                                        var k6 = 0
+                                        var k7 = 0
+                                        for _ in 0..<depth {
+                                            k0 = Self.step(tree, k0, p, 0)
+                                            k1 = Self.step(tree, k1, p, 1)
+                                            k2 = Self.step(tree, k2, p, 2)
+                                            k3 = Self.step(tree, k3, p, 3)
+                                            k4 = Self.step(tree, k4, p, 4)
+                                            k5 = Self.step(tree, k5, p, 5)
+                                            k6 = Self.step(tree, k6, p, 6)
+                                            k7 = Self.step(tree, k7, p, 7)
+                                        }
+                                        let out = margins + start + r
+                                        out[0] += values[k0]
+                                        out[1] += values[k1]
+                                        out[2] += values[k2]
+                                        out[3] += values[k3]
+                                        out[4] += values[k4]
+                                        out[5] += values[k5]
+                                        out[6] += values[k6]
+                                        out[7] += values[k7]
+                                        r += 8
+                                    }
+                                    while r < count {
+                                        var k = 0
+                                        for _ in 0..<depth { k = Self.step(tree, k, xt, r) }
+                                        margins[start + r] += values[k]
+                                        r += 1
+                                    }
                                 }
-                                let out = margins + start + r
-                                out[0] += values[k0]
-                                out[1] += values[k1]
-                                out[2] += values[k2]
-                                out[3] += values[k3]
-                                out[4] += values[k4]
-                                out[5] += values[k5]
-                                out[6] += values[k6]
-                                out[7] += values[k7]
-                                r += 8
-                            }
-                            while r < count {
-                                var k = 0
-                                for _ in 0..<depth { k = Self.step(tree, k, xt, r) }
-                                margins[start + r] += values[k]
-                                r += 1
+                                start += count
                             }
                         }
-                        start += count
                     }
                 }
             }
@@ -160,10 +164,15 @@ struct ForestLayout {
     /// One level down: right child when x > threshold. NaN compares false and goes left, as every node sends it
     /// when no node of the ensemble sends missing values right.
     @inline(__always)
-    private static func step(_ tree: UnsafePointer<Node>, _ k: Int, _ p: UnsafePointer<Double>, _ lane: Int) -> Int {
-        let node = tree[k]
+    private static func step(_ tree: NodeArrays, _ k: Int, _ p: UnsafePointer<Double>, _ lane: Int) -> Int {
         // A Bool's byte as an integer: no select, which the compiler may turn into an unpredictable branch.
-        let right = Int(unsafeBitCast(p[Int(node.offset) &+ lane] > node.threshold, to: UInt8.self))
+        let right = Int(unsafeBitCast(p[Int(tree.offsets[k]) &+ lane] > tree.thresholds[k], to: UInt8.self))
         return 2 &* k &+ 1 &+ right
+    }
+
+    /// One tree's internal nodes.
+    private struct NodeArrays {
+        let thresholds: UnsafePointer<Double>
+        let offsets: UnsafePointer<Int32>
     }
 }

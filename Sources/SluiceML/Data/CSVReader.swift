@@ -157,7 +157,9 @@ public enum CSVReader {
             for t in 0..<threads {
                 let rows = chunks[t]!.rows
                 if firstRow[t] != rowCount {
-                    for column in pointers { (column + rowCount).update(from: column + firstRow[t], count: rows) }
+                    for column in pointers {
+                        _ = memmove(column + rowCount, column + firstRow[t], rows * MemoryLayout<Double>.stride)
+                    }
                 }
                 rowCount += rows
             }
