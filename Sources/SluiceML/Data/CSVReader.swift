@@ -36,7 +36,8 @@ public struct CSVOptions: Sendable {
     }
 }
 
-/// Reads CSV files into frames: quoted fields, missing values, header detection, 2-thread numeric parsing.
+/// Reads CSV files into frames: quoted fields, missing values, header detection, numbers parsed by both threads
+/// straight into the column arrays. `CSVChunkReader` reads files larger than memory.
 public enum CSVReader {
     /// Reads a whole file.
     public static func read(path: String, options: CSVOptions = CSVOptions()) throws(MLError) -> Frame {
