@@ -115,7 +115,8 @@ public struct GBDTModel: Sendable, Codable, Equatable {
         let d = x.cols
         // A few rows (serving) walk the trees directly; many rows go through the complete-tree layout.
         let forest = x.rows >= ForestLayout.minimumRows ? ForestLayout(trees, cols: d) : nil
-        let parts = chunkRanges(x.rows, parts: x.rows > 10_000 ? defaultThreadCount : 1)
+        // Many parts of ≥ 8,192 rows, taken by the threads as they come free (a slowed thread holds no one up).
+        let parts = chunkRanges(x.rows, parts: x.rows > 10_000 ? min(64, max(defaultThreadCount, x.rows >> 13)) : 1)
         out.withUnsafeMutableBufferPointer { o in
             let o = UncheckedBox(o)
             x.values.withUnsafeBufferPointer { xv in

@@ -119,43 +119,45 @@ public enum CSVReader {
         let width = names.count
         let textDeclared = names.map { options.types[$0] == .text }
         let missing = options.missing
-        // One chunk per thread, split at newlines; chunks can only be parsed independently when no field is
-        // quoted, so a quote anywhere makes the whole data one chunk.
-        var threads = end - dataStart < 1 << 20 ? 1 : max(1, options.threads)
+        // Chunks split at newlines, several per thread so that a thread slowed by other work on the machine does
+        // not hold the others up; chunks can only be parsed independently when no field is quoted, so a quote
+        // anywhere makes the whole data one chunk.
+        let parallelism = end - dataStart < 1 << 20 ? 1 : max(1, options.threads)
+        var chunkCount = parallelism == 1 ? 1 : min(8 * parallelism, max(parallelism, (end - dataStart) >> 18))
         var bounds = [dataStart]
-        for t in 1..<threads {
-            var cut = dataStart + (end - dataStart) * t / threads
+        for t in 1..<chunkCount {
+            var cut = dataStart + (end - dataStart) * t / chunkCount
             while cut < end, base[cut] != UInt8(ascii: "\n") { cut += 1 }
             bounds.append(min(end, cut + 1))
         }
         bounds.append(end)
-        var scans = [(newlines: Int, quotes: Bool)](repeating: (0, false), count: threads)
+        var scans = [(newlines: Int, quotes: Bool)](repeating: (0, false), count: chunkCount)
         scans.withUnsafeMutableBufferPointer { out in
             let out = UncheckedBox(out)
-            parallelFor(threads) { t in out.value[t] = scanLines(base + bounds[t], bounds[t + 1] - bounds[t]) }
+            parallelFor(chunkCount) { t in out.value[t] = scanLines(base + bounds[t], bounds[t + 1] - bounds[t]) }
         }
         var newlines = scans.map(\.newlines)
-        if threads > 1, scans.contains(where: \.quotes) {
-            threads = 1
+        if chunkCount > 1, scans.contains(where: \.quotes) {
+            chunkCount = 1
             bounds = [dataStart, end]
             newlines = [newlines.reduce(0, +)]
         }
         var firstRow = [0]
-        for t in 0..<threads { firstRow.append(firstRow[t] + newlines[t]) }
-        if end > dataStart, base[end - 1] != UInt8(ascii: "\n") { firstRow[threads] += 1 }  // last line unterminated
-        var chunks = [ChunkResult?](repeating: nil, count: threads)
+        for t in 0..<chunkCount { firstRow.append(firstRow[t] + newlines[t]) }
+        if end > dataStart, base[end - 1] != UInt8(ascii: "\n") { firstRow[chunkCount] += 1 }  // last line unterminated
+        var chunks = [ChunkResult?](repeating: nil, count: chunkCount)
         var rowCount = 0
-        let numbers = makeColumns(width, capacity: firstRow[threads]) { pointers -> Int in
+        let numbers = makeColumns(width, capacity: firstRow[chunkCount]) { pointers -> Int in
             chunks.withUnsafeMutableBufferPointer { out in
                 let out = UncheckedBox(out)
-                parallelFor(threads) { t in
+                parallelFor(chunkCount) { t in
                     out.value[t] = parseChunk(
                         base: base, start: bounds[t], end: bounds[t + 1], width: width, textColumns: textDeclared,
                         missing: missing, delimiter: options.delimiter, columns: pointers, firstRow: firstRow[t])
                 }
             }
             // Close the gaps left by blank lines.
-            for t in 0..<threads {
+            for t in 0..<chunkCount {
                 let rows = chunks[t]!.rows
                 if firstRow[t] != rowCount {
                     for column in pointers {
