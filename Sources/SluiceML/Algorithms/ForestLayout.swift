@@ -112,9 +112,9 @@ struct ForestLayout {
                                         }
                                         continue
                                     }
-                                    // Eight rows walk the tree together: eight independent chains of dependent loads.
+                                    // Sixteen rows walk the tree together: sixteen independent chains of dependent loads.
                                     var r = 0
-                                    while r + 8 <= count {
+                                    while r + 16 <= count {
                                         let p = xt + r
                                         var k0 = 0
                                         var k1 = 0
@@ -124,6 +124,14 @@ struct ForestLayout {
                                         var k5 = 0
                                         var k6 = 0
                                         var k7 = 0
+                                        var k8 = 0
+                                        var k9 = 0
+                                        var k10 = 0
+                                        var k11 = 0
+                                        var k12 = 0
+                                        var k13 = 0
+                                        var k14 = 0
+                                        var k15 = 0
                                         for _ in 0..<depth {
                                             k0 = Self.step(tree, k0, p, 0)
                                             k1 = Self.step(tree, k1, p, 1)
@@ -133,6 +141,14 @@ struct ForestLayout {
                                             k5 = Self.step(tree, k5, p, 5)
                                             k6 = Self.step(tree, k6, p, 6)
                                             k7 = Self.step(tree, k7, p, 7)
+                                            k8 = Self.step(tree, k8, p, 8)
+                                            k9 = Self.step(tree, k9, p, 9)
+                                            k10 = Self.step(tree, k10, p, 10)
+                                            k11 = Self.step(tree, k11, p, 11)
+                                            k12 = Self.step(tree, k12, p, 12)
+                                            k13 = Self.step(tree, k13, p, 13)
+                                            k14 = Self.step(tree, k14, p, 14)
+                                            k15 = Self.step(tree, k15, p, 15)
                                         }
                                         let out = margins + start + r
                                         out[0] += values[k0]
@@ -143,7 +159,15 @@ struct ForestLayout {
                                         out[5] += values[k5]
                                         out[6] += values[k6]
                                         out[7] += values[k7]
-                                        r += 8
+                                        out[8] += values[k8]
+                                        out[9] += values[k9]
+                                        out[10] += values[k10]
+                                        out[11] += values[k11]
+                                        out[12] += values[k12]
+                                        out[13] += values[k13]
+                                        out[14] += values[k14]
+                                        out[15] += values[k15]
+                                        r += 16
                                     }
                                     while r < count {
                                         var k = 0
