@@ -127,7 +127,9 @@ struct DataSplitStep: BuiltinStep {
 /// `data.transform`: fits transforms on `train` and applies them to `train` and every other CSV input.
 ///
 /// Inputs: `train`, optionally `validation`, `test`, `data`. Options: `transforms` — a list of
-/// `{kind, columns, strategy, fill}` (kinds: standardize, minmax, onehot, impute, normalize_rows, select, drop);
+/// `{kind, columns, strategy, fill}` (kinds: standardize, minmax, onehot, impute, normalize_rows, select, drop),
+/// or `{kind: derive, name, expression}` (a numeric column computed by an `Expression`, e.g.
+/// `log1p(income)`, `debt / income`, `years_between(birthday, today())`);
 /// `write_header` (default true). Outputs: the transformed files under the input names, and `transforms`
 /// (the fitted transforms, JSON, for `train.*` to embed in the model).
 struct DataTransformStep: BuiltinStep {
@@ -146,7 +148,8 @@ struct DataTransformStep: BuiltinStep {
             let columns = spec["columns"]?.array?.compactMap(\.string) ?? spec["column"]?.string.map { [$0] } ?? []
             let fill = spec["fill"].flatMap { $0.string ?? $0.number.map(CSVWriter.formatCell) }
             let transformSpec = TransformSpec(
-                kind: kind, columns: columns, strategy: spec["strategy"]?.string, fill: fill)
+                kind: kind, columns: columns, strategy: spec["strategy"]?.string, fill: fill,
+                output: spec["name"]?.string, expression: spec["expression"]?.string)
             let transform = try args.wrap { () throws(MLError) in try FittedTransform.fit(transformSpec, on: current) }
             current = try args.wrap { () throws(MLError) in try transform.apply(current) }
             fitted.append(transform)
