@@ -1,3 +1,4 @@
+import Foundation
 import SluiceML
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
             .text(["Y", "N", "Y", nil]), .numeric([-3, 0.5, 2, 9]),
         ], source: "loans.csv")
 
-    func values(_ text: String) throws -> [Double] { try Expression(text).evaluate(frame) }
+    func values(_ text: String) throws(ExpressionError) -> [Double] { try Expression(text).evaluate(frame) }
 
     func same(_ a: [Double], _ b: [Double]) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { ($0.isNaN && $1.isNaN) || abs($0 - $1) < 1e-12 }

@@ -272,7 +272,7 @@ struct TrainMLPStep: BuiltinStep {
     func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
         var args = StepArguments(context)
         // SageMaker passes hyperparameters as one map of strings; they read like options here.
-        if let hyper = context.value("hyperparameters")?.object {
+        if let hyper = (context.value("hyperparameters") ?? context.value("HyperParameters"))?.object {
             var merged = context
             for (key, value) in hyper where merged.inputs[key] == nil { merged.inputs[key] = value }
             args = StepArguments(merged)
