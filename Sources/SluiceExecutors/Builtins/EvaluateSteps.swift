@@ -4,7 +4,7 @@ import SluiceML
 
 /// `evaluate`: scores a model on a test CSV and writes `evaluation.json` in SageMaker's shape.
 ///
-/// Inputs: `model`, `test` (raw rows, or rows already transformed by `data.transform`). Options: `kind`
+/// Inputs: `model`, `test` (raw rows: the model applies its saved transforms). Options: `kind`
 /// regression | binary | multiclass (default: binary for logistic and `binary:logistic` models, multiclass for
 /// multiclass models, whose report is `multiclass_classification_metrics`), `threshold` (0.5), `format` sagemaker (default) | w3 (`model-metrics.json` keys).
 /// Outputs: `report` (file path) and `metrics` (the report as JSON, for conditions like

@@ -62,11 +62,8 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
         try predict(matrix: featureMatrix(frame))
     }
 
-    /// The feature matrix of raw rows (transforms applied), or of rows already holding every feature column.
+    /// The feature matrix of raw rows (every transform applied).
     public func featureMatrix(_ frame: Frame) throws(MLError) -> Matrix {
-        if !transforms.isEmpty, !Set(inputColumns).isSubset(of: frame.names), Set(features).isSubset(of: frame.names) {
-            return try frame.matrix(features)  // already transformed (e.g. a test split written by data.transform)
-        }
         var data = frame
         for transform in transforms { data = try transform.apply(data) }
         return try data.matrix(features)
