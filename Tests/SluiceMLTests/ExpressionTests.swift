@@ -81,7 +81,8 @@ import Testing
     }
 
     @Test func deriveTransformIsFittedCheckedAndSavedWithTheModel() throws {
-        let spec = TransformSpec(kind: "derive", columns: [], output: "debt_ratio", expression: "debt / fill(income, 1)")
+        let spec = TransformSpec(
+            kind: "derive", columns: [], output: "debt_ratio", expression: "debt / fill(income, 1)")
         let transform = try FittedTransform.fit(spec, on: frame)
         let out = try transform.apply(frame)
         #expect(out.names.last == "debt_ratio")

@@ -58,7 +58,8 @@ import Testing
         let d = try data()
         var parameters = GBDTParameters()
         parameters.numRound = 100
-        let model = try MulticlassGBDT.fit(d.x.rows(d.train), d.train.map { d.y[$0] }, numClass: 3, parameters: parameters)
+        let model = try MulticlassGBDT.fit(
+            d.x.rows(d.train), d.train.map { d.y[$0] }, numClass: 3, parameters: parameters)
         #expect(model.perClass?.count == 3 && model.perClass?.first?.trees.count == 100)
         #expect(abs(accuracy(model, d) - Self.xgboostAccuracy) <= 0.04)
     }

@@ -195,7 +195,8 @@ struct TrainGBDTStep: BuiltinStep {
             throw args.failure("\(objective) needs num_class (the number of classes, at least 2), as XGBoost does")
         }
         let model = try args.wrap { () throws(MLError) in
-            try MulticlassGBDT.fit(data.x, data.y, numClass: numClass, parameters: parameters, validation: data.validation)
+            try MulticlassGBDT.fit(
+                data.x, data.y, numClass: numClass, parameters: parameters, validation: data.validation)
         }
         var artifact = data.artifact(algorithm: "gbdt", args: args)
         artifact.multiclass = model
@@ -288,7 +289,9 @@ struct TrainMLPStep: BuiltinStep {
         if let v = try args.number("dense_layer") { parameters.width = Int(v) }
         if let v = try args.number("batch_size") { parameters.batchSize = Int(v) }
         if let v = try args.number("learning_rate") { parameters.learningRate = v }
-        if let v = try args.number("patience") ?? args.number("early_stopping_patience") { parameters.patience = Int(v) }
+        if let v = try args.number("patience") ?? args.number("early_stopping_patience") {
+            parameters.patience = Int(v)
+        }
         if let v = try args.number("seed") { parameters.seed = UInt64(max(0, v)) }
         let model = try args.wrap { () throws(MLError) in
             try MLP.fit(data.x, data.y, parameters: parameters, validation: data.validation)

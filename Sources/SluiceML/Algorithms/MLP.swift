@@ -61,7 +61,8 @@ struct MLPWorkspace {
     }
 
     /// Adds this row's gradient of scale · (output − target)² to `gw`/`gb` (after `forward`).
-    mutating func backward(_ model: MLPModel, target: Double, scale: Double, gw: inout [[Double]], gb: inout [[Double]]) {
+    mutating func backward(_ model: MLPModel, target: Double, scale: Double, gw: inout [[Double]], gb: inout [[Double]])
+    {
         let layers = model.weights.count
         let offsets = self.offsets
         activations.withUnsafeBufferPointer { act in

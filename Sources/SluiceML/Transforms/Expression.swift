@@ -169,7 +169,8 @@ public struct Expression: Sendable {
                 let hint = closestName(to: name, among: Self.functionNames).map { "; did you mean '\($0)'?" } ?? ""
                 throw ExpressionError(
                     expression: text, position: position,
-                    message: "unknown function '\(name)'\(hint) (functions: \(Self.functionNames.joined(separator: ", ")))"
+                    message:
+                        "unknown function '\(name)'\(hint) (functions: \(Self.functionNames.joined(separator: ", ")))"
                 )
             }
         }
@@ -460,8 +461,9 @@ private struct Parser {
             return .number(value)
         }
         if c.isLetter || c == "_" {
-            while index < characters.count, characters[index].isLetter || characters[index].isNumber
-                || characters[index] == "_"
+            while index < characters.count,
+                characters[index].isLetter || characters[index].isNumber
+                    || characters[index] == "_"
             {
                 index += 1
             }

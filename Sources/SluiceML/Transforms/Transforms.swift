@@ -134,7 +134,8 @@ public enum FittedTransform: Sendable, Codable, Equatable {
         case "derive":
             guard let output = spec.output ?? spec.columns.first, !output.isEmpty, let text = spec.expression else {
                 throw MLError(
-                    .invalidOption, "derive needs a `name` for the new column and an `expression`, e.g. "
+                    .invalidOption,
+                    "derive needs a `name` for the new column and an `expression`, e.g. "
                         + "{kind: derive, name: bmi, expression: \"weight / height ^ 2\"}")
             }
             do {
