@@ -66,3 +66,44 @@ extension BuiltinStepTests {
         }
     }
 }
+
+extension BuiltinStepTests {
+    /// W3's features by hand on four loans, and the same whole years from a `derive` expression.
+    @Test func creditFeaturesAndTheEquivalentDerivedYears() async throws {
+        let folder = try workDirectory()
+        try """
+        id,loan_date,loan_amount,birthday,job_start_date,flag_own_car,status
+        10,2020-03-01,300,1980-03-02,2010-01-01,N,1
+        2,2019-05-05,100,1990-12-31,2015-06-30,Y,0
+        10,2019-01-01,500,1980-03-02,2010-01-01,N,0
+        2,2020-05-05,200,1990-12-31,2015-06-30,Y,1
+
+        """.write(toFile: folder + "/loans.csv", atomically: true, encoding: .utf8)
+        let features = try await run(
+            "data.features", inputs: ["data": .string(folder + "/loans.csv")], options: ["today": "2021-01-01"])
+        let text = try String(contentsOfFile: try #require(features["features"]?.string), encoding: .utf8)
+        #expect(
+            text.split(separator: "\n").dropFirst() == [
+                "2,2019-05-05,0,,30,5,1,0", "2,2020-05-05,1,100,30,5,1,1", "10,2019-01-01,0,,40,11,0,0",
+                "10,2020-03-01,1,500,40,11,0,1",
+            ])
+        let derived = try await run(
+            "data.transform", inputs: ["train": .string(folder + "/loans.csv")],
+            options: [
+                "transforms": [
+                    ["kind": "derive", "name": "age", "expression": "years_between(birthday, '2021-01-01')"],
+                    ["kind": "derive", "name": "car", "expression": "flag_own_car != 'N'"],
+                    ["kind": "select", "columns": ["id", "age", "car"]],
+                ]
+            ])
+        let rows = try String(contentsOfFile: try #require(derived["train"]?.string), encoding: .utf8)
+        #expect(rows == "id,age,car\n10,40,0\n2,30,1\n10,40,0\n2,30,1\n")
+        do {
+            _ = try await run(
+                "data.features", inputs: ["data": .string(folder + "/loans.csv")], options: ["today": "2021-13-01"])
+            Issue.record("an invalid 'today' was accepted")
+        } catch let failure as StepFailure {
+            #expect(failure.cause.contains("'today' must be a date YYYY-MM-DD, got '2021-13-01'"))
+        }
+    }
+}

@@ -278,13 +278,7 @@ public struct Expression: Sendable {
         }
     }
 
-    static func currentDay() -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        let date = CivilDate(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))
-        return date.text
-    }
+    static func currentDay() -> String { CivilDate.today().text }
 }
 
 infix operator %% : MultiplicationPrecedence
@@ -293,19 +287,19 @@ infix operator %% : MultiplicationPrecedence
 private func %% (a: Int, b: Int) -> Int { ((a % b) + b) % b }
 
 /// A calendar date (proleptic Gregorian).
-struct CivilDate: Sendable, Equatable {
-    var year: Int
-    var month: Int
-    var day: Int
+public struct CivilDate: Sendable, Equatable {
+    public var year: Int
+    public var month: Int
+    public var day: Int
 
-    init(year: Int, month: Int, day: Int) {
+    public init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
         self.day = day
     }
 
     /// The date at the start of `YYYY-MM-DD…` text (a time after the date is ignored).
-    init?(_ text: String) {
+    public init?(_ text: String) {
         let parts = text.prefix(10).split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, let y = Int(parts[0]), let m = Int(parts[1]),
             let d = Int(parts[2]), (1...12).contains(m), (1...31).contains(d)
@@ -313,9 +307,18 @@ struct CivilDate: Sendable, Equatable {
         (year, month, day) = (y, m, d)
     }
 
-    var text: String {
+    /// `YYYY-MM-DD`.
+    public var text: String {
         func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(year)-\(pad(month))-\(pad(day))"
+    }
+
+    /// The current date in UTC.
+    public static func today() -> CivilDate {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        return CivilDate(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))
     }
 
     /// Days since 1970-01-01 (Howard Hinnant's days_from_civil).
@@ -329,7 +332,7 @@ struct CivilDate: Sendable, Equatable {
     }
 
     /// Whole years from self to `end` (an anniversary not yet reached does not count).
-    func wholeYears(to end: CivilDate) -> Int {
+    public func wholeYears(to end: CivilDate) -> Int {
         var years = end.year - year
         if (end.month, end.day) < (month, day) { years -= 1 }
         return years
