@@ -69,7 +69,7 @@ extension SQLiteStore {
                     """,
                 arguments: [
                     key.id, key.name, key.hashHex, key.createdAt, key.rate,
-                    key.rate.map { key.burst ?? max(1, Int($0.rounded(.up))) },
+                    key.rate.map { key.burst ?? max(1, Int(min($0, 1e9).rounded(.up))) },
                     key.dailyQuota, key.monthlyQuota, key.endpoint,
                 ])
         }

@@ -81,7 +81,7 @@ final class StoreServingSource: EndpointSource, APIKeySource {
         try store.apiKeys().map { key in
             let plan = key.rate.map {
                 UsagePlan(
-                    rate: $0, burst: key.burst ?? max(1, Int($0)), dailyQuota: key.dailyQuota,
+                    rate: $0, burst: key.burst ?? max(1, Int(min($0, 1e9))), dailyQuota: key.dailyQuota,
                     monthlyQuota: key.monthlyQuota)
             }
             let quotaOnly =
