@@ -1,0 +1,40 @@
+import Foundation
+import SluiceML
+import SluiceServing
+import Testing
+
+@testable import SluiceCLI
+
+@Suite struct AdapterTests {
+    /// A model with transforms is served through them; a plain linear one gets the linear kernel; folders work.
+    @Test func loaderAppliesTheModelsTransforms() throws {
+        let folder = NSTemporaryDirectory() + "sluice-loader-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder + "/model", withIntermediateDirectories: true)
+        let scaled = ModelArtifact(
+            inputColumns: ["x"], features: ["x"], label: "y",
+            transforms: [.standardize(columns: ["x"], mean: [1], scale: [2])], algorithm: "linear",
+            linear: LinearModel(coefficients: [4], intercept: 1), training: .init(rows: 1, trainedAt: "t"))
+        try scaled.save(to: folder + "/model/model.json")
+        let predictor = try ModelArtifactLoader().loadPredictor(at: folder + "/model")
+        #expect(predictor is ArtifactPredictor && predictor.inputWidth == 1)
+        let rows = FeatureRows(values: [3, 5], rowCount: 2, columnCount: 1)
+        let expected = try scaled.predict(Frame(names: ["x"], columns: [.numeric([3, 5])]))
+        #expect(try predictor.predict(rows) == expected && expected == [5, 9])
+
+        var plain = scaled
+        plain.transforms = []
+        try plain.save(to: folder + "/plain.json")
+        let linear = try ModelArtifactLoader().loadPredictor(at: folder + "/plain.json")
+        #expect(linear is LinearPredictor)
+        #expect(try linear.predict(rows) == [13, 21])
+
+        try Data("{\"format\": \"other\"}".utf8).write(to: URL(fileURLWithPath: folder + "/bad.json"))
+        #expect(throws: MLError.self) { try ModelArtifactLoader().loadPredictor(at: folder + "/bad.json") }
+    }
+
+    @Test func keyHashesRoundTripThroughHex() {
+        let hash = APIKey.hash("sk_example")
+        #expect(StoreServingSource.bytes(hex: StoreServingSource.hex(hash)) == hash)
+        #expect(StoreServingSource.hex(hash).count == 64)
+    }
+}
