@@ -1,5 +1,5 @@
 import GRDB
-public import SluiceCore
+import SluiceCore
 
 /// A stored API key: the SHA-256 of the key (never the key), its usage plan and optional endpoint scope.
 public struct StoredAPIKey: Hashable, Sendable {
