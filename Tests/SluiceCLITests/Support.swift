@@ -104,11 +104,12 @@ enum SluiceBinary {
     }()
 }
 
-/// One HTTP exchange: status, body and the variant header.
+/// One HTTP exchange: status, body, the variant header and Retry-After.
 struct Exchange: Sendable {
     var status: Int
     var body: String
     var variant: String?
+    var retryAfter: String?
 }
 
 let httpSession: URLSession = {
@@ -128,7 +129,8 @@ func post(_ port: Int, _ path: String, _ body: String, key: String?) async throw
     let http = response as! HTTPURLResponse
     return Exchange(
         status: http.statusCode, body: String(decoding: data, as: UTF8.self),
-        variant: http.value(forHTTPHeaderField: "x-Amzn-Invoked-Production-Variant"))
+        variant: http.value(forHTTPHeaderField: "x-Amzn-Invoked-Production-Variant"),
+        retryAfter: http.value(forHTTPHeaderField: "Retry-After"))
 }
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass (generous: the whole suite shares two cores);
