@@ -28,7 +28,7 @@ struct EngineContext {
         return [
             "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts)), "command": command,
             "lambda": command, "glue": command,
-            "container": ContainerExecutor(),
+            "http": HTTPExecutor(), "container": ContainerExecutor(),
         ]
     }
 

@@ -76,10 +76,10 @@ struct RunningCommand {
     func err() -> String { String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self) }
     func output() -> String { out() + err() }
 
-    /// The first capture of `pattern` in standard output, waiting up to 30 s for it to be printed.
+    /// The first capture of `pattern` in standard output, waiting up to 60 s for it to be printed.
     func firstMatch(of pattern: Regex<(Substring, Substring)>) async -> String? {
         var found: String?
-        _ = await eventually(within: 30) {
+        _ = await eventually(within: 60) {
             found = out().firstMatch(of: pattern).map { String($0.1) }
             return found != nil || !process.isRunning
         }
@@ -135,7 +135,7 @@ func post(_ port: Int, _ path: String, _ body: String, key: String?) async throw
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass (generous: the whole suite shares two cores);
 /// returns whether it held.
-func eventually(within seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
+func eventually(within seconds: Double = 60, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
