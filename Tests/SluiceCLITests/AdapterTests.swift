@@ -1,6 +1,9 @@
 import Foundation
+import Logging
+import SluiceCore
 import SluiceML
 import SluiceServing
+import SluiceStore
 import Testing
 
 @testable import SluiceCLI
@@ -36,5 +39,33 @@ import Testing
         let hash = APIKey.hash("sk_example")
         #expect(StoreServingSource.bytes(hex: StoreServingSource.hex(hash)) == hash)
         #expect(StoreServingSource.hex(hash).count == 64)
+    }
+
+    /// The server keeps only the models its current deployments use.
+    @Test func syncLoadsEachModelOnceAndForgetsReplacedOnes() throws {
+        let sandbox = try ServingSandbox()
+        try sandbox.register("G", slope: 1)
+        try sandbox.register("G", slope: 2)
+        let source = StoreServingSource(
+            store: sandbox.store, artifacts: ArtifactStore(root: sandbox.homePath + "/artifacts"))
+        let table = EndpointTable()
+        let sync = ServingSync(source: source, table: table, keyring: APIKeyring(), logger: Logger(label: "test"))
+        func deploy(_ version: Int, stage: String) throws {
+            _ = try sandbox.store.deploy(
+                endpoint: "e", stage: stage, variant: DeployedVariant(name: "A", group: "G", version: version),
+                replacing: true, allowUnapproved: false, capturePercentage: nil, by: "t", reason: "", now: 1)
+        }
+        #expect(try sync.refresh() && table.all().isEmpty)
+        #expect(try !sync.refresh(), "an unchanged store is not reloaded")
+        try deploy(1, stage: "staging")
+        try deploy(1, stage: "production")
+        #expect(try sync.refresh())
+        #expect(table.all().count == 2 && source.loadedModelCount == 1)
+        try deploy(2, stage: "staging")
+        try deploy(2, stage: "production")
+        #expect(try sync.refresh())
+        #expect(source.loadedModelCount == 1)
+        let live = try table.stage(endpoint: "e", stage: .production)
+        #expect(live.deployment.variants.first?.modelVersion == "G/2")
     }
 }
