@@ -67,5 +67,15 @@ import Testing
         #expect(source.loadedModelCount == 1)
         let live = try table.stage(endpoint: "e", stage: .production)
         #expect(live.deployment.variants.first?.modelVersion == "G/2")
+
+        // A shadow joins the live variant; both models are then loaded.
+        _ = try sandbox.store.deploy(
+            endpoint: "e", stage: "production",
+            variant: DeployedVariant(name: "Shadow", group: "G", version: 1, isShadow: true), replacing: false,
+            allowUnapproved: false, capturePercentage: 100, by: "t", reason: "", now: 2)
+        #expect(try sync.refresh())
+        let shadowed = try table.stage(endpoint: "e", stage: .production).deployment
+        #expect(shadowed.variants.map(\.name) == ["A"] && shadowed.shadow?.modelVersion == "G/1")
+        #expect(shadowed.capturePercentage == 100 && source.loadedModelCount == 2)
     }
 }
