@@ -15,12 +15,19 @@ struct EngineContext {
     static func builtins(store: SQLiteStore, artifacts: ArtifactStore) -> [any BuiltinStep] {
         coreBuiltinSteps + mlBuiltinSteps + registryBuiltinSteps(registry: store, artifacts: artifacts)
             + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
+            + featureBuiltinSteps(store: store) + [NotifyStep(delivery: notifyDelivery(artifacts: artifacts))]
     }
 
     /// Where `sluice serve` answers, for the URLs deploy steps report: `$SLUICE_SERVE_URL`, else the default address.
     static var serveURL: String {
         let configured = ProcessInfo.processInfo.environment["SLUICE_SERVE_URL"] ?? ""
         return configured.isEmpty ? "http://127.0.0.1:8080" : configured
+    }
+
+    /// `notify` delivers over `$SLUICE_SMTP`, else into the outbox next to the artifact store (`.sluice/outbox`).
+    static func notifyDelivery(artifacts: ArtifactStore) -> NotifyDelivery {
+        let home = (artifacts.root as NSString).deletingLastPathComponent
+        return .from(environment: ProcessInfo.processInfo.environment, outbox: home + "/outbox")
     }
 
     static func executors(store: SQLiteStore, artifacts: ArtifactStore) -> [String: any StepExecutor] {
@@ -199,6 +206,7 @@ private func reported(_ error: any Error) -> any Error {
     case let error as DurabilityError: message = error.description
     case let error as EndpointError: message = error.description
     case let error as APIKeyError: message = error.description
+    case let error as FeatureStoreError: message = error.description
     default: return error
     }
     printError(message)

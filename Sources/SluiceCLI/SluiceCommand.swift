@@ -11,6 +11,7 @@ public struct SluiceCommand: AsyncParsableCommand {
             ResumeCommand.self, RetryCommand.self, CancelCommand.self, ApproveCommand.self, RejectCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self, BenchEngineCommand.self, ServeBenchCommand.self,
             ModelsCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self,
+            FeaturesCommand.self,
         ]
     )
 
