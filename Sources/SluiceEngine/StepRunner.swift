@@ -102,7 +102,9 @@ extension ExecutionEngine {
         let request = StepRequest(
             executionID: resolver.executionID, stepName: step.name, attempt: attempt, module: module, inputs: inputs,
             workDirectory: directory)
-        let result = await withTimeout(step.timeout?.seconds) {
+        // Only steps that run a process have output to watch; a heartbeat on other kinds is ignored.
+        let heartbeat = ["command", "lambda", "glue", "container"].contains(kind) ? step.heartbeat?.seconds : nil
+        let result = await withLimits(timeout: step.timeout?.seconds, heartbeat: heartbeat, directory: directory) {
             do {
                 return try await executor.run(request)
             } catch {
@@ -138,27 +140,73 @@ extension ExecutionEngine {
             cacheEntry: cacheKey.map { ($0, outputs) })
     }
 
-    /// Races the body against a timeout on the engine's clock; the loser is cancelled (and must stop).
-    func withTimeout(
-        _ seconds: Double?, _ body: @escaping @Sendable () async -> StepResult
+    /// Races the body against a timeout and a heartbeat watchdog on the engine's clock; the losers are cancelled
+    /// (and must stop: cancelling a process step kills its process group).
+    ///
+    /// A process step is alive while it writes to `stdout.log` or `stderr.log` in its work directory or touches
+    /// `heartbeat` there (`$SLUICE_HEARTBEAT_FILE`); `heartbeat` seconds without any of these fail it with
+    /// `States.HeartbeatTimeout`.
+    func withLimits(
+        timeout: Double?, heartbeat: Double?, directory: String, _ body: @escaping @Sendable () async -> StepResult
     ) async -> StepResult? {
-        guard let seconds else { return await body() }
+        guard timeout != nil || heartbeat != nil else { return await body() }
         let clock = clock
         return await withTaskGroup(of: StepResult?.self) { group in
             group.addTask { await body() }
-            group.addTask {
-                do {
-                    try await clock.sleep(seconds: seconds)
-                } catch {
-                    return nil
+            if let timeout {
+                group.addTask {
+                    do {
+                        try await clock.sleep(seconds: timeout)
+                    } catch {
+                        return nil
+                    }
+                    return .failed(StepFailure(ErrorName.timeout, cause: "the step ran longer than \(timeout)s"))
                 }
-                return .failed(StepFailure(ErrorName.timeout, cause: "the step ran longer than \(seconds)s"))
             }
-            var first = await group.next() ?? nil
-            if first == nil, !Task.isCancelled { first = await group.next() ?? nil }
+            if let heartbeat {
+                group.addTask {
+                    let interval = min(max(heartbeat / 8, 0.01), 1)
+                    var signature = Self.livenessSignature(directory)
+                    var lastSign = clock.now
+                    while true {
+                        do {
+                            try await clock.sleep(seconds: interval)
+                        } catch {
+                            return nil
+                        }
+                        let current = Self.livenessSignature(directory)
+                        if current != signature {
+                            signature = current
+                            lastSign = clock.now
+                        } else if clock.now - lastSign >= heartbeat {
+                            return .failed(
+                                StepFailure(
+                                    ErrorName.heartbeatTimeout,
+                                    cause: "no output on stdout/stderr and no touch of $SLUICE_HEARTBEAT_FILE for "
+                                        + "\(heartbeat)s (the step's heartbeat); it was stopped"))
+                        }
+                    }
+                }
+            }
+            var first: StepResult?
+            while first == nil, let next = await group.next() { first = next }
             group.cancelAll()
             return first
         }
+    }
+
+    /// Sizes and modification times of the files a live process step changes.
+    static func livenessSignature(_ directory: String) -> [Int] {
+        var signature: [Int] = []
+        for name in ["stdout.log", "stderr.log", "heartbeat"] {
+            var info = stat()
+            if stat("\(directory)/\(name)", &info) == 0 {
+                signature += [Int(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec]
+            } else {
+                signature += [-1, 0, 0]
+            }
+        }
+        return signature
     }
 
     /// The cache key: a hash of the module definition, its code files' content, the inputs (file inputs by

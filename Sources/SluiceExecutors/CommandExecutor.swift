@@ -87,6 +87,7 @@ public struct CommandExecutor: StepExecutor {
         environment["SLUICE_STEP"] = request.stepName
         environment["SLUICE_ATTEMPT"] = String(request.attempt)
         environment["SLUICE_WORK_DIR"] = work
+        environment["SLUICE_HEARTBEAT_FILE"] = "\(work)/heartbeat"
         try? Data(hps.utf8).write(to: URL(fileURLWithPath: "\(work)/input/config/hyperparameters.json"))
 
         let base = request.module.baseDirectory

@@ -289,4 +289,102 @@ struct Sandbox {
         #expect(thirdOutput.contains("miss"), "\(thirdOutput)")
         #expect(!thirdOutput.contains("(cache hit)"))
     }
+
+    /// `run --detach` returns with the id and the commands to follow it; a background process owns and finishes it.
+    @Test func detachedRunFinishesInTheBackground() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "append.yaml",
+            """
+            name: Append
+            type: Command
+            implementation:
+              command: [sh, -c, "echo \\"$SLUICE_STEP\\" >> \\"$MARKER\\"; sleep 0.1"]
+            inputs: []
+            outputs: []
+            """)
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: Background
+            steps:
+              - name: A
+                module: Append
+              - name: B
+                module: Append
+                after: [A]
+              - name: C
+                module: Append
+                after: [B]
+            """)
+        let log = "\(sandbox.folder)/detach.log"
+        let starter = sandbox.process(["run", "--detach", "pipeline.yaml"], output: log)
+        try starter.run()
+        starter.waitUntilExit()
+        let output = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+        #expect(starter.terminationStatus == 0, "\(output)")
+        let id = try #require(output.split(separator: " ").dropFirst().first.map(String.init))
+        #expect(output.contains("sluice logs \(id) --follow"), "\(output)")
+        #expect(output.contains("sluice show \(id)"), "\(output)")
+        // `logs --follow` returns once the background process has finished the execution.
+        let (followed, events) = try sandbox.run(["logs", id, "--follow"])
+        #expect(followed == 0)
+        #expect(events.contains("claimed"), "\(events)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        #expect(try store.execution(id: id)?.status == .succeeded)
+        let marker = String(
+            decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/marker.txt") ?? Data(), as: UTF8.self)
+        #expect(marker == "A\nB\nC\n")
+        // The lease was claimed by another process than the one `run --detach` ran in.
+        let claim = try #require(try store.events(executionID: id).first { $0.kind == "claimed" })
+        #expect(claim.message != "pid \(starter.processIdentifier)")
+    }
+
+    /// A step that stops writing output for longer than its `heartbeat` fails with `States.HeartbeatTimeout`
+    /// (caught here) and its process is killed; steps that print or touch `$SLUICE_HEARTBEAT_FILE` keep going.
+    @Test func silentStepFailsItsHeartbeat() throws {
+        let sandbox = try Sandbox()
+        let modules = [
+            ("Quiet", "echo started; sleep 30"),
+            ("Chatty", "for i in 1 2 3 4 5 6; do echo $i; sleep 0.25; done"),
+            ("Toucher", "for i in 1 2 3 4 5 6; do touch \\\"$SLUICE_HEARTBEAT_FILE\\\"; sleep 0.25; done"),
+            ("Record", "echo \\\"$SLUICE_STEP\\\" >> \\\"$MARKER\\\""),
+        ]
+        for (name, script) in modules {
+            try sandbox.write(
+                "\(name.lowercased()).yaml",
+                "name: \(name)\ntype: Command\nimplementation:\n  command: [sh, -c, \"\(script)\"]\ninputs: []\noutputs: []\n"
+            )
+        }
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: Heartbeats
+            steps:
+              - name: Quiet
+                module: Quiet
+                heartbeat: PT1S
+                catch:
+                  - errors: [States.HeartbeatTimeout]
+                    next: Cleanup
+              - name: Cleanup
+                module: Record
+              - name: Chatty
+                module: Chatty
+                heartbeat: PT1S
+              - name: Toucher
+                module: Toucher
+                heartbeat: PT1S
+            """)
+        let (status, output) = try sandbox.run(["run", "pipeline.yaml"])
+        #expect(status == 0, "\(output)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        let id = try #require(try store.executions(limit: 1).first?.id)
+        let steps = Dictionary(uniqueKeysWithValues: try store.steps(executionID: id).map { ($0.name, $0) })
+        #expect(steps["Quiet"]?.error?.error == "States.HeartbeatTimeout")
+        #expect(steps["Quiet"]?.status == .caught)
+        #expect(steps["Cleanup"]?.status == .succeeded)
+        #expect(steps["Chatty"]?.status == .succeeded)
+        #expect(steps["Toucher"]?.status == .succeeded)
+    }
 }
