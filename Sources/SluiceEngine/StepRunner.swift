@@ -5,12 +5,8 @@ extension ExecutionEngine {
     /// Runs one attempt of a launched step and reports how it ended. Never throws: infrastructure faults become
     /// `Sluice.InfrastructureFault` failures so the execution records them instead of vanishing.
     func runStep(
-        named name: String, attempt: Int, pipeline: Pipeline, resolver: ReferenceResolver,
-        observer: any ExecutionObserver
+        _ step: Step, attempt: Int, pipeline: Pipeline, resolver: ReferenceResolver, observer: any ExecutionObserver
     ) async -> Completion {
-        guard let step = pipeline.step(named: name) ?? pipeline.onFailure.first(where: { $0.name == name }) else {
-            return Completion(outcome: .failed(StepFailure("Sluice.UnknownStep", cause: name)))
-        }
         let completion: Completion
         switch step.kind {
         case .task(let spec):
