@@ -67,12 +67,17 @@ struct BenchEngineCommand: AsyncParsableCommand {
         var cancelled = ExecutionChanges(executionID: probe.id, now: Date().timeIntervalSince1970)
         cancelled.executionStatus = (.cancelled, nil)
         try context.store.apply(cancelled)
+        let strict = try EngineContext.open(maxParallel: 8, home: home, durability: mode, groupCommit: false)
         for (label, pipeline) in [("chain", chain), ("fan-out", fan)] {
-            let seconds = try await time(context, pipeline)
-            print(
-                String(
-                    format: "  %d no-op built-in steps as a %@: %.1f ms total, %.1f µs per step", pipeline.steps.count,
-                    label, seconds * 1000, seconds * 1e6 / Double(pipeline.steps.count)))
+            for (commits, engine) in [("group commit", context), ("one commit per step", strict)] {
+                let (seconds, cpu) = try await time(engine, pipeline)
+                print(
+                    String(
+                        format: "  %d no-op built-in steps as a %@, %@: %.1f ms total, %.1f µs per step "
+                            + "(CPU %.1f µs per step)",
+                        pipeline.steps.count, label, commits, seconds * 1000,
+                        seconds * 1e6 / Double(pipeline.steps.count), cpu * 1e6 / Double(pipeline.steps.count)))
+            }
         }
         // Command steps: the engine's overhead over spawning the same process bare.
         let truePath = ProcessRunner.which("true") ?? "/bin/true"
@@ -87,6 +92,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
             },
             modules: ["True": command])
         let bareStart = Date()
+        let bareCPUStart = Self.cpuSeconds()
         let runner = ProcessRunner()
         for index in 0..<commands {
             let work = "\(folder)/bare/\(index)"
@@ -97,23 +103,38 @@ struct BenchEngineCommand: AsyncParsableCommand {
                 stderr: "\(work)/stderr.log")
         }
         let bare = Date().timeIntervalSince(bareStart) / Double(commands)
-        let engine = try await time(context, commandChain) / Double(commands)
+        let bareCPU = (Self.cpuSeconds() - bareCPUStart) / Double(commands)
+        let (engineSeconds, engineCPU) = try await time(context, commandChain)
+        let engine = engineSeconds / Double(commands)
         print(
             String(
                 format:
                     "  command step (%d × `true` in a chain): %.2f ms per step; bare spawn+wait %.2f ms; engine overhead %.2f ms",
                 commands, engine * 1000, bare * 1000, (engine - bare) * 1000))
+        print(
+            String(
+                format: "    CPU of this process per step: %.0f µs with the engine, %.0f µs bare",
+                engineCPU * 1e6 / Double(commands), bareCPU * 1e6))
     }
 
-    private func time(_ context: EngineContext, _ pipeline: Pipeline) async throws -> Double {
+    /// Wall time and this process's CPU time (user + system) of one execution.
+    private func time(_ context: EngineContext, _ pipeline: Pipeline) async throws -> (seconds: Double, cpu: Double) {
         let id = EngineContext.newExecutionID()
         let execution = try context.engine.prepare(pipeline: pipeline, overrides: [:], id: id)
         try context.store.createExecution(execution)
         let start = Date()
+        let cpuStart = Self.cpuSeconds()
         let status = try await context.claimAndDrive(
             executionID: id, pipeline: pipeline, display: LiveDisplay(quiet: true))
         let seconds = Date().timeIntervalSince(start)
         guard status == .succeeded else { throw CLIError("benchmark execution \(id) \(status.rawValue)") }
-        return seconds
+        return (seconds, Self.cpuSeconds() - cpuStart)
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }

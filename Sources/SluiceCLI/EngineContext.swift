@@ -26,10 +26,12 @@ struct EngineContext {
     }
 
     static func open(
-        maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil
+        maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
+        groupCommit: Bool = true
     ) throws -> EngineContext {
         let store = try home.open(durability: try durability ?? SluiceHome.durability())
         var configuration = EngineConfiguration(executionsDirectory: home.executionsPath, maxParallel: maxParallel)
+        configuration.groupCommit = groupCommit
         configuration.seed = UInt64.random(in: 1...UInt64.max)
         let artifacts = ArtifactStore(root: home.artifactsPath)
         let engine = ExecutionEngine(

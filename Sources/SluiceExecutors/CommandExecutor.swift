@@ -53,11 +53,8 @@ public struct CommandExecutor: StepExecutor {
 
     public func run(_ request: StepRequest) async throws -> StepResult {
         let work = request.workDirectory
-        let folders = ["model", "output/data", "input/config", "input/data"]
-        for folder in folders {
-            try FileManager.default.createDirectory(atPath: "\(work)/\(folder)", withIntermediateDirectories: true)
-        }
-        var environment = ProcessInfo.processInfo.environment
+        for folder in ["model", "output/data", "input/config", "input/data"] { try makeDirectory("\(work)/\(folder)") }
+        var environment = Self.inheritedEnvironment
         var hyperparameters: [String: JSONValue] = [:]
         var channels: [String] = []
         for port in request.module.inputs {
@@ -82,7 +79,7 @@ public struct CommandExecutor: StepExecutor {
         environment["SM_CHANNELS"] = Self.json(.array(channels.map(JSONValue.string)))
         environment["SM_CURRENT_HOST"] = "algo-1"
         environment["SM_HOSTS"] = "[\"algo-1\"]"
-        environment["SM_NUM_CPUS"] = String(ProcessInfo.processInfo.activeProcessorCount)
+        environment["SM_NUM_CPUS"] = Self.processorCount
         environment["SLUICE_EXECUTION_ID"] = request.executionID
         environment["SLUICE_STEP"] = request.stepName
         environment["SLUICE_ATTEMPT"] = String(request.attempt)
@@ -129,7 +126,8 @@ public struct CommandExecutor: StepExecutor {
         let exit = try await runner.run(
             arguments, environment: environment, directory: work, stdout: stdout, stderr: stderr, stdin: stdin)
         if Task.isCancelled { return .failed(StepFailure("Sluice.Cancelled", cause: "stopped")) }
-        if let data = FileManager.default.contents(atPath: "\(work)/error.json"),
+        if case .lambda = request.module.implementation,
+            let data = FileManager.default.contents(atPath: "\(work)/error.json"),
             let error = try? JSONDecoder().decode(JSONValue.self, from: data)
         {
             return .failed(
@@ -167,6 +165,10 @@ public struct CommandExecutor: StepExecutor {
         }
         return .succeeded(outputs)
     }
+
+    /// Sluice's own environment, read once: every step starts from it.
+    static let inheritedEnvironment = ProcessInfo.processInfo.environment
+    static let processorCount = String(ProcessInfo.processInfo.activeProcessorCount)
 
     static func json(_ value: JSONValue) -> String {
         let encoder = JSONEncoder()

@@ -108,3 +108,24 @@ func logTail(_ path: String, lines: Int = 15) -> String {
     return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
         .trimmingCharacters(in: .whitespacesAndNewlines)
 }
+
+/// Creates `path` and any missing parents with mkdir(2) — one system call when the parent exists, where
+/// FileManager inspects every component.
+func makeDirectory(_ path: String) throws {
+    if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+    guard errno == ENOENT, let slash = path.lastIndex(of: "/"), slash > path.startIndex else {
+        throw DirectoryError(path: path, message: String(cString: strerror(errno)))
+    }
+    try makeDirectory(String(path[..<slash]))
+    if mkdir(path, 0o755) != 0, errno != EEXIST {
+        throw DirectoryError(path: path, message: String(cString: strerror(errno)))
+    }
+}
+
+/// A work folder could not be created (disk full, permissions): an infrastructure fault.
+public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+
+    public var description: String { "cannot create folder \(path): \(message)" }
+}
