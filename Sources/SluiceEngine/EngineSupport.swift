@@ -103,6 +103,8 @@ extension ExecutionChanges {
         artifacts += later.artifacts
         approvals += later.approvals
         cacheEntries += later.cacheEntries
+        cacheComponents.merge(later.cacheComponents) { _, new in new }
+        mapItems += later.mapItems
         if let status = later.executionStatus { executionStatus = status }
     }
 }

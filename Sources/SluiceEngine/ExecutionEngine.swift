@@ -128,6 +128,8 @@ public final class ExecutionEngine: Sendable {
         var outcome: ExecutionStateMachine.Outcome
         var artifacts: [ExecutionChanges.ArtifactUse] = []
         var cacheEntry: (key: String, outputs: [String: JSONValue])?
+        /// What the cache key was computed from, recorded with the entry for `--explain-cache`.
+        var cacheComponents: JSONValue?
     }
 
     /// Runs (or resumes) an execution this process has claimed, until it finishes.
@@ -166,6 +168,7 @@ public final class ExecutionEngine: Sendable {
                 if let entry = extra.completion.cacheEntry, case .succeeded = extra.completion.outcome {
                     changes.cacheEntries.append(
                         (key: entry.key, step: extra.step, attempt: extra.attempt, outputs: entry.outputs))
+                    changes.cacheComponents[entry.key] = extra.completion.cacheComponents
                 }
             }
             pendingExtras.removeAll()
@@ -205,9 +208,11 @@ public final class ExecutionEngine: Sendable {
                 case .launch(let name, let attempt):
                     let resolver = machine.resolver(for: name)
                     guard let step = stepsByName[name] else { continue }
+                    let dueAt = machine.steps[name]?.dueAt
                     tasks[name] = Task {
                         let completion = await self.runStep(
-                            step, attempt: attempt, pipeline: pipeline, resolver: resolver, observer: observer)
+                            step, attempt: attempt, dueAt: dueAt, pipeline: pipeline, resolver: resolver,
+                            observer: observer)
                         inbox.push(.finished(step: name, attempt: attempt, completion: completion))
                     }
                 case .scheduleRetry(let name, let attempt, let delay):

@@ -287,6 +287,9 @@ struct Sandbox {
             ["run", "pipeline.yaml", "--explain-cache", "-p", "Input=\(sandbox.folder)/c.csv"])
         #expect(third == 0)
         #expect(thirdOutput.contains("miss"), "\(thirdOutput)")
+        // The miss names the part of the key that changed: the content of the data behind parameter Input.
+        #expect(thirdOutput.contains("input 'Data' (parameter Input) changed: content sha256:"), "\(thirdOutput)")
+        #expect(!thirdOutput.contains("module definition changed"), "\(thirdOutput)")
         #expect(!thirdOutput.contains("(cache hit)"))
     }
 
@@ -386,5 +389,45 @@ struct Sandbox {
         #expect(steps["Cleanup"]?.status == .succeeded)
         #expect(steps["Chatty"]?.status == .succeeded)
         #expect(steps["Toucher"]?.status == .succeeded)
+    }
+
+    /// A Map whose iteration 3 fails: `sluice retry` re-runs only the iterations that did not finish.
+    @Test func redrivenMapSkipsFinishedIterations() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: Fan
+            steps:
+              - name: Each
+                type: Map
+                items: [0, 1, 2, 3, 4, 5]
+                max_concurrency: 1
+                module: Item
+                inputs: {item: $.item}
+            """)
+        // The command reads its item from SM_HPS ({"item":N}).
+        try sandbox.write(
+            "item.yaml",
+            """
+            name: Item
+            type: Command
+            implementation:
+              command: [sh, -c, "ITEM=$(echo \\"$SM_HPS\\" | tr -dc 0-9); echo $ITEM >> \\"$MARKER\\"; if [ $ITEM = 3 ] && [ ! -e \\"$MARKER.ok\\" ]; then touch \\"$MARKER.ok\\"; exit 1; fi"]
+            inputs:
+              - name: item
+                type: Integer
+            outputs: []
+            """)
+        let (first, firstOutput) = try sandbox.run(["run", "pipeline.yaml"])
+        #expect(first != 0, "\(firstOutput)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        let id = try #require(try store.executions(limit: 1).first?.id)
+        let (second, secondOutput) = try sandbox.run(["retry", id])
+        #expect(second == 0, "\(secondOutput)")
+        let marker = String(
+            decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/marker.txt") ?? Data(), as: UTF8.self)
+        // 0, 1, 2 ran once; 3 failed, then ran again with 4 and 5 on the redrive.
+        #expect(marker == "0\n1\n2\n3\n3\n4\n5\n", "\(marker)")
     }
 }
