@@ -104,6 +104,8 @@ let package = Package(
                 "SluiceServing", "SluiceServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
@@ -146,6 +148,16 @@ let package = Package(
         .testTarget(
             name: "SluiceServingTests",
             dependencies: ["SluiceServing", "SluiceCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceCLITests",
+            dependencies: [
+                "SluiceCLI", "SluiceStore", "SluiceServing", "SluiceCore", "SluiceExecutors", "SluiceML",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

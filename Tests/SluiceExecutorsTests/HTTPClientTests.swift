@@ -1,3 +1,4 @@
+import Glibc
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -5,10 +6,6 @@ import NIOPosix
 import SluiceExecutors
 import SluiceTesting
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 @Suite struct HTTPClientTests {
     let client = HTTPClient()
@@ -34,7 +31,7 @@ import Testing
                 })
         }
         router.get("/slow") { _, _ -> Response in
-            try await Task.sleep(for: .seconds(5))
+            try await Task.sleep(for: .seconds(300))
             return Response(status: .ok)
         }
         router.post("/fail") { _, _ -> Response in
@@ -47,7 +44,7 @@ import Testing
             let payload = Array("{\"x\": [1, 2, 3]}".utf8)
             let response = try await client.post(
                 base + "/echo", headers: [("Content-Type", "application/json"), ("X-Tag", "t-42")], body: payload,
-                timeout: .seconds(10))
+                timeout: .seconds(60))
             #expect(response.status == 200)
             #expect(response.isSuccess)
             #expect(response.body == payload)
@@ -59,14 +56,14 @@ import Testing
     @Test func largeBodyRoundTrips() async throws {
         try await withTestServer(Self.routes) { base in
             let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-            let response = try await client.post(base + "/echo", body: payload, timeout: .seconds(10))
+            let response = try await client.post(base + "/echo", body: payload, timeout: .seconds(60))
             #expect(response.body == payload)
         }
     }
 
     @Test func chunkedAnswerIsReassembled() async throws {
         try await withTestServer(Self.routes) { base in
-            let response = try await client.get(base + "/chunked", timeout: .seconds(10))
+            let response = try await client.get(base + "/chunked", timeout: .seconds(60))
             #expect(response.status == 200)
             #expect(response.header("transfer-encoding") == "chunked")
             #expect(response.text == "alpha-beta-gamma")
@@ -75,7 +72,7 @@ import Testing
 
     @Test func errorStatusIsAnAnswerNotAThrow() async throws {
         try await withTestServer(Self.routes) { base in
-            let response = try await client.post(base + "/fail", body: [], timeout: .seconds(10))
+            let response = try await client.post(base + "/fail", body: [], timeout: .seconds(60))
             #expect(response.status == 500)
             #expect(!response.isSuccess)
             #expect(response.text == "model exploded")
@@ -84,35 +81,33 @@ import Testing
 
     @Test func slowServerHitsTheTotalTimeout() async throws {
         try await withTestServer(Self.routes) { base in
-            let started = ContinuousClock.now
             let error = await #expect(throws: HTTPClientError.self) {
                 try await client.get(base + "/slow", timeout: .milliseconds(200))
             }
             #expect(error?.kind == .timeout)
             #expect(error?.description.contains("within") == true)
-            // Well before the server's 5 s answer: the timeout, not the server, ended the exchange.
-            #expect(ContinuousClock.now - started < .seconds(4))
         }
     }
 
     @Test func refusedConnectionNamesHostAndPort() async throws {
-        // A port held by a socket that is bound but not listening: connecting is refused, and no other test's
-        // server can take the port meanwhile.
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(holder) }
+        // A socket bound but not listening holds its port, so no other test's server can take it, and a
+        // connection to it is refused.
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(socket >= 0)
+        defer { close(socket) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0
+                bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0
             }
         }
-        try #require(bound)
+        #expect(bound)
         let port = Int(UInt16(bigEndian: address.sin_port))
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.get("http://127.0.0.1:\(port)/x", timeout: .seconds(5))
+            try await client.get("http://127.0.0.1:\(port)/x", timeout: .seconds(60))
         }
         #expect(error?.kind == .connectionFailed)
         #expect(error?.description.contains("127.0.0.1:\(port)") == true)
