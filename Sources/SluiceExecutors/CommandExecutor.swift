@@ -53,7 +53,7 @@ public struct CommandExecutor: StepExecutor {
 
     public func run(_ request: StepRequest) async throws -> StepResult {
         let work = request.workDirectory
-        for folder in ["model", "output/data", "input/config", "input/data"] { try makeDirectory("\(work)/\(folder)") }
+        for folder in ["model", "output/data", "input/config"] { try makeDirectory("\(work)/\(folder)") }
         var environment = Self.inheritedEnvironment
         var hyperparameters: [String: JSONValue] = [:]
         var channels: [String] = []
