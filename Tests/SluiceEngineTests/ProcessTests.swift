@@ -290,6 +290,15 @@ struct Sandbox {
         // The miss names the part of the key that changed: the content of the data behind parameter Input.
         #expect(thirdOutput.contains("input 'Data' (parameter Input) changed: content sha256:"), "\(thirdOutput)")
         #expect(!thirdOutput.contains("module definition changed"), "\(thirdOutput)")
+        // Editing the module (its command) is named as such.
+        let edited = try String(contentsOfFile: "\(sandbox.folder)/count.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "wc -l", with: "wc -l -c")
+        try sandbox.write("count.yaml", edited)
+        let (fourth, fourthOutput) = try sandbox.run(
+            ["run", "pipeline.yaml", "--explain-cache", "-p", "Input=\(sandbox.folder)/c.csv"])
+        #expect(fourth == 0, "\(fourthOutput)")
+        #expect(fourthOutput.contains("miss: the module definition changed"), "\(fourthOutput)")
+        #expect(!fourthOutput.contains("input 'Data'"), "\(fourthOutput)")
         #expect(!thirdOutput.contains("(cache hit)"))
     }
 
