@@ -439,4 +439,55 @@ struct Sandbox {
         // 0, 1, 2 ran once; 3 failed, then ran again with 4 and 5 on the redrive.
         #expect(marker == "0\n1\n2\n3\n3\n4\n5\n", "\(marker)")
     }
+
+    /// `kill -9` in the middle of a Map, then `resume`: iterations committed before the kill do not run again.
+    @Test func resumedMapSkipsCommittedIterations() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "item.yaml",
+            """
+            name: Item
+            type: Command
+            implementation:
+              command: [sh, -c, "echo $(echo \\"$SM_HPS\\" | tr -dc 0-9) >> \\"$MARKER\\"; sleep 0.15"]
+            inputs:
+              - name: item
+                type: Integer
+            outputs: []
+            """)
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: LongFan
+            steps:
+              - name: Each
+                type: Map
+                items: [0, 1, 2, 3, 4, 5, 6, 7]
+                max_concurrency: 1
+                module: Item
+                inputs: {item: $.item}
+            """)
+        let markerPath = "\(sandbox.folder)/marker.txt"
+        func lines() -> [String] {
+            String(decoding: FileManager.default.contents(atPath: markerPath) ?? Data(), as: UTF8.self)
+                .split(separator: "\n").map(String.init)
+        }
+        let run = sandbox.process(["run", "pipeline.yaml"])
+        try run.run()
+        for _ in 0..<400 where lines().count < 3 { usleep(10_000) }
+        kill(run.processIdentifier, SIGKILL)
+        run.waitUntilExit()
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        let id = try #require(try store.executions(limit: 1).first?.id)
+        let committed = try store.mapItems(executionID: id, step: "Each")
+        #expect(!committed.isEmpty)
+        let (resumed, output) = try sandbox.run(["resume", id])
+        #expect(resumed == 0, "\(output)")
+        #expect(try store.execution(id: id)?.status == .succeeded)
+        let ran = lines()
+        #expect(Set(ran) == Set((0..<8).map(String.init)))
+        for index in committed.keys {
+            #expect(ran.filter { $0 == String(index) }.count == 1, "iteration \(index) ran again after its commit")
+        }
+    }
 }
