@@ -85,7 +85,7 @@ public struct CommandExecutor: StepExecutor {
         environment["SLUICE_ATTEMPT"] = String(request.attempt)
         environment["SLUICE_WORK_DIR"] = work
         environment["SLUICE_HEARTBEAT_FILE"] = "\(work)/heartbeat"
-        try? Data(hps.utf8).write(to: URL(fileURLWithPath: "\(work)/input/config/hyperparameters.json"))
+        try writeFile("\(work)/input/config/hyperparameters.json", hps)
 
         let base = request.module.baseDirectory
         func resolved(_ path: String) -> String {
@@ -112,7 +112,7 @@ public struct CommandExecutor: StepExecutor {
         case .lambda(let handler, _):
             let parts = handler.split(separator: ":").map(String.init)
             let event = "\(work)/input/event.json"
-            try Data(Self.json(.object(request.inputs)).utf8).write(to: URL(fileURLWithPath: event))
+            try writeFile(event, Self.json(.object(request.inputs)))
             stdin = event
             arguments = [
                 python, "-c", Self.lambdaShim, resolved(parts[0]), parts[1], "\(work)/outputs.json",

@@ -122,10 +122,25 @@ func makeDirectory(_ path: String) throws {
     }
 }
 
-/// A work folder could not be created (disk full, permissions): an infrastructure fault.
+/// Writes `text` to a new file with plain open/write/close (no sync: an attempt's inputs are re-created if it
+/// runs again).
+func writeFile(_ path: String, _ text: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw DirectoryError(path: path, message: String(cString: strerror(errno))) }
+    defer { close(descriptor) }
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        if written < 0, errno == EINTR { continue }
+        guard written > 0 else { throw DirectoryError(path: path, message: String(cString: strerror(errno))) }
+        bytes = bytes.dropFirst(written)
+    }
+}
+
+/// A work folder or file could not be created (disk full, permissions): an infrastructure fault.
 public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible {
     public var path: String
     public var message: String
 
-    public var description: String { "cannot create folder \(path): \(message)" }
+    public var description: String { "cannot create \(path): \(message)" }
 }
