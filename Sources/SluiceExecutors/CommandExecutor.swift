@@ -170,11 +170,7 @@ public struct CommandExecutor: StepExecutor {
     static let inheritedEnvironment = ProcessInfo.processInfo.environment
     static let processorCount = String(ProcessInfo.processInfo.activeProcessorCount)
 
-    static func json(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
-    }
+    static func json(_ value: JSONValue) -> String { value.canonicalJSON }
 
     /// Imports `file.py`, calls `function(event, context)`, writes its return value (or the exception) as JSON.
     static let lambdaShim = """
