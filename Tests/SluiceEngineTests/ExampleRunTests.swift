@@ -103,6 +103,21 @@ import Testing
         let latest = try JSONDecoder().decode(JSONValue.self, from: Data(record.utf8))
         #expect(latest["eventTime"] == .string(String(latestLoan[repeated]!)), "\(record)")
         #expect(latest["features"]?["nb_previous_loans"]?.number ?? 0 >= 1, "\(record)")
+        // The point-in-time read: one record per id that had a loan by then, each its latest up to that day.
+        let (read, asOf) = try sandbox.run(
+            ["features", "records", "mlops_credit_cards_risk", "--as-of", "2018-06-30", "--format", "json"])
+        #expect(read == 0, "\(asOf)")
+        let records = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(asOf.utf8)).array)
+        var latestThen: [Substring: Substring] = [:]
+        for loan in loans where loan[1] <= "2018-06-30" {
+            latestThen[loan[0]] = max(latestThen[loan[0]] ?? "", loan[1])
+        }
+        #expect(records.count == latestThen.count && !records.isEmpty)
+        for record in records {
+            let id = Substring(record["recordIdentifier"]?.string ?? "")
+            let expected: String? = latestThen[id].map(String.init)
+            #expect(record["eventTime"]?.string == expected, "\(record)")
+        }
         let (unknown, refusal) = try sandbox.run(["features", "get", "mlops_credit_cards_risk", "no-such-id"])
         #expect(unknown != 0 && refusal.contains("has no record with id 'no-such-id'"), "\(refusal)")
 
