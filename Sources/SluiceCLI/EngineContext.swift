@@ -14,8 +14,8 @@ struct EngineContext {
     /// Every built-in step this binary knows, the registry steps writing into `store`.
     static func builtins(store: SQLiteStore, artifacts: ArtifactStore) -> [any BuiltinStep] {
         coreBuiltinSteps + mlBuiltinSteps + registryBuiltinSteps(registry: store, artifacts: artifacts)
-            + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
             + featureBuiltinSteps(store: store) + [NotifyStep(delivery: notifyDelivery(artifacts: artifacts))]
+            + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
     }
 
     /// Where `sluice serve` answers, for the URLs deploy steps report: `$SLUICE_SERVE_URL`, else the default address.
