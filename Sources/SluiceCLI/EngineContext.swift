@@ -24,12 +24,6 @@ struct EngineContext {
         return configured.isEmpty ? "http://127.0.0.1:8080" : configured
     }
 
-    /// `notify` delivers over `$SLUICE_SMTP`, else into the outbox next to the artifact store (`.sluice/outbox`).
-    static func notifyDelivery(artifacts: ArtifactStore) -> NotifyDelivery {
-        let home = (artifacts.root as NSString).deletingLastPathComponent
-        return .from(environment: ProcessInfo.processInfo.environment, outbox: home + "/outbox")
-    }
-
     static func executors(store: SQLiteStore, artifacts: ArtifactStore) -> [String: any StepExecutor] {
         let command = CommandExecutor()
         return [

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluiceExecutors
 import SluiceStore
 
 extension FeatureRecord {
@@ -8,6 +9,14 @@ extension FeatureRecord {
         .object([
             "recordIdentifier": .string(recordID), "eventTime": .string(eventTime), "features": .object(features),
         ])
+    }
+}
+
+extension EngineContext {
+    /// `notify` delivers over `$SLUICE_SMTP`, else into the outbox next to the artifact store (`.sluice/outbox`).
+    static func notifyDelivery(artifacts: ArtifactStore) -> NotifyDelivery {
+        let home = (artifacts.root as NSString).deletingLastPathComponent
+        return .from(environment: ProcessInfo.processInfo.environment, outbox: home + "/outbox")
     }
 }
 
