@@ -256,6 +256,48 @@ enum Migrations {
                         BEGIN UPDATE serving_change SET counter = counter + 1; END;
                     """)
         }
+        migrator.registerMigration("v4_engine") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE cache_entry ADD COLUMN components TEXT
+                        CHECK (components IS NULL OR json_valid(components));
+                    CREATE TABLE map_item (
+                        execution_id TEXT NOT NULL REFERENCES execution(id),
+                        step TEXT NOT NULL,
+                        item_index INTEGER NOT NULL CHECK (item_index >= 0),
+                        item_hash TEXT NOT NULL,
+                        attempt INTEGER NOT NULL CHECK (attempt >= 1),
+                        outputs TEXT NOT NULL CHECK (json_valid(outputs)),
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (execution_id, step, item_index)
+                    ) STRICT;
+                    """)
+        }
+        migrator.registerMigration("v5_features") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE feature_group (
+                        name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),
+                        record_identifier TEXT NOT NULL CHECK (record_identifier <> ''),
+                        event_time TEXT NOT NULL CHECK (event_time <> ''),
+                        features TEXT NOT NULL CHECK (json_valid(features)),
+                        online_store INTEGER NOT NULL CHECK (online_store IN (0, 1)),
+                        created_at REAL NOT NULL
+                    ) STRICT;
+                    CREATE TABLE feature_record (
+                        sequence INTEGER PRIMARY KEY,
+                        group_name TEXT NOT NULL REFERENCES feature_group(name),
+                        record_id TEXT NOT NULL,
+                        event_time TEXT NOT NULL,
+                        features TEXT NOT NULL CHECK (json_valid(features)),
+                        written_at REAL NOT NULL,
+                        UNIQUE (group_name, record_id, event_time, features)
+                    ) STRICT;
+                    CREATE INDEX feature_record_by_id ON feature_record(group_name, record_id, event_time, sequence);
+                    CREATE TRIGGER feature_record_is_append_only_update BEFORE UPDATE ON feature_record
+                        BEGIN SELECT RAISE(ABORT, 'feature records are append-only'); END;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -89,13 +90,24 @@ import Testing
     }
 
     @Test func refusedConnectionNamesHostAndPort() async throws {
-        // A port that was just free: bind, note it, close.
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(listener.localAddress?.port)
-        try await listener.close()
+        // A socket bound but not listening holds its port, so no other test's server can take it, and a
+        // connection to it is refused.
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(socket >= 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.get("http://127.0.0.1:\(port)/x", timeout: .seconds(5))
+            try await client.get("http://127.0.0.1:\(port)/x", timeout: .seconds(60))
         }
         #expect(error?.kind == .connectionFailed)
         #expect(error?.description.contains("127.0.0.1:\(port)") == true)
