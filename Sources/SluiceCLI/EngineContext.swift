@@ -131,30 +131,40 @@ final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
     }
 
     func notify(_ notice: EngineNotice) {
+        if let text = format(notice) { line(text) }
+    }
+
+    /// The display's line for a notice, or nil when it shows nothing for it.
+    func format(_ notice: EngineNotice) -> String? {
         switch notice {
         case .stepStarted(let step, let attempt, _):
-            line("  ▸ \(step)  running  attempt \(attempt)")
+            return "  ▸ \(step)  running  attempt \(attempt)"
         case .stepFinished(let step, let attempt, let status, let seconds, let cacheHit, let error):
             let mark = status == .succeeded ? "✓" : status == .skipped ? "–" : status == .caught ? "↪" : "✗"
             var text = "  \(mark) \(step)  \(status.rawValue)  attempt \(attempt)  \(Self.format(seconds))"
             if cacheHit { text += "  (cache hit)" }
             if let error, status != .succeeded { text += "\n      \(error.error): \(error.cause)" }
-            line(text)
+            return text
         case .retryScheduled(let step, let attempt, let delay):
-            line("  ↻ \(step)  retry as attempt \(attempt) in \(Self.format(delay))")
+            return "  ↻ \(step)  retry as attempt \(attempt) in \(Self.format(delay))"
         case .approvalRequested(let step, let token, let message):
-            line(
-                "  ⏸ \(step)  waiting for approval: \(message)\n      approve: sluice approve \(token)\n"
-                    + "      reject:  sluice reject \(token) --reason \"…\"")
+            return "  ⏸ \(step)  waiting for approval: \(message)\n      approve: sluice approve \(token)\n"
+                + "      reject:  sluice reject \(token) --reason \"…\"\n"
+                + "      or open \(Self.serverURL)/approvals/\(token) while `sluice serve` runs"
         case .approvalWaiting(let step):
-            line("  ⏸ \(step)  still waiting for approval (token printed when the step started)")
-        case .cacheDecision(let step, let hit, _, let explanation):
-            if explainCache { line("  cache \(step): \(hit ? "" : "")\(explanation)") }
+            return "  ⏸ \(step)  still waiting for approval (token printed when the step started)"
+        case .cacheDecision(let step, _, _, let explanation):
+            return explainCache ? "  cache \(step): \(explanation)" : nil
         case .mapProgress(let step, let done, let total):
-            if done == total || done % max(1, total / 10) == 0 { line("  ▸ \(step)  \(done)/\(total) items") }
+            return done == total || done % max(1, total / 10) == 0 ? "  ▸ \(step)  \(done)/\(total) items" : nil
         case .finished:
-            break
+            return nil
         }
+    }
+
+    /// Where approval links point: `$SLUICE_SERVER_URL`, else the default address of `sluice serve`.
+    static var serverURL: String {
+        ProcessInfo.processInfo.environment["SLUICE_SERVER_URL"] ?? "http://127.0.0.1:8080"
     }
 
     static func format(_ seconds: Double) -> String {
