@@ -137,6 +137,7 @@ let package = Package(
             name: "SluiceHostTests",
             dependencies: [
                 "SluiceCLI", "SluiceServer", "SluiceServing", "SluiceStore", "SluiceEngine", "SluiceCore",
+                "SluiceTesting",
             ],
             swiftSettings: upcoming
         ),

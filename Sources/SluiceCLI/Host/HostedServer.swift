@@ -18,10 +18,11 @@ struct HostedServer: Sendable {
     ///   - sink: where hosted executions' step lines and approval links go.
     init(
         context: EngineContext, service: InferenceService, configuration: SluiceServer.Configuration,
+        workingDirectory: String = FileManager.default.currentDirectoryPath,
         logger: Logger = Logger(label: "sluice.serve"), sink: @escaping @Sendable (String) -> Void
     ) {
         self.context = context
-        let engine = HostedEngine(context: context, sink: sink)
+        let engine = HostedEngine(context: context, workingDirectory: workingDirectory, sink: sink)
         self.engine = engine
         self.server = SluiceServer(
             service: service, configuration: configuration, logger: logger,
