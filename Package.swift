@@ -49,9 +49,28 @@ let package = Package(
             swiftSettings: upcoming
         ),
         // Built-in steps, command, Lambda-style handler, HTTP and container executors.
-        .target(name: "SluiceExecutors", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
+        .target(
+            name: "SluiceExecutors",
+            dependencies: [
+                "SluiceCore", "SluiceML",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Test doubles: a manual clock, a scripted executor, named pipeline shapes.
-        .target(name: "SluiceTesting", dependencies: ["SluiceCore", "SluiceEngine"], swiftSettings: upcoming),
+        .target(
+            name: "SluiceTesting",
+            dependencies: [
+                "SluiceCore", "SluiceEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Endpoints, variants, predictors, input decoding, API keys, usage plans, data capture. No HTTP.
         .target(
             name: "SluiceServing",
@@ -110,17 +129,34 @@ let package = Package(
             dependencies: [
                 "SluiceEngine", "SluiceCore", "SluiceStore", "SluiceTesting", "SluiceExecutors",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "SluiceExecutorsTests",
-            dependencies: ["SluiceExecutors", "SluiceCore"],
+            dependencies: [
+                "SluiceExecutors", "SluiceCore", "SluiceTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "SluiceServingTests",
             dependencies: ["SluiceServing", "SluiceCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SluiceCLITests",
+            dependencies: [
+                "SluiceCLI", "SluiceStore", "SluiceServing", "SluiceCore", "SluiceExecutors",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -14,6 +14,13 @@ struct EngineContext {
     /// Every built-in step this binary knows, the registry steps writing into `store`.
     static func builtins(store: SQLiteStore, artifacts: ArtifactStore) -> [any BuiltinStep] {
         coreBuiltinSteps + mlBuiltinSteps + registryBuiltinSteps(registry: store, artifacts: artifacts)
+            + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
+    }
+
+    /// Where `sluice serve` answers, for the URLs deploy steps report: `$SLUICE_SERVE_URL`, else the default address.
+    static var serveURL: String {
+        let configured = ProcessInfo.processInfo.environment["SLUICE_SERVE_URL"] ?? ""
+        return configured.isEmpty ? "http://127.0.0.1:8080" : configured
     }
 
     static func executors(store: SQLiteStore, artifacts: ArtifactStore) -> [String: any StepExecutor] {
@@ -21,7 +28,7 @@ struct EngineContext {
         return [
             "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts)), "command": command,
             "lambda": command, "glue": command,
-            "container": ContainerExecutor(),
+            "http": HTTPExecutor(), "container": ContainerExecutor(),
         ]
     }
 
@@ -200,6 +207,8 @@ private func reported(_ error: any Error) -> any Error {
     case let error as StoreError: message = error.message
     case let error as ModelRegistryError: message = error.description
     case let error as DurabilityError: message = error.description
+    case let error as EndpointError: message = error.description
+    case let error as APIKeyError: message = error.description
     default: return error
     }
     printError(message)

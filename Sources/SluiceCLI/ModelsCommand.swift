@@ -35,7 +35,7 @@ struct ModelVersionArgument: ExpressibleByArgument {
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "List, inspect, approve, reject and alias registered model versions.",
-        subcommands: [List.self, Show.self, Approve.self, Reject.self, Alias.self])
+        subcommands: [List.self, Show.self, Approve.self, Reject.self, Alias.self, Tag.self])
 
     static var currentUser: String { ProcessInfo.processInfo.environment["USER"] ?? "unknown" }
 
@@ -132,6 +132,42 @@ struct ModelsCommand: ParsableCommand {
                 group: version.group, alias: alias, version: version.version, by: by, reason: reason,
                 now: Date().timeIntervalSince1970)
             print("\(version.group)@\(alias) → \(version.group)/\(version.version)")
+        }
+    }
+}
+
+extension ModelsCommand {
+    struct Tag: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set key=value tags on a version (Group/N); `key=` removes a tag; without pairs, list its tags.")
+        @Argument(help: "Group/N.") var version: ModelVersionArgument
+        @Argument(help: "key=value pairs.") var tags: [String] = []
+
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
+            let store = try EngineContext.open().store
+            var changes: [(String, String?)] = []
+            for pair in tags {
+                guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                    throw CLIError("'\(pair)' is not key=value; write e.g. dataset=2026-11")
+                }
+                let value = String(pair[pair.index(after: equals)...])
+                changes.append((String(pair[..<equals]), value.isEmpty ? nil : value))
+            }
+            for (key, value) in changes {
+                try store.setModelTag(group: version.group, version: version.version, key: key, value: value)
+            }
+            if changes.isEmpty, try store.modelVersion(group: version.group, version: version.version) == nil {
+                throw CLIError(
+                    "no model version \(version.group)/\(version.version); list them with "
+                        + "`sluice models list \(version.group)`")
+            }
+            for (key, value) in try store.modelTags(group: version.group, version: version.version).sorted(by: {
+                $0.key < $1.key
+            }) {
+                print("\(key)=\(value)")
+            }
         }
     }
 }

@@ -167,7 +167,8 @@ public struct SluiceServer: Sendable {
         let response: Response
         do throws(ServingError) {
             if shape != .invocations || configuration.invocationsRequireKey {
-                try service.authorize(key: request.headers[Self.apiKeyHeader], now: Date().timeIntervalSince1970)
+                try service.authorize(
+                    key: request.headers[Self.apiKeyHeader], endpoint: endpointName, now: Date().timeIntervalSince1970)
             }
             let live = try service.endpoints.stage(endpoint: endpointName, stage: stage ?? .production)
             let body = try await collect(request, deadline: started + configuration.requestTimeout)

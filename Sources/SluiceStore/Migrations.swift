@@ -168,6 +168,94 @@ enum Migrations {
                         BEGIN SELECT RAISE(ABORT, 'the model event log is append-only'); END;
                     """)
         }
+        migrator.registerMigration("v3_serving") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE model_tag (
+                        group_name TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        key TEXT NOT NULL CHECK (key <> ''),
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (group_name, version, key),
+                        FOREIGN KEY (group_name, version) REFERENCES model_version(group_name, version)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE TABLE endpoint (
+                        name TEXT PRIMARY KEY NOT NULL
+                            CHECK (name <> '' AND name NOT GLOB '*[^A-Za-z0-9._-]*'),
+                        capture_percentage REAL NOT NULL DEFAULT 0
+                            CHECK (capture_percentage >= 0 AND capture_percentage <= 100),
+                        created_at REAL NOT NULL
+                    ) STRICT;
+                    CREATE TABLE deployment (
+                        id INTEGER PRIMARY KEY,
+                        endpoint TEXT NOT NULL REFERENCES endpoint(name),
+                        stage TEXT NOT NULL CHECK (stage <> '' AND stage NOT GLOB '*[^A-Za-z0-9_-]*'),
+                        action TEXT NOT NULL CHECK (action IN ('deploy', 'promote', 'rollback', 'traffic')),
+                        actor TEXT NOT NULL,
+                        reason TEXT NOT NULL DEFAULT '',
+                        time REAL NOT NULL,
+                        source_stage TEXT,
+                        previous_id INTEGER REFERENCES deployment(id),
+                        restored_id INTEGER REFERENCES deployment(id),
+                        CHECK ((action = 'promote') = (source_stage IS NOT NULL)),
+                        CHECK ((action = 'rollback') = (restored_id IS NOT NULL))
+                    ) STRICT;
+                    CREATE INDEX deployment_by_stage ON deployment(endpoint, stage, time, id);
+                    CREATE TABLE deployment_variant (
+                        deployment_id INTEGER NOT NULL REFERENCES deployment(id),
+                        name TEXT NOT NULL CHECK (name <> '' AND name NOT GLOB '*[^A-Za-z0-9._-]*'),
+                        group_name TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        weight REAL NOT NULL CHECK (weight >= 0 AND weight < 1e300),
+                        shadow INTEGER NOT NULL DEFAULT 0 CHECK (shadow IN (0, 1)),
+                        PRIMARY KEY (deployment_id, name),
+                        FOREIGN KEY (group_name, version) REFERENCES model_version(group_name, version)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE UNIQUE INDEX deployment_has_one_shadow ON deployment_variant(deployment_id) WHERE shadow = 1;
+                    CREATE TRIGGER deployment_is_append_only_update BEFORE UPDATE ON deployment
+                        BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
+                    CREATE TRIGGER deployment_is_append_only_delete BEFORE DELETE ON deployment
+                        BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
+                    CREATE TRIGGER deployment_variant_is_append_only_update BEFORE UPDATE ON deployment_variant
+                        BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
+                    CREATE TRIGGER deployment_variant_is_append_only_delete BEFORE DELETE ON deployment_variant
+                        BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
+                    CREATE TABLE api_key (
+                        id TEXT PRIMARY KEY NOT NULL CHECK (substr(id, 1, 4) = 'key_' AND length(id) > 4),
+                        name TEXT NOT NULL CHECK (name <> ''),
+                        hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64 AND hash NOT GLOB '*[^0-9a-f]*'),
+                        created_at REAL NOT NULL,
+                        revoked_at REAL CHECK (revoked_at IS NULL OR revoked_at >= created_at),
+                        rate REAL CHECK (rate IS NULL OR rate > 0),
+                        burst INTEGER CHECK (burst IS NULL OR burst >= 1),
+                        daily_quota INTEGER CHECK (daily_quota IS NULL OR daily_quota >= 1),
+                        monthly_quota INTEGER CHECK (monthly_quota IS NULL OR monthly_quota >= 1),
+                        endpoint TEXT REFERENCES endpoint(name),
+                        CHECK ((rate IS NULL) = (burst IS NULL))
+                    ) STRICT;
+                    CREATE TRIGGER api_key_keeps_its_identity BEFORE UPDATE OF id, hash, created_at ON api_key
+                        BEGIN SELECT RAISE(ABORT, 'an API key''s id, hash and creation time never change'); END;
+                    CREATE TRIGGER api_key_revocation_is_final BEFORE UPDATE OF revoked_at ON api_key
+                        WHEN OLD.revoked_at IS NOT NULL
+                        BEGIN SELECT RAISE(ABORT, 'a revoked API key stays revoked'); END;
+                    CREATE TRIGGER api_key_is_never_deleted BEFORE DELETE ON api_key
+                        BEGIN SELECT RAISE(ABORT, 'API keys are revoked, never deleted'); END;
+                    -- A counter the server polls to notice deploys and key changes made by other processes.
+                    CREATE TABLE serving_change (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        counter INTEGER NOT NULL
+                    ) STRICT;
+                    INSERT INTO serving_change (id, counter) VALUES (1, 0);
+                    CREATE TRIGGER serving_change_on_deployment AFTER INSERT ON deployment
+                        BEGIN UPDATE serving_change SET counter = counter + 1; END;
+                    CREATE TRIGGER serving_change_on_endpoint AFTER UPDATE ON endpoint
+                        BEGIN UPDATE serving_change SET counter = counter + 1; END;
+                    CREATE TRIGGER serving_change_on_new_key AFTER INSERT ON api_key
+                        BEGIN UPDATE serving_change SET counter = counter + 1; END;
+                    CREATE TRIGGER serving_change_on_key_update AFTER UPDATE ON api_key
+                        BEGIN UPDATE serving_change SET counter = counter + 1; END;
+                    """)
+        }
         return migrator
     }
 }

@@ -13,14 +13,19 @@ public struct APIKeyRecord: Sendable, Equatable {
     public var plan: UsagePlan?
     /// Whether the key was revoked.
     public var revoked: Bool
+    /// The only endpoint the key may call; nil = every endpoint.
+    public var endpoint: String?
 
     /// Creates a record.
-    public init(id: String, name: String, hash: [UInt8], plan: UsagePlan? = nil, revoked: Bool = false) {
+    public init(
+        id: String, name: String, hash: [UInt8], plan: UsagePlan? = nil, revoked: Bool = false, endpoint: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.hash = hash
         self.plan = plan
         self.revoked = revoked
+        self.endpoint = endpoint
     }
 }
 
@@ -78,11 +83,19 @@ public final class APIKeyring: Sendable {
         }
     }
 
+    /// Replaces every record at once (a reload from the store); requests see the old or the new set, never a mix.
+    public func replaceAll(with newRecords: [APIKeyRecord]) {
+        records.withLock { $0 = newRecords }
+    }
+
     /// All records (hashes only).
     public func list() -> [APIKeyRecord] { records.withLock { $0 } }
 
     /// Returns the record of the presented key, or the error to answer with.
-    public func authenticate(_ presented: String?) throws(ServingError) -> APIKeyRecord {
+    /// - Parameters:
+    ///   - presented: the `x-api-key` header.
+    ///   - endpoint: the endpoint called, checked against the key's scope when given.
+    public func authenticate(_ presented: String?, endpoint: String? = nil) throws(ServingError) -> APIKeyRecord {
         guard let presented, !presented.isEmpty else {
             throw ServingError(.missingKey, "Missing API key; send it in the x-api-key header.")
         }
@@ -98,6 +111,12 @@ public final class APIKeyring: Sendable {
         guard !match.revoked else {
             throw ServingError(
                 .invalidKey, "API key \(match.id) was revoked; create a new one with `sluice keys create`.")
+        }
+        if let scope = match.endpoint, let endpoint, scope != endpoint {
+            throw ServingError(
+                .invalidKey,
+                "API key \(match.id) may only call endpoint '\(scope)'; create a key for '\(endpoint)' with "
+                    + "`sluice keys create --endpoint \(endpoint)`.")
         }
         return match
     }

@@ -54,9 +54,10 @@ public final class InferenceService: Sendable {
         self.sampler = CaptureSampler(seed: captureSeed)
     }
 
-    /// Checks the key and its usage plan at `now` (seconds since 1970).
-    public func authorize(key: String?, now: Double) throws(ServingError) {
-        let record = try keyring.authenticate(key)
+    /// Checks the key (and its endpoint scope, when `endpoint` is given) and its usage plan at `now` (seconds since
+    /// 1970).
+    public func authorize(key: String?, endpoint: String? = nil, now: Double) throws(ServingError) {
+        let record = try keyring.authenticate(key, endpoint: endpoint)
         try meter.admit(record, now: now)
     }
 

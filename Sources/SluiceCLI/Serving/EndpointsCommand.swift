@@ -1,0 +1,277 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+import SluiceStore
+
+extension DeploymentRecord {
+    var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .int(Int(id)), "endpoint": .string(endpoint), "stage": .string(stage),
+            "action": .string(action.rawValue), "by": .string(by), "reason": .string(reason), "time": .double(time),
+            "at": .string(Timestamp.iso8601(time)),
+            "variants": .array(
+                variants.map {
+                    [
+                        "name": .string($0.name), "model": .string($0.reference), "group": .string($0.group),
+                        "version": .int($0.version), "weight": .double($0.weight), "shadow": .bool($0.isShadow),
+                    ]
+                }),
+        ]
+        if let sourceStage { object["from"] = .string(sourceStage) }
+        if let restoredID { object["restores"] = .int(Int(restoredID)) }
+        return .object(object)
+    }
+
+    /// `AllTraffic=G/2 (weight 1), Shadow=G/3 (shadow)`.
+    var variantSummary: String {
+        variants.map {
+            "\($0.name)=\($0.reference) (\($0.isShadow ? "shadow" : "weight \(CLIFormat.number($0.weight))"))"
+        }.joined(separator: ", ")
+    }
+
+    var line: String {
+        var text = "#\(id)  \(Timestamp.iso8601(time))  \(stage)  \(action.rawValue)"
+        if let sourceStage { text += " from \(sourceStage)" }
+        if let restoredID { text += " (restores #\(restoredID))" }
+        text += "  \(variantSummary)  by \(by)"
+        if !reason.isEmpty { text += "  \(reason)" }
+        return text
+    }
+}
+
+enum CLIFormat {
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}
+
+/// Times shown and accepted by the serving commands.
+enum Timestamp {
+    static func iso8601(_ seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+
+    /// Seconds since 1970 from `2026-11-21T20:15:00Z` (fractions and offsets allowed) or a plain number of seconds.
+    static func parse(_ text: String) -> Double? {
+        if let seconds = Double(text), seconds.isFinite { return seconds }
+        let formatter = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [
+            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
+        ] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
+        }
+        return nil
+    }
+}
+
+/// `Group/N`, or `Group` alone for its latest Approved version.
+struct ModelSelector: ExpressibleByArgument {
+    var group: String
+    var version: Int?
+
+    init?(argument: String) {
+        if let exact = ModelVersionArgument(argument: argument) {
+            (group, version) = (exact.group, exact.version)
+        } else {
+            guard !argument.isEmpty, !argument.contains("/") else { return nil }
+            (group, version) = (argument, nil)
+        }
+    }
+
+    /// The version to deploy; the latest Approved one when no number was given.
+    func resolve(in store: SQLiteStore) throws -> Int {
+        if let version { return version }
+        guard let latest = try store.latestModelVersion(group: group, status: .approved) else {
+            let any = try store.latestModelVersion(group: group, status: nil)
+            throw CLIError(
+                any == nil
+                    ? "no model package group '\(group)'; list groups with `sluice models list`"
+                    : "\(group) has no Approved version; approve one with `sluice models approve \(group)/N` or "
+                        + "name the version (\(group)/N) and pass --allow-unapproved")
+        }
+        return latest.version
+    }
+}
+
+/// `sluice endpoints`: what each endpoint stage serves, and its history.
+struct EndpointsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "endpoints",
+        abstract: "Deploy model versions to endpoint stages, promote, roll back, split traffic, and see the history.",
+        subcommands: [List.self, Deploy.self, Promote.self, Rollback.self, Traffic.self, History.self])
+
+    struct Actor: ParsableArguments {
+        @Option(help: "Why (kept in the history).") var reason: String = ""
+        @Option(help: "Who (default: $USER).") var by: String = ModelsCommand.currentUser
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List endpoints and what each stage serves.")
+        @Option(help: "text or json.") var format: ListFormat = .text
+
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
+            let store = try EngineContext.open().store
+            let endpoints = try store.endpoints()
+            let current = try store.currentDeployments()
+            if format == .json {
+                printJSON(
+                    .array(
+                        endpoints.map { endpoint in
+                            [
+                                "name": .string(endpoint.name),
+                                "capturePercentage": .double(endpoint.capturePercentage),
+                                "stages": .array(current.filter { $0.endpoint == endpoint.name }.map(\.json)),
+                            ]
+                        }))
+                return
+            }
+            if endpoints.isEmpty { print("no endpoints; deploy one with `sluice endpoints deploy NAME Group/N`") }
+            for endpoint in endpoints {
+                print("\(endpoint.name)  capture \(CLIFormat.number(endpoint.capturePercentage))%")
+                for deployment in current where deployment.endpoint == endpoint.name {
+                    print(
+                        "  \(deployment.stage)  \(deployment.variantSummary)  (#\(deployment.id), \(deployment.action.rawValue) \(Timestamp.iso8601(deployment.time)))"
+                    )
+                }
+            }
+        }
+    }
+
+    struct Deploy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deploy a model version to an endpoint stage (the endpoint is created on first deploy).")
+        @Argument(help: "The endpoint name, e.g. diabetes.") var endpoint: String
+        @Argument(help: "Group/N, or Group for its latest Approved version.") var model: ModelSelector
+        @Option(help: "The stage.") var stage: String = "staging"
+        @Option(help: "The variant name.") var variant: String = "AllTraffic"
+        @Option(help: "The variant's relative traffic weight.") var weight: Double = 1
+        @Flag(help: "Add (or replace) this variant beside the stage's current ones instead of replacing them all.")
+        var add = false
+        @Flag(help: "Deploy as the stage's shadow variant: it sees captured traffic, never answers.")
+        var shadow = false
+        @Option(help: "Percentage (0-100) of the endpoint's requests captured under .sluice/capture/.")
+        var capturePercent: Double?
+        @Flag(help: "Deploy even if the version is not Approved.") var allowUnapproved = false
+        @OptionGroup var actor: Actor
+
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
+            let store = try EngineContext.open().store
+            let version = try model.resolve(in: store)
+            let record = try store.deploy(
+                endpoint: endpoint, stage: stage,
+                variant: DeployedVariant(
+                    name: shadow && variant == "AllTraffic" ? "Shadow" : variant, group: model.group,
+                    version: version, weight: weight, isShadow: shadow),
+                replacing: !add && !shadow, allowUnapproved: allowUnapproved, capturePercentage: capturePercent,
+                by: actor.by, reason: actor.reason, now: Date().timeIntervalSince1970)
+            print("\(endpoint) (\(stage)) #\(record.id): \(record.variantSummary)")
+        }
+    }
+
+    struct Promote: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy a stage's variant set to another stage.")
+        @Argument(help: "The endpoint.") var endpoint: String
+        @Option(help: "The stage copied from.") var from: String = "staging"
+        @Option(help: "The stage copied to.") var to: String = "production"
+        @Flag(help: "Promote even if a version is not Approved.") var allowUnapproved = false
+        @OptionGroup var actor: Actor
+
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
+            let store = try EngineContext.open().store
+            let record = try store.promote(
+                endpoint: endpoint, from: from, to: to, allowUnapproved: allowUnapproved, by: actor.by,
+                reason: actor.reason, now: Date().timeIntervalSince1970)
+            print("\(endpoint) (\(to)) #\(record.id): \(record.variantSummary)")
+        }
+    }
+
+    struct Rollback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore the variant set a stage had before its current deployment.")
+        @Argument(help: "The endpoint.") var endpoint: String
+        @Option(help: "The stage.") var stage: String = "production"
+        @OptionGroup var actor: Actor
+
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
+            let store = try EngineContext.open().store
+            let record = try store.rollback(
+                endpoint: endpoint, stage: stage, by: actor.by, reason: actor.reason,
+                now: Date().timeIntervalSince1970)
+            print("\(endpoint) (\(stage)) #\(record.id) restores #\(record.restoredID ?? 0): \(record.variantSummary)")
+        }
+    }
+
+    struct Traffic: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change the traffic weights of a stage's variants, e.g. `A=0.9 B=0.1`.")
+        @Argument(help: "The endpoint.") var endpoint: String
+        @Argument(help: "VARIANT=WEIGHT pairs.") var weights: [String]
+        @Option(help: "The stage.") var stage: String = "production"
+        @OptionGroup var actor: Actor
+
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
+            var parsed: [String: Double] = [:]
+            for pair in weights {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty, let weight = Double(parts[1]) else {
+                    throw CLIError("'\(pair)' is not VARIANT=WEIGHT; write e.g. AllTraffic=0.9")
+                }
+                parsed[parts[0]] = weight
+            }
+            guard !parsed.isEmpty else { throw CLIError("give at least one VARIANT=WEIGHT, e.g. AllTraffic=1") }
+            let store = try EngineContext.open().store
+            let record = try store.setTraffic(
+                endpoint: endpoint, stage: stage, weights: parsed, by: actor.by, reason: actor.reason,
+                now: Date().timeIntervalSince1970)
+            print("\(endpoint) (\(stage)) #\(record.id): \(record.variantSummary)")
+        }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show an endpoint's deployment history, or what a stage served at a given time.")
+        @Argument(help: "The endpoint.") var endpoint: String
+        @Option(help: "Only this stage (required with --at; default with --at: production).") var stage: String?
+        @Option(help: "A time (2026-11-21T20:15:00Z or seconds since 1970): show what the stage served then.")
+        var at: String?
+        @Option(help: "text or json.") var format: ListFormat = .text
+
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
+            let store = try EngineContext.open().store
+            guard let at else {
+                let history = try store.deploymentHistory(endpoint: endpoint, stage: stage)
+                if format == .json {
+                    printJSON(.array(history.map(\.json)))
+                } else {
+                    for record in history { print(record.line) }
+                }
+                return
+            }
+            guard let time = Timestamp.parse(at) else {
+                throw CLIError("--at '\(at)' is not a time; write e.g. 2026-11-21T20:15:00Z or seconds since 1970")
+            }
+            let stage = stage ?? "production"
+            guard let record = try store.deployment(endpoint: endpoint, stage: stage, at: time) else {
+                throw CLIError(
+                    "\(endpoint) (\(stage)) had nothing deployed at \(Timestamp.iso8601(time)); see "
+                        + "`sluice endpoints history \(endpoint)`")
+            }
+            if format == .json { printJSON(record.json) } else { print(record.line) }
+        }
+    }
+}

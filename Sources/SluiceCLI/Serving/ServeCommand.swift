@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+import SluiceStore
+
+/// `sluice serve`: serves what the store says is deployed, following deploys and key changes while it runs.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the deployed endpoints over HTTP (SageMaker routes, /stream, /batch, /metrics) until Ctrl-C."
+    )
+
+    @Option(help: "Address to bind (loopback by default; use 0.0.0.0 to expose it).")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port: Int = 8080
+
+    @Flag(help: "Log one line per request.")
+    var accessLog = false
+
+    @Flag(help: "Require x-api-key on /invocations too (boto3 sends no key, so it is off by default).")
+    var requireKeyForInvocations = false
+
+    func run() async throws {
+        try await reportingErrors {
+            guard (0...65_535).contains(port) else { throw CLIError("--port \(port) is not a port; use 0…65535") }
+            let home = SluiceHome.resolve()
+            let runtime = try ServeRuntime(
+                home: home,
+                configuration: .init(
+                    host: host, port: port, accessLog: accessLog, invocationsRequireKey: requireKeyForInvocations))
+            let host = host
+            let store = runtime.store
+            try await runtime.run { bound in
+                var lines = ["sluice serve: listening on http://\(host):\(bound) (store \(home.path); Ctrl-C stops)"]
+                for deployment in (try? store.currentDeployments()) ?? [] {
+                    lines.append(
+                        "  http://\(host):\(bound)/endpoints/\(deployment.endpoint)/\(deployment.stage)/stream  "
+                            + deployment.variantSummary)
+                }
+                FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            }
+        }
+    }
+}

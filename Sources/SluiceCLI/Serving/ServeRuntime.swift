@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SluiceServer
+import SluiceServing
+import SluiceStore
+import UnixSignals
+
+/// The store-backed server of one `.sluice/` home: endpoints, keys and capture settings come from the store, and CLI
+/// changes (deploy, promote, rollback, traffic, key revocation) reach the running server within one poll, without a
+/// restart or a dropped request.
+///
+/// `sluice serve` runs it alone; other commands (the newcomer's demo) run its `services` beside their own work.
+struct ServeRuntime: Sendable {
+    /// Server settings.
+    struct Configuration: Sendable {
+        var host: String = "127.0.0.1"
+        var port: Int = 8080
+        /// How often the store's change counter is read.
+        var pollInterval: Duration = .milliseconds(500)
+        var accessLog: Bool = false
+        /// Whether `/invocations` also needs `x-api-key`.
+        var invocationsRequireKey: Bool = false
+    }
+
+    let home: SluiceHome
+    let store: SQLiteStore
+    let configuration: Configuration
+    let sync: ServingSync
+    let server: SluiceServer
+    let logger: Logger
+
+    /// Opens the store of `home` and loads what is deployed.
+    init(home: SluiceHome, configuration: Configuration = Configuration(), logger: Logger? = nil) throws {
+        let store = try home.open(durability: try SluiceHome.durability())
+        try self.init(home: home, store: store, configuration: configuration, logger: logger)
+    }
+
+    /// A runtime over an already open store.
+    init(home: SluiceHome, store: SQLiteStore, configuration: Configuration, logger: Logger? = nil) throws {
+        self.home = home
+        self.store = store
+        self.configuration = configuration
+        let logger = logger ?? Logger(label: "sluice.serve")
+        self.logger = logger
+        let table = EndpointTable()
+        let keyring = APIKeyring()
+        let source = StoreServingSource(store: store, artifacts: ArtifactStore(root: home.artifactsPath))
+        sync = ServingSync(source: source, table: table, keyring: keyring, logger: logger)
+        try sync.refresh()
+        let capture = CaptureWriter(root: URL(fileURLWithPath: home.path).appendingPathComponent("capture"))
+        let service = InferenceService(endpoints: table, keyring: keyring, capture: capture)
+        server = SluiceServer(
+            service: service,
+            configuration: .init(
+                host: configuration.host, port: configuration.port, accessLog: configuration.accessLog,
+                invocationsRequireKey: configuration.invocationsRequireKey),
+            logger: logger)
+    }
+
+    /// Applies store changes now instead of at the next poll (e.g. right after a deploy in the same process).
+    func refresh() throws { try sync.refresh() }
+
+    /// The HTTP server and the store poller, to run in a `ServiceGroup`; `onServerRunning` gets the bound port.
+    func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        [
+            server.makeApplication(onServerRunning: onServerRunning),
+            StorePoller(sync: sync, interval: configuration.pollInterval),
+        ]
+    }
+
+    /// The server and the poller in one service group that shuts down gracefully on `signals`.
+    func serviceGroup(
+        signals: [UnixSignal] = [.sigterm, .sigint], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> ServiceGroup {
+        ServiceGroup(
+            configuration: .init(
+                services: services(onServerRunning: onServerRunning).map { .init(service: $0) },
+                gracefulShutdownSignals: signals, logger: logger))
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests and the capture buffer.
+    func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await serviceGroup(onServerRunning: onServerRunning).run()
+    }
+}
+
+/// Polls the store's change counter and reloads what changed.
+struct StorePoller: Service {
+    let sync: ServingSync
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try sync.refresh()
+                } catch {
+                    sync.logger.error("cannot read deployments from the store: \(error)")
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A small async HTTP/1.1 client over SwiftNIO: one connection per request, plain `http://` only.
+public struct HTTPClient: Sendable {
+    /// One request to send.
+    public struct Request: Sendable {
+        /// The method, e.g. `GET` or `POST`.
+        public var method: String
+        /// The target, e.g. `http://127.0.0.1:8080/invoke?x=1`.
+        public var url: String
+        /// Header fields sent as given; `Host`, `Content-Length` and `Connection` are added when absent.
+        public var headers: [(name: String, value: String)]
+        /// The body bytes (empty for none).
+        public var body: [UInt8]
+
+        /// A request with the given method, target, headers and body.
+        public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+            self.method = method
+            self.url = url
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    /// The answer to one request.
+    public struct Response: Sendable {
+        /// The status code, e.g. 200.
+        public var status: Int
+        /// The reason phrase, e.g. `OK`.
+        public var reason: String
+        /// Header fields in the order received.
+        public var headers: [(name: String, value: String)]
+        /// The whole body (chunked transfer encoding already decoded).
+        public var body: [UInt8]
+
+        /// The first value of header `name` (case-insensitive).
+        public func header(_ name: String) -> String? {
+            let lowered = name.lowercased()
+            return headers.first { $0.name.lowercased() == lowered }?.value
+        }
+
+        /// The body decoded as UTF-8.
+        public var text: String { String(decoding: body, as: UTF8.self) }
+
+        /// Whether the status is in 200…299.
+        public var isSuccess: Bool { (200..<300).contains(status) }
+    }
+
+    let group: any EventLoopGroup
+    /// Responses larger than this fail with `HTTPClientError.Kind.responseTooLarge`.
+    public var maximumResponseBytes: Int
+
+    /// A client on the shared NIO event loops.
+    public init(
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        maximumResponseBytes: Int = 64 << 20
+    ) {
+        self.group = eventLoopGroup
+        self.maximumResponseBytes = maximumResponseBytes
+    }
+
+    /// Sends a `GET`.
+    public func get(_ url: String, headers: [(name: String, value: String)] = [], timeout: Duration)
+        async throws(HTTPClientError) -> Response
+    {
+        try await send(Request(method: "GET", url: url, headers: headers), timeout: timeout)
+    }
+
+    /// Sends a `POST` with `body`.
+    public func post(
+        _ url: String, headers: [(name: String, value: String)] = [], body: [UInt8], timeout: Duration
+    ) async throws(HTTPClientError) -> Response {
+        try await send(Request(method: "POST", url: url, headers: headers, body: body), timeout: timeout)
+    }
+
+    /// Sends `request` and reads the whole response; `timeout` bounds everything from connecting to the last byte.
+    /// Cancelling the calling task closes the connection.
+    public func send(_ request: Request, timeout: Duration) async throws(HTTPClientError) -> Response {
+        let target = try HTTPTarget(parsing: request.url)
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        let failure = { (kind: HTTPClientError.Kind, detail: String) in
+            HTTPClientError(kind: kind, method: request.method, url: request.url, detail: detail)
+        }
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(timeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: target.host, port: target.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                            wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            let timedOut: Bool
+            if case ChannelError.connectTimeout = error {
+                timedOut = true
+            } else {
+                timedOut = NIODeadline.now() >= deadline
+            }
+            if timedOut {
+                throw failure(.timeout, "no connection to \(target.authority) within \(timeout)")
+            }
+            throw failure(.connectionFailed, "cannot connect to \(target.authority): \(Self.describe(error))")
+        }
+
+        // The deadline closes the connection, which ends the read loop below.
+        let timedOut = NIOLockedValueBox(false)
+        let underlying = channel.channel
+        let timer = underlying.eventLoop.scheduleTask(deadline: deadline) {
+            timedOut.withLockedValue { $0 = true }
+            underlying.close(promise: nil)
+        }
+        defer { timer.cancel() }
+
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.path)
+        for field in request.headers { head.headers.add(name: field.name, value: field.value) }
+        if !head.headers.contains(name: "host") { head.headers.add(name: "Host", value: target.authority) }
+        if !head.headers.contains(name: "connection") { head.headers.add(name: "Connection", value: "close") }
+        if !head.headers.contains(name: "content-length"), !request.body.isEmpty || request.method != "GET" {
+            head.headers.add(name: "Content-Length", value: String(request.body.count))
+        }
+
+        let limit = maximumResponseBytes
+        let result: Result<Response, HTTPClientError>
+        do {
+            result = try await withTaskCancellationHandler {
+                try await channel.executeThenClose { inbound, outbound in
+                    try await outbound.write(.head(head))
+                    if !request.body.isEmpty {
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: request.body))))
+                    }
+                    try await outbound.write(.end(nil))
+                    var response: Response?
+                    var body = ByteBuffer()
+                    for try await part in inbound {
+                        switch part {
+                        case .head(let head):
+                            // 1xx interim answers precede the real one.
+                            if head.status.code < 200 { continue }
+                            response = Response(
+                                status: Int(head.status.code), reason: head.status.reasonPhrase,
+                                headers: head.headers.map { (name: $0.name, value: $0.value) }, body: [])
+                        case .body(var chunk):
+                            guard response != nil else { continue }
+                            if body.readableBytes + chunk.readableBytes > limit {
+                                return .failure(failure(.responseTooLarge, "the response exceeds \(limit) bytes"))
+                            }
+                            body.writeBuffer(&chunk)
+                        case .end:
+                            guard var complete = response else { continue }
+                            complete.body = body.readBytes(length: body.readableBytes) ?? []
+                            return .success(complete)
+                        }
+                    }
+                    return .failure(
+                        failure(
+                            .connectionClosed, "\(target.authority) closed the connection before a complete response"))
+                }
+            } onCancel: {
+                underlying.close(promise: nil)
+            }
+        } catch {
+            if timedOut.withLockedValue({ $0 }) {
+                throw failure(.timeout, "no complete response from \(target.authority) within \(timeout)")
+            }
+            if Task.isCancelled { throw failure(.cancelled, "the request was cancelled") }
+            throw failure(.connectionClosed, "the exchange with \(target.authority) failed: \(Self.describe(error))")
+        }
+        if case .failure(let error) = result, error.kind == .connectionClosed {
+            if timedOut.withLockedValue({ $0 }) {
+                throw failure(.timeout, "no complete response from \(target.authority) within \(timeout)")
+            }
+            if Task.isCancelled { throw failure(.cancelled, "the request was cancelled") }
+        }
+        return try result.get()
+    }
+
+    /// A readable account of a NIO connection error (the errno text, not the type dump).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError {
+            let reasons = error.connectionErrors.map { describe($0.error) }
+            if let first = reasons.first { return first }
+            if let dns = error.dnsAAAAError ?? error.dnsAError { return "name resolution failed (\(dns))" }
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return "connection refused (is a server listening there?)"
+            case ECONNRESET: return "connection reset by peer"
+            case ETIMEDOUT: return "timed out"
+            default: return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+/// Why an HTTP exchange failed, naming the request and the server.
+public struct HTTPClientError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The class of failure.
+    public enum Kind: String, Sendable {
+        case invalidURL, connectionFailed, timeout, connectionClosed, responseTooLarge, cancelled
+    }
+
+    /// The class of failure.
+    public var kind: Kind
+    /// The request's method.
+    public var method: String
+    /// The request's target.
+    public var url: String
+    /// What happened, naming host:port where one is involved.
+    public var detail: String
+
+    /// One line: the request, then what happened.
+    public var description: String { "\(method) \(url): \(detail)" }
+}
+
+/// The parts of an `http://host[:port]/path` target.
+struct HTTPTarget: Equatable {
+    var host: String
+    var port: Int
+    var path: String
+
+    /// `host:port` as written in a `Host` header and in messages.
+    var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    init(host: String, port: Int, path: String) {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    init(parsing url: String) throws(HTTPClientError) {
+        func invalid(_ detail: String) -> HTTPClientError {
+            HTTPClientError(kind: .invalidURL, method: "", url: url, detail: detail)
+        }
+        let lowered = url.lowercased()
+        guard lowered.hasPrefix("http://") else {
+            if lowered.hasPrefix("https://") {
+                throw invalid("https is not supported; use an http:// address (for example a local sidecar)")
+            }
+            throw invalid("expected an address like http://host:port/path")
+        }
+        let rest = url.dropFirst("http://".count)
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        var path = String(rest[authorityEnd...])
+        if let fragment = path.firstIndex(of: "#") { path = String(path[..<fragment]) }
+        if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var host: Substring
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw invalid("unclosed [ in the host") }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
+                throw invalid("unexpected text after the host")
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        } else {
+            host = authority
+        }
+        guard !host.isEmpty else { throw invalid("the address has no host") }
+        var port = 80
+        if let portText {
+            guard let parsed = Int(portText), (1...65535).contains(parsed) else {
+                throw invalid("the port '\(portText)' is not a number in 1…65535")
+            }
+            port = parsed
+        }
+        self.init(host: String(host), port: port, path: path)
+    }
+}

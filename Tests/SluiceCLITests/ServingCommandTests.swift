@@ -1,0 +1,68 @@
+import Foundation
+import SluiceCore
+import SluiceStore
+import Testing
+
+@Suite(.serialized) struct ServingCommandTests {
+    /// Each bad command prints one `error:` line saying what and how to fix it, exits non-zero and writes nothing.
+    @Test func badCommandsPrintOneLineAndWriteNothing() throws {
+        let sandbox = try ServingSandbox()
+        try sandbox.register("G", slope: 1)
+        try sandbox.register("G", slope: 2, status: .pendingManualApproval)
+        let cases: [([String], String)] = [
+            (["endpoints", "deploy", "e", "Nope/1"], "no model package group 'Nope'"),
+            (["endpoints", "deploy", "e", "G/9"], "G has no version 9"),
+            (["endpoints", "deploy", "e", "G/2"], "--allow-unapproved"),
+            (["endpoints", "deploy", "bad name", "G/1"], "endpoint name 'bad name'"),
+            (["endpoints", "deploy", "e", "G/1", "--capture-percent", "150"], "outside 0…100"),
+            (["endpoints", "promote", "e"], "no endpoint 'e'"),
+            (["endpoints", "rollback", "e"], "no endpoint 'e'"),
+            (["endpoints", "traffic", "e", "A=x"], "not VARIANT=WEIGHT"),
+            (["endpoints", "history", "e", "--at", "yesterday"], "not a time"),
+            (["keys", "revoke", "key_nope"], "no API key 'key_nope'"),
+            (["keys", "create", "--rate", "0"], "--rate is 0"),
+            (["keys", "create", "--endpoint", "e"], "no endpoint 'e'"),
+            (["models", "tag", "G/7", "a=b"], "G has no version 7"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try sandbox.run(arguments)
+            let command = arguments.joined(separator: " ")
+            #expect(result.status == 1, "\(command): exit \(result.status)")
+            let lines = result.err.split(separator: "\n")
+            #expect(lines.count == 1 && lines.first?.hasPrefix("error: ") == true, "\(command): \(result.err)")
+            #expect(result.err.contains(expected), "\(command): \(result.err)")
+        }
+        #expect(try sandbox.store.endpoints().isEmpty)
+        #expect(try sandbox.store.apiKeys().isEmpty)
+        #expect(try sandbox.store.modelTags(group: "G", version: 1).isEmpty)
+    }
+
+    /// The happy path through the binary: deploy, promote, list as JSON, key shown once and stored as a hash.
+    @Test func deployPromoteListAndCreateAKey() throws {
+        let sandbox = try ServingSandbox()
+        try sandbox.register("G", slope: 1)
+        #expect(try sandbox.run(["endpoints", "deploy", "diabetes", "G", "--capture-percent", "20"]).status == 0)
+        #expect(try sandbox.run(["endpoints", "promote", "diabetes", "--reason", "tested"]).status == 0)
+        let listed = try sandbox.run(["endpoints", "list", "--format", "json"])
+        #expect(listed.status == 0, "\(listed.err)")
+        let endpoints = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(listed.out.utf8)).array)
+        #expect(endpoints.first?["name"] == "diabetes" && endpoints.first?["capturePercentage"] == 20)
+        let stages = endpoints.first?["stages"]?.array ?? []
+        #expect(stages.compactMap { $0["stage"]?.string } == ["production", "staging"])
+        #expect(stages.first?["variants"]?.array?.first?["model"] == "G/1")
+
+        let created = try sandbox.run(["keys", "create", "--name", "client", "--rate", "5", "--daily-quota", "100"])
+        #expect(created.status == 0, "\(created.err)")
+        let key = created.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("sk_"))
+        let stored = try #require(try sandbox.store.apiKeys().first)
+        #expect(stored.hashHex == SHA256.hex(key) && stored.rate == 5 && stored.burst == 5 && stored.dailyQuota == 100)
+        for file in ["sluice.db", "sluice.db-wal"] {
+            let bytes = FileManager.default.contents(atPath: sandbox.homePath + "/" + file) ?? Data()
+            #expect(bytes.range(of: Data(key.utf8)) == nil, "the key itself must never be stored (\(file))")
+        }
+        let keys = try sandbox.run(["keys", "list"])
+        #expect(keys.out.contains(stored.id) && !keys.out.contains(key))
+        #expect(try sandbox.run(["models", "tag", "G/1", "owner=ana"]).out == "owner=ana\n")
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import SluiceCore
+import SluiceML
+import SluiceStore
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A scratch `.sluice/` home with a real store and linear models registered as `G/1`, `G/2`, … .
+struct ServingSandbox {
+    let folder = NSTemporaryDirectory() + "sluice-serving-\(UUID().uuidString)"
+    var homePath: String { folder + "/.sluice" }
+    let store: SQLiteStore
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: folder + "/.sluice", withIntermediateDirectories: true)
+        store = try SQLiteStore(path: folder + "/.sluice/sluice.db", durability: .process)
+    }
+
+    /// Registers `y = slope · x + intercept` (one feature) in `group`; returns its version number.
+    @discardableResult
+    func register(
+        _ group: String, slope: Double, intercept: Double = 0, status: ModelApprovalStatus = .approved,
+        time: Double = 0
+    ) throws -> Int {
+        let model = ModelArtifact(
+            inputColumns: ["x"], features: ["x"], label: "y", transforms: [], algorithm: "linear",
+            linear: LinearModel(coefficients: [slope], intercept: intercept),
+            training: .init(rows: 1, trainedAt: "2026-11-21T00:00:00Z"))
+        let path = folder + "/model-\(UUID().uuidString).json"
+        try model.save(to: path)
+        let hash = "sha256:" + SHA256.hex(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        return try store.registerModelVersion(
+            NewModelVersion(
+                group: group, artifactPath: path, artifactHash: hash, status: status, registeredBy: "test",
+                createdAt: time)
+        ).version
+    }
+
+    /// Runs the built `sluice` binary in the sandbox; returns its exit status, standard output and standard error.
+    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        environment["SLUICE_HOME"] = homePath
+        environment["SLUICE_DURABILITY"] = "process"
+        process.environment = environment
+        let out = folder + "/out-\(UUID().uuidString)"
+        let err = out + ".err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        try process.run()
+        process.waitUntilExit()
+        func read(_ path: String) -> String {
+            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
+        return (process.terminationStatus, read(out), read(err))
+    }
+}
+
+/// The `sluice` binary of this build (built on demand when the tests run before it).
+enum SluiceBinary {
+    static let path: String = {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let candidates = [bundleFolder + "/sluice", packageRoot + "/.build/debug/sluice"]
+        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return found }
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        build.arguments = ["swift", "build", "--product", "sluice", "--package-path", packageRoot]
+        try? build.run()
+        build.waitUntilExit()
+        return packageRoot + "/.build/debug/sluice"
+    }()
+}
+
+/// One HTTP exchange: status, body and the variant header.
+struct Exchange: Sendable {
+    var status: Int
+    var body: String
+    var variant: String?
+}
+
+let httpSession: URLSession = {
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.httpMaximumConnectionsPerHost = 8
+    return URLSession(configuration: configuration)
+}()
+
+/// POSTs JSON `body` to `path` with `key` in `x-api-key`.
+func post(_ port: Int, _ path: String, _ body: String, key: String?) async throws -> Exchange {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.httpMethod = "POST"
+    request.httpBody = Data(body.utf8)
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    if let key { request.setValue(key, forHTTPHeaderField: "x-api-key") }
+    let (data, response) = try await httpSession.data(for: request)
+    let http = response as! HTTPURLResponse
+    return Exchange(
+        status: http.statusCode, body: String(decoding: data, as: UTF8.self),
+        variant: http.value(forHTTPHeaderField: "x-Amzn-Invoked-Production-Variant"))
+}
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
+func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}

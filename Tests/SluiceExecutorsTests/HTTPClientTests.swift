@@ -1,0 +1,135 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOPosix
+import SluiceExecutors
+import SluiceTesting
+import Testing
+
+@Suite struct HTTPClientTests {
+    let client = HTTPClient()
+
+    /// Routes shared by the tests: echo, a chunked answer, a slow answer, an error status.
+    static func routes(_ router: Router<BasicRequestContext>) {
+        router.post("/echo") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let tag = request.headers[HTTPField.Name("X-Tag")!] ?? "none"
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", HTTPField.Name("X-Seen-Tag")!: tag],
+                body: .init(byteBuffer: body))
+        }
+        router.get("/chunked") { _, _ -> Response in
+            Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    for part in ["alpha-", "beta-", "gamma"] {
+                        try await writer.write(ByteBuffer(string: part))
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+        router.get("/slow") { _, _ -> Response in
+            try await Task.sleep(for: .seconds(5))
+            return Response(status: .ok)
+        }
+        router.post("/fail") { _, _ -> Response in
+            Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "model exploded")))
+        }
+    }
+
+    @Test func postSendsHeadersAndBodyAndReadsContentLengthAnswer() async throws {
+        try await withTestServer(Self.routes) { base in
+            let payload = Array("{\"x\": [1, 2, 3]}".utf8)
+            let response = try await client.post(
+                base + "/echo", headers: [("Content-Type", "application/json"), ("X-Tag", "t-42")], body: payload,
+                timeout: .seconds(10))
+            #expect(response.status == 200)
+            #expect(response.isSuccess)
+            #expect(response.body == payload)
+            #expect(response.header("x-seen-tag") == "t-42")
+            #expect(response.header("CONTENT-LENGTH") == String(payload.count))
+        }
+    }
+
+    @Test func largeBodyRoundTrips() async throws {
+        try await withTestServer(Self.routes) { base in
+            let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let response = try await client.post(base + "/echo", body: payload, timeout: .seconds(10))
+            #expect(response.body == payload)
+        }
+    }
+
+    @Test func chunkedAnswerIsReassembled() async throws {
+        try await withTestServer(Self.routes) { base in
+            let response = try await client.get(base + "/chunked", timeout: .seconds(10))
+            #expect(response.status == 200)
+            #expect(response.header("transfer-encoding") == "chunked")
+            #expect(response.text == "alpha-beta-gamma")
+        }
+    }
+
+    @Test func errorStatusIsAnAnswerNotAThrow() async throws {
+        try await withTestServer(Self.routes) { base in
+            let response = try await client.post(base + "/fail", body: [], timeout: .seconds(10))
+            #expect(response.status == 500)
+            #expect(!response.isSuccess)
+            #expect(response.text == "model exploded")
+        }
+    }
+
+    @Test func slowServerHitsTheTotalTimeout() async throws {
+        try await withTestServer(Self.routes) { base in
+            let started = ContinuousClock.now
+            let error = await #expect(throws: HTTPClientError.self) {
+                try await client.get(base + "/slow", timeout: .milliseconds(200))
+            }
+            #expect(error?.kind == .timeout)
+            #expect(error?.description.contains("within") == true)
+            // Well before the server's 5 s answer: the timeout, not the server, ended the exchange.
+            #expect(ContinuousClock.now - started < .seconds(4))
+        }
+    }
+
+    @Test func refusedConnectionNamesHostAndPort() async throws {
+        // A port that was just free: bind, note it, close.
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(listener.localAddress?.port)
+        try await listener.close()
+        let error = await #expect(throws: HTTPClientError.self) {
+            try await client.get("http://127.0.0.1:\(port)/x", timeout: .seconds(5))
+        }
+        #expect(error?.kind == .connectionFailed)
+        #expect(error?.description.contains("127.0.0.1:\(port)") == true)
+        #expect(error?.description.contains("refused") == true)
+    }
+
+    @Test(arguments: [
+        ("https://example.com/", "https is not supported"),
+        ("ftp://example.com/", "http://host:port/path"),
+        ("http://:80/", "no host"),
+        ("http://localhost:99999/", "'99999'"),
+    ])
+    func badAddressesAreRejectedBeforeConnecting(url: String, expected: String) async throws {
+        let error = await #expect(throws: HTTPClientError.self) {
+            try await client.get(url, timeout: .seconds(1))
+        }
+        #expect(error?.kind == .invalidURL)
+        #expect(error?.description.contains(expected) == true)
+    }
+
+    @Test func cancellingTheTaskEndsTheExchange() async throws {
+        try await withTestServer(Self.routes) { base in
+            let task = Task { try await client.get(base + "/slow", timeout: .seconds(30)) }
+            try await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            let result = await task.result
+            guard case .failure(let error as HTTPClientError) = result else {
+                Issue.record("expected a cancelled request, got \(result)")
+                return
+            }
+            #expect(error.kind == .cancelled)
+        }
+    }
+}
