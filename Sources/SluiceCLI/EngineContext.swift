@@ -4,6 +4,7 @@ import SluiceCore
 import SluiceEngine
 import SluiceExecutors
 import SluiceStore
+import Synchronization
 
 /// Wires the store, the artifact store, the executors and the engine for one `.sluice/` home.
 struct EngineContext {
@@ -12,9 +13,20 @@ struct EngineContext {
     let engine: ExecutionEngine
 
     /// Every built-in step this binary knows, the registry steps writing into `store`.
-    static func builtins(store: SQLiteStore, artifacts: ArtifactStore) -> [any BuiltinStep] {
+    static func builtins(
+        store: SQLiteStore, artifacts: ArtifactStore, serveURL: String = serveURL
+    ) -> [any BuiltinStep] {
         coreBuiltinSteps + mlBuiltinSteps + registryBuiltinSteps(registry: store, artifacts: artifacts)
             + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
+            + [EndpointTestStep(secret: secret(named:))]
+    }
+
+    /// Secrets this process holds for its steps (the demo's fresh API key), by environment variable name.
+    static let secrets = Mutex<[String: String]>([:])
+
+    /// A secret a step reads by name: one this process holds, else the environment variable.
+    @Sendable static func secret(named name: String) -> String? {
+        secrets.withLock { $0[name] } ?? ProcessInfo.processInfo.environment[name]
     }
 
     /// Where `sluice serve` answers, for the URLs deploy steps report: `$SLUICE_SERVE_URL`, else the default address.
@@ -23,25 +35,31 @@ struct EngineContext {
         return configured.isEmpty ? "http://127.0.0.1:8080" : configured
     }
 
-    static func executors(store: SQLiteStore, artifacts: ArtifactStore) -> [String: any StepExecutor] {
+    static func executors(
+        store: SQLiteStore, artifacts: ArtifactStore, serveURL: String = serveURL
+    ) -> [String: any StepExecutor] {
         let command = CommandExecutor()
         return [
-            "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts)), "command": command,
+            "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts, serveURL: serveURL)),
+            "command": command,
             "lambda": command, "glue": command,
             "http": HTTPExecutor(), "container": ContainerExecutor(),
         ]
     }
 
+    /// - Parameters:
+    ///   - serveURL: where the server answers, for the URLs deploy steps report (default: `serveURL`).
     static func open(
-        maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil
+        maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
+        serveURL: String = serveURL
     ) throws -> EngineContext {
         let store = try home.open(durability: try durability ?? SluiceHome.durability())
         var configuration = EngineConfiguration(executionsDirectory: home.executionsPath, maxParallel: maxParallel)
         configuration.seed = UInt64.random(in: 1...UInt64.max)
         let artifacts = ArtifactStore(root: home.artifactsPath)
         let engine = ExecutionEngine(
-            store: store, artifacts: artifacts, executors: executors(store: store, artifacts: artifacts),
-            configuration: configuration)
+            store: store, artifacts: artifacts,
+            executors: executors(store: store, artifacts: artifacts, serveURL: serveURL), configuration: configuration)
         return EngineContext(home: home, store: store, engine: engine)
     }
 
