@@ -174,6 +174,7 @@ let package = Package(
             dependencies: [
                 "SluiceCLI", "SluiceServer", "SluiceServing", "SluiceStore", "SluiceEngine", "SluiceCore",
                 "SluiceTesting",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SluiceServer
 import SluiceServing
 import SluiceStore
@@ -78,15 +79,14 @@ struct HostTestError: Error, CustomStringConvertible {
 
 /// The hosted server on a free port over `home`, for the duration of `body`.
 func withHostedServer(
-    home: String, workingDirectory: String, service: InferenceService? = nil,
-    _ body: @Sendable (URL, HostedServer, Console) async throws -> Void
+    home: String, workingDirectory: String, _ body: @Sendable (URL, HostedServer, Console) async throws -> Void
 ) async throws {
-    let context = try EngineContext.open(home: .init(path: home))
     let console = Console()
-    let server = HostedServer(
-        context: context, service: service ?? InferenceService(endpoints: EndpointTable(), keyring: APIKeyring()),
-        configuration: .init(host: "127.0.0.1", port: 0), workingDirectory: workingDirectory,
-        sink: { console.append($0) })
+    var logger = Logger(label: "sluice.test")
+    logger.logLevel = .critical
+    let server = try HostedServer(
+        home: .init(path: home), configuration: .init(host: "127.0.0.1", port: 0), workingDirectory: workingDirectory,
+        logger: logger, sink: { console.append($0) })
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run { continuation.yield($0) } }

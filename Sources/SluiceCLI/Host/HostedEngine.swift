@@ -76,7 +76,8 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
                 error.message.replacingOccurrences(of: "-p ", with: "parameter ").replacingOccurrences(
                     of: "pass it with -p", with: "give it under \"parameters\""))
         }
-        sink("execution \(id)  \(loaded.name)  submitted over HTTP (\(loaded.steps.count) steps)")
+        sink("execution \(id)  \(loaded.name)  submitted (\(loaded.steps.count) steps)")
+        state.withLock { _ = $0.driving.insert(id) }
         submitted.yield((id, loaded))
         return id
     }
@@ -90,9 +91,16 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
 
     /// Waits until a hosted execution finishes; nil if this process stopped driving it (another took it over).
     func waitForEnd(of id: String) async -> ExecutionStatus? {
-        if let status = try? context.store.execution(id: id)?.status, status.isFinished { return status }
-        return await withCheckedContinuation { continuation in
-            state.withLock { $0.waiters[id, default: []].append(continuation) }
+        await withCheckedContinuation { continuation in
+            let hosted = state.withLock { state in
+                guard state.driving.contains(id) else { return false }
+                state.waiters[id, default: []].append(continuation)
+                return true
+            }
+            if !hosted {
+                let status = try? context.store.execution(id: id)?.status
+                continuation.resume(returning: status?.isFinished == true ? status : nil)
+            }
         }
     }
 
@@ -107,7 +115,7 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
                         try? await Task.sleep(nanoseconds: UInt64(self.rescanSeconds * 1e9))
                     }
                 }
-                for await job in jobs { start(job.id, pipeline: job.pipeline, resuming: false) }
+                for await job in jobs { launch(job.id, pipeline: job.pipeline, resuming: false) }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -118,18 +126,20 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
     /// Claims every running execution whose owner is gone and drives it here.
     func resumeOrphans() {
         guard let ids = try? context.store.runningExecutionIDs() else { return }
-        for id in ids where !state.withLock({ $0.driving.contains(id) }) {
+        for id in ids where state.withLock({ $0.driving.insert(id).inserted }) {
             guard let record = try? context.store.execution(id: id),
                 let pipeline = try? context.storedPipeline(of: record)
-            else { continue }
-            start(id, pipeline: pipeline, resuming: true)
+            else {
+                state.withLock { _ = $0.driving.remove(id) }
+                continue
+            }
+            launch(id, pipeline: pipeline, resuming: true)
         }
     }
 
-    /// Drives one execution in its own task; it outlives a graceful shutdown only as long as the process does.
-    private func start(_ id: String, pipeline: Pipeline, resuming: Bool) {
-        let fresh = state.withLock { $0.driving.insert(id).inserted }
-        guard fresh else { return }
+    /// Drives one execution (already marked as driven here) in its own task; it outlives a graceful shutdown only
+    /// as long as the process does.
+    private func launch(_ id: String, pipeline: Pipeline, resuming: Bool) {
         Task {
             let status = await drive(id, pipeline: pipeline, resuming: resuming)
             let waiters = state.withLock { state in

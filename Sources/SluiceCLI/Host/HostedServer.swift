@@ -1,31 +1,33 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import SluiceEngine
 import SluiceServer
-import SluiceServing
+import SluiceStore
 import UnixSignals
 
-/// The server with the engine inside: serving's routes, the approval pages, the execution API and the hosted
-/// engine, run as services of one group that shuts down gracefully on SIGINT or SIGTERM.
+/// The server with the engine inside: the store-backed serving runtime, the approval pages, the execution API and
+/// the hosted engine, run as services of one group that shuts down gracefully on SIGINT or SIGTERM.
 struct HostedServer: Sendable {
     let context: EngineContext
     let engine: HostedEngine
-    let server: SluiceServer
+    let runtime: ServeRuntime
 
+    /// Opens `home` and wires the engine into the serving runtime.
     /// - Parameters:
-    ///   - service: the serving side (endpoints, keys, capture) the routes answer from.
+    ///   - workingDirectory: relative pipeline paths of submissions are read from here.
     ///   - sink: where hosted executions' step lines and approval links go.
     init(
-        context: EngineContext, service: InferenceService, configuration: SluiceServer.Configuration,
-        workingDirectory: String = FileManager.default.currentDirectoryPath,
-        logger: Logger = Logger(label: "sluice.serve"), sink: @escaping @Sendable (String) -> Void
-    ) {
-        self.context = context
+        home: SluiceHome, configuration: ServeRuntime.Configuration,
+        workingDirectory: String = FileManager.default.currentDirectoryPath, logger: Logger? = nil,
+        sink: @escaping @Sendable (String) -> Void
+    ) throws {
+        let address = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        let context = try EngineContext.open(home: home, serveURL: "http://\(address):\(configuration.port)")
         let engine = HostedEngine(context: context, workingDirectory: workingDirectory, sink: sink)
+        self.context = context
         self.engine = engine
-        self.server = SluiceServer(
-            service: service, configuration: configuration, logger: logger,
+        self.runtime = try ServeRuntime(
+            home: home, store: context.store, configuration: configuration, logger: logger,
             routes: [ApprovalRoutes(desk: StoreApprovalDesk(store: context.store)), ExecutionRoutes(host: engine)],
             services: [engine])
     }
@@ -36,18 +38,18 @@ struct HostedServer: Sendable {
         companion: (any Service)? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let engine = engine
-        let host = server.configuration.host
-        let application = server.makeApplication { port in
-            engine.baseURL = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        let address = runtime.configuration.host.contains(":")
+            ? "[\(runtime.configuration.host)]" : runtime.configuration.host
+        var services = runtime.services { port in
+            engine.baseURL = "http://\(address):\(port)"
             await onServerRunning(port)
-        }
-        var services = [ServiceGroupConfiguration.ServiceConfiguration(service: application)]
+        }.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if let companion {
             services.append(.init(service: companion, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: server.logger))
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))
         try await group.run()
     }
 }
