@@ -38,7 +38,8 @@ struct HostedServer: Sendable {
         companion: (any Service)? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let engine = engine
-        let address = runtime.configuration.host.contains(":")
+        let address =
+            runtime.configuration.host.contains(":")
             ? "[\(runtime.configuration.host)]" : runtime.configuration.host
         var services = runtime.services { port in
             engine.baseURL = "http://\(address):\(port)"

@@ -111,7 +111,8 @@ public struct EndpointTestStep: BuiltinStep {
                     errors.append("row \(row + 1): POST \(url) answered '\(response.text.prefix(100))', not a number")
                     continue
                 }
-                latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
+                latencies.append(
+                    Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
                 predictions.append(prediction)
                 labels.append(truth[row])
             }

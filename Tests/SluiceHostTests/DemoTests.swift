@@ -1,0 +1,103 @@
+import Foundation
+import SluiceTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The newcomer's command through the real binary, in a fresh folder.
+@Suite(.serialized) struct DemoTests {
+    static let examples =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path + "/examples"
+
+    /// A port nothing listens on right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw HostTestError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func demo(_ scratch: Scratch, _ arguments: [String], log: String) throws -> Process {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
+        process.arguments = ["demo", "--pipeline", Self.examples + "/w1-diabetes/deploy-pipeline.yaml"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: scratch.folder)
+        var environment = ProcessInfo.processInfo.environment
+        environment["SLUICE_HOME"] = nil
+        environment["SLUICE_API_KEY"] = nil
+        process.environment = environment
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log + ".err")
+        try process.run()
+        return process
+    }
+
+    func read(_ path: String) -> String {
+        String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+    }
+
+    /// Runs a shell command and returns what it printed.
+    func shell(_ command: String) throws -> String {
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `--exit` runs W1 end to end on `.sluice/` in the current folder, self-checks and exits 0; without it the
+    /// printed curl answers ≈ 434.0766 while the server runs, a request without the key is refused, and Ctrl-C
+    /// stops it cleanly.
+    @Test func demoRunsW1EndToEndAndThePrintedCurlWorks() async throws {
+        let scratch = try Scratch()
+        let port = try Self.freePort()
+        let once = try demo(scratch, ["--exit", "--port", "\(port)"], log: scratch.folder + "/exit.log")
+        once.waitUntilExit()
+        let output = read(scratch.folder + "/exit.log")
+        #expect(once.terminationStatus == 0, "\(output)\n\(read(scratch.folder + "/exit.log.err"))")
+        #expect(output.contains("✓ Test Staging  succeeded") && output.contains("✓ Deploy Production  succeeded"))
+        #expect(output.contains("self-check: /production/stream → 434.07"), "\(output)")
+        #expect(FileManager.default.fileExists(atPath: scratch.folder + "/.sluice/sluice.db"))
+
+        let servingPort = try Self.freePort()
+        let log = scratch.folder + "/serve.log"
+        let serving = try demo(scratch, ["--port", "\(servingPort)"], log: log)
+        defer { if serving.isRunning { kill(serving.processIdentifier, SIGKILL) } }
+        var curl: String?
+        for _ in 0..<600 where curl == nil {
+            curl = read(log).split(separator: "\n").first { $0.contains("curl -s -H 'x-api-key:") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            if curl == nil { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        let command = try #require(curl, "no curl printed:\n\(read(log))\n\(read(log + ".err"))")
+        #expect(command.hasSuffix("http://127.0.0.1:\(servingPort)/production/stream"))
+        let answer = try #require(Double(try shell(command).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(abs(answer - 434.0766) < 1e-3, "\(answer)")
+        let withoutKey = try shell(
+            "curl -s -o /dev/null -w '%{http_code}' -d '{\"x\": [[0.3]]}' http://127.0.0.1:\(servingPort)/production/stream"
+        )
+        #expect(["401", "403"].contains(withoutKey), "\(withoutKey)")
+        kill(serving.processIdentifier, SIGINT)
+        serving.waitUntilExit()
+        #expect(serving.terminationStatus == 0, "\(read(log + ".err"))")
+    }
+}
