@@ -175,7 +175,7 @@ final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
         case .approvalRequested(let step, let token, let message):
             return "  ⏸ \(step)  waiting for approval: \(message)\n      approve: sluice approve \(token)\n"
                 + "      reject:  sluice reject \(token) --reason \"…\"\n"
-                + "      or open \(Self.serverURL)/approvals/\(token) while `sluice serve` runs"
+                + "      or open \(EngineContext.serveURL)/approvals/\(token) while `sluice serve` runs"
         case .approvalWaiting(let step):
             return "  ⏸ \(step)  still waiting for approval (token printed when the step started)"
         case .cacheDecision(let step, _, _, let explanation):
@@ -185,11 +185,6 @@ final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
         case .finished:
             return nil
         }
-    }
-
-    /// Where approval links point: `$SLUICE_SERVER_URL`, else the default address of `sluice serve`.
-    static var serverURL: String {
-        ProcessInfo.processInfo.environment["SLUICE_SERVER_URL"] ?? "http://127.0.0.1:8080"
     }
 
     static func format(_ seconds: Double) -> String {

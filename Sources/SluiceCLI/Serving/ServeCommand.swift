@@ -35,7 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
             let host = host
             let store = hosted.context.store
             try await hosted.run { bound in
-                var lines = ["sluice serve: listening on http://\(host):\(bound) (store \(home.path); Ctrl-C stops)"]
+                var lines = [
+                    "sluice serve: listening on http://\(host):\(bound) (store \(home.path); Ctrl-C stops)",
+                    "  engine: POST http://\(host):\(bound)/api/executions runs a pipeline; approval links open here",
+                ]
                 for deployment in (try? store.currentDeployments()) ?? [] {
                     lines.append(
                         "  http://\(host):\(bound)/endpoints/\(deployment.endpoint)/\(deployment.stage)/stream  "
