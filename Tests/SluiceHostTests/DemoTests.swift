@@ -32,6 +32,7 @@ import Testing
 
     func demo(_ scratch: Scratch, _ arguments: [String], log: String) throws -> Process {
         FileManager.default.createFile(atPath: log, contents: nil)
+        FileManager.default.createFile(atPath: log + ".err", contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
         process.arguments = ["demo", "--pipeline", Self.examples + "/w1-diabetes/deploy-pipeline.yaml"] + arguments

@@ -107,7 +107,12 @@ struct DemoFlow: Service {
             try await gracefulShutdown()
             return
         }
-        try await selfCheck(base: base, key: key)
+        do {
+            try await selfCheck(base: base, key: key)
+        } catch {
+            say("self-check failed: \(error)")
+            throw error
+        }
     }
 
     /// One request with the key (must answer ≈ 434.08) and one without (must be refused).
@@ -116,12 +121,12 @@ struct DemoFlow: Service {
         let url = base + "/production/stream"
         let body = Array(#"{"x": [[0.3]]}"#.utf8)
         let answer = try await client.post(
-            url, headers: [("Content-Type", "application/json"), ("x-api-key", key)], body: body, timeout: .seconds(10))
+            url, headers: [("Content-Type", "application/json"), ("x-api-key", key)], body: body, timeout: .seconds(30))
         guard answer.isSuccess, let value = Double(answer.text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw CLIError("self-check: POST \(url) answered \(answer.status): \(answer.text)")
         }
         let refused = try await client.post(
-            url, headers: [("Content-Type", "application/json")], body: body, timeout: .seconds(10))
+            url, headers: [("Content-Type", "application/json")], body: body, timeout: .seconds(30))
         guard refused.status == 401 || refused.status == 403 else {
             throw CLIError("self-check: POST \(url) without a key answered \(refused.status), not 401")
         }
