@@ -49,13 +49,15 @@ struct EngineContext {
 
     /// - Parameters:
     ///   - serveURL: where the server answers, for the URLs deploy steps report (default: `serveURL`).
+    ///   - approvalBell: rung by decisions made in this process, so waiting approvals continue at once.
     static func open(
         maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
-        serveURL: String = serveURL
+        serveURL: String = serveURL, approvalBell: ApprovalBell? = nil
     ) throws -> EngineContext {
         let store = try home.open(durability: try durability ?? SluiceHome.durability())
         var configuration = EngineConfiguration(executionsDirectory: home.executionsPath, maxParallel: maxParallel)
         configuration.seed = UInt64.random(in: 1...UInt64.max)
+        configuration.approvalBell = approvalBell
         let artifacts = ArtifactStore(root: home.artifactsPath)
         let engine = ExecutionEngine(
             store: store, artifacts: artifacts,

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SluiceEngine
 import SluiceServer
 import SluiceStore
 import UnixSignals
@@ -22,13 +23,18 @@ struct HostedServer: Sendable {
         sink: @escaping @Sendable (String) -> Void
     ) throws {
         let address = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-        let context = try EngineContext.open(home: home, serveURL: "http://\(address):\(configuration.port)")
+        let bell = ApprovalBell()
+        let context = try EngineContext.open(
+            home: home, serveURL: "http://\(address):\(configuration.port)", approvalBell: bell)
         let engine = HostedEngine(context: context, workingDirectory: workingDirectory, sink: sink)
         self.context = context
         self.engine = engine
         self.runtime = try ServeRuntime(
             home: home, store: context.store, configuration: configuration, logger: logger,
-            routes: [ApprovalRoutes(desk: StoreApprovalDesk(store: context.store)), ExecutionRoutes(host: engine)],
+            routes: [
+                ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell)),
+                ExecutionRoutes(host: engine),
+            ],
             services: [engine])
     }
 

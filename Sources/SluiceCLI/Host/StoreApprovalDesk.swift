@@ -1,11 +1,14 @@
 import Foundation
 import SluiceCore
+import SluiceEngine
 import SluiceServer
 import SluiceStore
 
 /// The server's approval pages backed by the execution store: tokens are looked up and decided by their hash.
 struct StoreApprovalDesk: ApprovalDesk {
     let store: SQLiteStore
+    /// Rung after a decision, so an execution waiting in this process continues at once.
+    var bell: ApprovalBell?
 
     func approval(token: String) async throws -> ApprovalView? {
         guard let record = try store.approval(tokenHash: SHA256.hex(token)) else { return nil }
@@ -18,6 +21,7 @@ struct StoreApprovalDesk: ApprovalDesk {
             let decided = try store.decideApproval(
                 tokenHash: hash, approve: approve, reason: reason.isEmpty && !approve ? "no reason given" : reason,
                 now: Date().timeIntervalSince1970)
+            bell?.ring()
             return .decided(try view(decided))
         } catch let error as StoreError {
             guard error.code != "unknown-token", let record = try store.approval(tokenHash: hash) else {
