@@ -153,8 +153,9 @@ let package = Package(
         .testTarget(
             name: "SluiceCLITests",
             dependencies: [
-                "SluiceCLI", "SluiceStore", "SluiceServing", "SluiceCore", "SluiceExecutors",
+                "SluiceCLI", "SluiceStore", "SluiceServing", "SluiceCore", "SluiceExecutors", "SluiceML",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming

@@ -91,7 +91,10 @@ struct ModelsCommand: ParsableCommand {
                     "no model version \(version.group)/\(version.version); list them with "
                         + "`sluice models list \(version.group)`")
             }
-            printJSON(record.json)
+            var json = record.json.object ?? [:]
+            let tags = try store.modelTags(group: version.group, version: version.version)
+            if !tags.isEmpty { json["tags"] = .object(tags.mapValues { .string($0) }) }
+            printJSON(.object(json))
             for event in try store.modelEvents(group: version.group) where event.version == version.version {
                 let alias = event.alias.map { " \($0)" } ?? ""
                 print("\(event.time)  \(event.kind)\(alias)  by \(event.by)  \(event.reason)")

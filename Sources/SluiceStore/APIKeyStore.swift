@@ -1,5 +1,5 @@
 import GRDB
-public import SluiceCore
+import SluiceCore
 
 /// A stored API key: the SHA-256 of the key (never the key), its usage plan and optional endpoint scope.
 public struct StoredAPIKey: Hashable, Sendable {
@@ -69,7 +69,7 @@ extension SQLiteStore {
                     """,
                 arguments: [
                     key.id, key.name, key.hashHex, key.createdAt, key.rate,
-                    key.rate.map { key.burst ?? max(1, Int($0.rounded(.up))) },
+                    key.rate.map { key.burst ?? max(1, Int(min($0, 1e9).rounded(.up))) },
                     key.dailyQuota, key.monthlyQuota, key.endpoint,
                 ])
         }

@@ -67,6 +67,39 @@ final class Locked<Value: Sendable>: Sendable {
             let answer = try await post(port, "/production/stream", body, key: key)
             #expect(answer.body == "2.0" && answer.variant == "AllTraffic")
 
+            // Usage plans from the store: a token bucket of one request per 100 s, and a daily quota of one.
+            let limited: [(id: String, secret: String, rate: Double?, quota: Int?)] = [
+                ("key_rate", "sk_rate_\(UUID().uuidString)", 0.01, nil), ("key_day", "sk_day", nil, 1),
+            ]
+            for (id, secret, rate, quota) in limited {
+                try sandbox.store.createAPIKey(
+                    StoredAPIKey(
+                        id: id, name: id, hashHex: SHA256.hex(secret), createdAt: Date().timeIntervalSince1970,
+                        rate: rate, burst: rate.map { _ in 1 }, dailyQuota: quota))
+                #expect(
+                    try await eventually { try await post(port, "/production/stream", body, key: secret).status == 200 }
+                )
+                let refused = try await post(port, "/production/stream", body, key: secret)
+                #expect(refused.status == 429 && refused.retryAfter != nil, "\(id): \(refused.body)")
+            }
+
+            // A key scoped to another endpoint is refused here and accepted there.
+            _ = try sandbox.store.deploy(
+                endpoint: "other", stage: "production",
+                variant: DeployedVariant(name: "AllTraffic", group: "G", version: 1), replacing: true,
+                allowUnapproved: false, capturePercentage: nil, by: "t", reason: "", now: 2)
+            let scoped = "sk_scoped_\(UUID().uuidString)"
+            try sandbox.store.createAPIKey(
+                StoredAPIKey(
+                    id: "key_s", name: "s", hashHex: SHA256.hex(scoped), createdAt: Date().timeIntervalSince1970,
+                    endpoint: "other"))
+            #expect(
+                try await eventually {
+                    try await post(port, "/endpoints/other/production/stream", body, key: scoped).status == 200
+                })
+            let elsewhere = try await post(port, "/endpoints/w1/production/stream", body, key: scoped)
+            #expect(elsewhere.status == 403 && elsewhere.body.contains("may only call endpoint 'other'"))
+
             try sandbox.store.revokeAPIKey(id: "key_t", now: Date().timeIntervalSince1970)
             let refused = try await eventually {
                 try await post(port, "/endpoints/w1/production/stream", body, key: key).status == 403

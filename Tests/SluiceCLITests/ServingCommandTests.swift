@@ -65,4 +65,33 @@ import Testing
         #expect(keys.out.contains(stored.id) && !keys.out.contains(key))
         #expect(try sandbox.run(["models", "tag", "G/1", "owner=ana"]).out == "owner=ana\n")
     }
+
+    /// `sluice serve` follows `sluice endpoints` and `sluice keys` run from other processes, and Ctrl-C stops it
+    /// cleanly.
+    @Test func runningServeFollowsTheCommandsAndStopsOnCtrlC() async throws {
+        let sandbox = try ServingSandbox()
+        try sandbox.register("G", slope: 2)
+        try sandbox.register("G", slope: 4)
+        let server = try sandbox.start(["serve", "--port", "0"])
+        defer { if server.process.isRunning { server.process.terminate() } }
+        let port = try #require(
+            await server.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0) })
+
+        #expect(try sandbox.run(["endpoints", "deploy", "w1", "G/1", "--stage", "production"]).status == 0)
+        let key = try sandbox.run(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = #"{"x": [[1]]}"#
+        #expect(try await eventually { try await post(port, "/production/stream", body, key: key).body == "2.0" })
+        #expect(try sandbox.run(["endpoints", "deploy", "w1", "G/2", "--stage", "production"]).status == 0)
+        #expect(try await eventually { try await post(port, "/production/stream", body, key: key).body == "4.0" })
+        #expect(try sandbox.run(["endpoints", "rollback", "w1"]).status == 0)
+        #expect(try await eventually { try await post(port, "/production/stream", body, key: key).body == "2.0" })
+
+        let id = try #require(try sandbox.store.apiKeys().first?.id)
+        #expect(try sandbox.run(["keys", "revoke", id]).status == 0)
+        #expect(try await eventually { try await post(port, "/production/stream", body, key: key).status == 403 })
+
+        kill(server.process.processIdentifier, SIGINT)
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0, "\(server.output())")
+    }
 }

@@ -38,8 +38,8 @@ struct ServingSandbox {
         ).version
     }
 
-    /// Runs the built `sluice` binary in the sandbox; returns its exit status, standard output and standard error.
-    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    /// Starts the built `sluice` binary in the sandbox, its output going to two files.
+    func start(_ arguments: [String]) throws -> RunningCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
         process.arguments = arguments
@@ -50,16 +50,40 @@ struct ServingSandbox {
         process.environment = environment
         let out = folder + "/out-\(UUID().uuidString)"
         let err = out + ".err"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)
         try process.run()
-        process.waitUntilExit()
-        func read(_ path: String) -> String {
-            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        return RunningCommand(process: process, outPath: out, errPath: err)
+    }
+
+    /// Runs the built `sluice` binary to the end; returns its exit status, standard output and standard error.
+    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let command = try start(arguments)
+        command.process.waitUntilExit()
+        return (command.process.terminationStatus, command.out(), command.err())
+    }
+}
+
+/// A `sluice` process started by a test.
+struct RunningCommand {
+    let process: Process
+    let outPath: String
+    let errPath: String
+
+    func out() -> String { String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self) }
+    func err() -> String { String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self) }
+    func output() -> String { out() + err() }
+
+    /// The first capture of `pattern` in standard output, waiting up to 60 s for it to be printed.
+    func firstMatch(of pattern: Regex<(Substring, Substring)>) async -> String? {
+        var found: String?
+        _ = await eventually(within: 60) {
+            found = out().firstMatch(of: pattern).map { String($0.1) }
+            return found != nil || !process.isRunning
         }
-        return (process.terminationStatus, read(out), read(err))
+        return found
     }
 }
 
@@ -80,11 +104,12 @@ enum SluiceBinary {
     }()
 }
 
-/// One HTTP exchange: status, body and the variant header.
+/// One HTTP exchange: status, body, the variant header and Retry-After.
 struct Exchange: Sendable {
     var status: Int
     var body: String
     var variant: String?
+    var retryAfter: String?
 }
 
 let httpSession: URLSession = {
@@ -104,10 +129,12 @@ func post(_ port: Int, _ path: String, _ body: String, key: String?) async throw
     let http = response as! HTTPURLResponse
     return Exchange(
         status: http.statusCode, body: String(decoding: data, as: UTF8.self),
-        variant: http.value(forHTTPHeaderField: "x-Amzn-Invoked-Production-Variant"))
+        variant: http.value(forHTTPHeaderField: "x-Amzn-Invoked-Production-Variant"),
+        retryAfter: http.value(forHTTPHeaderField: "Retry-After"))
 }
 
-/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
+/// Polls `condition` every 20 ms until it holds or `seconds` pass (generous: the whole suite shares two cores);
+/// returns whether it held.
 func eventually(within seconds: Double = 60, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {

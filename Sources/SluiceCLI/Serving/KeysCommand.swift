@@ -49,11 +49,15 @@ struct KeysCommand: ParsableCommand {
 
         private func execute() throws {
             if burst != nil && rate == nil { throw CLIError("--burst needs --rate (requests per second)") }
+            if let rate, !(rate > 0 && rate.isFinite) {
+                throw CLIError("--rate is \(rate); give requests per second > 0")
+            }
             let store = try EngineContext.open().store
             let (key, record) = APIKey.generate(name: name)
             let stored = StoredAPIKey(
                 id: record.id, name: name, hashHex: StoreServingSource.hex(record.hash),
-                createdAt: Date().timeIntervalSince1970, rate: rate, burst: burst, dailyQuota: dailyQuota,
+                createdAt: Date().timeIntervalSince1970, rate: rate,
+                burst: rate.map { burst ?? max(1, Int(min($0, 1e9).rounded(.up))) }, dailyQuota: dailyQuota,
                 monthlyQuota: monthlyQuota, endpoint: endpoint)
             try store.createAPIKey(stored)
             if format == .json {

@@ -81,7 +81,7 @@ final class StoreServingSource: EndpointSource, APIKeySource {
         try store.apiKeys().map { key in
             let plan = key.rate.map {
                 UsagePlan(
-                    rate: $0, burst: key.burst ?? max(1, Int($0)), dailyQuota: key.dailyQuota,
+                    rate: $0, burst: key.burst ?? max(1, Int(min($0, 1e9))), dailyQuota: key.dailyQuota,
                     monthlyQuota: key.monthlyQuota)
             }
             let quotaOnly =
@@ -107,6 +107,21 @@ final class StoreServingSource: EndpointSource, APIKeySource {
         }
         return StageDeployment(variants: live, shadow: shadow, capturePercentage: capturePercentage)
     }
+
+    /// Forgets loaded models that no current deployment uses, so a long-running server does not keep every model it
+    /// ever served.
+    func forgetUnused(_ current: [DeploymentRecord]) throws {
+        var used: Set<String> = []
+        for variant in current.flatMap(\.variants) {
+            if let version = try store.modelVersion(group: variant.group, version: variant.version) {
+                used.insert(version.artifactHash)
+            }
+        }
+        predictors.withLock { $0 = $0.filter { used.contains($0.key) } }
+    }
+
+    /// How many models are loaded.
+    var loadedModelCount: Int { predictors.withLock { $0.count } }
 
     private func predictor(_ variant: DeployedVariant) throws -> any Predictor {
         guard let version = try store.modelVersion(group: variant.group, version: variant.version) else {
@@ -198,7 +213,8 @@ final class ServingSync: Sendable {
             let capture = Dictionary(
                 uniqueKeysWithValues: try source.store.endpoints().map { ($0.name, $0.capturePercentage) })
             var seen: Set<String> = []
-            for record in try source.store.currentDeployments() {
+            let current = try source.store.currentDeployments()
+            for record in current {
                 let key = record.endpoint + "\u{0}" + record.stage
                 seen.insert(key)
                 let applied = Applied(deploymentID: record.id, capturePercentage: capture[record.endpoint] ?? 0)
@@ -223,6 +239,7 @@ final class ServingSync: Sendable {
                 table.remove(endpoint: parts[0], stage: StageName(rawValue: parts[1]))
                 state.applied[key] = nil
             }
+            try source.forgetUnused(current)
             state.counter = counter
             return true
         }
