@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceServing
 import SluiceStore
 import SluiceTesting
 import Testing
@@ -126,6 +127,35 @@ import Testing
             let missing = try await send(base, "/api/executions", method: "POST", body: "{}", contentType: json)
             #expect(missing.status == 400 && missing.body.contains("'pipeline' is required"))
             #expect(try await send(base, "/api/executions/20990101-000000-000000").status == 404)
+        }
+    }
+
+    /// Bound beyond loopback, the execution API needs a key from the store: a submitted pipeline runs commands here.
+    @Test func exposedServerNeedsAKeyToRunPipelines() async throws {
+        let scratch = try Scratch()
+        try scratch.write("echo.yaml", echoModule)
+        try scratch.write(
+            "hello.yaml", "name: Hello\nsteps:\n  - name: Say\n    module: Echo\n    inputs: {value: hi}\n")
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder, host: "0.0.0.0") {
+            base, server, _ in
+            let body = #"{"pipeline": "hello.yaml"}"#
+            let keyless = try await send(
+                base, "/api/executions", method: "POST", body: body, contentType: "application/json")
+            #expect(keyless.status == 401 && keyless.body.contains("x-api-key"), "\(keyless.body)")
+            let wrong = try await send(
+                base, "/api/executions", method: "POST", body: body, contentType: "application/json",
+                headers: ["x-api-key": "sk_wrong"])
+            #expect(wrong.status == 403)
+            let (key, record) = APIKey.generate(name: "ci")
+            try server.context.store.createAPIKey(
+                StoredAPIKey(
+                    id: record.id, name: "ci", hashHex: StoreServingSource.hex(record.hash),
+                    createdAt: Date().timeIntervalSince1970))
+            try server.runtime.refresh()
+            let accepted = try await send(
+                base, "/api/executions", method: "POST", body: body, contentType: "application/json",
+                headers: ["x-api-key": key])
+            #expect(accepted.status == 202, "\(accepted.body)")
         }
     }
 

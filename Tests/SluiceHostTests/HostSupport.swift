@@ -79,13 +79,14 @@ struct HostTestError: Error, CustomStringConvertible {
 
 /// The hosted server on a free port over `home`, for the duration of `body`.
 func withHostedServer(
-    home: String, workingDirectory: String, _ body: @Sendable (URL, HostedServer, Console) async throws -> Void
+    home: String, workingDirectory: String, host: String = "127.0.0.1",
+    _ body: @Sendable (URL, HostedServer, Console) async throws -> Void
 ) async throws {
     let console = Console()
     var logger = Logger(label: "sluice.test")
     logger.logLevel = .critical
     let server = try HostedServer(
-        home: .init(path: home), configuration: .init(host: "127.0.0.1", port: 0), workingDirectory: workingDirectory,
+        home: .init(path: home), configuration: .init(host: host, port: 0), workingDirectory: workingDirectory,
         logger: logger, sink: { console.append($0) })
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     try await withThrowingTaskGroup(of: Void.self) { group in

@@ -64,9 +64,8 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
                     + "run `sluice validate \(submission.pipeline)` for every problem",
                 diagnostics: errors)
         }
-        let overrides = submission.parameters.mapValues { value in
-            value.string ?? (value.number.map { _ in value.canonicalJSON } ?? value.canonicalJSON)
-        }
+        // Parameters arrive as JSON; the engine reads each as its declared type from text, as `-p KEY=VALUE` does.
+        let overrides = submission.parameters.mapValues { $0.string ?? $0.canonicalJSON }
         let id = EngineContext.newExecutionID()
         do {
             let execution = try context.engine.prepare(pipeline: loaded, overrides: overrides, id: id)
@@ -185,8 +184,10 @@ struct HostDisplay: ExecutionObserver {
     let sink: @Sendable (String) -> Void
     let baseURL: @Sendable () -> String?
 
+    /// Formats the lines `sluice run` shows.
+    let display = LiveDisplay(quiet: true)
+
     func notify(_ notice: EngineNotice) {
-        let display = LiveDisplay(quiet: true)
         switch notice {
         case .approvalRequested(let step, let token, let message):
             let base = baseURL() ?? "http://127.0.0.1:8080"

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SluiceEngine
 import SluiceServer
+import SluiceServing
 import SluiceStore
 import UnixSignals
 
@@ -29,11 +30,14 @@ struct HostedServer: Sendable {
         let engine = HostedEngine(context: context, workingDirectory: workingDirectory, sink: sink)
         self.context = context
         self.engine = engine
+        // Beyond loopback, running pipelines over HTTP needs a key: a pipeline runs commands on this machine.
+        let keyring = APIKeyring()
+        let loopback = ["127.0.0.1", "localhost", "::1"].contains(configuration.host)
         self.runtime = try ServeRuntime(
-            home: home, store: context.store, configuration: configuration, logger: logger,
+            home: home, store: context.store, configuration: configuration, logger: logger, keyring: keyring,
             routes: [
                 ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell)),
-                ExecutionRoutes(host: engine),
+                ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring),
             ],
             services: [engine])
     }

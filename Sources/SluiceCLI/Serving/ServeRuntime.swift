@@ -38,11 +38,12 @@ struct ServeRuntime: Sendable {
 
     /// A runtime over an already open store.
     /// - Parameters:
+    ///   - keyring: the keys the server accepts, loaded from the store (shared with routes that check keys).
     ///   - routes: further route groups (approval pages, the execution API).
     ///   - services: further services run inside the server's group (the hosted engine).
     init(
         home: SluiceHome, store: SQLiteStore, configuration: Configuration, logger: Logger? = nil,
-        routes: [any ServerRoutes] = [], services: [any Service] = []
+        keyring: APIKeyring = APIKeyring(), routes: [any ServerRoutes] = [], services: [any Service] = []
     ) throws {
         self.home = home
         self.store = store
@@ -50,7 +51,6 @@ struct ServeRuntime: Sendable {
         let logger = logger ?? Logger(label: "sluice.serve")
         self.logger = logger
         let table = EndpointTable()
-        let keyring = APIKeyring()
         let source = StoreServingSource(store: store, artifacts: ArtifactStore(root: home.artifactsPath))
         sync = ServingSync(source: source, table: table, keyring: keyring, logger: logger)
         try sync.refresh()

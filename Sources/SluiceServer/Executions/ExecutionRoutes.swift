@@ -3,23 +3,35 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SluiceCore
+import SluiceServing
 
 /// The execution API: `POST /api/executions` with `{"pipeline": "path.yaml", "parameters": {…}}` answers 202 and
 /// the new id; `GET /api/executions/{id}` answers the status and the steps.
 ///
 /// Submissions must be `application/json`: a browser page cannot send that cross-origin without a preflight this
 /// server never grants, so a web page the user visits cannot start pipelines on their machine.
+///
+/// When the server is exposed beyond loopback, give the routes a keyring: every request then needs a valid `x-api-key`,
+/// since a submitted pipeline runs commands on this machine.
 public struct ExecutionRoutes: ServerRoutes {
     let host: any ExecutionHost
+    let keyring: APIKeyring?
 
     /// Routes answered by `host`.
-    public init(host: any ExecutionHost) {
+    /// - Parameters:
+    ///   - keyring: when given, requests need one of its keys in `x-api-key`.
+    public init(host: any ExecutionHost, keyring: APIKeyring? = nil) {
         self.host = host
+        self.keyring = keyring
     }
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/api/executions") { request, _ in await submit(request) }
-        router.get("/api/executions/{id}") { _, context in
+        router.post("/api/executions") { request, _ in
+            if let refusal = refusal(request) { return refusal }
+            return await submit(request)
+        }
+        router.get("/api/executions/{id}") { request, context in
+            if let refusal = refusal(request) { return refusal }
             let id = context.parameters.get("id") ?? ""
             do {
                 guard let status = try await host.execution(id: id) else {
@@ -30,6 +42,17 @@ public struct ExecutionRoutes: ServerRoutes {
             } catch {
                 return Self.error(.internalServerError, "InternalFailure", "The execution could not be read: \(error).")
             }
+        }
+    }
+
+    /// The answer refusing a request without a valid key, when keys are required.
+    private func refusal(_ request: Request) -> Response? {
+        guard let keyring else { return nil }
+        do {
+            _ = try keyring.authenticate(request.headers[HTTPField.Name("x-api-key")!])
+            return nil
+        } catch {
+            return Self.error(SluiceServer.status(for: error.code), error.code.name, error.message)
         }
     }
 
