@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import ServiceLifecycle
 import SluiceCore
 import SluiceEngine
@@ -77,7 +76,11 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
         }
         sink("execution \(id)  \(loaded.name)  submitted (\(loaded.steps.count) steps)")
         state.withLock { _ = $0.driving.insert(id) }
-        submitted.yield((id, loaded))
+        if case .terminated = submitted.yield((id, loaded)) {
+            state.withLock { _ = $0.driving.remove(id) }
+            throw SubmissionError(
+                "the server is shutting down; execution \(id) is recorded as queued: run it with `sluice resume \(id)`")
+        }
         return id
     }
 
