@@ -104,4 +104,31 @@ import Testing
         serving.waitUntilExit()
         #expect(serving.terminationStatus == 0, "\(read(log + ".err"))")
     }
+
+    /// A busy port is one error line naming it and the fix, not a stack of NIO errors.
+    @Test func busyPortIsOneErrorLine() async throws {
+        let scratch = try Scratch()
+        let port = try Self.freePort()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let listening = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 && listen(fd, 1) == 0
+            }
+        }
+        try #require(listening)
+        let log = scratch.folder + "/busy.log"
+        let process = try demo(scratch, ["--exit", "--port", "\(port)"], log: log)
+        process.waitUntilExit()
+        let errors = read(log + ".err").split(separator: "\n").filter { !$0.contains(" info ") }
+        #expect(process.terminationStatus == 1)
+        #expect(
+            errors == [
+                "error: 127.0.0.1:\(port) is already in use (another `sluice serve`?); stop it or pick another port with --port"
+            ])
+    }
 }

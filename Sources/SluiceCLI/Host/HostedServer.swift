@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 import SluiceEngine
 import SluiceServer
@@ -61,6 +62,12 @@ struct HostedServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw CLIError(
+                "\(runtime.configuration.host):\(runtime.configuration.port) is already in use (another `sluice serve`?); "
+                    + "stop it or pick another port with --port")
+        }
     }
 }
