@@ -86,11 +86,12 @@ import Testing
         #expect(handler.after.contains(Dependency("Train Model", on: .caught)))
         #expect(handler.after.allSatisfy { $0.outcome == .caught })
         // `$.steps['Process Data']` reads across a step whose name has a space.
-        guard case .task(let task) = train.kind, case .reference(let reference) = task.inputs["Features"] else {
-            Issue.record("Train Model does not read a reference")
+        let split = try #require(pipeline.step(named: "Split"))
+        guard case .task(let task) = split.kind, case .reference(let reference) = task.inputs["data"] else {
+            Issue.record("Split does not read a reference")
             return
         }
-        #expect(reference.root == .stepOutput(step: "Process Data", output: "Features"))
+        #expect(reference.root == .stepOutput(step: "Process Data", output: "features"))
     }
 
     @Test func batchPipelineMapsOverFilesAndIsTriggeredByThem() throws {

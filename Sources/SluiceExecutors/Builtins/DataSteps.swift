@@ -127,7 +127,9 @@ struct DataSplitStep: BuiltinStep {
 /// `data.transform`: fits transforms on `train` and applies them to `train` and every other CSV input.
 ///
 /// Inputs: `train`, optionally `validation`, `test`, `data`. Options: `transforms` — a list of
-/// `{kind, columns, strategy, fill}` (kinds: standardize, minmax, onehot, impute, normalize_rows, select, drop);
+/// `{kind, columns, strategy, fill}` (kinds: standardize, minmax, onehot, impute, normalize_rows, select, drop),
+/// or `{kind: derive, name, expression}` (a numeric column computed by an `Expression`, e.g.
+/// `log1p(income)`, `debt / income`, `years_between(birthday, today())`);
 /// `write_header` (default true). Outputs: the transformed files under the input names, and `transforms`
 /// (the fitted transforms, JSON, for `train.*` to embed in the model).
 struct DataTransformStep: BuiltinStep {
@@ -146,7 +148,8 @@ struct DataTransformStep: BuiltinStep {
             let columns = spec["columns"]?.array?.compactMap(\.string) ?? spec["column"]?.string.map { [$0] } ?? []
             let fill = spec["fill"].flatMap { $0.string ?? $0.number.map(CSVWriter.formatCell) }
             let transformSpec = TransformSpec(
-                kind: kind, columns: columns, strategy: spec["strategy"]?.string, fill: fill)
+                kind: kind, columns: columns, strategy: spec["strategy"]?.string, fill: fill,
+                output: spec["name"]?.string, expression: spec["expression"]?.string)
             let transform = try args.wrap { () throws(MLError) in try FittedTransform.fit(transformSpec, on: current) }
             current = try args.wrap { () throws(MLError) in try transform.apply(current) }
             fitted.append(transform)
@@ -200,13 +203,21 @@ struct DataFeaturesStep: BuiltinStep {
         let jobStarts = try text("job_start_date")
         let cars = try text("flag_own_car")
         let status = try args.wrap { () throws(MLError) in try frame.numbers("status") }
-        let today = try args.string("today").flatMap(parseDay) ?? currentDay()
-        let order =
-            frame.rowCount == 0
-            ? []
-            : (0..<frame.rowCount).sorted {
-                (ids[$0] ?? "", loanDates[$0] ?? "") < (ids[$1] ?? "", loanDates[$1] ?? "")
+        var today = CivilDate.today()
+        if let text = try args.string("today") {
+            guard let day = CivilDate(text) else {
+                throw args.failure("'today' must be a date YYYY-MM-DD, got '\(text)'")
             }
+            today = day
+        }
+        // Ids that are all numbers sort as numbers (2 before 10), as a numeric id column does in pandas.
+        let numericIDs = ids.map { $0.flatMap(parseNumber) }
+        let byNumber = numericIDs.allSatisfy { $0 != nil }
+        let order = (0..<frame.rowCount).sorted { a, b in
+            if byNumber, numericIDs[a]! != numericIDs[b]! { return numericIDs[a]! < numericIDs[b]! }
+            if !byNumber, ids[a] != ids[b] { return (ids[a] ?? "") < (ids[b] ?? "") }
+            return (loanDates[a] ?? "") < (loanDates[b] ?? "")
+        }
         var previousCount: [String: Int] = [:]
         var previousSum: [String: Double] = [:]
         var lines = [
@@ -216,12 +227,8 @@ struct DataFeaturesStep: BuiltinStep {
             let id = ids[i] ?? ""
             let count = previousCount[id, default: 0]
             let average = count == 0 ? "" : CSVWriter.formatCell(previousSum[id, default: 0] / Double(count))
-            let age =
-                birthdays[i].flatMap(parseDay).map { CSVWriter.formatCell(Double(wholeYears(from: $0, to: today))) }
-                ?? ""
-            let years =
-                jobStarts[i].flatMap(parseDay).map { CSVWriter.formatCell(Double(wholeYears(from: $0, to: today))) }
-                ?? ""
+            let age = birthdays[i].flatMap(CivilDate.init).map { String($0.wholeYears(to: today)) } ?? ""
+            let years = jobStarts[i].flatMap(CivilDate.init).map { String($0.wholeYears(to: today)) } ?? ""
             let car = cars[i] == "N" ? "0" : "1"
             lines.append(
                 "\(id),\(loanDates[i] ?? ""),\(count),\(average),\(age),\(years),\(car),\(CSVWriter.formatCell(status[i]))"
@@ -234,22 +241,4 @@ struct DataFeaturesStep: BuiltinStep {
             "rows": .int(order.count),
         ]
     }
-
-    private func currentDay() -> (Int, Int, Int) {
-        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
-        return (parts.year!, parts.month!, parts.day!)
-    }
-}
-
-/// (year, month, day) of a `YYYY-MM-DD…` date.
-func parseDay(_ text: String) -> (Int, Int, Int)? {
-    let parts = text.prefix(10).split(separator: "-").compactMap { Int($0) }
-    guard parts.count == 3 else { return nil }
-    return (parts[0], parts[1], parts[2])
-}
-
-func wholeYears(from start: (Int, Int, Int), to end: (Int, Int, Int)) -> Int {
-    var years = end.0 - start.0
-    if (end.1, end.2) < (start.1, start.2) { years -= 1 }
-    return years
 }

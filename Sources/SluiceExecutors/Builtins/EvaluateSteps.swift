@@ -4,8 +4,9 @@ import SluiceML
 
 /// `evaluate`: scores a model on a test CSV and writes `evaluation.json` in SageMaker's shape.
 ///
-/// Inputs: `model`, `test`. Options: `kind` regression | binary (default: binary for logistic and
-/// `binary:logistic` models), `threshold` (0.5), `format` sagemaker (default) | w3 (`model-metrics.json` keys).
+/// Inputs: `model`, `test` (raw rows: the model applies its saved transforms). Options: `kind`
+/// regression | binary | multiclass (default: binary for logistic and `binary:logistic` models, multiclass for
+/// multiclass models, whose report is `multiclass_classification_metrics`), `threshold` (0.5), `format` sagemaker (default) | w3 (`model-metrics.json` keys).
 /// Outputs: `report` (file path) and `metrics` (the report as JSON, for conditions like
 /// `regression_metrics.r2.value`).
 struct EvaluateStep: BuiltinStep {
@@ -21,7 +22,8 @@ struct EvaluateStep: BuiltinStep {
         let binaryModel =
             model.algorithm == "logistic" || model.parameters["task"] == "classification"
             || (model.algorithm == "gbdt" && model.gbdt.map { $0.objective != "reg:squarederror" } ?? false)
-        let kind = try args.string("kind") ?? (binaryModel ? "binary" : "regression")
+        var kind = try args.string("kind") ?? (binaryModel ? "binary" : "regression")
+        if model.multiclass != nil { kind = "multiclass" }  // its predictions are class labels
         let threshold = try args.number("threshold") ?? 0.5
         let format = try args.string("format") ?? "sagemaker"
         if format == "w3" {
@@ -33,7 +35,8 @@ struct EvaluateStep: BuiltinStep {
         switch kind {
         case "regression": report = Metrics.regressionReport(y, predictions)
         case "binary": report = Metrics.binaryReport(y, predictions, threshold: threshold)
-        default: throw args.failure("'kind' must be regression or binary, got '\(kind)'")
+        case "multiclass": report = Metrics.multiclassReport(y, predictions)
+        default: throw args.failure("'kind' must be regression, binary or multiclass, got '\(kind)'")
         }
         let path = try args.writeJSON(report, to: "evaluation.json")
         return ["report": .string(path), "metrics": JSONValue(report)]

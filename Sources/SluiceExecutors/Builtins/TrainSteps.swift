@@ -13,11 +13,15 @@ struct TrainingData {
     var y: [Double]
     var validation: (x: Matrix, y: [Double])?
 
-    init(_ args: StepArguments) throws {
-        var frame = try args.frame("train")
+    /// `normalizeRows`: L2-normalise the feature columns of every row, a transform saved with the model.
+    init(_ args: StepArguments, normalizeRows: Bool = false) throws {
+        // SageMaker names the training channel `training`; Sluice's steps call it `train`.
+        var frame = try args.frame(context(args, "train") || !context(args, "training") ? "train" : "training")
         inputColumns = frame.names
         transforms = []
+        var fromFile = false
         if let path = try args.string("transforms") {
+            fromFile = true
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             let file = try JSONDecoder().decode(TransformFile.self, from: data)
             // The train input is already transformed: keep the fitted transforms for serving raw rows.
@@ -27,6 +31,12 @@ struct TrainingData {
         (label, features) = try args.labelAndFeatures(frame)
         let features = self.features
         let label = self.label
+        let extra: [FittedTransform] = normalizeRows ? [.normalizeRows(columns: features)] : []
+        if !extra.isEmpty {
+            if !fromFile { inputColumns = features + [label] }
+            transforms += extra
+            frame = try args.wrap { () throws(MLError) in try extra[0].apply(frame) }
+        }
         x = try args.wrap { () throws(MLError) in try frame.matrix(features) }
         y = try args.wrap { () throws(MLError) in try frame.numbers(label) }
         if let index = y.firstIndex(where: { $0.isNaN }) {
@@ -34,6 +44,7 @@ struct TrainingData {
         }
         if context(args, "validation") {
             frame = try args.frame("validation")
+            for transform in extra { frame = try args.wrap { () throws(MLError) in try transform.apply(frame) } }
             let vx = try args.wrap { () throws(MLError) in try frame.matrix(features) }
             let vy = try args.wrap { () throws(MLError) in try frame.numbers(label) }
             validation = (vx, vy)
@@ -111,8 +122,9 @@ struct TrainLinearStep: BuiltinStep {
     }
 }
 
-/// `train.logistic`: L2 logistic regression (Newton). Options: `label`, `features`, `C` (default 1).
-/// Outputs: `model`, `train_auc`.
+/// `train.logistic`: L2 logistic regression (Newton) on 0/1 labels; with more than two classes (or
+/// `multi_class: multinomial`), softmax regression by L-BFGS. Options: `label`, `features`, `C` (default 1).
+/// Outputs: `model`, `train_auc` (binary) or `train_accuracy` and `classes` (multiclass).
 struct TrainLogisticStep: BuiltinStep {
     let name = "train.logistic"
 
@@ -120,8 +132,17 @@ struct TrainLogisticStep: BuiltinStep {
         let args = StepArguments(context)
         let data = try TrainingData(args)
         let c = try args.number("C") ?? 1
-        let model = try args.wrap { () throws(MLError) in try LogisticRegression.fit(data.x, data.y, c: c) }
         var artifact = data.artifact(algorithm: "logistic", args: args)
+        if try isMulticlass(data, args) {
+            let model = try args.wrap { () throws(MLError) in try SoftmaxRegression.fit(data.x, data.y, c: c) }
+            artifact.multiclass = model
+            artifact.training.metrics["train_accuracy"] = Metrics.multiclassAccuracy(
+                data.y, model.predictClass(data.x))
+            var outputs = try data.save(artifact, args: args)
+            outputs["classes"] = .int(model.classes.count)
+            return outputs
+        }
+        let model = try args.wrap { () throws(MLError) in try LogisticRegression.fit(data.x, data.y, c: c) }
         artifact.logistic = model
         if let auc = Metrics.rocAUC(data.y, model.predictProbability(data.x)) {
             artifact.training.metrics["train_auc"] = auc
@@ -146,6 +167,9 @@ struct TrainGBDTStep: BuiltinStep {
         if let hyper = context.value("hyperparameters")?.object {
             for (key, value) in hyper { options[key] = value.string ?? value.number.map(CSVWriter.formatCell) }
         }
+        if let objective = options["objective"], objective.hasPrefix("multi:") {
+            return try trainMulticlass(objective: objective, options: options, data: data, args: args)
+        }
         let parameters = try args.wrap { () throws(MLError) in try GBDTParameters(options: options) }
         let model = try args.wrap { () throws(MLError) in
             try GBDT.fit(data.x, data.y, parameters: parameters, validation: data.validation)
@@ -156,11 +180,43 @@ struct TrainGBDTStep: BuiltinStep {
         outputs["trees"] = .int(model.trees.count)
         return outputs
     }
+
+    /// `multi:softprob` / `multi:softmax` with `num_class`: one tree per class per round.
+    private func trainMulticlass(objective: String, options: [String: String], data: TrainingData, args: StepArguments)
+        throws -> [String: JSONValue]
+    {
+        guard ["multi:softprob", "multi:softmax"].contains(objective) else {
+            throw args.failure("objective '\(objective)' is not supported; use multi:softprob or multi:softmax")
+        }
+        var treeOptions = options
+        treeOptions["objective"] = "reg:squarederror"
+        let parameters = try args.wrap { () throws(MLError) in try GBDTParameters(options: treeOptions) }
+        guard let numClass = options["num_class"].flatMap(parseNumber).map(Int.init), numClass >= 2 else {
+            throw args.failure("\(objective) needs num_class (the number of classes, at least 2), as XGBoost does")
+        }
+        let model = try args.wrap { () throws(MLError) in
+            try MulticlassGBDT.fit(
+                data.x, data.y, numClass: numClass, parameters: parameters, validation: data.validation)
+        }
+        var artifact = data.artifact(algorithm: "gbdt", args: args)
+        artifact.multiclass = model
+        var outputs = try data.save(artifact, args: args)
+        outputs["trees"] = .int(model.perClass?.reduce(0) { $0 + $1.trees.count } ?? 0)
+        outputs["classes"] = .int(numClass)
+        return outputs
+    }
 }
 
-/// `train.random_forest`: bagged trees for binary classification (0/1 labels) or regression.
+/// Whether to train a multiclass model: option `multi_class: multinomial`, or labels beyond 0/1.
+private func isMulticlass(_ data: TrainingData, _ args: StepArguments) throws -> Bool {
+    if try args.string("multi_class") == "multinomial" { return true }
+    return !data.y.allSatisfy { $0 == 0 || $0 == 1 }
+}
+
+/// `train.random_forest`: bagged trees for classification (0/1 labels, or more classes: one forest per class)
+/// or regression.
 ///
-/// Options: `n_estimators` (100), `max_depth` (12), `min_samples_leaf` (1), `max_features` (√d, per tree),
+/// Options: `n_estimators` or `trees` (100), `max_depth` (12), `min_samples_leaf` (1), `max_features` (√d, per tree),
 /// `oversample` (false; W3 balances the classes on the training part), `seed`, `task` classification |
 /// regression (default: classification when every label is 0 or 1). Outputs: `model`, `trees`.
 struct TrainRandomForestStep: BuiltinStep {
@@ -170,7 +226,7 @@ struct TrainRandomForestStep: BuiltinStep {
         let args = StepArguments(context)
         let data = try TrainingData(args)
         var parameters = RandomForestParameters()
-        if let v = try args.number("n_estimators") { parameters.nEstimators = Int(v) }
+        if let v = try args.number("n_estimators") ?? args.number("trees") { parameters.nEstimators = Int(v) }
         if let v = try args.number("max_depth") { parameters.maxDepth = Int(v) }
         if let v = try args.number("min_samples_leaf") { parameters.minSamplesLeaf = Int(v) }
         if let v = try args.number("max_features") { parameters.maxFeatures = Int(v) }
@@ -178,8 +234,20 @@ struct TrainRandomForestStep: BuiltinStep {
         parameters.oversample = try args.bool("oversample") ?? false
         let binaryLabels = data.y.allSatisfy { $0 == 0 || $0 == 1 }
         let task = try args.string("task") ?? (binaryLabels ? "classification" : "regression")
-        guard task == "regression" || (task == "classification" && binaryLabels) else {
-            throw args.failure("task must be regression, or classification with 0/1 labels")
+        guard task == "regression" || task == "classification" else {
+            throw args.failure("task must be classification or regression, got '\(task)'")
+        }
+        if task == "classification" && !binaryLabels {
+            let model = try args.wrap { () throws(MLError) in
+                try MulticlassRandomForest.fit(data.x, data.y, parameters: parameters)
+            }
+            var artifact = data.artifact(algorithm: "random_forest", args: args)
+            artifact.parameters["task"] = task
+            artifact.multiclass = model
+            var outputs = try data.save(artifact, args: args)
+            outputs["trees"] = .int(parameters.nEstimators * model.classes.count)
+            outputs["classes"] = .int(model.classes.count)
+            return outputs
         }
         let forest = try args.wrap { () throws(MLError) in try RandomForest.fit(data.x, data.y, parameters: parameters)
         }
@@ -194,22 +262,36 @@ struct TrainRandomForestStep: BuiltinStep {
 
 /// `train.mlp`: a dense ReLU regressor trained with Adam on MSE with early stopping (W2).
 ///
-/// Options (numbers may be strings, as W2's hyperparameters are): `epochs` (200), `layers` (2),
-/// `dense_layer` (64), `batch_size` (8), `learning_rate` (0.001), `patience` (10), `seed`; optional
-/// `validation` input (else 10 % of the training rows). Outputs: `model`, `train_mse`.
+/// Options (numbers may be strings, as W2's hyperparameters are; also read from a `hyperparameters` map):
+/// `epochs` (200), `layers` (2), `dense_layer` (64), `batch_size` (8), `learning_rate` (0.001), `patience` or
+/// `early_stopping_patience` (10), `seed`, `normalize_rows: l2` (rows L2-normalised, saved with the model);
+/// optional `validation` input (else 10 % of the training rows). The training data may come as `train` or
+/// SageMaker's channel name `training`. Outputs: `model`, `train_mse`.
 struct TrainMLPStep: BuiltinStep {
     let name = "train.mlp"
 
     func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
-        let data = try TrainingData(args)
+        var args = StepArguments(context)
+        // SageMaker passes hyperparameters as one map of strings; they read like options here.
+        if let hyper = (context.value("hyperparameters") ?? context.value("HyperParameters"))?.object {
+            var merged = context
+            for (key, value) in hyper where merged.inputs[key] == nil { merged.inputs[key] = value }
+            args = StepArguments(merged)
+        }
+        let normalize = try args.string("normalize_rows")
+        guard normalize == nil || ["l2", "true", "false"].contains(normalize!) else {
+            throw args.failure("'normalize_rows' must be l2 (or true/false), got '\(normalize!)'")
+        }
+        let data = try TrainingData(args, normalizeRows: normalize == "l2" || normalize == "true")
         var parameters = MLPParameters()
         if let v = try args.number("epochs") { parameters.epochs = Int(v) }
         if let v = try args.number("layers") { parameters.hiddenLayers = Int(v) }
         if let v = try args.number("dense_layer") { parameters.width = Int(v) }
         if let v = try args.number("batch_size") { parameters.batchSize = Int(v) }
         if let v = try args.number("learning_rate") { parameters.learningRate = v }
-        if let v = try args.number("patience") { parameters.patience = Int(v) }
+        if let v = try args.number("patience") ?? args.number("early_stopping_patience") {
+            parameters.patience = Int(v)
+        }
         if let v = try args.number("seed") { parameters.seed = UInt64(max(0, v)) }
         let model = try args.wrap { () throws(MLError) in
             try MLP.fit(data.x, data.y, parameters: parameters, validation: data.validation)

@@ -8,24 +8,92 @@ public struct MLPModel: Sendable, Codable, Equatable {
 
     /// Predictions for every row.
     public func predict(_ x: Matrix) -> [Double] {
-        (0..<x.rows).map { i in forward(Array(x.values[(i * x.cols)..<((i + 1) * x.cols)])).last![0] }
+        var work = MLPWorkspace(sizes)
+        return x.values.withUnsafeBufferPointer { xv in
+            (0..<x.rows).map { i in
+                work.forward(self, xv.baseAddress! + i * x.cols)
+                return work.output
+            }
+        }
+    }
+}
+
+/// Per-layer buffers reused for every row, so training and prediction allocate nothing per row.
+struct MLPWorkspace {
+    /// Every layer's activations back to back (the input row first, the output last); `offsets[l]` is where
+    /// layer l starts. `deltas` has the same layout.
+    var activations: [Double]
+    var deltas: [Double]
+    let offsets: [Int]
+
+    init(_ sizes: [Int]) {
+        var offsets = [0]
+        for size in sizes { offsets.append(offsets.last! + size) }
+        self.offsets = offsets
+        activations = [Double](repeating: 0, count: offsets.last!)
+        deltas = activations
     }
 
-    /// Activations of every layer for one input row (the input first).
-    func forward(_ input: [Double]) -> [[Double]] {
-        var activations = [input]
-        for layer in 0..<weights.count {
-            let previous = activations[layer]
-            let outputs = sizes[layer + 1]
-            var next = biases[layer]
-            for o in 0..<outputs {
-                var s = next[o]
-                for k in 0..<previous.count { s += weights[layer][o * previous.count + k] * previous[k] }
-                next[o] = layer == weights.count - 1 ? s : max(0, s)
+    /// The network's output for the last `forward`.
+    var output: Double { activations[offsets[offsets.count - 2]] }
+
+    mutating func forward(_ model: MLPModel, _ input: UnsafePointer<Double>) {
+        let layers = model.weights.count
+        let offsets = self.offsets
+        activations.withUnsafeMutableBufferPointer { act in
+            let base = act.baseAddress!
+            for k in 0..<model.sizes[0] { base[k] = input[k] }
+            for layer in 0..<layers {
+                let inputs = model.sizes[layer]
+                let a = base + offsets[layer]
+                let next = base + offsets[layer + 1]
+                let last = layer == layers - 1
+                model.weights[layer].withUnsafeBufferPointer { w in
+                    for o in 0..<model.sizes[layer + 1] {
+                        var s = model.biases[layer][o]
+                        let row = w.baseAddress! + o * inputs
+                        for k in 0..<inputs { s += row[k] * a[k] }
+                        next[o] = last ? s : max(0, s)
+                    }
+                }
             }
-            activations.append(next)
         }
-        return activations
+    }
+
+    /// Adds this row's gradient of scale · (output − target)² to `gw`/`gb` (after `forward`).
+    mutating func backward(_ model: MLPModel, target: Double, scale: Double, gw: inout [[Double]], gb: inout [[Double]])
+    {
+        let layers = model.weights.count
+        let offsets = self.offsets
+        activations.withUnsafeBufferPointer { act in
+            deltas.withUnsafeMutableBufferPointer { del in
+                let (aBase, dBase) = (act.baseAddress!, del.baseAddress!)
+                dBase[offsets[layers]] = 2 * (aBase[offsets[layers]] - target) * scale
+                for layer in stride(from: layers - 1, through: 0, by: -1) {
+                    let inputs = model.sizes[layer]
+                    let outputs = model.sizes[layer + 1]
+                    let a = aBase + offsets[layer]
+                    let delta = dBase + offsets[layer + 1]
+                    gw[layer].withUnsafeMutableBufferPointer { g in
+                        for o in 0..<outputs where delta[o] != 0 {
+                            gb[layer][o] += delta[o]
+                            let row = g.baseAddress! + o * inputs
+                            for k in 0..<inputs { row[k] += delta[o] * a[k] }
+                        }
+                    }
+                    guard layer > 0 else { break }
+                    let back = dBase + offsets[layer]
+                    model.weights[layer].withUnsafeBufferPointer { w in
+                        for k in 0..<inputs { back[k] = 0 }
+                        for o in 0..<outputs where delta[o] != 0 {
+                            let row = w.baseAddress! + o * inputs
+                            for k in 0..<inputs { back[k] += row[k] * delta[o] }
+                        }
+                        for k in 0..<inputs where a[k] <= 0 { back[k] = 0 }  // ReLU'
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -86,32 +154,24 @@ public enum MLP {
         var best = model
         var bestLoss = Double.infinity
         var sinceBest = 0
+        var work = MLPWorkspace(sizes)
+        var gw = model.weights.map { $0.map { _ in 0.0 } }
+        var gb = model.biases.map { $0.map { _ in 0.0 } }
         for _ in 0..<parameters.epochs {
             trainRows.shuffle(using: &rng)
             var start = 0
             while start < trainRows.count {
                 let batch = trainRows[start..<min(start + parameters.batchSize, trainRows.count)]
                 start += parameters.batchSize
-                var gw = model.weights.map { $0.map { _ in 0.0 } }
-                var gb = model.biases.map { $0.map { _ in 0.0 } }
-                for i in batch {
-                    let a = model.forward(Array(x.values[(i * x.cols)..<((i + 1) * x.cols)]))
-                    var delta = [2 * (a.last![0] - y[i]) / Double(batch.count)]
-                    for layer in stride(from: model.weights.count - 1, through: 0, by: -1) {
-                        let input = a[layer]
-                        for o in 0..<delta.count {
-                            gb[layer][o] += delta[o]
-                            for k in 0..<input.count { gw[layer][o * input.count + k] += delta[o] * input[k] }
-                        }
-                        if layer > 0 {
-                            var back = [Double](repeating: 0, count: input.count)
-                            for k in 0..<input.count where input[k] > 0 {
-                                var s = 0.0
-                                for o in 0..<delta.count { s += model.weights[layer][o * input.count + k] * delta[o] }
-                                back[k] = s
-                            }
-                            delta = back
-                        }
+                for layer in 0..<gw.count {
+                    for k in gw[layer].indices { gw[layer][k] = 0 }
+                    for k in gb[layer].indices { gb[layer][k] = 0 }
+                }
+                let scale = 1 / Double(batch.count)
+                x.values.withUnsafeBufferPointer { xv in
+                    for i in batch {
+                        work.forward(model, xv.baseAddress! + i * x.cols)
+                        work.backward(model, target: y[i], scale: scale, gw: &gw, gb: &gb)
                     }
                 }
                 step += 1

@@ -14,12 +14,14 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
     public var features: [String]
     public var label: String?
     public var transforms: [FittedTransform]
-    /// `linear`, `logistic` or `gbdt`.
+    /// `linear`, `logistic`, `gbdt`, `random_forest` or `mlp`.
     public var algorithm: String
     public var linear: LinearModel?
     public var logistic: LogisticModel?
     public var gbdt: GBDTModel?
     public var mlp: MLPModel?
+    /// A classifier over more than two classes (softmax, `multi:softprob` GBDT, or random forest).
+    public var multiclass: MulticlassModel?
     /// Options the model was trained with, as given.
     public var parameters: [String: String]
     public var training: TrainingInfo
@@ -54,11 +56,25 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
         self.training = training
     }
 
-    /// Predictions (values, or class-1 probabilities) for raw rows of a frame holding `inputColumns`.
+    /// Predictions (values, class-1 probabilities, or class labels of a multiclass model) for raw rows of a frame
+    /// holding `inputColumns`.
     public func predict(_ frame: Frame) throws(MLError) -> [Double] {
+        try predict(matrix: featureMatrix(frame))
+    }
+
+    /// The feature matrix of raw rows (every transform applied).
+    public func featureMatrix(_ frame: Frame) throws(MLError) -> Matrix {
         var data = frame
         for transform in transforms { data = try transform.apply(data) }
-        return try predict(matrix: data.matrix(features))
+        return try data.matrix(features)
+    }
+
+    /// Class probabilities (rows × classes, in `multiclass.classes` order) of a multiclass model.
+    public func predictProbabilities(_ frame: Frame) throws(MLError) -> Matrix {
+        guard let multiclass else {
+            throw MLError(.invalidModel, "the model is not a multiclass classifier (algorithm '\(algorithm)')")
+        }
+        return multiclass.probabilities(try featureMatrix(frame))
     }
 
     /// Predictions for an already transformed feature matrix (columns = `features`).
@@ -68,6 +84,7 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
                 .shapeMismatch,
                 "rows have \(x.cols) values; the model takes \(features.count) (\(features.joined(separator: ", ")))")
         }
+        if let multiclass { return multiclass.predictClass(x) }
         if let linear { return linear.predict(x) }
         if let logistic { return logistic.predictProbability(x) }
         if let gbdt { return gbdt.predict(x) }

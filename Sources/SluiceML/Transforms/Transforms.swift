@@ -1,18 +1,26 @@
 /// What to fit: a transform kind over columns, with its options.
 public struct TransformSpec: Sendable, Codable, Equatable {
-    /// `standardize`, `minmax`, `onehot`, `impute`, `normalize_rows`, `select`, `drop`.
+    /// `standardize`, `minmax`, `onehot`, `impute`, `normalize_rows`, `select`, `drop`, `derive`.
     public var kind: String
     public var columns: [String]
     /// For `impute`: `mean`, `median` or `constant`.
     public var strategy: String?
     /// For `impute` with `constant`: the fill value (a number, or text for a text column).
     public var fill: String?
+    /// For `derive`: the new (or replaced) column's name and the `Expression` that computes it.
+    public var output: String?
+    public var expression: String?
 
-    public init(kind: String, columns: [String], strategy: String? = nil, fill: String? = nil) {
+    public init(
+        kind: String, columns: [String], strategy: String? = nil, fill: String? = nil, output: String? = nil,
+        expression: String? = nil
+    ) {
         self.kind = kind
         self.columns = columns
         self.strategy = strategy
         self.fill = fill
+        self.output = output
+        self.expression = expression
     }
 }
 
@@ -27,6 +35,8 @@ public enum FittedTransform: Sendable, Codable, Equatable {
     case normalizeRows(columns: [String])
     case select(columns: [String])
     case drop(columns: [String])
+    /// A numeric column computed per row by an `Expression` (added, or replacing a column of the same name).
+    case derive(column: String, expression: String)
 
     /// Fits `spec` on `frame` (the training rows).
     public static func fit(_ spec: TransformSpec, on frame: Frame) throws(MLError) -> FittedTransform {
@@ -121,10 +131,23 @@ public enum FittedTransform: Sendable, Codable, Equatable {
             return .select(columns: spec.columns)
         case "drop":
             return .drop(columns: spec.columns)
+        case "derive":
+            guard let output = spec.output ?? spec.columns.first, !output.isEmpty, let text = spec.expression else {
+                throw MLError(
+                    .invalidOption,
+                    "derive needs a `name` for the new column and an `expression`, e.g. "
+                        + "{kind: derive, name: bmi, expression: \"weight / height ^ 2\"}")
+            }
+            do {
+                try Expression(text).check(against: frame)
+            } catch {
+                throw MLError(.invalidOption, "derived column '\(output)': \(error)", file: frame.source)
+            }
+            return .derive(column: output, expression: text)
         default:
             throw MLError(
                 .invalidOption,
-                "unknown transform '\(spec.kind)'; use standardize, minmax, onehot, impute, normalize_rows, select, drop"
+                "unknown transform '\(spec.kind)'; use standardize, minmax, onehot, impute, normalize_rows, select, drop, derive"
             )
         }
     }
@@ -182,6 +205,19 @@ public enum FittedTransform: Sendable, Codable, Equatable {
             out = try frame.selecting(columns)
         case .drop(let columns):
             out = try frame.dropping(columns)
+        case .derive(let column, let text):
+            let values: [Double]
+            do {
+                values = try Expression(text).evaluate(frame)
+            } catch {
+                throw MLError(.invalidOption, "derived column '\(column)': \(error)", file: frame.source)
+            }
+            if let index = out.names.firstIndex(of: column) {
+                out.columns[index] = .numeric(values)
+            } else {
+                out.names.append(column)
+                out.columns.append(.numeric(values))
+            }
         }
         return out
     }
