@@ -131,4 +131,19 @@ import Testing
                 "error: 127.0.0.1:\(port) is already in use (another `sluice serve`?); stop it or pick another port with --port"
             ])
     }
+
+    /// A pipeline that fails stops the demo with exit status 1 and one line saying where to look.
+    @Test func failingPipelineStopsTheDemoWithOneLine() async throws {
+        let scratch = try Scratch()
+        try scratch.write("boom.yaml", "name: Boom\nimplementation: {builtin: fail}\ninputs: []\noutputs: []\n")
+        let pipeline = try scratch.write("failing.yaml", "name: Failing\nsteps:\n  - name: Boom\n    module: Boom\n")
+        let log = scratch.folder + "/failing.log"
+        let process = try demo(
+            scratch, ["--exit", "--port", "\(try Self.freePort())", "--pipeline", pipeline], log: log)
+        process.waitUntilExit()
+        let errors = read(log + ".err").split(separator: "\n").filter { !$0.contains(" info ") }
+        #expect(process.terminationStatus == 1)
+        #expect(errors.count == 1 && errors.first?.contains("failed; see `sluice show") == true, "\(errors)")
+        #expect(read(log).contains("States.TaskFailed: failed on purpose"))
+    }
 }

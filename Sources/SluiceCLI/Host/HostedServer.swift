@@ -57,7 +57,10 @@ struct HostedServer: Sendable {
             await onServerRunning(port)
         }.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if let companion {
-            services.append(.init(service: companion, successTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(
+                .init(
+                    service: companion, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup))
         }
         let group = ServiceGroup(
             configuration: .init(
