@@ -1,10 +1,15 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import NIOPosix
 import SluiceExecutors
 import SluiceTesting
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 @Suite struct HTTPClientTests {
     let client = HTTPClient()
@@ -89,11 +94,21 @@ import Testing
     }
 
     @Test func refusedConnectionNamesHostAndPort() async throws {
-        // A port that was just free: bind, note it, close.
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(listener.localAddress?.port)
-        try await listener.close()
+        // A port held by a socket that is bound but not listening: connections to it are refused, and no server
+        // started by a concurrent test can take it meanwhile (a port that was merely free a moment ago can be).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let error = await #expect(throws: HTTPClientError.self) {
             try await client.get("http://127.0.0.1:\(port)/x", timeout: .seconds(5))
         }

@@ -182,7 +182,7 @@ import Testing
             if token == nil { try await Task.sleep(nanoseconds: 50_000_000) }
         }
         kill(run.processIdentifier, SIGKILL)
-        run.waitUntilExit()
+        await waitForExit(run)
         let approvalToken = try #require(token, "sluice run printed no token")
 
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, console in

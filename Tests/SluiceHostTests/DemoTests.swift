@@ -55,16 +55,16 @@ import Testing
     }
 
     /// Runs a shell command and returns what it printed.
-    func shell(_ command: String) throws -> String {
+    func shell(_ command: String) async throws -> String {
+        let output = NSTemporaryDirectory() + "sluice-shell-\(UUID().uuidString).out"
+        FileManager.default.createFile(atPath: output, contents: nil)
         let process = Process()
-        let pipe = Pipe()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
-        process.standardOutput = pipe
+        process.standardOutput = FileHandle(forWritingAtPath: output)
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        await waitForExit(process)
+        return read(output)
     }
 
     /// `--exit` runs W1 end to end on `.sluice/` in the current folder, self-checks and exits 0; without it the
@@ -74,7 +74,7 @@ import Testing
         let scratch = try Scratch()
         let port = try Self.freePort()
         let once = try demo(scratch, ["--exit", "--port", "\(port)"], log: scratch.folder + "/exit.log")
-        once.waitUntilExit()
+        await waitForExit(once)
         let output = read(scratch.folder + "/exit.log")
         #expect(once.terminationStatus == 0, "\(output)\n\(read(scratch.folder + "/exit.log.err"))")
         #expect(output.contains("✓ Test Staging  succeeded") && output.contains("✓ Deploy Production  succeeded"))
@@ -94,14 +94,14 @@ import Testing
         }
         let command = try #require(curl, "no curl printed:\n\(read(log))\n\(read(log + ".err"))")
         #expect(command.hasSuffix("http://127.0.0.1:\(servingPort)/production/stream"))
-        let answer = try #require(Double(try shell(command).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let answer = try #require(Double(try await shell(command).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(abs(answer - 434.0766) < 1e-3, "\(answer)")
-        let withoutKey = try shell(
+        let withoutKey = try await shell(
             "curl -s -o /dev/null -w '%{http_code}' -d '{\"x\": [[0.3]]}' http://127.0.0.1:\(servingPort)/production/stream"
         )
         #expect(["401", "403"].contains(withoutKey), "\(withoutKey)")
         kill(serving.processIdentifier, SIGINT)
-        serving.waitUntilExit()
+        await waitForExit(serving)
         #expect(serving.terminationStatus == 0, "\(read(log + ".err"))")
     }
 
@@ -123,7 +123,7 @@ import Testing
         try #require(listening)
         let log = scratch.folder + "/busy.log"
         let process = try demo(scratch, ["--exit", "--port", "\(port)"], log: log)
-        process.waitUntilExit()
+        await waitForExit(process)
         let errors = read(log + ".err").split(separator: "\n").filter { !$0.contains(" info ") }
         #expect(process.terminationStatus == 1)
         #expect(
@@ -140,7 +140,7 @@ import Testing
         let log = scratch.folder + "/failing.log"
         let process = try demo(
             scratch, ["--exit", "--port", "\(try Self.freePort())", "--pipeline", pipeline], log: log)
-        process.waitUntilExit()
+        await waitForExit(process)
         let errors = read(log + ".err").split(separator: "\n").filter { !$0.contains(" info ") }
         #expect(process.terminationStatus == 1)
         #expect(errors.count == 1 && errors.first?.contains("failed; see `sluice show") == true, "\(errors)")

@@ -136,3 +136,9 @@ func finalStatus(_ base: URL, _ id: String) async throws -> [String: Any] {
     }
     throw HostTestError("execution \(id) did not finish")
 }
+
+/// Waits for a child process to end without blocking a thread of the (small) cooperative pool, which the servers
+/// and clients of concurrently running tests need.
+func waitForExit(_ process: Process) async {
+    while process.isRunning { try? await Task.sleep(nanoseconds: 20_000_000) }
+}
