@@ -1,15 +1,11 @@
+import Glibc
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOPosix
 import SluiceExecutors
 import SluiceTesting
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 @Suite struct HTTPClientTests {
     let client = HTTPClient()
@@ -94,23 +90,24 @@ import Testing
     }
 
     @Test func refusedConnectionNamesHostAndPort() async throws {
-        // A port held by a socket that is bound but not listening: connections to it are refused, and no server
-        // started by a concurrent test can take it meanwhile (a port that was merely free a moment ago can be).
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        // A socket bound but not listening holds its port, so no other test's server can take it, and a
+        // connection to it is refused.
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(socket >= 0)
+        defer { close(socket) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0
             }
         }
-        try #require(bound)
+        #expect(bound)
         let port = Int(UInt16(bigEndian: address.sin_port))
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.get("http://127.0.0.1:\(port)/x", timeout: .seconds(5))
+            try await client.get("http://127.0.0.1:\(port)/x", timeout: .seconds(60))
         }
         #expect(error?.kind == .connectionFailed)
         #expect(error?.description.contains("127.0.0.1:\(port)") == true)
