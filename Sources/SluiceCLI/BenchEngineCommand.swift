@@ -67,12 +67,17 @@ struct BenchEngineCommand: AsyncParsableCommand {
         var cancelled = ExecutionChanges(executionID: probe.id, now: Date().timeIntervalSince1970)
         cancelled.executionStatus = (.cancelled, nil)
         try context.store.apply(cancelled)
+        let strict = try EngineContext.open(maxParallel: 8, home: home, durability: mode, groupCommit: false)
         for (label, pipeline) in [("chain", chain), ("fan-out", fan)] {
-            let seconds = try await time(context, pipeline)
-            print(
-                String(
-                    format: "  %d no-op built-in steps as a %@: %.1f ms total, %.1f µs per step", pipeline.steps.count,
-                    label, seconds * 1000, seconds * 1e6 / Double(pipeline.steps.count)))
+            for (commits, engine) in [("group commit", context), ("one commit per step", strict)] {
+                let (seconds, cpu) = try await time(engine, pipeline)
+                print(
+                    String(
+                        format: "  %d no-op built-in steps as a %@, %@: %.1f ms total, %.1f µs per step "
+                            + "(CPU %.1f µs per step)",
+                        pipeline.steps.count, label, commits, seconds * 1000,
+                        seconds * 1e6 / Double(pipeline.steps.count), cpu * 1e6 / Double(pipeline.steps.count)))
+            }
         }
         // Command steps: the engine's overhead over spawning the same process bare.
         let truePath = ProcessRunner.which("true") ?? "/bin/true"
@@ -86,7 +91,16 @@ struct BenchEngineCommand: AsyncParsableCommand {
                     after: $0 == 0 ? [] : [Dependency("c\($0 - 1)")])
             },
             modules: ["True": command])
+        // What the folders and files of an attempt cost on this volume (ext4 inode allocation varies with churn).
+        let probeStart = Date()
+        for index in 0..<commands {
+            let path = "\(folder)/probe/\(index)"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: "\(path)/file", contents: nil)
+        }
+        let inode = Date().timeIntervalSince(probeStart) / Double(2 * commands)
         let bareStart = Date()
+        let bareCPUStart = Self.cpuSeconds()
         let runner = ProcessRunner()
         for index in 0..<commands {
             let work = "\(folder)/bare/\(index)"
@@ -97,23 +111,42 @@ struct BenchEngineCommand: AsyncParsableCommand {
                 stderr: "\(work)/stderr.log")
         }
         let bare = Date().timeIntervalSince(bareStart) / Double(commands)
-        let engine = try await time(context, commandChain) / Double(commands)
+        let bareCPU = (Self.cpuSeconds() - bareCPUStart) / Double(commands)
+        let (engineSeconds, engineCPU) = try await time(context, commandChain)
+        let engine = engineSeconds / Double(commands)
         print(
             String(
                 format:
                     "  command step (%d × `true` in a chain): %.2f ms per step; bare spawn+wait %.2f ms; engine overhead %.2f ms",
                 commands, engine * 1000, bare * 1000, (engine - bare) * 1000))
+        print(
+            String(
+                format: "    CPU of this process per step: %.0f µs with the engine, %.0f µs bare",
+                engineCPU * 1e6 / Double(commands), bareCPU * 1e6))
+        print(
+            String(
+                format: "    one new folder or file on this volume: %.0f µs (an attempt makes 7 folders and 3 files, "
+                    + "the bare spawn 1 and 2)", inode * 1e6))
     }
 
-    private func time(_ context: EngineContext, _ pipeline: Pipeline) async throws -> Double {
+    /// Wall time and this process's CPU time (user + system) of one execution.
+    private func time(_ context: EngineContext, _ pipeline: Pipeline) async throws -> (seconds: Double, cpu: Double) {
         let id = EngineContext.newExecutionID()
         let execution = try context.engine.prepare(pipeline: pipeline, overrides: [:], id: id)
         try context.store.createExecution(execution)
         let start = Date()
+        let cpuStart = Self.cpuSeconds()
         let status = try await context.claimAndDrive(
             executionID: id, pipeline: pipeline, display: LiveDisplay(quiet: true))
         let seconds = Date().timeIntervalSince(start)
         guard status == .succeeded else { throw CLIError("benchmark execution \(id) \(status.rawValue)") }
-        return seconds
+        return (seconds, Self.cpuSeconds() - cpuStart)
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }

@@ -52,10 +52,11 @@ struct EngineContext {
     ///   - approvalBell: rung by decisions made in this process, so waiting approvals continue at once.
     static func open(
         maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
-        serveURL: String = serveURL, approvalBell: ApprovalBell? = nil
+        groupCommit: Bool = true, serveURL: String = serveURL, approvalBell: ApprovalBell? = nil
     ) throws -> EngineContext {
         let store = try home.open(durability: try durability ?? SluiceHome.durability())
         var configuration = EngineConfiguration(executionsDirectory: home.executionsPath, maxParallel: maxParallel)
+        configuration.groupCommit = groupCommit
         configuration.seed = UInt64.random(in: 1...UInt64.max)
         configuration.approvalBell = approvalBell
         let artifacts = ArtifactStore(root: home.artifactsPath)
@@ -140,25 +141,59 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// The live display: one line per step event (state, attempt, duration), the approval token, the summary.
+///
+/// On a terminal a Map fan-out shows a progress bar redrawn in place under the step lines; otherwise (a pipe, a
+/// file, CI) progress is plain lines at every tenth.
 final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
     private let lock = NSLock()
     let explainCache: Bool
     let quiet: Bool
+    let isTerminal: Bool
+    /// The progress bar currently drawn on the last line (terminal only).
+    private var bar: String?
 
-    init(explainCache: Bool = false, quiet: Bool = false) {
+    init(explainCache: Bool = false, quiet: Bool = false, isTerminal: Bool = isatty(STDOUT_FILENO) == 1) {
         self.explainCache = explainCache
         self.quiet = quiet
+        self.isTerminal = isTerminal
     }
 
     func line(_ text: String) {
         guard !quiet else { return }
         lock.lock()
         defer { lock.unlock() }
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        var output = text + "\n"
+        if isTerminal, let bar {
+            // Clear the bar, print the line above it, draw the bar again.
+            output = "\r\u{1B}[2K" + output + bar
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+
+    /// Draws (or, when `done == total`, finishes) the progress bar of a Map step.
+    private func progress(step: String, done: Int, total: Int) {
+        guard !quiet else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let text = Self.progressBar(step: step, done: done, total: total)
+        bar = done < total ? text : nil
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text + (done < total ? "" : "\n")).utf8))
+    }
+
+    /// `  ▸ Each  [██████░░░░░░░░░░░░░░]  30% 3/10 items`
+    static func progressBar(step: String, done: Int, total: Int, width: Int = 20) -> String {
+        let fraction = total > 0 ? Double(done) / Double(total) : 1
+        let filled = min(width, Int((fraction * Double(width)).rounded(.down)))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        return "  ▸ \(step)  [\(bar)] \(String(format: "%3.0f", fraction * 100))% \(done)/\(total) items"
     }
 
     func notify(_ notice: EngineNotice) {
-        if let text = format(notice) { line(text) }
+        if case .mapProgress(let step, let done, let total) = notice, isTerminal {
+            progress(step: step, done: done, total: total)
+        } else if let text = format(notice) {
+            line(text)
+        }
     }
 
     /// The display's line for a notice, or nil when it shows nothing for it.

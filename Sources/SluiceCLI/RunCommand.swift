@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Say for each cached step why it hit or missed.")
     var explainCache = false
 
+    @Flag(help: "Record the execution, drive it from a background process, and return at once.")
+    var detach = false
+
     func run() async throws {
         let (loaded, diagnostics) = PipelineLoader.load(
             path: pipeline, options: ValidationOptions(knownBuiltins: nil))
@@ -43,12 +46,60 @@ struct RunCommand: AsyncParsableCommand {
             let id = EngineContext.newExecutionID()
             let execution = try context.engine.prepare(pipeline: loaded, overrides: overrides, id: id)
             try context.store.createExecution(execution)
+            if detach {
+                try startDetached(context: context, id: id, pipelineName: loaded.name)
+                return
+            }
             let display = LiveDisplay(explainCache: explainCache)
             display.line("execution \(id)  \(loaded.name)  (\(loaded.steps.count) steps)")
             let status = try await context.claimAndDrive(executionID: id, pipeline: loaded, display: display)
             try summarize(context: context, id: id, status: status, display: display)
         }
     }
+}
+
+extension RunCommand {
+    /// Starts `sluice resume ID` in a new session (no terminal: closing it or Ctrl-C does not stop the run), its
+    /// output in the execution's `run.log`; the child claims the lease like any resume.
+    func startDetached(context: EngineContext, id: String, pipelineName: String) throws {
+        let folder = "\(context.home.executionsPath)/\(id)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let log = "\(folder)/run.log"
+        var arguments = ["resume", id, "--max-parallel", String(maxParallel)]
+        if explainCache { arguments.append("--explain-cache") }
+        let pid = try spawnDetached(arguments: arguments, log: log)
+        print("execution \(id)  \(pipelineName)  started in the background (process \(pid), output in \(log))")
+        print("  follow:  sluice logs \(id) --follow")
+        print("  show:    sluice show \(id)")
+        print("  cancel:  sluice cancel \(id)")
+    }
+}
+
+/// Spawns this executable with `arguments` in a new session, stdin from /dev/null and stdout/stderr appended to
+/// `log`; does not wait for it.
+func spawnDetached(arguments: [String], log: String) throws -> pid_t {
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    // POSIX_SPAWN_SETSID (glibc ≥ 2.26; the header hides the name behind _GNU_SOURCE).
+    let setsid: Int16 = 0x80
+    posix_spawnattr_setflags(&attributes, setsid)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+    guard result == 0 else {
+        throw CLIError("cannot start the background run (\(executable)): \(String(cString: strerror(result)))")
+    }
+    return pid
 }
 
 /// Prints the end-of-run summary and, on failure, the command that resumes or retries; exits non-zero unless
@@ -81,12 +132,15 @@ struct ResumeCommand: AsyncParsableCommand {
     @Option(help: "Task steps run at once.")
     var maxParallel: Int = 8
 
+    @Flag(help: "Say for each cached step why it hit or missed.")
+    var explainCache = false
+
     func run() async throws {
         try await reportingErrors {
             let context = try EngineContext.open(maxParallel: maxParallel)
             let record = try context.findExecution(execution)
             let pipeline = try context.storedPipeline(of: record)
-            let display = LiveDisplay()
+            let display = LiveDisplay(explainCache: explainCache)
             display.line("resuming execution \(record.id)  \(record.pipelineName)")
             let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
             try summarize(context: context, id: record.id, status: status, display: display)

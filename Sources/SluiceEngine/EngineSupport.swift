@@ -53,6 +53,15 @@ public struct EngineConfiguration: Sendable {
     public var executionsDirectory: String
     /// Seeds retry jitter.
     public var seed: UInt64 = 0x5eed
+    /// Group commit: transitions of effect-free steps (`StepExecutor.isEffectFree`, e.g. the `noop` built-in, and
+    /// conditions) are committed together, at most `groupCommitSeconds` after the first and always before any step
+    /// with effects starts, any notice shows or the execution finishes. Re-running such a step after a crash is
+    /// unobservable, so the guarantees hold; steps with effects still commit every transition first.
+    public var groupCommit = true
+    /// The longest an effect-free transition waits for its group commit.
+    public var groupCommitSeconds = 0.005
+    /// The most step transitions in one group commit.
+    public var groupCommitLimit = 512
 
     public init(executionsDirectory: String, maxParallel: Int = 8) {
         self.executionsDirectory = executionsDirectory
@@ -85,6 +94,22 @@ func canonicalJSON(_ value: some Encodable) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? ""
+}
+
+extension ExecutionChanges {
+    /// Appends `later`'s changes after these, in order (a step may transition twice within one commit).
+    mutating func merge(_ later: ExecutionChanges) {
+        now = max(now, later.now)
+        steps += later.steps
+        attempts += later.attempts
+        events += later.events
+        artifacts += later.artifacts
+        approvals += later.approvals
+        cacheEntries += later.cacheEntries
+        cacheComponents.merge(later.cacheComponents) { _, new in new }
+        mapItems += later.mapItems
+        if let status = later.executionStatus { executionStatus = status }
+    }
 }
 
 /// Wakes the approval steps waiting in this process as soon as a decision is recorded here (the server's approval

@@ -118,6 +118,8 @@ public final class ExecutionEngine: Sendable {
         case finished(step: String, attempt: Int, completion: Completion)
         case retryDue(step: String, attempt: Int)
         case cancel
+        /// Commit the group-committed transitions now.
+        case flush
         case leaseLost
     }
 
@@ -126,6 +128,8 @@ public final class ExecutionEngine: Sendable {
         var outcome: ExecutionStateMachine.Outcome
         var artifacts: [ExecutionChanges.ArtifactUse] = []
         var cacheEntry: (key: String, outputs: [String: JSONValue])?
+        /// What the cache key was computed from, recorded with the entry for `--explain-cache`.
+        var cacheComponents: JSONValue?
     }
 
     /// Runs (or resumes) an execution this process has claimed, until it finishes.
@@ -147,8 +151,15 @@ public final class ExecutionEngine: Sendable {
             heartbeat.cancel()
             for task in tasks.values { task.cancel() }
         }
+        var stepsByName: [String: Step] = [:]
+        for step in pipeline.steps + pipeline.onFailure { stepsByName[step.name] = step }
+        let effectFree = configuration.groupCommit ? effectFreeSteps(pipeline) : []
         var actions = machine.start(now: clock.now)
         var pendingExtras: [(step: String, attempt: Int, completion: Completion)] = []
+        // Transitions of effect-free steps not yet committed (group commit, see `EngineConfiguration`).
+        var uncommitted = ExecutionChanges(executionID: executionID, now: clock.now)
+        var flushScheduled = false
+        var flushDue = false
         while true {
             var changes = ExecutionChanges(executionID: executionID, now: clock.now)
             machine.drainChanges(into: &changes)
@@ -157,6 +168,7 @@ public final class ExecutionEngine: Sendable {
                 if let entry = extra.completion.cacheEntry, case .succeeded = extra.completion.outcome {
                     changes.cacheEntries.append(
                         (key: entry.key, step: extra.step, attempt: extra.attempt, outputs: entry.outputs))
+                    changes.cacheComponents[entry.key] = extra.completion.cacheComponents
                 }
             }
             pendingExtras.removeAll()
@@ -167,15 +179,40 @@ public final class ExecutionEngine: Sendable {
                     finishedStatus = status
                 }
             }
-            if !changes.isEmpty { try store.apply(changes) }
-            report(changes, observer: observer)
+            let deferrable =
+                !flushDue && !actions.isEmpty && uncommitted.steps.count < configuration.groupCommitLimit
+                && changes.approvals.isEmpty && changes.executionStatus == nil
+                && changes.steps.allSatisfy { effectFree.contains($0.record.name) }
+                && actions.allSatisfy { action in
+                    if case .launch(let name, _) = action { return effectFree.contains(name) }
+                    return false
+                }
+            uncommitted.merge(changes)
+            if deferrable {
+                if !flushScheduled {
+                    flushScheduled = true
+                    let delay = configuration.groupCommitSeconds
+                    Task {
+                        try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                        inbox.push(.flush)
+                    }
+                }
+            } else {
+                if !uncommitted.isEmpty { try store.apply(uncommitted) }
+                report(uncommitted, observer: observer)
+                uncommitted = ExecutionChanges(executionID: executionID, now: clock.now)
+                flushDue = false
+            }
             for action in actions {
                 switch action {
                 case .launch(let name, let attempt):
                     let resolver = machine.resolver(for: name)
+                    guard let step = stepsByName[name] else { continue }
+                    let dueAt = machine.steps[name]?.dueAt
                     tasks[name] = Task {
                         let completion = await self.runStep(
-                            named: name, attempt: attempt, pipeline: pipeline, resolver: resolver, observer: observer)
+                            step, attempt: attempt, dueAt: dueAt, pipeline: pipeline, resolver: resolver,
+                            observer: observer)
                         inbox.push(.finished(step: name, attempt: attempt, completion: completion))
                     }
                 case .scheduleRetry(let name, let attempt, let delay):
@@ -206,6 +243,9 @@ public final class ExecutionEngine: Sendable {
                     actions += machine.retryDue(step, attempt: attempt, now: clock.now)
                 case .cancel:
                     actions += machine.cancel(now: clock.now)
+                case .flush:
+                    flushScheduled = false
+                    flushDue = true
                 case .leaseLost:
                     throw EngineError(
                         code: "lease-lost",
@@ -213,6 +253,27 @@ public final class ExecutionEngine: Sendable {
                 }
             }
         }
+    }
+
+    /// Steps whose transitions may be group-committed: tasks of effect-free modules (no retry timers, no cache
+    /// lookups racing other processes) and conditions, which only compute.
+    private func effectFreeSteps(_ pipeline: Pipeline) -> Set<String> {
+        var names: Set<String> = []
+        for step in pipeline.steps {
+            switch step.kind {
+            case .task(let spec):
+                guard let module = pipeline.modules[spec.module],
+                    let executor = executors[module.implementation?.kindName ?? "builtin"],
+                    executor.isEffectFree(module), step.timeout == nil
+                else { continue }
+                names.insert(step.name)
+            case .condition:
+                names.insert(step.name)
+            default:
+                continue
+            }
+        }
+        return names
     }
 
     private func report(_ changes: ExecutionChanges, observer: any ExecutionObserver) {

@@ -116,6 +116,9 @@ public struct ExecutionStateMachine: Sendable {
             case .running:
                 if case .approval = step.kind {
                     actions.append(.launch(step: name, attempt: record.attempt))
+                } else if case .wait = step.kind, record.dueAt != nil {
+                    // A wait resumes where it was: its due time was committed when it started.
+                    actions.append(.launch(step: name, attempt: record.attempt))
                 } else {
                     attemptRecords.append(
                         AttemptRecord(
@@ -355,6 +358,9 @@ public struct ExecutionStateMachine: Sendable {
         record.finishedAt = nil
         record.dueAt = nil
         record.error = nil
+        if case .wait(let spec) = stepsByName[name]?.kind, spec.until == nil, let seconds = spec.seconds?.seconds {
+            record.dueAt = now + seconds
+        }
         attemptRecords.append(AttemptRecord(step: name, number: record.attempt, status: .running, startedAt: now))
         transition(record, from: from, to: .running, now: now, message: event)
         return .launch(step: name, attempt: record.attempt)

@@ -5,12 +5,9 @@ extension ExecutionEngine {
     /// Runs one attempt of a launched step and reports how it ended. Never throws: infrastructure faults become
     /// `Sluice.InfrastructureFault` failures so the execution records them instead of vanishing.
     func runStep(
-        named name: String, attempt: Int, pipeline: Pipeline, resolver: ReferenceResolver,
+        _ step: Step, attempt: Int, dueAt: Double?, pipeline: Pipeline, resolver: ReferenceResolver,
         observer: any ExecutionObserver
     ) async -> Completion {
-        guard let step = pipeline.step(named: name) ?? pipeline.onFailure.first(where: { $0.name == name }) else {
-            return Completion(outcome: .failed(StepFailure("Sluice.UnknownStep", cause: name)))
-        }
         let completion: Completion
         switch step.kind {
         case .task(let spec):
@@ -24,7 +21,7 @@ extension ExecutionEngine {
         case .approval(let spec):
             completion = await runApproval(step, spec, attempt: attempt, resolver: resolver, observer: observer)
         case .wait(let spec):
-            completion = await runWait(spec, resolver: resolver)
+            completion = await runWait(spec, dueAt: dueAt, resolver: resolver)
         case .condition, .fail, .succeed:
             completion = Completion(outcome: .succeeded([:]))
         }
@@ -79,9 +76,11 @@ extension ExecutionEngine {
             }
         }
         var cacheKey: String?
+        var cacheComponents: JSONValue?
         if step.cache?.enabled == true, workSuffix == nil {
-            let key = Self.cacheKey(module: module, inputs: inputs, consumed: consumed)
+            let (key, components) = Self.cacheKey(module: module, inputs: inputs, consumed: consumed)
             cacheKey = key
+            cacheComponents = components
             let notBefore = step.cache?.expireAfter.map { clock.now - $0.seconds }
             if let hit = try? store.cachedOutputs(key: key, notBefore: notBefore) {
                 observer.notify(
@@ -91,18 +90,20 @@ extension ExecutionEngine {
                             + "execution \(hit.executionID)"))
                 return Completion(outcome: .succeeded(hit.outputs, cacheKey: key, cacheHit: true))
             }
+            let previous = try? store.latestCacheComponents(step: step.name, pipelineName: resolver.pipelineName)
             observer.notify(
                 .cacheDecision(
                     step: step.name, hit: false, key: key,
-                    explanation: "miss: no earlier successful attempt with key \(key.prefix(19))… "
-                        + "(module definition, code files, input contents or parameters differ)"))
+                    explanation: Self.explainMiss(previous: previous ?? nil, current: components, spec: spec)))
         }
         var directory = "\(configuration.executionsDirectory)/\(resolver.executionID)/\(step.name)/\(attempt)"
         if let workSuffix { directory += "/\(workSuffix)" }
         let request = StepRequest(
             executionID: resolver.executionID, stepName: step.name, attempt: attempt, module: module, inputs: inputs,
             workDirectory: directory)
-        let result = await withTimeout(step.timeout?.seconds) {
+        // Only steps that run a process have output to watch; a heartbeat on other kinds is ignored.
+        let heartbeat = ["command", "lambda", "glue", "container"].contains(kind) ? step.heartbeat?.seconds : nil
+        let result = await withLimits(timeout: step.timeout?.seconds, heartbeat: heartbeat, directory: directory) {
             do {
                 return try await executor.run(request)
             } catch {
@@ -135,38 +136,85 @@ extension ExecutionEngine {
         }
         return Completion(
             outcome: .succeeded(outputs, cacheKey: cacheKey, cacheHit: false), artifacts: uses,
-            cacheEntry: cacheKey.map { ($0, outputs) })
+            cacheEntry: cacheKey.map { ($0, outputs) }, cacheComponents: cacheComponents)
     }
 
-    /// Races the body against a timeout on the engine's clock; the loser is cancelled (and must stop).
-    func withTimeout(
-        _ seconds: Double?, _ body: @escaping @Sendable () async -> StepResult
+    /// Races the body against a timeout and a heartbeat watchdog on the engine's clock; the losers are cancelled
+    /// (and must stop: cancelling a process step kills its process group).
+    ///
+    /// A process step is alive while it writes to `stdout.log` or `stderr.log` in its work directory or touches
+    /// `heartbeat` there (`$SLUICE_HEARTBEAT_FILE`); `heartbeat` seconds without any of these fail it with
+    /// `States.HeartbeatTimeout`.
+    func withLimits(
+        timeout: Double?, heartbeat: Double?, directory: String, _ body: @escaping @Sendable () async -> StepResult
     ) async -> StepResult? {
-        guard let seconds else { return await body() }
+        guard timeout != nil || heartbeat != nil else { return await body() }
         let clock = clock
         return await withTaskGroup(of: StepResult?.self) { group in
             group.addTask { await body() }
-            group.addTask {
-                do {
-                    try await clock.sleep(seconds: seconds)
-                } catch {
-                    return nil
+            if let timeout {
+                group.addTask {
+                    do {
+                        try await clock.sleep(seconds: timeout)
+                    } catch {
+                        return nil
+                    }
+                    return .failed(StepFailure(ErrorName.timeout, cause: "the step ran longer than \(timeout)s"))
                 }
-                return .failed(StepFailure(ErrorName.timeout, cause: "the step ran longer than \(seconds)s"))
             }
-            var first = await group.next() ?? nil
-            if first == nil, !Task.isCancelled { first = await group.next() ?? nil }
+            if let heartbeat {
+                group.addTask {
+                    let interval = min(max(heartbeat / 8, 0.01), 1)
+                    var signature = Self.livenessSignature(directory)
+                    var lastSign = clock.now
+                    while true {
+                        do {
+                            try await clock.sleep(seconds: interval)
+                        } catch {
+                            return nil
+                        }
+                        let current = Self.livenessSignature(directory)
+                        if current != signature {
+                            signature = current
+                            lastSign = clock.now
+                        } else if clock.now - lastSign >= heartbeat {
+                            return .failed(
+                                StepFailure(
+                                    ErrorName.heartbeatTimeout,
+                                    cause: "no output on stdout/stderr and no touch of $SLUICE_HEARTBEAT_FILE for "
+                                        + "\(heartbeat)s (the step's heartbeat); it was stopped"))
+                        }
+                    }
+                }
+            }
+            var first: StepResult?
+            while first == nil, let next = await group.next() { first = next }
             group.cancelAll()
             return first
         }
     }
 
+    /// Sizes and modification times of the files a live process step changes.
+    static func livenessSignature(_ directory: String) -> [Int] {
+        var signature: [Int] = []
+        for name in ["stdout.log", "stderr.log", "heartbeat"] {
+            var info = stat()
+            if stat("\(directory)/\(name)", &info) == 0 {
+                signature += [Int(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec]
+            } else {
+                signature += [-1, 0, 0]
+            }
+        }
+        return signature
+    }
+
     /// The cache key: a hash of the module definition, its code files' content, the inputs (file inputs by
-    /// content hash, not path) — parameters reach a step through its inputs, so they are covered.
+    /// content hash, not path) — parameters reach a step through its inputs, so they are covered — and the parts
+    /// it was computed from, kept so a later miss can say which part changed.
     static func cacheKey(
         module: Module, inputs: [String: JSONValue],
         consumed: [(port: String, path: String, artifact: ArtifactReference)]
-    ) -> String {
+    ) -> (key: String, components: JSONValue) {
         var definition = module
         definition.location = nil
         definition.baseDirectory = ""
@@ -185,11 +233,53 @@ extension ExecutionEngine {
                 code[file.name] = .string(SHA256.hex([UInt8](data)))
             }
         }
+        let definitionJSON = canonicalJSON(definition)
         var hasher = SHA256()
-        hasher.update(canonicalJSON(definition))
+        hasher.update(definitionJSON)
         hasher.update(JSONValue.object(code).canonicalJSON)
         hasher.update(JSONValue.object(keyedInputs).canonicalJSON)
-        return "sha256:" + hasher.finalizeHex()
+        var shownInputs: [String: JSONValue] = [:]
+        for (name, value) in keyedInputs {
+            let text = value["content"]?.string.map { "content \($0)" } ?? value.canonicalJSON
+            shownInputs[name] = .string(text.count <= 120 ? text : "sha256:" + SHA256.hex(text))
+        }
+        let components: JSONValue = [
+            "module": .string("sha256:" + SHA256.hex(definitionJSON)), "code": .object(code),
+            "inputs": .object(shownInputs),
+        ]
+        return ("sha256:" + hasher.finalizeHex(), components)
+    }
+
+    /// Names the parts of the key that differ from the newest key recorded for the same step.
+    static func explainMiss(previous: JSONValue?, current: JSONValue, spec: TaskSpec) -> String {
+        guard let previous else {
+            return "miss: no earlier successful attempt of this step recorded its key (first cached run)"
+        }
+        var changes: [String] = []
+        if previous["module"] != current["module"] { changes.append("the module definition changed") }
+        let oldCode = previous["code"]?.object ?? [:]
+        let newCode = current["code"]?.object ?? [:]
+        for name in Set(oldCode.keys).union(newCode.keys).sorted() where oldCode[name] != newCode[name] {
+            changes.append(
+                oldCode[name] == nil
+                    ? "code file \(name) is new"
+                    : newCode[name] == nil ? "code file \(name) is gone" : "code file \(name) changed")
+        }
+        let oldInputs = previous["inputs"]?.object ?? [:]
+        let newInputs = current["inputs"]?.object ?? [:]
+        for name in Set(oldInputs.keys).union(newInputs.keys).sorted() where oldInputs[name] != newInputs[name] {
+            var label = "input '\(name)'"
+            if case .reference(let reference) = spec.inputs[name], case .parameter(let parameter) = reference.root {
+                label += " (parameter \(parameter))"
+            }
+            let before = oldInputs[name]?.string ?? "unset"
+            let after = newInputs[name]?.string ?? "unset"
+            changes.append("\(label) changed: \(before) → \(after)")
+        }
+        if changes.isEmpty {
+            return "miss: an entry with this key was recorded before but has expired (expire_after) or is gone"
+        }
+        return "miss: " + changes.joined(separator: "; ")
     }
 
     /// Files a module's implementation runs: a command's script arguments, a handler's or job's script.
@@ -242,12 +332,26 @@ extension ExecutionEngine {
         var results = [JSONValue](repeating: .null, count: items.count)
         var failure: StepFailure?
         let allItems = items
+        // Iterations finished by an earlier attempt (before a crash, or a redrive) are reused, not run again.
+        let executionID = resolver.executionID
+        let hashes = items.map { "sha256:" + SHA256.hex($0.canonicalJSON) }
+        let stored = (try? store.mapItems(executionID: executionID, step: step.name)) ?? [:]
+        var remaining: [Int] = []
+        for index in items.indices {
+            if let record = stored[index], record.itemHash == hashes[index] {
+                results[index] = .object(record.outputs)
+            } else {
+                remaining.append(index)
+            }
+        }
+        let reused = items.count - remaining.count
+        if reused > 0 { observer.notify(.mapProgress(step: step.name, done: reused, total: items.count)) }
         await withTaskGroup(of: (Int, Completion).self) { group in
-            var next = 0
-            var done = 0
+            var position = 0
+            var done = reused
             func add() {
-                let index = next
-                next += 1
+                let index = remaining[position]
+                position += 1
                 group.addTask {
                     (
                         index,
@@ -257,16 +361,26 @@ extension ExecutionEngine {
                     )
                 }
             }
-            while next < min(width, items.count) { add() }
+            while position < min(width, remaining.count) { add() }
             for await (index, completion) in group {
                 done += 1
-                observer.notify(.mapProgress(step: step.name, done: done, total: items.count))
                 switch completion.outcome {
-                case .succeeded(let outputs, _, _): results[index] = .object(outputs)
+                case .succeeded(let outputs, _, _):
+                    results[index] = .object(outputs)
+                    var changes = ExecutionChanges(executionID: executionID, now: clock.now)
+                    changes.mapItems.append(
+                        MapItemRecord(
+                            step: step.name, index: index, itemHash: hashes[index], attempt: attempt, outputs: outputs))
+                    do {
+                        try store.apply(changes)
+                    } catch {
+                        failure = failure ?? StepFailure("Sluice.InfrastructureFault", cause: "\(error)")
+                    }
                 case .failed(let error): failure = failure ?? error
                 case .cancelled: failure = failure ?? StepFailure("Sluice.Cancelled", cause: "cancelled")
                 }
-                if failure == nil, next < items.count { add() }
+                observer.notify(.mapProgress(step: step.name, done: done, total: items.count))
+                if failure == nil, position < remaining.count { add() }
             }
         }
         if let failure { return Completion(outcome: .failed(failure)) }
@@ -339,8 +453,10 @@ extension ExecutionEngine {
         }
     }
 
-    func runWait(_ spec: WaitSpec, resolver: ReferenceResolver) async -> Completion {
-        var seconds = spec.seconds?.seconds ?? 0
+    /// Sleeps until `dueAt` (committed when the wait started, so a resumed wait sleeps only what is left) or
+    /// the `until` time.
+    func runWait(_ spec: WaitSpec, dueAt: Double?, resolver: ReferenceResolver) async -> Completion {
+        var seconds = dueAt.map { $0 - clock.now } ?? spec.seconds?.seconds ?? 0
         if let until = spec.until {
             guard let text = try? until.render({ try resolver.resolve($0, item: nil) }),
                 let date = ISO8601DateFormatter().date(from: text)

@@ -20,6 +20,11 @@ public struct BuiltinExecutor: StepExecutor {
         return nil
     }
 
+    public func isEffectFree(_ module: Module) -> Bool {
+        guard case .builtin(let name, _) = module.implementation else { return false }
+        return steps[name]?.isEffectFree ?? false
+    }
+
     public func run(_ request: StepRequest) async throws -> StepResult {
         guard case .builtin(let name, let options) = request.module.implementation, let step = steps[name] else {
             return .failed(StepFailure("Sluice.UnknownBuiltin", cause: "no built-in step for '\(request.module.name)'"))

@@ -53,11 +53,8 @@ public struct CommandExecutor: StepExecutor {
 
     public func run(_ request: StepRequest) async throws -> StepResult {
         let work = request.workDirectory
-        let folders = ["model", "output/data", "input/config", "input/data"]
-        for folder in folders {
-            try FileManager.default.createDirectory(atPath: "\(work)/\(folder)", withIntermediateDirectories: true)
-        }
-        var environment = ProcessInfo.processInfo.environment
+        for folder in ["model", "output/data", "input/config"] { try makeDirectory("\(work)/\(folder)") }
+        var environment = Self.inheritedEnvironment
         var hyperparameters: [String: JSONValue] = [:]
         var channels: [String] = []
         for port in request.module.inputs {
@@ -82,12 +79,13 @@ public struct CommandExecutor: StepExecutor {
         environment["SM_CHANNELS"] = Self.json(.array(channels.map(JSONValue.string)))
         environment["SM_CURRENT_HOST"] = "algo-1"
         environment["SM_HOSTS"] = "[\"algo-1\"]"
-        environment["SM_NUM_CPUS"] = String(ProcessInfo.processInfo.activeProcessorCount)
+        environment["SM_NUM_CPUS"] = Self.processorCount
         environment["SLUICE_EXECUTION_ID"] = request.executionID
         environment["SLUICE_STEP"] = request.stepName
         environment["SLUICE_ATTEMPT"] = String(request.attempt)
         environment["SLUICE_WORK_DIR"] = work
-        try? Data(hps.utf8).write(to: URL(fileURLWithPath: "\(work)/input/config/hyperparameters.json"))
+        environment["SLUICE_HEARTBEAT_FILE"] = "\(work)/heartbeat"
+        try writeFile("\(work)/input/config/hyperparameters.json", hps)
 
         let base = request.module.baseDirectory
         func resolved(_ path: String) -> String {
@@ -114,7 +112,7 @@ public struct CommandExecutor: StepExecutor {
         case .lambda(let handler, _):
             let parts = handler.split(separator: ":").map(String.init)
             let event = "\(work)/input/event.json"
-            try Data(Self.json(.object(request.inputs)).utf8).write(to: URL(fileURLWithPath: event))
+            try writeFile(event, Self.json(.object(request.inputs)))
             stdin = event
             arguments = [
                 python, "-c", Self.lambdaShim, resolved(parts[0]), parts[1], "\(work)/outputs.json",
@@ -128,7 +126,8 @@ public struct CommandExecutor: StepExecutor {
         let exit = try await runner.run(
             arguments, environment: environment, directory: work, stdout: stdout, stderr: stderr, stdin: stdin)
         if Task.isCancelled { return .failed(StepFailure("Sluice.Cancelled", cause: "stopped")) }
-        if let data = FileManager.default.contents(atPath: "\(work)/error.json"),
+        if case .lambda = request.module.implementation,
+            let data = FileManager.default.contents(atPath: "\(work)/error.json"),
             let error = try? JSONDecoder().decode(JSONValue.self, from: data)
         {
             return .failed(
@@ -167,11 +166,11 @@ public struct CommandExecutor: StepExecutor {
         return .succeeded(outputs)
     }
 
-    static func json(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
-    }
+    /// Sluice's own environment, read once: every step starts from it.
+    static let inheritedEnvironment = ProcessInfo.processInfo.environment
+    static let processorCount = String(ProcessInfo.processInfo.activeProcessorCount)
+
+    static func json(_ value: JSONValue) -> String { value.canonicalJSON }
 
     /// Imports `file.py`, calls `function(event, context)`, writes its return value (or the exception) as JSON.
     static let lambdaShim = """

@@ -5,6 +5,7 @@ public struct NoopStep: BuiltinStep {
     public init() {}
     public var name: String { "noop" }
     public var needsWorkDirectory: Bool { false }
+    public var isEffectFree: Bool { true }
     public func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] { [:] }
 }
 
@@ -12,6 +13,8 @@ public struct NoopStep: BuiltinStep {
 public struct EchoStep: BuiltinStep {
     public init() {}
     public var name: String { "echo" }
+    public var needsWorkDirectory: Bool { false }
+    public var isEffectFree: Bool { true }
     public func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
         context.options.merging(context.inputs) { _, input in input }
     }
@@ -21,6 +24,8 @@ public struct EchoStep: BuiltinStep {
 public struct FailStep: BuiltinStep {
     public init() {}
     public var name: String { "fail" }
+    public var needsWorkDirectory: Bool { false }
+    public var isEffectFree: Bool { true }
     public func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
         throw StepFailure(
             context.value("error")?.string ?? ErrorName.taskFailed,

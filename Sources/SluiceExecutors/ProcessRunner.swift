@@ -108,3 +108,39 @@ func logTail(_ path: String, lines: Int = 15) -> String {
     return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
         .trimmingCharacters(in: .whitespacesAndNewlines)
 }
+
+/// Creates `path` and any missing parents with mkdir(2) — one system call when the parent exists, where
+/// FileManager inspects every component.
+func makeDirectory(_ path: String) throws {
+    if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+    guard errno == ENOENT, let slash = path.lastIndex(of: "/"), slash > path.startIndex else {
+        throw DirectoryError(path: path, message: String(cString: strerror(errno)))
+    }
+    try makeDirectory(String(path[..<slash]))
+    if mkdir(path, 0o755) != 0, errno != EEXIST {
+        throw DirectoryError(path: path, message: String(cString: strerror(errno)))
+    }
+}
+
+/// Writes `text` to a new file with plain open/write/close (no sync: an attempt's inputs are re-created if it
+/// runs again).
+func writeFile(_ path: String, _ text: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw DirectoryError(path: path, message: String(cString: strerror(errno))) }
+    defer { close(descriptor) }
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        if written < 0, errno == EINTR { continue }
+        guard written > 0 else { throw DirectoryError(path: path, message: String(cString: strerror(errno))) }
+        bytes = bytes.dropFirst(written)
+    }
+}
+
+/// A work folder or file could not be created (disk full, permissions): an infrastructure fault.
+public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+
+    public var description: String { "cannot create \(path): \(message)" }
+}

@@ -256,6 +256,23 @@ enum Migrations {
                         BEGIN UPDATE serving_change SET counter = counter + 1; END;
                     """)
         }
+        migrator.registerMigration("v4_engine") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE cache_entry ADD COLUMN components TEXT
+                        CHECK (components IS NULL OR json_valid(components));
+                    CREATE TABLE map_item (
+                        execution_id TEXT NOT NULL REFERENCES execution(id),
+                        step TEXT NOT NULL,
+                        item_index INTEGER NOT NULL CHECK (item_index >= 0),
+                        item_hash TEXT NOT NULL,
+                        attempt INTEGER NOT NULL CHECK (attempt >= 1),
+                        outputs TEXT NOT NULL CHECK (json_valid(outputs)),
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (execution_id, step, item_index)
+                    ) STRICT;
+                    """)
+        }
         return migrator
     }
 }

@@ -175,6 +175,13 @@ public final class SQLiteStore: ExecutionStore {
     public func prepareRetry(executionID: String, steps: [String], now: Double) throws {
         try write { db in
             for name in steps {
+                // A succeeded step run again (`--from`) starts its Map afresh; a failed one keeps its finished
+                // iterations, so a redrive re-runs only the others.
+                try db.execute(
+                    sql: """
+                        DELETE FROM map_item WHERE execution_id = ? AND step = ? AND EXISTS (
+                            SELECT 1 FROM step WHERE execution_id = ? AND name = ? AND status = 'succeeded')
+                        """, arguments: [executionID, name, executionID, name])
                 try db.execute(
                     sql: """
                         UPDATE step SET status = 'pending', outputs = NULL, condition_result = NULL, error = NULL,
@@ -260,12 +267,23 @@ public final class SQLiteStore: ExecutionStore {
             for entry in changes.cacheEntries {
                 try db.execute(
                     sql: """
-                        INSERT OR REPLACE INTO cache_entry (key, execution_id, step, attempt, outputs, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT OR REPLACE INTO cache_entry (key, execution_id, step, attempt, outputs, created_at,
+                            components) VALUES (?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         entry.key, id, entry.step, entry.attempt, JSONValue.object(entry.outputs).canonicalJSON,
-                        changes.now,
+                        changes.now, changes.cacheComponents[entry.key]?.canonicalJSON,
+                    ])
+            }
+            for item in changes.mapItems {
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO map_item (execution_id, step, item_index, item_hash, attempt, outputs,
+                            created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        id, item.step, item.index, item.itemHash, item.attempt,
+                        JSONValue.object(item.outputs).canonicalJSON, changes.now,
                     ])
             }
             let insertEvent = try db.cachedStatement(
@@ -464,6 +482,36 @@ public final class SQLiteStore: ExecutionStore {
                         """, arguments: [key, notBefore ?? 0])
             else { return nil }
             return (row["execution_id"], row["step"], JSONValue.parse(row["outputs"])?.object ?? [:])
+        }
+    }
+
+    public func latestCacheComponents(step: String, pipelineName: String) throws -> JSONValue? {
+        try pool.read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT c.components FROM cache_entry c JOIN execution e ON e.id = c.execution_id
+                    WHERE c.step = ? AND e.pipeline_name = ? AND c.components IS NOT NULL
+                    ORDER BY c.created_at DESC LIMIT 1
+                    """, arguments: [step, pipelineName]
+            ).flatMap(JSONValue.parse)
+        }
+    }
+
+    public func mapItems(executionID: String, step: String) throws -> [Int: MapItemRecord] {
+        try pool.read { db in
+            var items: [Int: MapItemRecord] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT item_index, item_hash, attempt, outputs FROM map_item WHERE execution_id = ? AND step = ?",
+                arguments: [executionID, step])
+            for row in rows {
+                let index: Int = row["item_index"]
+                items[index] = MapItemRecord(
+                    step: step, index: index, itemHash: row["item_hash"], attempt: row["attempt"],
+                    outputs: JSONValue.parse(row["outputs"])?.object ?? [:])
+            }
+            return items
         }
     }
 

@@ -271,6 +271,207 @@ struct Sandbox {
             ["run", "pipeline.yaml", "--explain-cache", "-p", "Input=\(sandbox.folder)/c.csv"])
         #expect(third == 0)
         #expect(thirdOutput.contains("miss"), "\(thirdOutput)")
+        // The miss names the part of the key that changed: the content of the data behind parameter Input.
+        #expect(thirdOutput.contains("input 'Data' (parameter Input) changed: content sha256:"), "\(thirdOutput)")
+        #expect(!thirdOutput.contains("module definition changed"), "\(thirdOutput)")
+        // Editing the module (its command) is named as such.
+        let edited = try String(contentsOfFile: "\(sandbox.folder)/count.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "wc -l", with: "wc -l -c")
+        try sandbox.write("count.yaml", edited)
+        let (fourth, fourthOutput) = try sandbox.run(
+            ["run", "pipeline.yaml", "--explain-cache", "-p", "Input=\(sandbox.folder)/c.csv"])
+        #expect(fourth == 0, "\(fourthOutput)")
+        #expect(fourthOutput.contains("miss: the module definition changed"), "\(fourthOutput)")
+        #expect(!fourthOutput.contains("input 'Data'"), "\(fourthOutput)")
         #expect(!thirdOutput.contains("(cache hit)"))
+    }
+
+    /// `run --detach` returns with the id and the commands to follow it; a background process owns and finishes it.
+    @Test func detachedRunFinishesInTheBackground() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "append.yaml",
+            """
+            name: Append
+            type: Command
+            implementation:
+              command: [sh, -c, "echo \\"$SLUICE_STEP\\" >> \\"$MARKER\\"; sleep 0.1"]
+            inputs: []
+            outputs: []
+            """)
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: Background
+            steps:
+              - name: A
+                module: Append
+              - name: B
+                module: Append
+                after: [A]
+              - name: C
+                module: Append
+                after: [B]
+            """)
+        let log = "\(sandbox.folder)/detach.log"
+        let starter = sandbox.process(["run", "--detach", "pipeline.yaml"], output: log)
+        try starter.run()
+        starter.waitUntilExit()
+        let output = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+        #expect(starter.terminationStatus == 0, "\(output)")
+        let id = try #require(output.split(separator: " ").dropFirst().first.map(String.init))
+        #expect(output.contains("sluice logs \(id) --follow"), "\(output)")
+        #expect(output.contains("sluice show \(id)"), "\(output)")
+        // `logs --follow` returns once the background process has finished the execution.
+        let (followed, events) = try sandbox.run(["logs", id, "--follow"])
+        #expect(followed == 0)
+        #expect(events.contains("claimed"), "\(events)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        #expect(try store.execution(id: id)?.status == .succeeded)
+        let marker = String(
+            decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/marker.txt") ?? Data(), as: UTF8.self)
+        #expect(marker == "A\nB\nC\n")
+        // The lease was claimed by another process than the one `run --detach` ran in.
+        let claim = try #require(try store.events(executionID: id).first { $0.kind == "claimed" })
+        #expect(claim.message != "pid \(starter.processIdentifier)")
+    }
+
+    /// A step that stops writing output for longer than its `heartbeat` fails with `States.HeartbeatTimeout`
+    /// (caught here) and its process is killed; steps that print or touch `$SLUICE_HEARTBEAT_FILE` keep going.
+    @Test func silentStepFailsItsHeartbeat() throws {
+        let sandbox = try Sandbox()
+        let modules = [
+            ("Quiet", "echo started; sleep 30"),
+            ("Chatty", "for i in 1 2 3 4 5 6; do echo $i; sleep 0.25; done"),
+            ("Toucher", "for i in 1 2 3 4 5 6; do touch \\\"$SLUICE_HEARTBEAT_FILE\\\"; sleep 0.25; done"),
+            ("Record", "echo \\\"$SLUICE_STEP\\\" >> \\\"$MARKER\\\""),
+        ]
+        for (name, script) in modules {
+            try sandbox.write(
+                "\(name.lowercased()).yaml",
+                "name: \(name)\ntype: Command\nimplementation:\n  command: [sh, -c, \"\(script)\"]\ninputs: []\noutputs: []\n"
+            )
+        }
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: Heartbeats
+            steps:
+              - name: Quiet
+                module: Quiet
+                heartbeat: PT1S
+                catch:
+                  - errors: [States.HeartbeatTimeout]
+                    next: Cleanup
+              - name: Cleanup
+                module: Record
+              - name: Chatty
+                module: Chatty
+                heartbeat: PT1S
+              - name: Toucher
+                module: Toucher
+                heartbeat: PT1S
+            """)
+        let (status, output) = try sandbox.run(["run", "pipeline.yaml"])
+        #expect(status == 0, "\(output)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        let id = try #require(try store.executions(limit: 1).first?.id)
+        let steps = Dictionary(uniqueKeysWithValues: try store.steps(executionID: id).map { ($0.name, $0) })
+        #expect(steps["Quiet"]?.error?.error == "States.HeartbeatTimeout")
+        #expect(steps["Quiet"]?.status == .caught)
+        #expect(steps["Cleanup"]?.status == .succeeded)
+        #expect(steps["Chatty"]?.status == .succeeded)
+        #expect(steps["Toucher"]?.status == .succeeded)
+    }
+
+    /// A Map whose iteration 3 fails: `sluice retry` re-runs only the iterations that did not finish.
+    @Test func redrivenMapSkipsFinishedIterations() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: Fan
+            steps:
+              - name: Each
+                type: Map
+                items: [0, 1, 2, 3, 4, 5]
+                max_concurrency: 1
+                module: Item
+                inputs: {item: $.item}
+            """)
+        // The command reads its item from SM_HPS ({"item":N}).
+        try sandbox.write(
+            "item.yaml",
+            """
+            name: Item
+            type: Command
+            implementation:
+              command: [sh, -c, "ITEM=$(echo \\"$SM_HPS\\" | tr -dc 0-9); echo $ITEM >> \\"$MARKER\\"; if [ $ITEM = 3 ] && [ ! -e \\"$MARKER.ok\\" ]; then touch \\"$MARKER.ok\\"; exit 1; fi"]
+            inputs:
+              - name: item
+                type: Integer
+            outputs: []
+            """)
+        let (first, firstOutput) = try sandbox.run(["run", "pipeline.yaml"])
+        #expect(first != 0, "\(firstOutput)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        let id = try #require(try store.executions(limit: 1).first?.id)
+        let (second, secondOutput) = try sandbox.run(["retry", id])
+        #expect(second == 0, "\(secondOutput)")
+        let marker = String(
+            decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/marker.txt") ?? Data(), as: UTF8.self)
+        // 0, 1, 2 ran once; 3 failed, then ran again with 4 and 5 on the redrive.
+        #expect(marker == "0\n1\n2\n3\n3\n4\n5\n", "\(marker)")
+    }
+
+    /// `kill -9` in the middle of a Map, then `resume`: iterations committed before the kill do not run again.
+    @Test func resumedMapSkipsCommittedIterations() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "item.yaml",
+            """
+            name: Item
+            type: Command
+            implementation:
+              command: [sh, -c, "echo $(echo \\"$SM_HPS\\" | tr -dc 0-9) >> \\"$MARKER\\"; sleep 0.15"]
+            inputs:
+              - name: item
+                type: Integer
+            outputs: []
+            """)
+        try sandbox.write(
+            "pipeline.yaml",
+            """
+            name: LongFan
+            steps:
+              - name: Each
+                type: Map
+                items: [0, 1, 2, 3, 4, 5, 6, 7]
+                max_concurrency: 1
+                module: Item
+                inputs: {item: $.item}
+            """)
+        let markerPath = "\(sandbox.folder)/marker.txt"
+        func lines() -> [String] {
+            String(decoding: FileManager.default.contents(atPath: markerPath) ?? Data(), as: UTF8.self)
+                .split(separator: "\n").map(String.init)
+        }
+        let run = sandbox.process(["run", "pipeline.yaml"])
+        try run.run()
+        for _ in 0..<400 where lines().count < 3 { usleep(10_000) }
+        kill(run.processIdentifier, SIGKILL)
+        run.waitUntilExit()
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        let id = try #require(try store.executions(limit: 1).first?.id)
+        let committed = try store.mapItems(executionID: id, step: "Each")
+        #expect(!committed.isEmpty)
+        let (resumed, output) = try sandbox.run(["resume", id])
+        #expect(resumed == 0, "\(output)")
+        #expect(try store.execution(id: id)?.status == .succeeded)
+        let ran = lines()
+        #expect(Set(ran) == Set((0..<8).map(String.init)))
+        for index in committed.keys {
+            #expect(ran.filter { $0 == String(index) }.count == 1, "iteration \(index) ran again after its commit")
+        }
     }
 }

@@ -10,10 +10,14 @@ public protocol BuiltinStep: Sendable {
     func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue]
     /// Whether the step writes files, so its work directory must exist before it runs (default true).
     var needsWorkDirectory: Bool { get }
+    /// Whether running the step changes nothing outside its returned outputs (no files, no registry, no network),
+    /// so running it again after a crash is unobservable (default false).
+    var isEffectFree: Bool { get }
 }
 
 extension BuiltinStep {
     public var needsWorkDirectory: Bool { true }
+    public var isEffectFree: Bool { false }
 }
 
 /// Everything a built-in step may use.

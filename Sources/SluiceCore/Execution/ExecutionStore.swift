@@ -110,6 +110,10 @@ public struct ExecutionChanges: Sendable {
     public var approvals: [NewApproval] = []
     /// Cache entries to record: a key and the step whose succeeded outputs it names.
     public var cacheEntries: [(key: String, step: String, attempt: Int, outputs: [String: JSONValue])] = []
+    /// What each new cache key was computed from, by key (`sluice run --explain-cache` compares them).
+    public var cacheComponents: [String: JSONValue] = [:]
+    /// Finished Map iterations: a resumed Map reuses them instead of running them again.
+    public var mapItems: [MapItemRecord] = []
     /// A new status for the execution (finished ones also release the lease).
     public var executionStatus: (status: ExecutionStatus, error: StepFailure?)?
     public var now: Double
@@ -121,7 +125,25 @@ public struct ExecutionChanges: Sendable {
 
     public var isEmpty: Bool {
         steps.isEmpty && attempts.isEmpty && events.isEmpty && artifacts.isEmpty && approvals.isEmpty
-            && cacheEntries.isEmpty && executionStatus == nil
+            && cacheEntries.isEmpty && mapItems.isEmpty && executionStatus == nil
+    }
+}
+
+/// One finished iteration of a Map step.
+public struct MapItemRecord: Hashable, Sendable {
+    public var step: String
+    public var index: Int
+    /// The hash of the item's value: a stored iteration is reused only for the same item.
+    public var itemHash: String
+    public var attempt: Int
+    public var outputs: [String: JSONValue]
+
+    public init(step: String, index: Int, itemHash: String, attempt: Int, outputs: [String: JSONValue]) {
+        self.step = step
+        self.index = index
+        self.itemHash = itemHash
+        self.attempt = attempt
+        self.outputs = outputs
     }
 }
 
@@ -198,6 +220,15 @@ public protocol ExecutionStore: Sendable {
     func cachedOutputs(key: String, notBefore: Double?) throws -> (
         executionID: String, step: String, outputs: [String: JSONValue]
     )?
+    /// The components of the newest cache key recorded for a step of this name in a pipeline of this name.
+    func latestCacheComponents(step: String, pipelineName: String) throws -> JSONValue?
+    /// The finished iterations of a Map step in an execution, by index.
+    func mapItems(executionID: String, step: String) throws -> [Int: MapItemRecord]
+}
+
+extension ExecutionStore {
+    public func latestCacheComponents(step: String, pipelineName: String) throws -> JSONValue? { nil }
+    public func mapItems(executionID: String, step: String) throws -> [Int: MapItemRecord] { [:] }
 }
 
 /// Content-addressed storage for the files and folders steps produce.

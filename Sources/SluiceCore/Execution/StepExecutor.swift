@@ -41,8 +41,12 @@ public protocol StepExecutor: Sendable {
     func run(_ request: StepRequest) async throws -> StepResult
     /// Checks, before an execution starts, that the module can run here (tools installed, script present).
     func preflight(_ module: Module) -> StepFailure?
+    /// Whether the module's steps only compute outputs (no effect outside Sluice's store), so the engine may
+    /// group-commit their transitions (default false).
+    func isEffectFree(_ module: Module) -> Bool
 }
 
 extension StepExecutor {
     public func preflight(_ module: Module) -> StepFailure? { nil }
+    public func isEffectFree(_ module: Module) -> Bool { false }
 }
