@@ -17,6 +17,7 @@ struct EngineContext {
         store: SQLiteStore, artifacts: ArtifactStore, serveURL: String = serveURL
     ) -> [any BuiltinStep] {
         coreBuiltinSteps + mlBuiltinSteps + registryBuiltinSteps(registry: store, artifacts: artifacts)
+            + featureBuiltinSteps(store: store) + [NotifyStep(delivery: notifyDelivery(artifacts: artifacts))]
             + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
             + [EndpointTestStep(secret: secret(named:))]
     }
@@ -259,6 +260,7 @@ private func reported(_ error: any Error) -> any Error {
     case let error as DurabilityError: message = error.description
     case let error as EndpointError: message = error.description
     case let error as APIKeyError: message = error.description
+    case let error as FeatureStoreError: message = error.description
     default: return error
     }
     printError(message)
