@@ -4,6 +4,7 @@ import SluiceCore
 import SluiceEngine
 import SluiceExecutors
 import SluiceStore
+import Synchronization
 
 /// Wires the store, the artifact store, the executors and the engine for one `.sluice/` home.
 struct EngineContext {
@@ -12,10 +13,21 @@ struct EngineContext {
     let engine: ExecutionEngine
 
     /// Every built-in step this binary knows, the registry steps writing into `store`.
-    static func builtins(store: SQLiteStore, artifacts: ArtifactStore) -> [any BuiltinStep] {
+    static func builtins(
+        store: SQLiteStore, artifacts: ArtifactStore, serveURL: String = serveURL
+    ) -> [any BuiltinStep] {
         coreBuiltinSteps + mlBuiltinSteps + registryBuiltinSteps(registry: store, artifacts: artifacts)
             + featureBuiltinSteps(store: store) + [NotifyStep(delivery: notifyDelivery(artifacts: artifacts))]
             + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
+            + [EndpointTestStep(secret: secret(named:))]
+    }
+
+    /// Secrets this process holds for its steps (the demo's fresh API key), by environment variable name.
+    static let secrets = Mutex<[String: String]>([:])
+
+    /// A secret a step reads by name: one this process holds, else the environment variable.
+    @Sendable static func secret(named name: String) -> String? {
+        secrets.withLock { $0[name] } ?? ProcessInfo.processInfo.environment[name]
     }
 
     /// Where `sluice serve` answers, for the URLs deploy steps report: `$SLUICE_SERVE_URL`, else the default address.
@@ -24,27 +36,34 @@ struct EngineContext {
         return configured.isEmpty ? "http://127.0.0.1:8080" : configured
     }
 
-    static func executors(store: SQLiteStore, artifacts: ArtifactStore) -> [String: any StepExecutor] {
+    static func executors(
+        store: SQLiteStore, artifacts: ArtifactStore, serveURL: String = serveURL
+    ) -> [String: any StepExecutor] {
         let command = CommandExecutor()
         return [
-            "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts)), "command": command,
+            "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts, serveURL: serveURL)),
+            "command": command,
             "lambda": command, "glue": command,
             "http": HTTPExecutor(), "container": ContainerExecutor(),
         ]
     }
 
+    /// - Parameters:
+    ///   - serveURL: where the server answers, for the URLs deploy steps report (default: `serveURL`).
+    ///   - approvalBell: rung by decisions made in this process, so waiting approvals continue at once.
     static func open(
         maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
-        groupCommit: Bool = true
+        groupCommit: Bool = true, serveURL: String = serveURL, approvalBell: ApprovalBell? = nil
     ) throws -> EngineContext {
         let store = try home.open(durability: try durability ?? SluiceHome.durability())
         var configuration = EngineConfiguration(executionsDirectory: home.executionsPath, maxParallel: maxParallel)
         configuration.groupCommit = groupCommit
         configuration.seed = UInt64.random(in: 1...UInt64.max)
+        configuration.approvalBell = approvalBell
         let artifacts = ArtifactStore(root: home.artifactsPath)
         let engine = ExecutionEngine(
-            store: store, artifacts: artifacts, executors: executors(store: store, artifacts: artifacts),
-            configuration: configuration)
+            store: store, artifacts: artifacts,
+            executors: executors(store: store, artifacts: artifacts, serveURL: serveURL), configuration: configuration)
         return EngineContext(home: home, store: store, engine: engine)
     }
 
@@ -171,33 +190,38 @@ final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
     }
 
     func notify(_ notice: EngineNotice) {
+        if case .mapProgress(let step, let done, let total) = notice, isTerminal {
+            progress(step: step, done: done, total: total)
+        } else if let text = format(notice) {
+            line(text)
+        }
+    }
+
+    /// The display's line for a notice, or nil when it shows nothing for it.
+    func format(_ notice: EngineNotice) -> String? {
         switch notice {
         case .stepStarted(let step, let attempt, _):
-            line("  ▸ \(step)  running  attempt \(attempt)")
+            return "  ▸ \(step)  running  attempt \(attempt)"
         case .stepFinished(let step, let attempt, let status, let seconds, let cacheHit, let error):
             let mark = status == .succeeded ? "✓" : status == .skipped ? "–" : status == .caught ? "↪" : "✗"
             var text = "  \(mark) \(step)  \(status.rawValue)  attempt \(attempt)  \(Self.format(seconds))"
             if cacheHit { text += "  (cache hit)" }
             if let error, status != .succeeded { text += "\n      \(error.error): \(error.cause)" }
-            line(text)
+            return text
         case .retryScheduled(let step, let attempt, let delay):
-            line("  ↻ \(step)  retry as attempt \(attempt) in \(Self.format(delay))")
+            return "  ↻ \(step)  retry as attempt \(attempt) in \(Self.format(delay))"
         case .approvalRequested(let step, let token, let message):
-            line(
-                "  ⏸ \(step)  waiting for approval: \(message)\n      approve: sluice approve \(token)\n"
-                    + "      reject:  sluice reject \(token) --reason \"…\"")
+            return "  ⏸ \(step)  waiting for approval: \(message)\n      approve: sluice approve \(token)\n"
+                + "      reject:  sluice reject \(token) --reason \"…\"\n"
+                + "      or open \(EngineContext.serveURL)/approvals/\(token) while `sluice serve` runs"
         case .approvalWaiting(let step):
-            line("  ⏸ \(step)  still waiting for approval (token printed when the step started)")
-        case .cacheDecision(let step, let hit, _, let explanation):
-            if explainCache { line("  cache \(step): \(hit ? "" : "")\(explanation)") }
+            return "  ⏸ \(step)  still waiting for approval (token printed when the step started)"
+        case .cacheDecision(let step, _, _, let explanation):
+            return explainCache ? "  cache \(step): \(explanation)" : nil
         case .mapProgress(let step, let done, let total):
-            if isTerminal {
-                progress(step: step, done: done, total: total)
-            } else if done == total || done % max(1, total / 10) == 0 {
-                line("  ▸ \(step)  \(done)/\(total) items")
-            }
+            return done == total || done % max(1, total / 10) == 0 ? "  ▸ \(step)  \(done)/\(total) items" : nil
         case .finished:
-            break
+            return nil
         }
     }
 

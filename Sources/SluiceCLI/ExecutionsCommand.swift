@@ -73,28 +73,7 @@ struct ShowCommand: ParsableCommand {
             let steps = try context.store.steps(executionID: record.id)
             let attempts = Dictionary(grouping: try context.store.attempts(executionID: record.id), by: \.step)
             if format == .json {
-                var object = record.json.object ?? [:]
-                object["steps"] = .array(
-                    steps.map { step in
-                        var value: [String: JSONValue] = [
-                            "name": .string(step.name), "status": .string(step.status.rawValue),
-                            "attempt": .int(step.attempt), "cacheHit": .bool(step.cacheHit),
-                            "outputs": step.outputs.map(JSONValue.object) ?? .null,
-                            "attempts": .array(
-                                (attempts[step.name] ?? []).map {
-                                    [
-                                        "number": .int($0.number), "status": .string($0.status.rawValue),
-                                        "startedAt": .double($0.startedAt),
-                                        "finishedAt": $0.finishedAt.map(JSONValue.double) ?? .null,
-                                    ]
-                                }),
-                        ]
-                        if let error = step.error {
-                            value["error"] = ["error": .string(error.error), "cause": .string(error.cause)]
-                        }
-                        return .object(value)
-                    })
-                printJSON(.object(object))
+                printJSON(executionDetailJSON(record, steps: steps, attempts: attempts))
                 return
             }
             print("execution \(record.id)  \(record.pipelineName)  \(record.status.rawValue)")
@@ -123,6 +102,35 @@ struct ShowCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// One execution with its steps, attempts and outputs, as `sluice show --format json` and the server's
+/// `GET /api/executions/{id}` answer it.
+func executionDetailJSON(
+    _ record: ExecutionRecord, steps: [StepRecord], attempts: [String: [AttemptRecord]]
+) -> JSONValue {
+    var object = record.json.object ?? [:]
+    object["steps"] = .array(
+        steps.map { step in
+            var value: [String: JSONValue] = [
+                "name": .string(step.name), "status": .string(step.status.rawValue),
+                "attempt": .int(step.attempt), "cacheHit": .bool(step.cacheHit),
+                "outputs": step.outputs.map(JSONValue.object) ?? .null,
+                "attempts": .array(
+                    (attempts[step.name] ?? []).map {
+                        [
+                            "number": .int($0.number), "status": .string($0.status.rawValue),
+                            "startedAt": .double($0.startedAt),
+                            "finishedAt": $0.finishedAt.map(JSONValue.double) ?? .null,
+                        ]
+                    }),
+            ]
+            if let error = step.error {
+                value["error"] = ["error": .string(error.error), "cause": .string(error.cause)]
+            }
+            return .object(value)
+        })
+    return .object(object)
 }
 
 /// `sluice logs EXECUTION [STEP] [--follow]`: the event log and the steps' stdout/stderr.

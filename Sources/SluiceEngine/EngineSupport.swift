@@ -1,5 +1,6 @@
 public import Foundation
 public import SluiceCore
+import Synchronization
 
 /// Time as the engine sees it: now, and sleeping. Injected so tests control retries, waits and timeouts.
 public protocol EngineClock: Sendable {
@@ -46,6 +47,8 @@ public struct EngineConfiguration: Sendable {
     public var heartbeatSeconds: Double = 2
     /// How often a waiting approval checks the store for a decision.
     public var approvalPollSeconds: Double = 0.2
+    /// Rung when a decision is recorded in this process, so waiting approvals see it at once.
+    public var approvalBell: ApprovalBell?
     /// The folder holding `<execution>/<step>/<attempt>/` work directories.
     public var executionsDirectory: String
     /// Seeds retry jitter.
@@ -106,5 +109,36 @@ extension ExecutionChanges {
         cacheComponents.merge(later.cacheComponents) { _, new in new }
         mapItems += later.mapItems
         if let status = later.executionStatus { executionStatus = status }
+    }
+}
+
+/// Wakes the approval steps waiting in this process as soon as a decision is recorded here (the server's approval
+/// pages ring it), instead of at their next poll of the store; decisions from other processes still arrive by poll.
+public final class ApprovalBell: Sendable {
+    private let waiters = Mutex<[UInt64: CheckedContinuation<Void, Never>]>([:])
+    private let counter = Atomic<UInt64>(0)
+
+    public init() {}
+
+    /// Wakes every waiting approval step, which then reads its decision from the store.
+    public func ring() {
+        let woken = waiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return Array(waiters.values)
+        }
+        for waiter in woken { waiter.resume() }
+    }
+
+    /// Returns when the bell rings or after `seconds`, whichever comes first.
+    func wait(seconds: Double) async {
+        let id = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        await withCheckedContinuation { continuation in
+            waiters.withLock { $0[id] = continuation }
+            // Whichever of the timer and `ring` removes the waiter first resumes it.
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                self.waiters.withLock { $0.removeValue(forKey: id) }?.resume()
+            }
+        }
     }
 }

@@ -439,7 +439,11 @@ extension ExecutionEngine {
                                 StepFailure(ErrorName.approvalTimeout, cause: "no decision before the timeout")))
                     }
                 }
-                try await Task.sleep(nanoseconds: UInt64(configuration.approvalPollSeconds * 1e9))
+                if let bell = configuration.approvalBell {
+                    await bell.wait(seconds: configuration.approvalPollSeconds)
+                } else {
+                    try await Task.sleep(nanoseconds: UInt64(configuration.approvalPollSeconds * 1e9))
+                }
             }
             return Completion(outcome: .cancelled)
         } catch is CancellationError {

@@ -54,18 +54,26 @@ public struct SluiceServer: Sendable {
     public let metrics: ServingMetrics
     /// Logger for start-up and access logs.
     public let logger: Logger
+    /// Further route groups (approvals, the execution API).
+    public let routes: [any ServerRoutes]
+    /// Further long-running parts run in the server's service group (the hosted engine).
+    public let services: [any Service]
 
     /// Creates a server.
     public init(
         service: InferenceService,
         configuration: Configuration = Configuration(),
         metrics: ServingMetrics = ServingMetrics(),
-        logger: Logger = Logger(label: "sluice.serve")
+        logger: Logger = Logger(label: "sluice.serve"),
+        routes: [any ServerRoutes] = [],
+        services: [any Service] = []
     ) {
         self.service = service
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        self.routes = routes
+        self.services = services
     }
 
     /// The Hummingbird application; `onServerRunning` receives the bound port.
@@ -74,7 +82,8 @@ public struct SluiceServer: Sendable {
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         addRoutes(to: router)
-        var services: [any Service] = []
+        for group in routes { group.addRoutes(to: router) }
+        var services = services
         if let capture = service.capture { services.append(CaptureService(writer: capture)) }
         let seconds = configuration.idleTimeout.components.seconds
         return Application(

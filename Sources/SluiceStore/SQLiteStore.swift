@@ -423,6 +423,22 @@ public final class SQLiteStore: ExecutionStore {
             message: row["message"], expiresAt: row["expires_at"])
     }
 
+    /// The approval whose single-use token hashes to `tokenHash`, decided or not.
+    public func approval(tokenHash: String) throws -> ApprovalRecord? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM approval WHERE token_hash = ?", arguments: [tokenHash]).map(
+                Self.approval)
+        }
+    }
+
+    /// The ids of executions recorded as running, oldest first: those whose owner is gone are for a starting
+    /// server to resume.
+    public func runningExecutionIDs() throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM execution WHERE status = 'running' ORDER BY created_at")
+        }
+    }
+
     /// Records a decision on the approval whose token hashes to `tokenHash`. A token works once.
     public func decideApproval(tokenHash: String, approve: Bool, reason: String, now: Double) throws -> ApprovalRecord {
         try write { db in

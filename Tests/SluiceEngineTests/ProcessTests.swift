@@ -1,24 +1,8 @@
 import Foundation
 import SluiceCore
 import SluiceStore
+import SluiceTesting
 import Testing
-
-/// The built `sluice` binary next to the test bundle; built on demand so the test does not depend on build order.
-enum SluiceBinary {
-    static let path: String = {
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-        let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        let candidates = [bundleFolder + "/sluice", packageRoot + "/.build/debug/sluice"]
-        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return found }
-        let build = Process()
-        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        build.arguments = ["swift", "build", "--product", "sluice", "--package-path", packageRoot]
-        try? build.run()
-        build.waitUntilExit()
-        return packageRoot + "/.build/debug/sluice"
-    }()
-}
 
 /// A scratch folder with a `.sluice/` home and helpers to run the binary in it.
 struct Sandbox {

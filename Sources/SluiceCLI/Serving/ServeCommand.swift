@@ -26,14 +26,19 @@ struct ServeCommand: AsyncParsableCommand {
         try await reportingErrors {
             guard (0...65_535).contains(port) else { throw CLIError("--port \(port) is not a port; use 0…65535") }
             let home = SluiceHome.resolve()
-            let runtime = try ServeRuntime(
+            // The engine runs inside the server: submitted pipelines, resumed executions, approval pages.
+            let hosted = try HostedServer(
                 home: home,
                 configuration: .init(
-                    host: host, port: port, accessLog: accessLog, invocationsRequireKey: requireKeyForInvocations))
+                    host: host, port: port, accessLog: accessLog, invocationsRequireKey: requireKeyForInvocations),
+                sink: { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) })
             let host = host
-            let store = runtime.store
-            try await runtime.run { bound in
-                var lines = ["sluice serve: listening on http://\(host):\(bound) (store \(home.path); Ctrl-C stops)"]
+            let store = hosted.context.store
+            try await hosted.run { bound in
+                var lines = [
+                    "sluice serve: listening on http://\(host):\(bound) (store \(home.path); Ctrl-C stops)",
+                    "  engine: POST http://\(host):\(bound)/api/executions runs a pipeline; approval links open here",
+                ]
                 for deployment in (try? store.currentDeployments()) ?? [] {
                     lines.append(
                         "  http://\(host):\(bound)/endpoints/\(deployment.endpoint)/\(deployment.stage)/stream  "

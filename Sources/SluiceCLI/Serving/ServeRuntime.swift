@@ -37,14 +37,20 @@ struct ServeRuntime: Sendable {
     }
 
     /// A runtime over an already open store.
-    init(home: SluiceHome, store: SQLiteStore, configuration: Configuration, logger: Logger? = nil) throws {
+    /// - Parameters:
+    ///   - keyring: the keys the server accepts, loaded from the store (shared with routes that check keys).
+    ///   - routes: further route groups (approval pages, the execution API).
+    ///   - services: further services run inside the server's group (the hosted engine).
+    init(
+        home: SluiceHome, store: SQLiteStore, configuration: Configuration, logger: Logger? = nil,
+        keyring: APIKeyring = APIKeyring(), routes: [any ServerRoutes] = [], services: [any Service] = []
+    ) throws {
         self.home = home
         self.store = store
         self.configuration = configuration
         let logger = logger ?? Logger(label: "sluice.serve")
         self.logger = logger
         let table = EndpointTable()
-        let keyring = APIKeyring()
         let source = StoreServingSource(store: store, artifacts: ArtifactStore(root: home.artifactsPath))
         sync = ServingSync(source: source, table: table, keyring: keyring, logger: logger)
         try sync.refresh()
@@ -55,7 +61,7 @@ struct ServeRuntime: Sendable {
             configuration: .init(
                 host: configuration.host, port: configuration.port, accessLog: configuration.accessLog,
                 invocationsRequireKey: configuration.invocationsRequireKey),
-            logger: logger)
+            logger: logger, routes: routes, services: services)
     }
 
     /// Applies store changes now instead of at the next poll (e.g. right after a deploy in the same process).

@@ -103,13 +103,9 @@ public struct HTTPClient: Sendable {
                     }
                 }
         } catch {
-            let timedOut: Bool
+            // Only NIO's connect timeout is a timeout: a refusal noticed late (a busy machine resuming this task
+            // after the deadline) is still a refusal.
             if case ChannelError.connectTimeout = error {
-                timedOut = true
-            } else {
-                timedOut = NIODeadline.now() >= deadline
-            }
-            if timedOut {
                 throw failure(.timeout, "no connection to \(target.authority) within \(timeout)")
             }
             throw failure(.connectionFailed, "cannot connect to \(target.authority): \(Self.describe(error))")

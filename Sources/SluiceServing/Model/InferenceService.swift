@@ -134,6 +134,8 @@ public final class InferenceService: Sendable {
             if shape != .invocations { return .json }
             throw unsupported("(none)", accepted: accepted)
         }
+        // W1's routes read the body as JSON whatever `curl -d` labels it (API Gateway passes the body through).
+        if shape != .invocations, contentType.hasPrefix("application/x-www-form-urlencoded") { return .json }
         guard let format = InputFormat(contentType: contentType), accepted.contains(format) else {
             throw unsupported(contentType, accepted: accepted)
         }

@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+import SluiceServer
+import SluiceServing
+import SluiceStore
+import Synchronization
+
+@testable import SluiceCLI
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A scratch folder holding a `.sluice/` home and pipeline files.
+struct Scratch {
+    let folder = NSTemporaryDirectory() + "sluice-host-\(UUID().uuidString)"
+    var home: String { folder + "/.sluice" }
+
+    init() throws { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = folder + "/" + name
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+}
+
+/// An Approval step, then a built-in step that runs only once it is approved.
+let gatePipeline = """
+    name: Gate
+    steps:
+      - name: Ship It
+        type: Approval
+        message: Ship version {parameters.Version}?
+      - name: Echo
+        module: Echo
+        after: [Ship It]
+        inputs: {value: $.parameters.Version}
+    parameters:
+      - {name: Version, type: String, default: "1"}
+    """
+
+let echoModule = """
+    name: Echo
+    implementation: {builtin: echo}
+    inputs: [{name: value, type: String}]
+    outputs: [{name: value, type: String}]
+    """
+
+/// Lines the hosted engine printed, to wait on.
+final class Console: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    /// Waits (up to 20 s) until a printed line matches, and returns the first capture group.
+    func wait(for pattern: String) async throws -> String {
+        let regex = try NSRegularExpression(pattern: pattern)
+        for _ in 0..<400 {
+            let text = text
+            if let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+                let range = Range(match.range(at: match.numberOfRanges > 1 ? 1 : 0), in: text)
+            {
+                return String(text[range])
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        throw HostTestError("no line matching \(pattern) in:\n\(text)")
+    }
+}
+
+struct HostTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The hosted server on a free port over `home`, for the duration of `body`.
+func withHostedServer(
+    home: String, workingDirectory: String, host: String = "127.0.0.1",
+    _ body: @Sendable (URL, HostedServer, Console) async throws -> Void
+) async throws {
+    let console = Console()
+    var logger = Logger(label: "sluice.test")
+    logger.logLevel = .critical
+    let server = try HostedServer(
+        home: .init(path: home), configuration: .init(host: host, port: 0), workingDirectory: workingDirectory,
+        logger: logger, sink: { console.append($0) })
+    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.run { continuation.yield($0) } }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { return }
+        try await body(URL(string: "http://127.0.0.1:\(port)")!, server, console)
+        group.cancelAll()
+    }
+}
+
+/// One HTTP exchange's outcome.
+struct Reply: Sendable {
+    var status: Int
+    var body: String
+    var contentType: String
+}
+
+private let session = URLSession(configuration: .ephemeral)
+
+/// Sends one request over real HTTP.
+func send(
+    _ base: URL, _ path: String, method: String = "GET", body: String? = nil, contentType: String? = nil,
+    headers: [String: String] = [:]
+) async throws -> Reply {
+    var request = URLRequest(url: URL(string: base.absoluteString + path)!)
+    request.httpMethod = method
+    request.httpBody = body.map { Data($0.utf8) }
+    if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    let (data, response) = try await session.data(for: request)
+    let http = response as! HTTPURLResponse
+    return Reply(
+        status: http.statusCode, body: String(decoding: data, as: UTF8.self),
+        contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "")
+}
+
+/// Polls `GET /api/executions/{id}` until the execution finishes; returns its final JSON.
+func finalStatus(_ base: URL, _ id: String) async throws -> [String: Any] {
+    for _ in 0..<400 {
+        let reply = try await send(base, "/api/executions/\(id)")
+        let object = try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any] ?? [:]
+        if let status = object["status"] as? String, ["succeeded", "failed", "cancelled"].contains(status) {
+            return object
+        }
+        try await Task.sleep(nanoseconds: 50_000_000)
+    }
+    throw HostTestError("execution \(id) did not finish")
+}
+
+/// Waits for a child process to end without blocking a thread of the (small) cooperative pool, which the servers
+/// and clients of concurrently running tests need.
+func waitForExit(_ process: Process) async {
+    while process.isRunning { try? await Task.sleep(nanoseconds: 20_000_000) }
+}
