@@ -10,6 +10,8 @@ struct EngineContext {
     let home: SluiceHome
     let store: SQLiteStore
     let engine: ExecutionEngine
+    /// Attempt folder trees for command steps, made ahead under `executions/.spare/`.
+    let folderPool: AttemptFolderPool
 
     /// Every built-in step this binary knows, the registry steps writing into `store`.
     static func builtins(store: SQLiteStore, artifacts: ArtifactStore) -> [any BuiltinStep] {
@@ -23,8 +25,10 @@ struct EngineContext {
         return configured.isEmpty ? "http://127.0.0.1:8080" : configured
     }
 
-    static func executors(store: SQLiteStore, artifacts: ArtifactStore) -> [String: any StepExecutor] {
-        let command = CommandExecutor()
+    static func executors(store: SQLiteStore, artifacts: ArtifactStore, folderPool: AttemptFolderPool)
+        -> [String: any StepExecutor]
+    {
+        let command = CommandExecutor(folderPool: folderPool)
         return [
             "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts)), "command": command,
             "lambda": command, "glue": command,
@@ -41,10 +45,12 @@ struct EngineContext {
         configuration.groupCommit = groupCommit
         configuration.seed = UInt64.random(in: 1...UInt64.max)
         let artifacts = ArtifactStore(root: home.artifactsPath)
+        let folderPool = AttemptFolderPool(root: "\(home.executionsPath)/.spare")
         let engine = ExecutionEngine(
-            store: store, artifacts: artifacts, executors: executors(store: store, artifacts: artifacts),
+            store: store, artifacts: artifacts,
+            executors: executors(store: store, artifacts: artifacts, folderPool: folderPool),
             configuration: configuration)
-        return EngineContext(home: home, store: store, engine: engine)
+        return EngineContext(home: home, store: store, engine: engine, folderPool: folderPool)
     }
 
     /// This process as a lease owner.
