@@ -59,27 +59,34 @@ public final class AttemptFolderPool: Sendable {
         return placed
     }
 
+    /// Each rename leaves a complete state: a kill between them leaves the tree in the pool's folder, never a
+    /// half-moved tree in a step folder.
     private func place(_ taken: Int?, into work: String) -> Bool {
         guard let taken, let slash = work.lastIndex(of: "/") else { return false }
         let shell = "\(directory)/\(taken)"
+        var tree = "\(shell)/a"
         let parent = String(work[..<slash])
         if access(parent, F_OK) != 0 {
+            // A new step: name the tree after the attempt, then the shell becomes the step folder.
+            let named = "\(shell)/\(work[work.index(after: slash)...])"
+            guard rename(tree, named) == 0 else { return discard(shell) }
+            tree = named
             var moved = rename(shell, parent) == 0
             if !moved, errno == ENOENT, let up = parent.lastIndex(of: "/") {
                 // A new execution: its folder is made once, then the shell moves.
                 if (try? makeDirectory(String(parent[..<up]))) != nil { moved = rename(shell, parent) == 0 }
             }
-            if moved {
-                if rename("\(parent)/a", work) == 0 { return true }
-                try? FileManager.default.removeItem(atPath: "\(parent)/a")
-                return false
-            }
+            if moved { return true }
         }
-        // The step folder exists (a retry, a map item) or another attempt made it first: move the tree alone.
-        if rename("\(shell)/a", work) == 0 {
+        // The step folder exists (a retry, a map item, or another attempt made it first): move the tree alone.
+        if rename(tree, work) == 0 {
             state.withLock { $0.emptyShells.append(taken) }
             return true
         }
+        return discard(shell)
+    }
+
+    private func discard(_ shell: String) -> Bool {
         queue.async { try? FileManager.default.removeItem(atPath: shell) }
         return false
     }
