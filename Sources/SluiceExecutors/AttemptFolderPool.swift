@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// An attempt's script-mode folders and files cost one new inode each, and on a busy ext4 volume a new inode costs
 /// 150–540 µs; a tree made while other steps run costs the step one or two directory-entry updates instead.
-/// Trees live under `root/<pid>/`: each is a shell folder holding `a/` (the attempt tree). For a new step the shell
+/// Trees live under `root/<pid>-<n>/`: each is a shell folder holding `a/` (the attempt tree). For a new step the shell
 /// becomes the step folder and `a` its attempt folder; when the step folder exists, `a` alone moves. The pool keeps
 /// `capacity` trees, refilled on a background queue after each take. A new pool removes the trees of processes that
 /// are gone (a crash leaves at most `capacity` + 1); the process's own trees are removed when it exits.
@@ -39,7 +39,12 @@ public final class AttemptFolderPool: Sendable {
     /// A pool under `root` (on the same volume as the attempt folders), holding up to `capacity` trees.
     public init(root: String, capacity: Int = 4) {
         self.root = root
-        self.directory = "\(root)/\(getpid())"
+        let number = Self.created.withLock { count in
+            count += 1
+            return count
+        }
+        // One folder per pool: two pools of one process never remove each other's trees.
+        self.directory = "\(root)/\(getpid())-\(number)"
         self.capacity = capacity
     }
 
@@ -145,13 +150,12 @@ public final class AttemptFolderPool: Sendable {
         return true
     }
 
-    /// Removes the trees of processes that are gone (and any left by an earlier process with this pid), then makes
-    /// this process's folder.
+    /// Removes the trees of processes that are gone, then makes this pool's folder.
     private func removeStale() {
         let manager = FileManager.default
         for name in (try? manager.contentsOfDirectory(atPath: root)) ?? [] {
-            guard let pid = pid_t(name) else { continue }
-            if pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) {
+            guard let pid = name.split(separator: "-").first.flatMap({ pid_t($0) }), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
                 try? manager.removeItem(atPath: "\(root)/\(name)")
             }
         }
@@ -159,6 +163,7 @@ public final class AttemptFolderPool: Sendable {
     }
 
     private static let live = Mutex<[AttemptFolderPool]>([])
+    private static let created = Mutex(0)
 
     /// Remembers a started pool so that its trees are removed when the process exits normally.
     private static func register(_ pool: AttemptFolderPool) {

@@ -34,7 +34,7 @@ import Testing
     @Test func attemptsGetReadyTreesInPlaceAndStaleTreesAreRemoved() async throws {
         let root = "\(folder)/executions/.spare"
         // Trees of a process that is gone (no process has this pid).
-        try FileManager.default.createDirectory(atPath: "\(root)/2147483000/1/a", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(root)/2147483000-1/1/a", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let pool = AttemptFolderPool(root: root, capacity: 3)
         let executor = CommandExecutor(folderPool: pool)
@@ -42,7 +42,7 @@ import Testing
         // The first attempt finds the pool empty, makes its folders and starts the refill.
         #expect(try await run(executor, step: "A", attempt: 1, n: 1) == ["n": 1])
         pool.waitForRefill()
-        #expect(contents(root) == ["\(getpid())"])
+        #expect(contents(root) == [(pool.directory as NSString).lastPathComponent])
         #expect(contents(pool.directory).count == 3)
         // A new step: the tree becomes the step folder and its attempt folder.
         #expect(try await run(executor, step: "B", attempt: 1, n: 2) == ["n": 2])
