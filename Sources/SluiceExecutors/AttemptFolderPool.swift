@@ -6,16 +6,16 @@ import Synchronization
 ///
 /// An attempt's script-mode folders and files cost one new inode each, and on a busy ext4 volume a new inode costs
 /// 150–540 µs; a tree made while other steps run costs the step one or two directory-entry updates instead.
-/// Trees live under `root/<pid>-<n>/`: each is a shell folder holding `a/` (the attempt tree). For a new step the shell
-/// becomes the step folder and `a` its attempt folder; when the step folder exists, `a` alone moves. The pool keeps
+/// Trees live under `root/<pid>-<n>/`: each is a shell folder holding `a/` (the attempt tree). For a new step `a` is
+/// renamed after the attempt and the shell becomes the step folder; when the step folder exists, `a` alone moves. The pool keeps
 /// `capacity` trees, refilled on a background queue after each take. A new pool removes the trees of processes that
-/// are gone (a crash leaves at most `capacity` + 1); the process's own trees are removed when it exits.
+/// are gone (a crash leaves at most `capacity` + 1 per pool); a pool's own trees are removed when the process exits.
 public final class AttemptFolderPool: Sendable {
     /// The folders and empty files every command attempt gets, relative to its attempt folder.
     static let folders = ["model", "output", "output/data", "input", "input/config"]
     static let files = ["input/config/hyperparameters.json", "stdout.log", "stderr.log"]
 
-    /// Where this process's trees are.
+    /// Where this pool's trees are.
     public let directory: String
     let root: String
     let capacity: Int
