@@ -16,6 +16,7 @@ struct EngineContext {
     /// Every built-in step this binary knows, the registry steps writing into `store`.
     static func builtins(store: SQLiteStore, artifacts: ArtifactStore) -> [any BuiltinStep] {
         coreBuiltinSteps + mlBuiltinSteps + registryBuiltinSteps(registry: store, artifacts: artifacts)
+            + featureBuiltinSteps(store: store) + [NotifyStep(delivery: notifyDelivery(artifacts: artifacts))]
             + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
     }
 
@@ -241,6 +242,7 @@ private func reported(_ error: any Error) -> any Error {
     case let error as DurabilityError: message = error.description
     case let error as EndpointError: message = error.description
     case let error as APIKeyError: message = error.description
+    case let error as FeatureStoreError: message = error.description
     default: return error
     }
     printError(message)

@@ -273,6 +273,31 @@ enum Migrations {
                     ) STRICT;
                     """)
         }
+        migrator.registerMigration("v5_features") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE feature_group (
+                        name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),
+                        record_identifier TEXT NOT NULL CHECK (record_identifier <> ''),
+                        event_time TEXT NOT NULL CHECK (event_time <> ''),
+                        features TEXT NOT NULL CHECK (json_valid(features)),
+                        online_store INTEGER NOT NULL CHECK (online_store IN (0, 1)),
+                        created_at REAL NOT NULL
+                    ) STRICT;
+                    CREATE TABLE feature_record (
+                        sequence INTEGER PRIMARY KEY,
+                        group_name TEXT NOT NULL REFERENCES feature_group(name),
+                        record_id TEXT NOT NULL,
+                        event_time TEXT NOT NULL,
+                        features TEXT NOT NULL CHECK (json_valid(features)),
+                        written_at REAL NOT NULL,
+                        UNIQUE (group_name, record_id, event_time, features)
+                    ) STRICT;
+                    CREATE INDEX feature_record_by_id ON feature_record(group_name, record_id, event_time, sequence);
+                    CREATE TRIGGER feature_record_is_append_only_update BEFORE UPDATE ON feature_record
+                        BEGIN SELECT RAISE(ABORT, 'feature records are append-only'); END;
+                    """)
+        }
         return migrator
     }
 }

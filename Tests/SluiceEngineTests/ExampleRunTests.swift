@@ -41,8 +41,21 @@ import Testing
     /// oversampling, model-metrics.json, then the execution waits until `sluice approve TOKEN` and registers.
     @Test func creditRiskWaitsForApprovalThenRegisters() throws {
         let sandbox = try Sandbox()
+        let store = try Self.runApprovingOnce(sandbox, Self.examples + "/w3-credit-risk/training-pipeline.yaml")
+        let registered = try #require(try store.latestModelVersion(group: "CreditRiskModelGroup", status: .approved))
+        let metrics = try #require(registered.metrics)
+        for key in ["accuracy_score", "precision_score", "recall_score"] {
+            let value = try #require(metrics[key]?.number, "\(key) in \(metrics)")
+            #expect(value > 0 && value <= 1, "\(key)")
+        }
+        #expect(metrics["accuracy_score"]!.number! > 0.6)
+    }
+
+    /// Starts `sluice run PIPELINE`, checks nothing is registered while it waits at its approval, approves with the
+    /// printed token, and expects a successful end; returns the sandbox's store.
+    static func runApprovingOnce(_ sandbox: Sandbox, _ pipeline: String) throws -> SQLiteStore {
         let log = "\(sandbox.folder)/run.log"
-        let run = sandbox.process(["run", Self.examples + "/w3-credit-risk/training-pipeline.yaml"], output: log)
+        let run = sandbox.process(["run", pipeline], output: log)
         try run.run()
         var token: String?
         for _ in 0..<600 where token == nil {
@@ -59,12 +72,63 @@ import Testing
         run.waitUntilExit()
         let output = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
         #expect(run.terminationStatus == 0, "\(output)")
+        return store
+    }
+
+    /// The whole of W3: features ingested into the feature group (latest record per id online), training, approval,
+    /// registration, the endpoint, then the endpoint's link in the outbox (no `SLUICE_SMTP` in the test).
+    @Test func fullCreditRiskPipelineIngestsFeaturesDeploysAndNotifies() throws {
+        let sandbox = try Sandbox()
+        let store = try Self.runApprovingOnce(sandbox, Self.examples + "/w3-credit-risk/pipeline.yaml")
         let registered = try #require(try store.latestModelVersion(group: "CreditRiskModelGroup", status: .approved))
-        let metrics = try #require(registered.metrics)
-        for key in ["accuracy_score", "precision_score", "recall_score"] {
-            let value = try #require(metrics[key]?.number, "\(key) in \(metrics)")
-            #expect(value > 0 && value <= 1, "\(key)")
+        #expect(registered.version == 1)
+
+        // Every loan is one record; the online read of an id is its most recent loan.
+        let loans = try String(
+            contentsOfFile: Self.examples + "/w3-credit-risk/data/synthetic_credit_risk.csv", encoding: .utf8
+        ).split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        var latestLoan: [Substring: Substring] = [:]
+        for loan in loans { latestLoan[loan[0]] = max(latestLoan[loan[0]] ?? "", loan[1]) }
+        let repeated = try #require(latestLoan.keys.first { id in loans.filter { $0[0] == id }.count > 1 })
+        let (listed, list) = try sandbox.run(["features", "list", "--format", "json"])
+        #expect(listed == 0, "\(list)")
+        let groups = try JSONDecoder().decode(JSONValue.self, from: Data(list.utf8))
+        let group = try #require(groups.array?.first)
+        #expect(group["name"] == "mlops_credit_cards_risk" && group["records"] == .int(loans.count), "\(list)")
+        #expect(group["recordIdentifier"] == "id" && group["eventTime"] == "loan_date" && group["onlineStore"] == true)
+        let (got, record) = try sandbox.run([
+            "features", "get", "mlops_credit_cards_risk", String(repeated), "--format", "json",
+        ])
+        #expect(got == 0, "\(record)")
+        let latest = try JSONDecoder().decode(JSONValue.self, from: Data(record.utf8))
+        #expect(latest["eventTime"] == .string(String(latestLoan[repeated]!)), "\(record)")
+        #expect(latest["features"]?["nb_previous_loans"]?.number ?? 0 >= 1, "\(record)")
+        // The point-in-time read: one record per id that had a loan by then, each its latest up to that day.
+        let (read, asOf) = try sandbox.run(
+            ["features", "records", "mlops_credit_cards_risk", "--as-of", "2018-06-30", "--format", "json"])
+        #expect(read == 0, "\(asOf)")
+        let records = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(asOf.utf8)).array)
+        var latestThen: [Substring: Substring] = [:]
+        for loan in loans where loan[1] <= "2018-06-30" {
+            latestThen[loan[0]] = max(latestThen[loan[0]] ?? "", loan[1])
         }
-        #expect(metrics["accuracy_score"]!.number! > 0.6)
+        #expect(records.count == latestThen.count && !records.isEmpty)
+        for record in records {
+            let id = Substring(record["recordIdentifier"]?.string ?? "")
+            let expected: String? = latestThen[id].map(String.init)
+            #expect(record["eventTime"]?.string == expected, "\(record)")
+        }
+        let (unknown, refusal) = try sandbox.run(["features", "get", "mlops_credit_cards_risk", "no-such-id"])
+        #expect(unknown != 0 && refusal.contains("has no record with id 'no-such-id'"), "\(refusal)")
+
+        // The endpoint's link went out as a message.
+        let outbox = sandbox.home + "/outbox"
+        let files = try FileManager.default.contentsOfDirectory(atPath: outbox).filter { $0.hasSuffix(".eml") }
+        #expect(files.count == 1, "\(files)")
+        let mail = try String(contentsOfFile: outbox + "/" + files[0], encoding: .utf8)
+        #expect(mail.contains("To: risk-team@example.com\r\n"), "\(mail)")
+        #expect(
+            mail.contains("Subject: Credit risk endpoint ready: http://")
+                && mail.contains("/endpoints/credit-risk/prod"))
     }
 }
