@@ -114,6 +114,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let bareCPU = (Self.cpuSeconds() - bareCPUStart) / Double(commands)
         let (engineSeconds, engineCPU) = try await time(context, commandChain)
         let engine = engineSeconds / Double(commands)
+        let pooled = context.folderPool.counts
         print(
             String(
                 format:
@@ -125,8 +126,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
                 engineCPU * 1e6 / Double(commands), bareCPU * 1e6))
         print(
             String(
-                format: "    one new folder or file on this volume: %.0f µs (an attempt makes 7 folders and 3 files, "
-                    + "the bare spawn 1 and 2)", inode * 1e6))
+                format: "    one new folder or file on this volume: %.0f µs (an attempt's 7 folders and 3 files, the "
+                    + "bare spawn's 1 and 2); attempts given a tree made ahead: %d of %d", inode * 1e6, pooled.taken,
+                pooled.taken + pooled.missed))
     }
 
     /// Wall time and this process's CPU time (user + system) of one execution.

@@ -11,6 +11,8 @@ struct EngineContext {
     let home: SluiceHome
     let store: SQLiteStore
     let engine: ExecutionEngine
+    /// Attempt folder trees for command steps, made ahead under `executions/.spare/`.
+    let folderPool: AttemptFolderPool
 
     /// Every built-in step this binary knows, the registry steps writing into `store`.
     static func builtins(
@@ -37,9 +39,9 @@ struct EngineContext {
     }
 
     static func executors(
-        store: SQLiteStore, artifacts: ArtifactStore, serveURL: String = serveURL
+        store: SQLiteStore, artifacts: ArtifactStore, folderPool: AttemptFolderPool, serveURL: String = serveURL
     ) -> [String: any StepExecutor] {
-        let command = CommandExecutor()
+        let command = CommandExecutor(folderPool: folderPool)
         return [
             "builtin": BuiltinExecutor(builtins(store: store, artifacts: artifacts, serveURL: serveURL)),
             "command": command,
@@ -61,10 +63,12 @@ struct EngineContext {
         configuration.seed = UInt64.random(in: 1...UInt64.max)
         configuration.approvalBell = approvalBell
         let artifacts = ArtifactStore(root: home.artifactsPath)
+        let folderPool = AttemptFolderPool(root: "\(home.executionsPath)/.spare")
         let engine = ExecutionEngine(
             store: store, artifacts: artifacts,
-            executors: executors(store: store, artifacts: artifacts, serveURL: serveURL), configuration: configuration)
-        return EngineContext(home: home, store: store, engine: engine)
+            executors: executors(store: store, artifacts: artifacts, folderPool: folderPool, serveURL: serveURL),
+            configuration: configuration)
+        return EngineContext(home: home, store: store, engine: engine, folderPool: folderPool)
     }
 
     /// This process as a lease owner.

@@ -12,8 +12,13 @@ public struct CommandExecutor: StepExecutor {
     let runner = ProcessRunner()
     /// The Python interpreter for Lambda-style and Glue-style modules.
     public var python: String
+    /// Attempt folder trees made in advance (none: each attempt makes its folders when it starts).
+    public var folderPool: AttemptFolderPool?
 
-    public init(python: String = "python3") { self.python = python }
+    public init(python: String = "python3", folderPool: AttemptFolderPool? = nil) {
+        self.python = python
+        self.folderPool = folderPool
+    }
 
     public func preflight(_ module: Module) -> StepFailure? {
         switch module.implementation {
@@ -53,7 +58,9 @@ public struct CommandExecutor: StepExecutor {
 
     public func run(_ request: StepRequest) async throws -> StepResult {
         let work = request.workDirectory
-        for folder in ["model", "output/data", "input/config"] { try makeDirectory("\(work)/\(folder)") }
+        if folderPool?.take(into: work) != true {
+            for folder in ["model", "output/data", "input/config"] { try makeDirectory("\(work)/\(folder)") }
+        }
         var environment = Self.inheritedEnvironment
         var hyperparameters: [String: JSONValue] = [:]
         var channels: [String] = []

@@ -29,7 +29,7 @@ public struct CreditRiskError: Error, Hashable, Sendable, CustomStringConvertibl
 /// W3's HTTP API: `POST /invokeFeatureStore {"user_id": …}` answers the latest record's feature map;
 /// `POST /invokeSagemakerAPI {"user_id": …, "sagemaker_endpoint": …}` answers `{"result": "<prediction>"}` from the
 /// user's latest features and the endpoint's model, run in process.
-public struct CreditRiskRoutes: Sendable {
+public struct CreditRiskRoutes: ServerRoutes {
     let backend: any CreditRiskBackend
     /// Largest accepted body.
     let bodyLimit = 64 * 1024

@@ -116,7 +116,13 @@ struct Sandbox {
                 #expect(attempt != nil, "step \(record.name) attempt \(effect) has no recorded start")
                 if effect < record.attempt { #expect(attempt?.status == .interrupted) }
             }
+            // Attempt folders only: no tree made ahead was left half-moved by a kill.
+            let stepFolder = "\(sandbox.home)/executions/\(id)/\(record.name)"
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: stepFolder)) ?? []
+            #expect(names.allSatisfy { Int($0) != nil }, "step folder \(stepFolder) holds \(names)")
         }
+        // The killed runs' spare trees were removed by the next run, the last run's own when it exited.
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: "\(sandbox.home)/executions/.spare")) == [])
     }
 
     /// 50 `sluice run` processes at once on one `.sluice/`: all complete, none sees "database is locked".
