@@ -155,7 +155,7 @@ let package = Package(
             name: "SluiceCLITests",
             dependencies: [
                 "SluiceCLI", "SluiceStore", "SluiceServing", "SluiceCore", "SluiceExecutors", "SluiceML",
-                "SluiceServer",
+                "SluiceServer", "SluiceTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

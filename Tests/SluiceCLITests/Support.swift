@@ -2,6 +2,7 @@ import Foundation
 import SluiceCore
 import SluiceML
 import SluiceStore
+import SluiceTesting
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -85,23 +86,6 @@ struct RunningCommand {
         }
         return found
     }
-}
-
-/// The `sluice` binary of this build (built on demand when the tests run before it).
-enum SluiceBinary {
-    static let path: String = {
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-        let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        let candidates = [bundleFolder + "/sluice", packageRoot + "/.build/debug/sluice"]
-        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return found }
-        let build = Process()
-        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        build.arguments = ["swift", "build", "--product", "sluice", "--package-path", packageRoot]
-        try? build.run()
-        build.waitUntilExit()
-        return packageRoot + "/.build/debug/sluice"
-    }()
 }
 
 /// One HTTP exchange: status, body, the variant header and Retry-After.

@@ -191,20 +191,10 @@ public enum GBDT {
                     }
                 }
             }
-            var rows: [Int32]
-            if parameters.subsample < 1 {
-                rows = []
-                for i in 0..<n where rng.nextUnit() < parameters.subsample { rows.append(Int32(i)) }
-            } else {
-                rows = (0..<n).map { Int32($0) }
-            }
-            var features = Array(0..<d)
-            if parameters.colsampleBytree < 1 {
-                features.shuffle(using: &rng)
-                features = Array(features.prefix(max(1, Int((Double(d) * parameters.colsampleBytree).rounded()))))
-            }
+            let sample = parameters.sampleRound(rows: n, features: d, rng: &rng)
+            var rows = sample.rows
             let (tree, leaves) = TreeBuilder(
-                bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters, features: Set(features)
+                bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters, features: Set(sample.features)
             ).build(rows: &rows)
             margin.withUnsafeMutableBufferPointer { m in
                 if rows.count == n {
@@ -463,5 +453,24 @@ struct TreeBuilder {
             level = next
         }
         return (tree, leaves)
+    }
+}
+
+extension GBDTParameters {
+    /// One boosting round's sample: the rows kept by `subsample` and the features kept by `colsample_bytree`.
+    func sampleRound(rows n: Int, features d: Int, rng: inout SplitMix64) -> (rows: [Int32], features: [Int]) {
+        var rows: [Int32]
+        if subsample < 1 {
+            rows = []
+            for i in 0..<n where rng.nextUnit() < subsample { rows.append(Int32(i)) }
+        } else {
+            rows = (0..<n).map { Int32($0) }
+        }
+        var features = Array(0..<d)
+        if colsampleBytree < 1 {
+            features.shuffle(using: &rng)
+            features = Array(features.prefix(max(1, Int((Double(d) * colsampleBytree).rounded()))))
+        }
+        return (rows, features)
     }
 }

@@ -260,18 +260,8 @@ public enum MulticlassGBDT {
         for round in 0..<parameters.numRound {
             var p = margin
             for i in 0..<n { softmaxInPlace(&p, row: i, k: k) }
-            var rows: [Int32]
-            if parameters.subsample < 1 {
-                rows = []
-                for i in 0..<n where rng.nextUnit() < parameters.subsample { rows.append(Int32(i)) }
-            } else {
-                rows = (0..<n).map { Int32($0) }
-            }
-            var features = Array(0..<d)
-            if parameters.colsampleBytree < 1 {
-                features.shuffle(using: &rng)
-                features = Array(features.prefix(max(1, Int((Double(d) * parameters.colsampleBytree).rounded()))))
-            }
+            let sample = parameters.sampleRound(rows: n, features: d, rng: &rng)
+            let rows = sample.rows
             for cl in 0..<k {
                 for i in 0..<n {
                     let q = p[i * k + cl]
@@ -280,7 +270,7 @@ public enum MulticlassGBDT {
                 }
                 var treeRows = rows
                 let (tree, _) = TreeBuilder(
-                    bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters, features: Set(features)
+                    bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters, features: Set(sample.features)
                 ).build(rows: &treeRows)
                 x.values.withUnsafeBufferPointer { xv in
                     for i in 0..<n { margin[i * k + cl] += tree.leafValue(xv.baseAddress! + i * d) }
