@@ -270,7 +270,8 @@ public enum MulticlassGBDT {
                 }
                 var treeRows = rows
                 let (tree, _) = TreeBuilder(
-                    bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters, features: Set(sample.features)
+                    bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters,
+                    features: Set(sample.features)
                 ).build(rows: &treeRows)
                 x.values.withUnsafeBufferPointer { xv in
                     for i in 0..<n { margin[i * k + cl] += tree.leafValue(xv.baseAddress! + i * d) }
