@@ -71,6 +71,17 @@ struct EngineContext {
         return EngineContext(home: home, store: store, engine: engine, folderPool: folderPool)
     }
 
+    /// `next`, plus the approval links mailed to each Approval step's `notify` list.
+    func approvalMailer(
+        executionID: String, next: any ExecutionObserver, baseURL: @escaping @Sendable () -> String,
+        report: @escaping @Sendable (String) -> Void
+    ) -> ApprovalMailer {
+        ApprovalMailer(
+            next: next, executionID: executionID,
+            delivery: Self.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath)), baseURL: baseURL,
+            report: report)
+    }
+
     /// This process as a lease owner.
     static let owner = LeaseOwner(id: UUID().uuidString, pid: Int(getpid()))
 
@@ -98,7 +109,10 @@ struct EngineContext {
             switch result {
             case .claimed:
                 return try await engine.drive(
-                    executionID: executionID, pipeline: pipeline, owner: Self.owner, observer: display)
+                    executionID: executionID, pipeline: pipeline, owner: Self.owner,
+                    observer: approvalMailer(executionID: executionID, next: display, baseURL: { Self.serveURL }) {
+                        display.line($0)
+                    })
             case .queued(let running):
                 if !announcedQueue {
                     display.line(
@@ -214,7 +228,7 @@ final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
             return text
         case .retryScheduled(let step, let attempt, let delay):
             return "  ↻ \(step)  retry as attempt \(attempt) in \(Self.format(delay))"
-        case .approvalRequested(let step, let token, let message):
+        case .approvalRequested(let step, let token, let message, _):
             return "  ⏸ \(step)  waiting for approval: \(message)\n      approve: sluice approve \(token)\n"
                 + "      reject:  sluice reject \(token) --reason \"…\"\n"
                 + "      or open \(EngineContext.serveURL)/approvals/\(token) while `sluice serve` runs"

@@ -25,7 +25,8 @@ public enum EngineNotice: Sendable {
     case stepFinished(
         step: String, attempt: Int, status: StepStatus, seconds: Double, cacheHit: Bool, error: StepFailure?)
     case retryScheduled(step: String, attempt: Int, afterSeconds: Double)
-    case approvalRequested(step: String, token: String, message: String)
+    /// `notify`: the Approval step's recipients, told the token's link by whoever watches the run.
+    case approvalRequested(step: String, token: String, message: String, notify: [String])
     case approvalWaiting(step: String)
     case cacheDecision(step: String, hit: Bool, key: String, explanation: String)
     case mapProgress(step: String, done: Int, total: Int)

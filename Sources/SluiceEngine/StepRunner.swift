@@ -422,7 +422,8 @@ extension ExecutionEngine {
                         time: clock.now, step: step.name, attempt: attempt, kind: "approval-requested",
                         message: message ?? ""))
                 try store.apply(changes)
-                observer.notify(.approvalRequested(step: step.name, token: token, message: message ?? ""))
+                observer.notify(
+                    .approvalRequested(step: step.name, token: token, message: message ?? "", notify: spec.notify))
             }
             while !Task.isCancelled {
                 guard let record = try store.approval(executionID: executionID, step: step.name) else { break }

@@ -17,6 +17,29 @@ public enum NotifyDelivery: Sendable, Hashable {
         }
         return .smtp(host: String(address[..<colon]), port: port, from: from)
     }
+
+    /// Sends one message; returns where it went (`smtp://host:port` or the `.eml` file's path).
+    /// - Parameter id: the Message-ID's local part, also the outbox file's name stem.
+    public func deliver(to recipients: [String], subject: String, body: String, id: String) async throws -> String {
+        switch self {
+        case .smtp(let host, let port, let sender):
+            let message = NotifyStep.message(from: sender, to: recipients, subject: subject, body: body, id: id)
+            do {
+                try await SMTPClient(host: host, port: port).send(from: sender, to: recipients, data: message)
+            } catch let error as SMTPError {
+                throw SMTPError("\(error.description) (SLUICE_SMTP=\(host):\(port))")
+            }
+            return "smtp://\(host):\(port)"
+        case .outbox(let folder):
+            let message = NotifyStep.message(
+                from: "sluice@localhost", to: recipients, subject: subject, body: body, id: id)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let stamp = String(format: "%.0f", Date().timeIntervalSince1970 * 1000)
+            let file = "\(folder)/\(stamp)-\(id.filter { $0.isLetter || $0.isNumber || $0 == "-" }).eml"
+            try Data(message.utf8).write(to: URL(fileURLWithPath: file))
+            return file
+        }
+    }
 }
 
 /// `notify`: sends a message to people following a pipeline.
@@ -45,32 +68,15 @@ public struct NotifyStep: BuiltinStep {
         }
         let subject = try args.string("Subject") ?? "Sluice: execution \(context.executionID)"
         let body = try args.string("Message") ?? ""
-        let from: String
-        if case .smtp(_, _, let sender) = delivery { from = sender } else { from = "sluice@localhost" }
-        let message = Self.message(
-            from: from, to: recipients, subject: subject, body: body.isEmpty ? subject : body,
-            id: "\(context.executionID).\(context.stepName.filter { $0.isLetter || $0.isNumber })")
-
         let destination: String
-        switch delivery {
-        case .smtp(let host, let port, let sender):
-            do {
-                try await SMTPClient(host: host, port: port).send(from: sender, to: recipients, data: message)
-            } catch let error as SMTPError {
-                throw StepFailure(
-                    "Sluice.NotifyFailed",
-                    cause: "step '\(context.stepName)': \(error.description) (SLUICE_SMTP=\(host):\(port))")
-            }
-            destination = "smtp://\(host):\(port)"
-            context.log("sent '\(subject)' to \(recipients.joined(separator: ", ")) over \(destination)")
-        case .outbox(let folder):
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let stamp = String(format: "%.0f", Date().timeIntervalSince1970 * 1000)
-            let file = "\(folder)/\(stamp)-\(context.executionID)-\(context.stepName.filter { $0.isLetter }).eml"
-            try Data(message.utf8).write(to: URL(fileURLWithPath: file))
-            destination = file
-            context.log("no SLUICE_SMTP set: message '\(subject)' written to \(file)")
+        do {
+            destination = try await delivery.deliver(
+                to: recipients, subject: subject, body: body.isEmpty ? subject : body,
+                id: "\(context.executionID).\(context.stepName.filter { $0.isLetter || $0.isNumber })")
+        } catch let error as SMTPError {
+            throw StepFailure("Sluice.NotifyFailed", cause: "step '\(context.stepName)': \(error.description)")
         }
+        context.log("sent '\(subject)' to \(recipients.joined(separator: ", ")): \(destination)")
         return ["Recipients": .array(recipients.map(JSONValue.string)), "Delivery": .string(destination)]
     }
 

@@ -121,11 +121,15 @@ import Testing
         let (unknown, refusal) = try sandbox.run(["features", "get", "mlops_credit_cards_risk", "no-such-id"])
         #expect(unknown != 0 && refusal.contains("has no record with id 'no-such-id'"), "\(refusal)")
 
-        // The endpoint's link went out as a message.
+        // Two messages went out: the approval link to the Approval step's `Notify` list, then the endpoint's link.
         let outbox = sandbox.home + "/outbox"
         let files = try FileManager.default.contentsOfDirectory(atPath: outbox).filter { $0.hasSuffix(".eml") }
-        #expect(files.count == 1, "\(files)")
-        let mail = try String(contentsOfFile: outbox + "/" + files[0], encoding: .utf8)
+        let mails = try files.map { try String(contentsOfFile: outbox + "/" + $0, encoding: .utf8) }
+        #expect(mails.count == 2, "\(files)")
+        let approval = try #require(mails.first { $0.contains("Subject: Approval needed: Approve Model") })
+        #expect(approval.contains("To: risk-team@example.com\r\n"), "\(approval)")
+        #expect(approval.contains("/approvals/sl-") && approval.contains("sluice approve sl-"), "\(approval)")
+        let mail = try #require(mails.first { $0.contains("Subject: Credit risk endpoint ready") })
         #expect(mail.contains("To: risk-team@example.com\r\n"), "\(mail)")
         #expect(
             mail.contains("Subject: Credit risk endpoint ready: http://")

@@ -162,8 +162,11 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
                 switch claim {
                 case .claimed:
                     if resuming { sink("execution \(id)  \(pipeline.name)  resumed (its owner is gone)") }
+                    let mailer = context.approvalMailer(
+                        executionID: id, next: display,
+                        baseURL: { [weak self] in self?.baseURL ?? "http://127.0.0.1:8080" }, report: sink)
                     let status = try await context.engine.drive(
-                        executionID: id, pipeline: pipeline, owner: EngineContext.owner, observer: display)
+                        executionID: id, pipeline: pipeline, owner: EngineContext.owner, observer: mailer)
                     sink("execution \(id)  \(status.rawValue)")
                     return status
                 case .queued:
@@ -192,7 +195,7 @@ struct HostDisplay: ExecutionObserver {
 
     func notify(_ notice: EngineNotice) {
         switch notice {
-        case .approvalRequested(let step, let token, let message):
+        case .approvalRequested(let step, let token, let message, _):
             let base = baseURL() ?? "http://127.0.0.1:8080"
             sink(
                 "[\(executionID)] ⏸ \(step)  waiting for approval: \(message)\n"
