@@ -65,9 +65,17 @@ public struct CaptureRecord: Sendable {
 
 /// Appends `bytes` (UTF-8) as a JSON string literal, copying runs that need no escaping in one go.
 func appendQuoted(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
-    let hex: [UInt8] = Array("0123456789abcdef".utf8)
     out.append(UInt8(ascii: "\""))
-    for byte in bytes {
+    // Bytes that need no escape are copied in runs, not one by one.
+    var run = bytes.startIndex
+    var index = bytes.startIndex
+    while index != bytes.endIndex {
+        let byte = bytes[index]
+        if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
+            bytes.formIndex(after: &index)
+            continue
+        }
+        out.append(contentsOf: bytes[run..<index])
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"):
             out.append(UInt8(ascii: "\\"))
@@ -78,16 +86,19 @@ func appendQuoted(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
             out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
         case 0x09:
             out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-        case 0..<0x20:
-            out.append(contentsOf: Array("\\u00".utf8))
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xF)])
         default:
-            out.append(byte)
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0xF)])
         }
+        bytes.formIndex(after: &index)
+        run = index
     }
+    out.append(contentsOf: bytes[run..<index])
     out.append(UInt8(ascii: "\""))
 }
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 /// Decides which requests are captured: a seeded pseudo-random draw against a percentage.
 public final class CaptureSampler: Sendable {
@@ -120,21 +131,27 @@ public final class CaptureSampler: Sendable {
 public final class CaptureWriter: Sendable {
     /// The capture root, e.g. `.sluice/capture`.
     public let root: URL
-    private let stream: AsyncStream<CaptureRecord>
-    private let continuation: AsyncStream<CaptureRecord>.Continuation
+    private let capacity: Int
+    /// Requests append here under a short lock; `run` takes the whole batch at each wake. No request wakes the
+    /// writer: waking it per record cost about a fifth of `/stream`'s throughput at 20 % capture.
+    private let queue = Mutex<(records: [CaptureRecord], finished: Bool)>(([], false))
     private let dropped = Atomic<Int>(0)
     private let written = Atomic<Int>(0)
 
     /// A writer under `root`, buffering at most `capacity` records.
     public init(root: URL, capacity: Int = 10_000) {
         self.root = root
-        (stream, continuation) = AsyncStream.makeStream(
-            of: CaptureRecord.self, bufferingPolicy: .bufferingOldest(capacity))
+        self.capacity = capacity
     }
 
     /// Queues a record without waiting.
     public func submit(_ record: CaptureRecord) {
-        if case .dropped = continuation.yield(record) { dropped.add(1, ordering: .relaxed) }
+        let accepted = queue.withLock { queue in
+            guard !queue.finished, queue.records.count < capacity else { return false }
+            queue.records.append(record)
+            return true
+        }
+        if !accepted { dropped.add(1, ordering: .relaxed) }
     }
 
     /// Records dropped because the buffer was full.
@@ -143,7 +160,7 @@ public final class CaptureWriter: Sendable {
     public var writtenCount: Int { written.load(ordering: .relaxed) }
 
     /// Ends the stream; `run` returns after writing what is queued.
-    public func finish() { continuation.finish() }
+    public func finish() { queue.withLock { $0.finished = true } }
 
     /// Drains the buffer until `finish` is called (or the task is cancelled), then flushes.
     public func run() async {
@@ -176,14 +193,22 @@ public final class CaptureWriter: Sendable {
             pendingCount = 0
         }
         var lastFlush = ContinuousClock.now
-        for await record in stream {
-            record.appendJSONLine(to: &pending[record.relativeFolder, default: []])
-            pendingCount += 1
+        while true {
+            let (batch, finished) = queue.withLock { queue in
+                defer { queue.records.removeAll(keepingCapacity: true) }
+                return (queue.records, queue.finished)
+            }
+            for record in batch {
+                record.appendJSONLine(to: &pending[record.relativeFolder, default: []])
+            }
+            pendingCount += batch.count
             // Batch writes: every 256 records or once a second, whichever comes first.
             if pendingCount >= 256 || ContinuousClock.now - lastFlush > .seconds(1) {
                 flush()
                 lastFlush = ContinuousClock.now
             }
+            if finished || Task.isCancelled { break }
+            try? await Task.sleep(for: .milliseconds(20))
         }
         flush()
         for handle in files.values { try? handle.close() }
