@@ -102,22 +102,29 @@ struct ModelsCommand: ParsableCommand {
         }
     }
 
-    struct Approve: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve a version (Group/N).")
+    /// What `approve` and `reject` take: the version, why, and who decides.
+    struct Decision: ParsableArguments {
         @Argument(help: "Group/N.") var version: ModelVersionArgument
         @Option(help: "Why.") var reason: String = ""
         @Option(help: "Who decides (default: $USER).") var by: String = ModelsCommand.currentUser
 
-        func run() throws { try reportingErrors { try decide(version, .approved, by: by, reason: reason) } }
+        func record(_ status: ModelApprovalStatus) throws {
+            try reportingErrors { try decide(version, status, by: by, reason: reason) }
+        }
+    }
+
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve a version (Group/N).")
+        @OptionGroup var decision: Decision
+
+        func run() throws { try decision.record(.approved) }
     }
 
     struct Reject: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reject a version (Group/N).")
-        @Argument(help: "Group/N.") var version: ModelVersionArgument
-        @Option(help: "Why.") var reason: String = ""
-        @Option(help: "Who decides (default: $USER).") var by: String = ModelsCommand.currentUser
+        @OptionGroup var decision: Decision
 
-        func run() throws { try reportingErrors { try decide(version, .rejected, by: by, reason: reason) } }
+        func run() throws { try decision.record(.rejected) }
     }
 
     struct Alias: ParsableCommand {
