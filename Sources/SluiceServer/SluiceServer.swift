@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -85,10 +86,21 @@ public struct SluiceServer: Sendable {
         for group in routes { group.addRoutes(to: router) }
         var services = services
         if let capture = service.capture { services.append(CaptureService(writer: capture)) }
-        let seconds = configuration.idleTimeout.components.seconds
+        let idleTimeout = configuration.idleTimeout
+        let logger = logger
+        // The idle timeout and graceful shutdown are kept by a connection-state handler placed before the serving
+        // handler, so that it sees every request, including those answered on the event loop.
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(seconds))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [
+                        HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger),
+                        ServingChannelHandler(server: self),
+                    ],
+                    idleTimeout: nil
+                )
+            ),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: nil
@@ -148,12 +160,14 @@ public struct SluiceServer: Sendable {
         }
     }
 
-    private static let allocator = ByteBufferAllocator()
-    private static let variantHeader = HTTPField.Name("x-Amzn-Invoked-Production-Variant")!
-    private static let targetVariantHeader = HTTPField.Name("X-Amzn-SageMaker-Target-Variant")!
-    private static let apiKeyHeader = HTTPField.Name("x-api-key")!
-    private static let errorTypeHeader = HTTPField.Name("x-amzn-ErrorType")!
+    static let allocator = ByteBufferAllocator()
+    static let variantHeader = HTTPField.Name("x-Amzn-Invoked-Production-Variant")!
+    static let targetVariantHeader = HTTPField.Name("X-Amzn-SageMaker-Target-Variant")!
+    static let apiKeyHeader = HTTPField.Name("x-api-key")!
+    static let errorTypeHeader = HTTPField.Name("x-amzn-ErrorType")!
 
+    /// A serving request answered by Hummingbird's router: the bodies too large (or of unknown size) for the event
+    /// loop's path, and requests that must keep their order behind another route's (see `ServingChannelHandler`).
     private func handle(
         _ request: Request,
         _ context: BasicRequestContext,
@@ -161,42 +175,63 @@ public struct SluiceServer: Sendable {
         stage: StageName?,
         shape: ResponseShape
     ) async -> Response {
-        let started = ContinuousClock.now
-        let endpointName = endpoint ?? service.endpoints.defaultEndpoint ?? "default"
-        var variant = "-"
-        let response: Response
+        let exchange = ServingExchange(
+            route: ServingRoute(endpoint: endpoint, stage: stage, shape: shape), path: request.uri.path,
+            fields: request.headers, started: .now, server: self)
+        let result: Result<Invocation, ServingError>
         do throws(ServingError) {
-            if shape != .invocations || configuration.invocationsRequireKey {
-                try service.authorize(
-                    key: request.headers[Self.apiKeyHeader], endpoint: endpointName, now: Date().timeIntervalSince1970)
-            }
-            let live = try service.endpoints.stage(endpoint: endpointName, stage: stage ?? .production)
-            let body = try await collect(request, deadline: started + configuration.requestTimeout)
-            let invocation = try service.invoke(
-                live,
-                body: body,
-                contentType: request.headers[.contentType],
-                shape: shape,
-                targetVariant: request.headers[Self.targetVariantHeader],
-                allocator: Self.allocator
-            )
-            variant = invocation.variant
-            response = Response(
-                status: .ok,
-                headers: [.contentType: invocation.contentType, Self.variantHeader: invocation.variant],
-                body: .init(byteBuffer: invocation.body)
-            )
+            let live = try admit(exchange)
+            let body = try await collect(request, deadline: exchange.started + configuration.requestTimeout)
+            result = .success(try invoke(live, body: body, exchange))
         } catch {
-            response = Self.errorResponse(error)
+            result = .failure(error)
         }
-        let elapsed = ContinuousClock.now - started
+        let reply = complete(exchange, result, method: request.method, path: exchange.path)
+        return Response(status: reply.status, headers: reply.headers, body: .init(byteBuffer: reply.body))
+    }
+
+    /// The checks made before a serving request's body is read: key, usage plan, and the stage it names.
+    func admit(_ exchange: ServingExchange) throws(ServingError) -> LiveStage {
+        if exchange.route.shape != .invocations || configuration.invocationsRequireKey {
+            try service.authorize(
+                key: exchange.apiKey, endpoint: exchange.endpointName, now: Date().timeIntervalSince1970)
+        }
+        return try service.endpoints.stage(endpoint: exchange.endpointName, stage: exchange.route.stage ?? .production)
+    }
+
+    /// Runs the inference on the whole body.
+    func invoke(_ live: LiveStage, body: ByteBuffer, _ exchange: ServingExchange) throws(ServingError) -> Invocation {
+        try service.invoke(
+            live, body: body, contentType: exchange.contentType, shape: exchange.route.shape,
+            targetVariant: exchange.targetVariant, allocator: Self.allocator
+        )
+    }
+
+    /// The response to a finished serving request, counted in the metrics and written to the access log.
+    func complete(
+        _ exchange: ServingExchange,
+        _ result: Result<Invocation, ServingError>,
+        method: HTTPRequest.Method,
+        path: String
+    ) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+        let reply: (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer)
+        var variant = "-"
+        switch result {
+        case .success(let invocation):
+            variant = invocation.variant
+            reply = (.ok, [.contentType: invocation.contentType, Self.variantHeader: variant], invocation.body)
+        case .failure(let error):
+            reply = Self.errorReply(error)
+        }
+        let elapsed = ContinuousClock.now - exchange.started
         // Label only endpoints that exist, so arbitrary paths cannot grow the metrics without bound.
-        let known = variant != "-" || service.endpoints.contains(endpoint: endpointName, stage: stage ?? .production)
-        let metricEndpoint = known ? endpointName : "-"
-        metrics.record(endpoint: metricEndpoint, variant: variant, status: response.status.code, duration: elapsed)
+        let stage = exchange.route.stage ?? .production
+        let known = variant != "-" || service.endpoints.contains(endpoint: exchange.endpointName, stage: stage)
+        let metricEndpoint = known ? exchange.endpointName : "-"
+        metrics.record(endpoint: metricEndpoint, variant: variant, status: reply.status.code, duration: elapsed)
         if configuration.accessLog {
             logger.info(
-                "\(request.method) \(request.uri.path) \(response.status.code)",
+                "\(method) \(path) \(reply.status.code)",
                 metadata: [
                     "endpoint": .string(metricEndpoint), "variant": .string(variant),
                     "duration_us": .stringConvertible(
@@ -205,7 +240,7 @@ public struct SluiceServer: Sendable {
                 ]
             )
         }
-        return response
+        return reply
     }
 
     /// Reads the body up to the size limit, answering 408 when it arrives after `deadline`; a connection that
@@ -226,13 +261,7 @@ public struct SluiceServer: Sendable {
                     guard chunk.readableBytes <= configuration.bodyLimit else { throw tooLarge() }
                     collected = chunk
                 }
-                if ContinuousClock.now > deadline {
-                    throw ServingError(
-                        .requestTimeout,
-                        "The request body did not arrive within \(configuration.requestTimeout); send it faster "
-                            + "or in smaller requests."
-                    )
-                }
+                if ContinuousClock.now > deadline { throw overdue() }
             }
         } catch let error as ServingError {
             throw error
@@ -242,7 +271,17 @@ public struct SluiceServer: Sendable {
         return collected ?? ByteBuffer()
     }
 
-    private func tooLarge() -> ServingError {
+    /// The error answering a body that arrived after the per-request timeout.
+    func overdue() -> ServingError {
+        ServingError(
+            .requestTimeout,
+            "The request body did not arrive within \(configuration.requestTimeout); send it faster "
+                + "or in smaller requests."
+        )
+    }
+
+    /// The error answering a body over the size limit.
+    func tooLarge() -> ServingError {
         ServingError(
             .payloadTooLarge,
             "The request body is larger than the \(configuration.bodyLimit / 1_048_576) MB limit; "
@@ -265,12 +304,12 @@ public struct SluiceServer: Sendable {
         }
     }
 
-    static func errorResponse(_ error: ServingError) -> Response {
+    /// SageMaker's error shape: `x-amzn-ErrorType` and a JSON body with `ErrorCode` and `Message`.
+    static func errorReply(_ error: ServingError) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
         var headers: HTTPFields = [.contentType: "application/json", Self.errorTypeHeader: error.code.name]
         if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
         let body = "{\"ErrorCode\":\(JSONValue.quoted(error.code.name)),\"Message\":\(JSONValue.quoted(error.message))}"
-        return Response(
-            status: status(for: error.code), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return (status(for: error.code), headers, ByteBuffer(string: body))
     }
 }
 
