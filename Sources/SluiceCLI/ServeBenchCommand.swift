@@ -29,6 +29,9 @@ struct ServeBenchCommand: AsyncParsableCommand {
     @Option(help: "Usage plan for the key: burst size (with --rate; default: the rate).")
     var burst: Int?
 
+    @Option(help: "Event-loop threads (default: one per core).")
+    var threads: Int?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let port = port ?? environment["PORT"].flatMap(Int.init) ?? 8080
@@ -53,7 +56,7 @@ struct ServeBenchCommand: AsyncParsableCommand {
         let keyring = APIKeyring([APIKeyRecord(id: "key_bench", name: "bench", hash: APIKey.hash(key), plan: plan)])
         let capture = capturePercent > 0 ? CaptureWriter(root: URL(fileURLWithPath: captureDir)) : nil
         let service = InferenceService(endpoints: endpoints, keyring: keyring, capture: capture)
-        let server = SluiceServer(service: service, configuration: .init(host: "127.0.0.1", port: port))
+        let server = SluiceServer(service: service, configuration: .init(host: "127.0.0.1", port: port, eventLoopThreads: threads))
         try await server.run { bound in
             FileHandle.standardError.write(Data("sluice serve-bench listening on http://127.0.0.1:\(bound)\n".utf8))
         }

@@ -3,7 +3,9 @@ import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 import SluiceServing
 import Synchronization
 
@@ -16,23 +18,40 @@ struct ServingRoute: Sendable {
     /// How the answer is shaped.
     var shape: ResponseShape
 
-    /// The route of a `POST` to `path` on the event loop's path, or nil to leave the request to the router.
+    init(endpoint: String?, stage: StageName?, shape: ResponseShape) {
+        self.endpoint = endpoint
+        self.stage = stage
+        self.shape = shape
+    }
+
+    /// The route of a `POST` to `uri` on the event loop's path, or nil to leave the request to the router.
     ///
     /// Recognised: `/stream`, `/batch`, `/invocations`, `/{stage}/stream|batch` for a stage the default endpoint
     /// has, `/endpoints/{name}/invocations` and `/endpoints/{name}/{stage}/stream|batch|invocations`, with plain
-    /// path segments (letters, digits, `-_.~`). Anything else, including every path another route could claim,
-    /// goes to the router, which knows the same serving routes and answers them the same way.
-    init?(path: String, endpoints: EndpointTable) {
+    /// path segments (letters, digits, `-_.~`, not starting with a dot). Anything else, including every path
+    /// another route could claim, goes to the router, which has the same serving routes and answers them alike.
+    init?(uri: String, endpoints: EndpointTable) {
         var segments: [Substring] = []
-        var path = Substring(path)
-        if let query = path.utf8.firstIndex(of: UInt8(ascii: "?")) { path = path[..<query] }
-        guard path.utf8.first == UInt8(ascii: "/") else { return nil }
-        for segment in path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-            guard !segment.isEmpty, segment.count <= 128, segment.allSatisfy(Self.isPlain),
-                segment.first != UInt8(ascii: ".")
-            else { return nil }
-            segments.append(Substring(segment))
-            if segments.count > 4 { return nil }
+        segments.reserveCapacity(4)
+        var segmentStart: String.Index?
+        var index = uri.startIndex
+        let utf8 = uri.utf8
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        index = utf8.index(after: index)
+        segmentStart = index
+        while true {
+            let byte = index == utf8.endIndex ? UInt8(ascii: "?") : utf8[index]
+            if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") {
+                guard let start = segmentStart, start < index, segments.count < 4,
+                    utf8[start] != UInt8(ascii: ".")
+                else { return nil }
+                segments.append(uri[start..<index])
+                if byte == UInt8(ascii: "?") { break }
+                segmentStart = utf8.index(after: index)
+            } else if !Self.isPlain(byte) {
+                return nil
+            }
+            index = utf8.index(after: index)
         }
         func shape(_ name: Substring, invocations: Bool) -> ResponseShape? {
             switch name {
@@ -63,12 +82,6 @@ struct ServingRoute: Sendable {
         }
     }
 
-    init(endpoint: String?, stage: StageName?, shape: ResponseShape) {
-        self.endpoint = endpoint
-        self.stage = stage
-        self.shape = shape
-    }
-
     private static func isPlain(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
@@ -92,7 +105,11 @@ struct ServingExchange: Sendable {
     var path: String
 
     init(
-        route: ServingRoute, path: String, fields: HTTPFields, started: ContinuousClock.Instant, server: SluiceServer
+        route: ServingRoute,
+        path: String,
+        headers: some Sequence<(String, String)>,
+        started: ContinuousClock.Instant,
+        server: SluiceServer
     ) {
         self.route = route
         self.path = path
@@ -102,29 +119,85 @@ struct ServingExchange: Sendable {
         func append(_ value: String, to slot: inout String?) {
             slot = slot.map { $0 + ", " + value } ?? value
         }
-        for field in fields {
-            switch field.name {
-            case SluiceServer.apiKeyHeader: append(field.value, to: &apiKey)
-            case .contentType: append(field.value, to: &contentType)
-            case SluiceServer.targetVariantHeader: append(field.value, to: &targetVariant)
-            default: break
+        for (name, value) in headers {
+            if asciiCaselessEqual(name, "x-api-key") {
+                append(value, to: &apiKey)
+            } else if asciiCaselessEqual(name, "content-type") {
+                append(value, to: &contentType)
+            } else if asciiCaselessEqual(name, "x-amzn-sagemaker-target-variant") {
+                append(value, to: &targetVariant)
             }
         }
     }
 }
 
-/// Answers the serving routes on the connection's event loop, as soon as a request's body is complete, without
-/// Hummingbird's per-request task, router and response writer (most of the CPU a small request cost).
+/// Whether `name` equals `lowercase` ignoring ASCII case.
+func asciiCaselessEqual(_ name: String, _ lowercase: StaticString) -> Bool {
+    let utf8 = name.utf8
+    guard utf8.count == lowercase.utf8CodeUnitCount else { return false }
+    return lowercase.withUTF8Buffer { expected in
+        var index = 0
+        for byte in utf8 {
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            guard folded == expected[index] else { return false }
+            index += 1
+        }
+        return true
+    }
+}
+
+/// Hummingbird's HTTP/1 child channel with the serving handler in front of the HTTP-types conversion: the serving
+/// routes are answered on the event loop, everything else goes through Hummingbird as before.
+struct ServingHTTP1Channel: HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    let responder: HTTPChannelHandler.Responder
+    let server: SluiceServer
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            // As Hummingbird's `HTTP1Channel` sets it up, with the serving handler before the conversion to HTTP
+            // types; the serving handler keeps the idle timeout and graceful shutdown for every request.
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = 80 * 1024
+            limits.maxHeaderListSize = 80 * 1024
+            limits.maxHeaderFieldCount = 1000
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false,
+                withErrorHandling: false,
+                withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: limits
+            )
+            try pipeline.addHandler(ServingChannelHandler(server: server))
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            return try NIOAsyncChannel(
+                wrappingChannelSynchronously: channel,
+                configuration: .init(isOutboundHalfClosureEnabled: true)
+            )
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: value, logger: logger)
+    }
+}
+
+/// Answers the serving routes on the connection's event loop as soon as a request's body is complete, without
+/// Hummingbird's per-request task, HTTP-types conversion, router and response writer (most of the CPU a small
+/// request cost), and keeps the connection's idle timeout and graceful shutdown for every request.
 ///
-/// It sits between the HTTP codec and Hummingbird's handlers and passes every other request on, unchanged. Serving
-/// requests are passed on too (to the router's identical routes, off the event loop) when their body is larger
-/// than `eventLoopBodyLimit` or of unknown length, when they ask to close the connection, or when an earlier
-/// request of the connection is still with the router, so that answers keep the order of the requests.
+/// Every other request is passed on unchanged. Serving requests are passed on too (to the router's routes for
+/// the same paths, answered alike off the event loop) when their body is larger than `eventLoopBodyLimit` or of
+/// unknown length, when they do not keep the connection alive, or when an earlier request of the connection is
+/// still with the router, so that answers keep the order of the requests.
 final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     /// Larger bodies are predicted off the event loop, so that one big batch does not hold up other connections.
     static let eventLoopBodyLimit = 64 * 1024
@@ -145,14 +218,23 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Requests passed to the router whose response has not been written yet.
     private var routerRequests = 0
     private var needsFlush = false
+    // Connection state, as Hummingbird's `HTTPConnectionStateHandler` keeps it.
+    private var requestsInProgress = 0
+    private var isReadingRequest = false
+    private var lastActive = NIODeadline.now()
+    private var closeAfterResponse = false
+    private var idleCheck: Scheduled<Void>?
 
     init(server: SluiceServer) {
         self.server = server
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActive = .now()
         switch unwrapInboundIn(data) {
         case .head(let head):
+            requestsInProgress += 1
+            isReadingRequest = true
             if routerRequests == 0, let exchange = exchange(for: head) {
                 do throws(ServingError) {
                     state = .reading(exchange, try server.admit(exchange), nil)
@@ -185,6 +267,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 break
             }
         case .end:
+            isReadingRequest = false
             switch state {
             case .reading(let exchange, let live, let body):
                 let result: Result<Invocation, ServingError>
@@ -212,30 +295,103 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), routerRequests > 0 { routerRequests -= 1 }
-        context.write(data, promise: promise)
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        if routerRequests > 0 { routerRequests -= 1 }
+        if responseEnded() {
+            context.writeAndFlush(data, promise: promise)
+            context.close(promise: nil)
+        } else {
+            context.write(data, promise: promise)
+        }
     }
 
+    // MARK: Connection state
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { scheduleIdleCheck(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        scheduleIdleCheck(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // Graceful shutdown: close now if nothing is in progress, else after the last response.
+        if requestsInProgress == 0 {
+            context.close(promise: nil)
+        } else {
+            closeAfterResponse = true
+        }
+    }
+
+    /// Counts a finished response; returns whether the connection should now close.
+    private func responseEnded() -> Bool {
+        lastActive = .now()
+        requestsInProgress = max(requestsInProgress - 1, 0)
+        return requestsInProgress == 0 && closeAfterResponse
+    }
+
+    /// Closes the connection once it has been silent for the idle timeout, except while a request it has fully
+    /// received is being answered.
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext) {
+        guard idleCheck == nil else { return }
+        let timeout = TimeAmount.nanoseconds(
+            Int64(server.configuration.idleTimeout.components.seconds) * 1_000_000_000
+                + server.configuration.idleTimeout.components.attoseconds / 1_000_000_000)
+        idleCheck = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: lastActive + timeout) {
+            self.idleCheck = nil
+            let answering = !self.isReadingRequest && self.requestsInProgress > 0
+            if !answering, NIODeadline.now() >= self.lastActive + timeout {
+                context.close(promise: nil)
+            } else {
+                if answering { self.lastActive = .now() }
+                self.scheduleIdleCheck(context)
+            }
+        }
+    }
+
+    // MARK: Serving
+
     /// The exchange of a request this handler answers, or nil when it goes to the router.
-    private func exchange(for head: HTTPRequest) -> ServingExchange? {
-        guard head.method == .post, let path = head.path,
-            let route = ServingRoute(path: path, endpoints: server.service.endpoints)
+    private func exchange(for head: HTTPRequestHead) -> ServingExchange? {
+        guard head.method == .POST, head.version == .http1_1,
+            let route = ServingRoute(uri: head.uri, endpoints: server.service.endpoints)
         else { return nil }
         var length: Int?
-        for field in head.headerFields {
-            switch field.name {
-            case .contentLength:
-                guard length == nil, let value = Int(field.value) else { return nil }
+        for (name, value) in head.headers {
+            if asciiCaselessEqual(name, "content-length") {
+                guard length == nil, let value = Int(value) else { return nil }
                 length = value
-            case .connection:
-                guard field.value.utf8.elementsEqual("keep-alive".utf8) else { return nil }
-            case .transferEncoding:
+            } else if asciiCaselessEqual(name, "connection") {
+                guard asciiCaselessEqual(value, "keep-alive") else { return nil }
+            } else if asciiCaselessEqual(name, "transfer-encoding") {
                 return nil
-            default: break
             }
         }
         guard let length, length <= min(Self.eventLoopBodyLimit, server.configuration.bodyLimit) else { return nil }
-        return ServingExchange(route: route, path: path, fields: head.headerFields, started: .now, server: server)
+        let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
+        return ServingExchange(
+            route: route, path: path, headers: head.headers.lazy.map { ($0.name, $0.value) }, started: .now,
+            server: server)
     }
 
     private func respond(
@@ -243,13 +399,22 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         _ exchange: ServingExchange,
         _ result: Result<Invocation, ServingError>
     ) {
-        var reply = server.complete(exchange, result, method: .post, path: exchange.path)
-        reply.headers[.contentLength] = String(reply.body.readableBytes)
-        reply.headers[.date] = HTTPDate.now()
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: reply.status, headerFields: reply.headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(reply.body)), promise: nil)
-        context.write(wrapOutboundOut(.end(nil)), promise: nil)
-        needsFlush = true
+        let reply = server.complete(exchange, result, method: .post)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(6)
+        reply.forEachHeader { name, value in headers.add(name: name, value: value) }
+        headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
+        headers.add(name: "Date", value: HTTPDate.now())
+        let status = HTTPResponseStatus(statusCode: reply.status.code, reasonPhrase: reply.status.reasonPhrase)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+        if responseEnded() {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.close(promise: nil)
+        } else {
+            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            needsFlush = true
+        }
     }
 }
 

@@ -4,9 +4,11 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import SluiceCore
 import SluiceServing
+import Synchronization
 
 /// The HTTP front of Sluice's serving: SageMaker's runtime routes, W1's `/stream` and `/batch`, `/ping`, `/metrics`.
 public struct SluiceServer: Sendable {
@@ -26,6 +28,8 @@ public struct SluiceServer: Sendable {
         public var accessLog: Bool
         /// Whether `/invocations` also needs `x-api-key` (off: boto3 sends SigV4, not a key; on when exposed).
         public var invocationsRequireKey: Bool
+        /// Event-loop threads; nil = one per core (shared with the rest of the process).
+        public var eventLoopThreads: Int?
 
         /// Creates a configuration with the defaults.
         public init(
@@ -35,8 +39,10 @@ public struct SluiceServer: Sendable {
             idleTimeout: Duration = .seconds(30),
             requestTimeout: Duration = .seconds(10),
             accessLog: Bool = false,
-            invocationsRequireKey: Bool = false
+            invocationsRequireKey: Bool = false,
+            eventLoopThreads: Int? = nil
         ) {
+            self.eventLoopThreads = eventLoopThreads
             self.host = host
             self.port = port
             self.bodyLimit = bodyLimit
@@ -86,27 +92,17 @@ public struct SluiceServer: Sendable {
         for group in routes { group.addRoutes(to: router) }
         var services = services
         if let capture = service.capture { services.append(CaptureService(writer: capture)) }
-        let idleTimeout = configuration.idleTimeout
-        let logger = logger
-        // The idle timeout and graceful shutdown are kept by a connection-state handler placed before the serving
-        // handler, so that it sees every request, including those answered on the event loop.
         return Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [
-                        HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger),
-                        ServingChannelHandler(server: self),
-                    ],
-                    idleTimeout: nil
-                )
-            ),
+            server: HTTPServerBuilder { responder in ServingHTTP1Channel(responder: responder, server: self) },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: nil
             ),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            eventLoopGroupProvider: configuration.eventLoopThreads.map { .shared(EventLoopGroups.group(threads: $0)) }
+                ?? .singleton,
             logger: logger
         )
     }
@@ -161,10 +157,6 @@ public struct SluiceServer: Sendable {
     }
 
     static let allocator = ByteBufferAllocator()
-    static let variantHeader = HTTPField.Name("x-Amzn-Invoked-Production-Variant")!
-    static let targetVariantHeader = HTTPField.Name("X-Amzn-SageMaker-Target-Variant")!
-    static let apiKeyHeader = HTTPField.Name("x-api-key")!
-    static let errorTypeHeader = HTTPField.Name("x-amzn-ErrorType")!
 
     /// A serving request answered by Hummingbird's router: the bodies too large (or of unknown size) for the event
     /// loop's path, and requests that must keep their order behind another route's (see `ServingChannelHandler`).
@@ -177,7 +169,7 @@ public struct SluiceServer: Sendable {
     ) async -> Response {
         let exchange = ServingExchange(
             route: ServingRoute(endpoint: endpoint, stage: stage, shape: shape), path: request.uri.path,
-            fields: request.headers, started: .now, server: self)
+            headers: request.headers.lazy.map { ($0.name.canonicalName, $0.value) }, started: .now, server: self)
         let result: Result<Invocation, ServingError>
         do throws(ServingError) {
             let live = try admit(exchange)
@@ -186,8 +178,8 @@ public struct SluiceServer: Sendable {
         } catch {
             result = .failure(error)
         }
-        let reply = complete(exchange, result, method: request.method, path: exchange.path)
-        return Response(status: reply.status, headers: reply.headers, body: .init(byteBuffer: reply.body))
+        let reply = complete(exchange, result, method: request.method)
+        return Response(status: reply.status, headers: reply.fields, body: .init(byteBuffer: reply.body))
     }
 
     /// The checks made before a serving request's body is read: key, usage plan, and the stage it names.
@@ -211,15 +203,14 @@ public struct SluiceServer: Sendable {
     func complete(
         _ exchange: ServingExchange,
         _ result: Result<Invocation, ServingError>,
-        method: HTTPRequest.Method,
-        path: String
-    ) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
-        let reply: (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer)
+        method: HTTPRequest.Method
+    ) -> ServingReply {
+        let reply: ServingReply
         var variant = "-"
         switch result {
         case .success(let invocation):
             variant = invocation.variant
-            reply = (.ok, [.contentType: invocation.contentType, Self.variantHeader: variant], invocation.body)
+            reply = ServingReply(status: .ok, contentType: invocation.contentType, body: invocation.body, variant: variant)
         case .failure(let error):
             reply = Self.errorReply(error)
         }
@@ -231,7 +222,7 @@ public struct SluiceServer: Sendable {
         metrics.record(endpoint: metricEndpoint, variant: variant, status: reply.status.code, duration: elapsed)
         if configuration.accessLog {
             logger.info(
-                "\(method) \(path) \(reply.status.code)",
+                "\(method) \(exchange.path) \(reply.status.code)",
                 metadata: [
                     "endpoint": .string(metricEndpoint), "variant": .string(variant),
                     "duration_us": .stringConvertible(
@@ -305,11 +296,54 @@ public struct SluiceServer: Sendable {
     }
 
     /// SageMaker's error shape: `x-amzn-ErrorType` and a JSON body with `ErrorCode` and `Message`.
-    static func errorReply(_ error: ServingError) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
-        var headers: HTTPFields = [.contentType: "application/json", Self.errorTypeHeader: error.code.name]
-        if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
+    static func errorReply(_ error: ServingError) -> ServingReply {
         let body = "{\"ErrorCode\":\(JSONValue.quoted(error.code.name)),\"Message\":\(JSONValue.quoted(error.message))}"
-        return (status(for: error.code), headers, ByteBuffer(string: body))
+        return ServingReply(
+            status: status(for: error.code), contentType: "application/json", body: ByteBuffer(string: body),
+            errorType: error.code.name, retryAfter: error.retryAfterSeconds
+        )
+    }
+}
+
+/// A serving response, rendered as `HTTPFields` for the router or as HTTP/1 headers on the event loop's path.
+struct ServingReply {
+    var status: HTTPResponse.Status
+    var contentType: String
+    var body: ByteBuffer
+    /// `x-Amzn-Invoked-Production-Variant`.
+    var variant: String?
+    /// `x-amzn-ErrorType`.
+    var errorType: String?
+    /// `Retry-After`, in seconds.
+    var retryAfter: Int?
+
+    init(
+        status: HTTPResponse.Status, contentType: String, body: ByteBuffer, variant: String? = nil,
+        errorType: String? = nil, retryAfter: Int? = nil
+    ) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.variant = variant
+        self.errorType = errorType
+        self.retryAfter = retryAfter
+    }
+
+    /// The headers this reply sends, in order, besides `Content-Length` and `Date`.
+    func forEachHeader(_ body: (_ name: String, _ value: String) -> Void) {
+        body("Content-Type", contentType)
+        if let variant { body("x-Amzn-Invoked-Production-Variant", variant) }
+        if let errorType { body("x-amzn-ErrorType", errorType) }
+        if let retryAfter { body("Retry-After", String(retryAfter)) }
+    }
+
+    /// The headers for a Hummingbird `Response`.
+    var fields: HTTPFields {
+        var fields = HTTPFields()
+        forEachHeader { name, value in
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        return fields
     }
 }
 
@@ -322,6 +356,20 @@ struct CaptureService: Service {
             await writer.run()
         } onGracefulShutdown: {
             writer.finish()
+        }
+    }
+}
+
+/// Event-loop groups of a given size, made once per process (as NIO's own singleton is) and never shut down.
+enum EventLoopGroups {
+    private static let groups = Mutex<[Int: MultiThreadedEventLoopGroup]>([:])
+
+    static func group(threads: Int) -> MultiThreadedEventLoopGroup {
+        groups.withLock { groups in
+            if let group = groups[threads] { return group }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
+            groups[threads] = group
+            return group
         }
     }
 }
