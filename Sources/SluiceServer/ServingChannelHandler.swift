@@ -205,8 +205,8 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private enum State {
         /// Between requests.
         case idle
-        /// Reading the body of a serving request that passed the key, plan and stage checks.
-        case reading(ServingExchange, LiveStage, ByteBuffer?)
+        /// Reading the body of `reading`, a serving request that passed the key, plan and stage checks.
+        case reading
         /// The request was answered early (refused before or while its body arrived); the rest of it is dropped.
         case discarding
         /// The request belongs to the router.
@@ -215,6 +215,10 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private let server: SluiceServer
     private var state = State.idle
+    /// The serving request being read, its stage and its body so far (kept apart from `state`, so that appending
+    /// copies nothing).
+    private var reading: (exchange: ServingExchange, live: LiveStage)?
+    private var body: ByteBuffer?
     /// Requests passed to the router whose response has not been written yet.
     private var routerRequests = 0
     private var needsFlush = false
@@ -237,7 +241,8 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             isReadingRequest = true
             if routerRequests == 0, let exchange = exchange(for: head) {
                 do throws(ServingError) {
-                    state = .reading(exchange, try server.admit(exchange), nil)
+                    reading = (exchange, try server.admit(exchange))
+                    state = .reading
                 } catch {
                     respond(context, exchange, .failure(error))
                     state = .discarding
@@ -249,17 +254,18 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
         case .body(var chunk):
             switch state {
-            case .reading(let exchange, let live, var body):
-                state = .discarding  // drop the buffer's reference while appending, so it is not copied
+            case .reading:
                 if body == nil {
                     body = chunk
                 } else {
                     body!.writeBuffer(&chunk)
                 }
-                if ContinuousClock.now > exchange.started + server.configuration.requestTimeout {
+                if let exchange = reading?.exchange,
+                    ContinuousClock.now > exchange.started + server.configuration.requestTimeout
+                {
                     respond(context, exchange, .failure(server.overdue()))
-                } else {
-                    state = .reading(exchange, live, body)
+                    endReading()
+                    state = .discarding
                 }
             case .passing:
                 context.fireChannelRead(data)
@@ -269,14 +275,17 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .end:
             isReadingRequest = false
             switch state {
-            case .reading(let exchange, let live, let body):
-                let result: Result<Invocation, ServingError>
-                do throws(ServingError) {
-                    result = .success(try server.invoke(live, body: body ?? ByteBuffer(), exchange))
-                } catch {
-                    result = .failure(error)
+            case .reading:
+                if let (exchange, live) = reading {
+                    let result: Result<Invocation, ServingError>
+                    do throws(ServingError) {
+                        result = .success(try server.invoke(live, body: body ?? ByteBuffer(), exchange))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    endReading()
+                    respond(context, exchange, result)
                 }
-                respond(context, exchange, result)
             case .passing:
                 context.fireChannelRead(data)
             case .idle, .discarding:
@@ -284,6 +293,11 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
             state = .idle
         }
+    }
+
+    private func endReading() {
+        reading = nil
+        body = nil
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -388,7 +402,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
         }
         guard let length, length <= min(Self.eventLoopBodyLimit, server.configuration.bodyLimit) else { return nil }
-        let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
+        let path = head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(head.uri[..<$0]) } ?? head.uri
         return ServingExchange(
             route: route, path: path, headers: head.headers.lazy.map { ($0.name, $0.value) }, started: .now,
             server: server)

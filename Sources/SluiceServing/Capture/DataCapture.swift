@@ -52,7 +52,9 @@ public struct CaptureRecord: Sendable {
         output.withUnsafeReadableBytes { appendQuoted($0, to: &out) }
         raw(",\"encoding\":\"\(encoding(outputContentType))\"}},\"eventMetadata\":{\"eventId\":")
         appendQuoted(inferenceId.utf8, to: &out)
-        raw(",\"inferenceTime\":\"\(UTCDate(secondsSince1970: time).iso8601)\"},\"eventVersion\":\"0\"}\n")
+        raw(",\"inferenceTime\":\"")
+        UTCDate(secondsSince1970: time).appendISO8601(to: &out)
+        raw("\"},\"eventVersion\":\"0\"}\n")
     }
 
     /// The folder, relative to the capture root: `<endpoint>/<variant>/yyyy/mm/dd/hh`.
@@ -239,13 +241,30 @@ public final class CaptureWriter: Sendable {
             pendingCount = 0
         }
         var lastFlush = ContinuousClock.now
+        // Folders by endpoint, variant and hour since 1970: computed once an hour, not per record.
+        struct FolderKey: Hashable {
+            var endpoint: String
+            var variant: String
+            var hour: Int
+        }
+        var folders: [FolderKey: String] = [:]
         while true {
             let (batch, finished) = queue.withLock { queue in
                 defer { queue.records.removeAll(keepingCapacity: true) }
                 return (queue.records, queue.finished)
             }
             for record in batch {
-                record.appendJSONLine(to: &pending[record.relativeFolder, default: []])
+                let key = FolderKey(
+                    endpoint: record.endpoint, variant: record.variant, hour: Int((record.time / 3600).rounded(.down)))
+                let folder: String
+                if let known = folders[key] {
+                    folder = known
+                } else {
+                    if folders.count > 1024 { folders.removeAll() }
+                    folder = record.relativeFolder
+                    folders[key] = folder
+                }
+                record.appendJSONLine(to: &pending[folder, default: []])
             }
             pendingCount += batch.count
             // Batch writes: every 256 records or once a second, whichever comes first.
