@@ -56,7 +56,8 @@ struct ServeBenchCommand: AsyncParsableCommand {
         let keyring = APIKeyring([APIKeyRecord(id: "key_bench", name: "bench", hash: APIKey.hash(key), plan: plan)])
         let capture = capturePercent > 0 ? CaptureWriter(root: URL(fileURLWithPath: captureDir)) : nil
         let service = InferenceService(endpoints: endpoints, keyring: keyring, capture: capture)
-        let server = SluiceServer(service: service, configuration: .init(host: "127.0.0.1", port: port, eventLoopThreads: threads))
+        let server = SluiceServer(
+            service: service, configuration: .init(host: "127.0.0.1", port: port, eventLoopThreads: threads))
         try await server.run { bound in
             FileHandle.standardError.write(Data("sluice serve-bench listening on http://127.0.0.1:\(bound)\n".utf8))
         }

@@ -420,7 +420,8 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
         headers.add(name: "Date", value: HTTPDate.now())
         let status = HTTPResponseStatus(statusCode: reply.status.code, reasonPhrase: reply.status.reasonPhrase)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
         if responseEnded() {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -210,7 +210,8 @@ public struct SluiceServer: Sendable {
         switch result {
         case .success(let invocation):
             variant = invocation.variant
-            reply = ServingReply(status: .ok, contentType: invocation.contentType, body: invocation.body, variant: variant)
+            reply = ServingReply(
+                status: .ok, contentType: invocation.contentType, body: invocation.body, variant: variant)
         case .failure(let error):
             reply = Self.errorReply(error)
         }
