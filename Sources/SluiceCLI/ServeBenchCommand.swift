@@ -29,7 +29,7 @@ struct ServeBenchCommand: AsyncParsableCommand {
     @Option(help: "Usage plan for the key: burst size (with --rate; default: the rate).")
     var burst: Int?
 
-    @Option(help: "Event-loop threads (default: one per core).")
+    @Option(help: "Event-loop threads answering HTTP (default: one per core).")
     var threads: Int?
 
     func run() async throws {

@@ -185,22 +185,27 @@ struct ServingHTTP1Channel: HTTPChannelHandler {
     }
 }
 
-/// Answers the serving routes on the connection's event loop as soon as a request's body is complete, without
-/// Hummingbird's per-request task, HTTP-types conversion, router and response writer (most of the CPU a small
-/// request cost), and keeps the connection's idle timeout and graceful shutdown for every request.
+/// Answers the serving routes as soon as a request's body is complete, without Hummingbird's per-request task,
+/// HTTP-types conversion, router and response writer (most of the CPU a small request cost), and keeps the
+/// connection's idle timeout and graceful shutdown for every request.
 ///
-/// Every other request is passed on unchanged. Serving requests are passed on too (to the router's routes for
-/// the same paths, answered alike off the event loop) when their body is larger than `eventLoopBodyLimit` or of
-/// unknown length, when they do not keep the connection alive, or when an earlier request of the connection is
-/// still with the router, so that answers keep the order of the requests.
+/// Small bodies are predicted on the event loop; bodies over `eventLoopPredictionLimit` (a `/batch` of 100 rows)
+/// on Swift's concurrency pool, so that a large batch does not hold up the loop's other connections, with the
+/// connection's later requests held until the answer is written. Every other request is passed on unchanged.
+/// Serving requests are passed on too (to the router's routes for the same paths, answered alike off the event
+/// loop) when their body is larger than `bufferedBodyLimit` or of unknown length, when they do not keep the
+/// connection alive, or when an earlier request of the connection is still with the router, so that answers keep
+/// the order of the requests.
 final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// Larger bodies are predicted off the event loop, so that one big batch does not hold up other connections.
-    static let eventLoopBodyLimit = 64 * 1024
+    /// The largest body this handler collects; larger ones stream to the router.
+    static let bufferedBodyLimit = 64 * 1024
+    /// Larger bodies are predicted off the event loop.
+    static let eventLoopPredictionLimit = 2 * 1024
 
     private enum State {
         /// Between requests.
@@ -222,12 +227,18 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Requests passed to the router whose response has not been written yet.
     private var routerRequests = 0
     private var needsFlush = false
+    /// Whether a prediction runs off the event loop; request parts that arrive meanwhile wait in `held`, and so
+    /// does the next socket read.
+    private var predicting = false
+    private var held: [HTTPServerRequestPart] = []
+    private var readHeld = false
     // Connection state, as Hummingbird's `HTTPConnectionStateHandler` keeps it.
     private var requestsInProgress = 0
     private var isReadingRequest = false
     private var lastActive = NIODeadline.now()
     private var closeAfterResponse = false
     private var idleCheck: Scheduled<Void>?
+    private var removed = false
 
     init(server: SluiceServer) {
         self.server = server
@@ -235,7 +246,18 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastActive = .now()
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if predicting {
+            held.append(part)
+        } else {
+            process(context, part, data)
+        }
+    }
+
+    /// Handles one request part; `data` is the part as received, passed on when it belongs to the router.
+    private func process(_ context: ChannelHandlerContext, _ part: HTTPServerRequestPart, _ data: NIOAny?) {
+        func passOn() { context.fireChannelRead(data ?? wrapInboundOut(part)) }
+        switch part {
         case .head(let head):
             requestsInProgress += 1
             isReadingRequest = true
@@ -250,7 +272,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             } else {
                 routerRequests += 1
                 state = .passing
-                context.fireChannelRead(data)
+                passOn()
             }
         case .body(var chunk):
             switch state {
@@ -268,7 +290,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                     state = .discarding
                 }
             case .passing:
-                context.fireChannelRead(data)
+                passOn()
             case .idle, .discarding:
                 break
             }
@@ -277,17 +299,16 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             switch state {
             case .reading:
                 if let (exchange, live) = reading {
-                    let result: Result<Invocation, ServingError>
-                    do throws(ServingError) {
-                        result = .success(try server.invoke(live, body: body ?? ByteBuffer(), exchange))
-                    } catch {
-                        result = .failure(error)
-                    }
+                    let body = body ?? ByteBuffer()
                     endReading()
-                    respond(context, exchange, result)
+                    if body.readableBytes > Self.eventLoopPredictionLimit {
+                        predictOffLoop(context, exchange, live, body)
+                    } else {
+                        respond(context, exchange, server.invokeResult(live, body: body, exchange))
+                    }
                 }
             case .passing:
-                context.fireChannelRead(data)
+                passOn()
             case .idle, .discarding:
                 break
             }
@@ -298,6 +319,50 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func endReading() {
         reading = nil
         body = nil
+    }
+
+    /// Predicts on Swift's concurrency pool and answers back on the event loop, then goes on with the parts that
+    /// arrived meanwhile.
+    private func predictOffLoop(
+        _ context: ChannelHandlerContext, _ exchange: ServingExchange, _ live: LiveStage, _ body: ByteBuffer
+    ) {
+        predicting = true
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let server = server
+        Task {
+            let result = server.invokeResult(live, body: body, exchange)
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.predicting = false
+                // The connection closed meanwhile: nobody to answer.
+                guard !handler.removed else { return }
+                handler.respond(context, exchange, result)
+                handler.resumeHeld(context)
+            }
+        }
+    }
+
+    private func resumeHeld(_ context: ChannelHandlerContext) {
+        while !predicting, !held.isEmpty {
+            process(context, held.removeFirst(), nil)
+        }
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        if !predicting, readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if predicting {
+            readHeld = true
+        } else {
+            context.read()
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -334,6 +399,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        removed = true
         idleCheck?.cancel()
         idleCheck = nil
     }
@@ -401,7 +467,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 return nil
             }
         }
-        guard let length, length <= min(Self.eventLoopBodyLimit, server.configuration.bodyLimit) else { return nil }
+        guard let length, length <= min(Self.bufferedBodyLimit, server.configuration.bodyLimit) else { return nil }
         let path = head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(head.uri[..<$0]) } ?? head.uri
         return ServingExchange(
             route: route, path: path, headers: head.headers.lazy.map { ($0.name, $0.value) }, started: .now,

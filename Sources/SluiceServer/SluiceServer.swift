@@ -199,6 +199,17 @@ public struct SluiceServer: Sendable {
         )
     }
 
+    /// `invoke` as a result.
+    func invokeResult(_ live: LiveStage, body: ByteBuffer, _ exchange: ServingExchange) -> Result<
+        Invocation, ServingError
+    > {
+        do throws(ServingError) {
+            return .success(try invoke(live, body: body, exchange))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// The response to a finished serving request, counted in the metrics and written to the access log.
     func complete(
         _ exchange: ServingExchange,

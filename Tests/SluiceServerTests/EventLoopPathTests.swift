@@ -20,6 +20,10 @@ import Testing
         return text + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
+    /// A batch large enough to be predicted off the event loop: 400 rows of `[1, 2]` (→ 0.5 each).
+    static let largeBatch = #"{"x": ["# + Array(repeating: "[1, 2]", count: 400).joined(separator: ", ") + "]}"
+    static let largeBatchAnswer = "[" + Array(repeating: "[0.5]", count: 400).joined(separator: ",") + "]"
+
     /// The responses in `text`, each as its status line, its headers but `Date` (lower-cased names), and its body.
     static func responses(_ text: String) -> [(status: String, headers: [String], body: String)] {
         var rest = Substring(text)
@@ -52,16 +56,19 @@ import Testing
             connection.write(
                 "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"
                     + Self.post("/production/stream", #"{"x": [[1.5, 0.25]]}"#, key: key)
+                    + Self.post("/production/batch", Self.largeBatch, key: key)
                     + Self.post("/production/stream", #"{"x": [[1, 2]]}"#, key: key, chunked: true)
                     + Self.post("/stream", #"{"x": [[3, 1]]}"#, key: key)
                     + Self.post("/endpoints/w1/staging/batch", #"{"x": [[1, 2], [3, 1]]}"#, key: nil)
                     + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
             )
-            let (text, _) = try await connection.read { Self.responses($0).count == 6 }
+            let (text, _) = try await connection.read { Self.responses($0).count == 7 }
             let responses = Self.responses(text)
             let ok = "HTTP/1.1 200 OK"
-            #expect(responses.map(\.status) == [ok, ok, ok, ok, "HTTP/1.1 401 Unauthorized", ok], "\(text)")
-            #expect(responses.map(\.body).prefix(4) == ["", "3.25", "0.5", "5.5"], "\(text)")
+            #expect(responses.map(\.status) == [ok, ok, ok, ok, ok, "HTTP/1.1 401 Unauthorized", ok], "\(text)")
+            let bodies = responses.map(\.body)
+            #expect(bodies.count == 7 && [bodies[0], bodies[1], bodies[3], bodies[4]] == ["", "3.25", "0.5", "5.5"])
+            #expect(bodies.count == 7 && bodies[2] == Self.largeBatchAnswer)
         }
     }
 
@@ -73,6 +80,8 @@ import Testing
             let cases: [(String, String, String?)] = [
                 ("/production/stream", #"{"x": [[1.5, 0.25]]}"#, key),
                 ("/endpoints/w1/staging/batch", #"{"x": [[1, 2], [3, 1]]}"#, key),
+                ("/endpoints/w1/staging/batch", Self.largeBatch, key),
+                ("/endpoints/w1/staging/batch", Self.largeBatch.replacingOccurrences(of: "[1, 2]]", with: "[1]]"), key),
                 ("/endpoints/w1/invocations", #"[[1, 2]]"#, nil),
                 ("/stream", #"{"x": [[1.5]]}"#, key),
                 ("/stream", #"{"x": [[1.5, 2]]}"#, nil),
