@@ -167,7 +167,7 @@ public enum GBDT {
         let mean = y.reduce(0, +) / Double(n)
         let baseMargin = parameters.isLogistic ? log(max(1e-12, mean) / max(1e-12, 1 - mean)) : mean
         var margin = [Double](repeating: baseMargin, count: n)
-        var gradHess = [Double](repeating: 0, count: 2 * n)
+        var gradHess = [Float](repeating: 0, count: 2 * n)
         var positions = [Int32](repeating: 0, count: n)
         var trees: [Tree] = []
         var rng = SplitMix64(seed: parameters.seed)
@@ -187,10 +187,10 @@ public enum GBDT {
                                 if let tree { m.value[i] += tree.value[Int(pos.value[i])] }
                                 if logistic {
                                     let p = sigmoid(m.value[i])
-                                    gh.value[2 * i] = p - y[i]
-                                    gh.value[2 * i + 1] = max(p * (1 - p), 1e-16)
+                                    gh.value[2 * i] = Float(p - y[i])
+                                    gh.value[2 * i + 1] = Float(max(p * (1 - p), 1e-16))
                                 } else {
-                                    gh.value[2 * i] = m.value[i] - y[i]
+                                    gh.value[2 * i] = Float(m.value[i] - y[i])
                                     gh.value[2 * i + 1] = 1
                                 }
                             }
@@ -325,10 +325,10 @@ struct TreeBuilder {
         var histogram: Histogram
     }
 
-    /// A tree fitted to `gradHess` (the gradient of row i at 2i, its hessian at 2i + 1; a row whose hessian is 0
-    /// takes no part, which is how subsampling and bootstrap weights arrive). On return `positions[i]` is the
-    /// index of the leaf row i falls in.
-    func build(gradHess: [Double], positions: inout [Int32]) -> Tree {
+    /// A tree fitted to `gradHess`: the gradient of row i at 2i, its hessian at 2i + 1, in single precision as
+    /// XGBoost keeps them (histograms sum in double). A row whose hessian is 0 takes no part, which is how
+    /// subsampling and bootstrap weights arrive. On return `positions[i]` is the leaf row i falls in.
+    func build(gradHess: [Float], positions: inout [Int32]) -> Tree {
         var tree = Tree()
         var splitBins: [UInt8] = []
         func addLeaf(_ g: Double, _ s: Double) -> Int {
@@ -398,7 +398,7 @@ struct TreeBuilder {
     /// One pass over all rows: moves the rows of every node split since the last pass to its child, and returns
     /// the histogram of each node in `building`, in that order.
     private func pass(
-        _ gradHess: [Double], _ positions: inout [Int32], _ tree: Tree, _ splitBins: [UInt8], building: [Int]
+        _ gradHess: [Float], _ positions: inout [Int32], _ tree: Tree, _ splitBins: [UInt8], building: [Int]
     ) -> [Histogram] {
         let n = positions.count
         let d = self.d
@@ -431,9 +431,9 @@ struct TreeBuilder {
                                                         p[i] = Int32(node)
                                                     }
                                                     let slot = Int(slotOf[node])
-                                                    let s = gp[2 * i + 1]
+                                                    let s = Double(gp[2 * i + 1])
                                                     if slot < 0 || s == 0 { continue }
-                                                    let g = gp[2 * i]
+                                                    let g = Double(gp[2 * i])
                                                     let base = hp + slot * stride
                                                     for j in 0..<d {
                                                         let cell = base + (j << 9) + (Int(row[j]) << 1)

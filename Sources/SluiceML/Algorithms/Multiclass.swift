@@ -253,7 +253,7 @@ public enum MulticlassGBDT {
         var margin = [Double](repeating: 0, count: n * k)
         var validationMargin = validation.map { [Double](repeating: 0, count: $0.x.rows * k) }
         var trees = [[Tree]](repeating: [], count: k)
-        var gradHess = [Double](repeating: 0, count: 2 * n)
+        var gradHess = [Float](repeating: 0, count: 2 * n)
         var positions = [Int32](repeating: 0, count: n)
         var rng = SplitMix64(seed: parameters.seed)
         var bestLoss = Double.infinity
@@ -266,8 +266,8 @@ public enum MulticlassGBDT {
                 for i in 0..<n {
                     let q = p[i * k + cl]
                     let kept = sample.rows?[i] ?? true
-                    gradHess[2 * i] = kept ? q - (target[i] == cl ? 1 : 0) : 0
-                    gradHess[2 * i + 1] = kept ? max(2 * q * (1 - q), 1e-16) : 0
+                    gradHess[2 * i] = kept ? Float(q - (target[i] == cl ? 1 : 0)) : 0
+                    gradHess[2 * i + 1] = kept ? Float(max(2 * q * (1 - q), 1e-16)) : 0
                 }
                 let tree = TreeBuilder(bins: bins, d: d, cuts: cuts, parameters: parameters, features: sample.features)
                     .build(gradHess: gradHess, positions: &positions)

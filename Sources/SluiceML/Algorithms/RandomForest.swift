@@ -52,14 +52,14 @@ public enum RandomForest {
         tree.minChildWeight = Double(parameters.minSamplesLeaf)
         let perTree = min(d, max(1, parameters.maxFeatures ?? Int(Double(d).squareRoot().rounded())))
         var trees: [Tree] = []
-        var gradHess = [Double](repeating: 0, count: 2 * n)
+        var gradHess = [Float](repeating: 0, count: 2 * n)
         var positions = [Int32](repeating: 0, count: n)
         for _ in 0..<parameters.nEstimators {
             // A bootstrap sample as weights: a row drawn c times has gradient −c·y and hessian c.
             for i in gradHess.indices { gradHess[i] = 0 }
             for _ in 0..<pool.count {
                 let i = pool[Int(rng.next() % UInt64(pool.count))]
-                gradHess[2 * i] -= y[i]
+                gradHess[2 * i] -= Float(y[i])
                 gradHess[2 * i + 1] += 1
             }
             var features = Array(0..<d)
