@@ -64,7 +64,12 @@ public struct ExecutionStateMachine: Sendable {
         self.readReport = readReport
         self.pipeline = pipeline
         self.executionID = executionID
-        self.parameters = parameters
+        // A Float read back from the store's JSON may come as an integer (6.0 is stored as 6): give it its type back.
+        var typed = parameters
+        for parameter in pipeline.parameters where parameter.type == .float {
+            if case .int(let value) = typed[parameter.name] { typed[parameter.name] = .double(Double(value)) }
+        }
+        self.parameters = typed
         self.maxParallel = max(1, maxParallel)
         self.order = pipeline.steps.map(\.name)
         self.onFailureNames = pipeline.onFailure.map(\.name)

@@ -104,6 +104,34 @@ extension SQLiteStore {
         }
     }
 
+    /// The quota counts kept for every key that has used its plan.
+    public func keyUsage() throws -> [KeyUsage] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_key_usage ORDER BY key_id").map { row in
+                KeyUsage(
+                    keyID: row["key_id"], day: row["day"], dayCount: row["day_count"], month: row["month"],
+                    monthCount: row["month_count"])
+            }
+        }
+    }
+
+    /// Keeps quota counts (one transaction; counts of keys deleted meanwhile are dropped).
+    public func saveKeyUsage(_ counts: [KeyUsage]) throws {
+        guard !counts.isEmpty else { return }
+        try write { db in
+            for count in counts {
+                try db.execute(
+                    sql: """
+                        INSERT INTO api_key_usage (key_id, day, day_count, month, month_count)
+                        SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?)
+                        ON CONFLICT (key_id) DO UPDATE SET day = excluded.day, day_count = excluded.day_count,
+                            month = excluded.month, month_count = excluded.month_count
+                        """,
+                    arguments: [count.keyID, count.day, count.dayCount, count.month, count.monthCount, count.keyID])
+            }
+        }
+    }
+
     // MARK: Model version tags
 
     /// Sets (or, with a nil value, removes) tag `key` of a model version.

@@ -298,6 +298,19 @@ enum Migrations {
                         BEGIN SELECT RAISE(ABORT, 'feature records are append-only'); END;
                     """)
         }
+        migrator.registerMigration("v6_key_usage") { db in
+            // Quota counts per key; written by the server every poll, read back when it starts.
+            try db.execute(
+                sql: """
+                    CREATE TABLE api_key_usage (
+                        key_id TEXT PRIMARY KEY NOT NULL REFERENCES api_key(id),
+                        day INTEGER NOT NULL,
+                        day_count INTEGER NOT NULL CHECK (day_count >= 0),
+                        month INTEGER NOT NULL,
+                        month_count INTEGER NOT NULL CHECK (month_count >= 0)
+                    ) STRICT;
+                    """)
+        }
         return migrator
     }
 }

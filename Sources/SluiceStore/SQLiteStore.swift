@@ -68,12 +68,12 @@ public final class SQLiteStore: ExecutionStore {
             try db.execute(
                 sql: """
                     INSERT INTO execution (id, pipeline_hash, pipeline_name, parameters, status, max_concurrent,
-                        created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)
+                        created_at, lease_expires_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
                     """,
                 arguments: [
                     execution.id, execution.pipelineHash, execution.pipelineName,
                     JSONValue.object(execution.parameters).canonicalJSON, max(1, execution.maxConcurrentExecutions),
-                    execution.createdAt,
+                    execution.createdAt, execution.createdAt + Self.claimGraceSeconds,
                 ])
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO step (execution_id, name, position, status) VALUES (?, ?, ?, 'pending')")
@@ -86,6 +86,11 @@ public final class SQLiteStore: ExecutionStore {
         }
     }
 
+    /// How long a new or retried execution is left to the process that made it before a server adopts it.
+    static let claimGraceSeconds = 30.0
+
+    /// A queued execution is held too: a process waiting for a slot keeps a lease on it (renewed at every try), so a
+    /// server adopts it only once that process is gone.
     public func claim(
         executionID: String, owner: LeaseOwner, now: Double, leaseSeconds: Double,
         ownerIsAlive: @Sendable (Int) -> Bool
@@ -100,17 +105,14 @@ public final class SQLiteStore: ExecutionStore {
                         """, arguments: [executionID])
             else { return .notFound }
             let status = ExecutionStatus(rawValue: row["status"]) ?? .failed
-            switch status {
-            case .succeeded, .failed, .cancelled:
-                return .finished(status)
-            case .running:
-                let ownerID: String? = row["owner_id"]
-                if let ownerID, ownerID != owner.id, let pid: Int = row["owner_pid"],
-                    let expiry: Double = row["lease_expires_at"], expiry > now, ownerIsAlive(pid)
-                {
-                    return .ownedByOther(pid: pid)
-                }
-            case .queued:
+            if status.isFinished { return .finished(status) }
+            let ownerID: String? = row["owner_id"]
+            if let ownerID, ownerID != owner.id, let pid: Int = row["owner_pid"],
+                let expiry: Double = row["lease_expires_at"], expiry > now, ownerIsAlive(pid)
+            {
+                return .ownedByOther(pid: pid)
+            }
+            if status == .queued {
                 let running =
                     try Int.fetchOne(
                         db,
@@ -118,7 +120,12 @@ public final class SQLiteStore: ExecutionStore {
                             SELECT count(*) FROM execution
                             WHERE pipeline_hash = ? AND status = 'running' AND lease_expires_at > ? AND id <> ?
                             """, arguments: [row["pipeline_hash"] as String, now, executionID]) ?? 0
-                if running >= (row["max_concurrent"] as Int) { return .queued(running: running) }
+                if running >= (row["max_concurrent"] as Int) {
+                    try db.execute(
+                        sql: "UPDATE execution SET owner_id = ?, owner_pid = ?, lease_expires_at = ? WHERE id = ?",
+                        arguments: [owner.id, owner.pid, now + leaseSeconds, executionID])
+                    return .queued(running: running)
+                }
             }
             try db.execute(
                 sql: """
@@ -192,8 +199,8 @@ public final class SQLiteStore: ExecutionStore {
             try db.execute(
                 sql: """
                     UPDATE execution SET status = 'queued', cancel_requested = 0, owner_id = NULL, owner_pid = NULL,
-                        lease_expires_at = NULL, finished_at = NULL WHERE id = ?
-                    """, arguments: [executionID])
+                        lease_expires_at = ?, finished_at = NULL WHERE id = ?
+                    """, arguments: [now + Self.claimGraceSeconds, executionID])
             try appendEvent(
                 db, executionID, time: now, step: nil, attempt: nil, kind: "retry",
                 message: steps.joined(separator: ", "))
@@ -431,11 +438,18 @@ public final class SQLiteStore: ExecutionStore {
         }
     }
 
-    /// The ids of executions recorded as running, oldest first: those whose owner is gone are for a starting
-    /// server to resume.
-    public func runningExecutionIDs() throws -> [String] {
+    /// The executions a server may have to adopt, oldest first: every running one, and the queued ones that some
+    /// process once waited on or that nobody claimed in time. `claim` then takes those whose process is gone.
+    public func executionsToAdopt(now: Double) throws -> [String] {
         try pool.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM execution WHERE status = 'running' ORDER BY created_at")
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM execution
+                    WHERE status = 'running' OR (status = 'queued'
+                        AND (owner_pid IS NOT NULL OR lease_expires_at IS NULL OR lease_expires_at <= ?))
+                    ORDER BY created_at, id
+                    """, arguments: [now])
         }
     }
 

@@ -94,4 +94,58 @@ import Testing
         server.process.waitUntilExit()
         #expect(server.process.terminationStatus == 0, "\(server.output())")
     }
+
+    /// `--default-endpoint` picks the endpoint behind the unqualified routes; an unknown name is one error line.
+    @Test func defaultEndpointChoosesWhoAnswersTheUnqualifiedRoutes() async throws {
+        let sandbox = try ServingSandbox()
+        try sandbox.register("G", slope: 2)
+        try sandbox.register("G", slope: 4)
+        #expect(try sandbox.run(["endpoints", "deploy", "alpha", "G/1", "--stage", "production"]).status == 0)
+        #expect(try sandbox.run(["endpoints", "deploy", "beta", "G/2", "--stage", "production"]).status == 0)
+        let key = try sandbox.run(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let refused = try sandbox.run(["serve", "--port", "0", "--default-endpoint", "betta"])
+        #expect(refused.status == 1 && refused.err.contains("did you mean 'beta'?"), "\(refused.err)")
+
+        for (option, answer) in [([] as [String], "2.0"), (["--default-endpoint", "beta"], "4.0")] {
+            let server = try sandbox.start(["serve", "--port", "0"] + option)
+            defer { if server.process.isRunning { server.process.terminate() } }
+            let port = try #require(
+                await server.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0) })
+            let body = #"{"x": [[1]]}"#
+            #expect(try await post(port, "/production/stream", body, key: key).body == answer, "\(option)")
+            kill(server.process.processIdentifier, SIGINT)
+            server.process.waitUntilExit()
+        }
+    }
+
+    /// A daily quota is counted in the store: a restarted server does not hand out a fresh one, and `keys list`
+    /// shows what was used.
+    @Test func quotaOutlivesARestartOfServe() async throws {
+        let sandbox = try ServingSandbox()
+        try sandbox.register("G", slope: 2)
+        #expect(try sandbox.run(["endpoints", "deploy", "w1", "G/1", "--stage", "production"]).status == 0)
+        let created = try sandbox.run(["keys", "create", "--rate", "100", "--daily-quota", "3"])
+        let key = created.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = #"{"x": [[1]]}"#
+
+        func serve(_ requests: Int) async throws -> [Int] {
+            let server = try sandbox.start(["serve", "--port", "0"])
+            defer { if server.process.isRunning { server.process.terminate() } }
+            let port = try #require(
+                await server.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0) })
+            var statuses: [Int] = []
+            for _ in 0..<requests { statuses.append(try await post(port, "/production/stream", body, key: key).status) }
+            kill(server.process.processIdentifier, SIGINT)
+            server.process.waitUntilExit()
+            #expect(server.process.terminationStatus == 0, "\(server.output())")
+            return statuses
+        }
+        #expect(try await serve(2) == [200, 200])
+        #expect(try await serve(2) == [200, 429])
+
+        let listed = try sandbox.run(["keys", "list", "--format", "json"])
+        let keys = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(listed.out.utf8)).array)
+        #expect(keys.first?["usedToday"] == 3 && keys.first?["dailyQuota"] == 3, "\(listed.out)")
+        #expect(try sandbox.run(["keys", "list"]).out.contains("used today 3/3"))
+    }
 }

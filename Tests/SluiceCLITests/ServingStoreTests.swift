@@ -122,6 +122,18 @@ import Testing
         #expect(try store.deploymentHistory(endpoint: "e", stage: nil).first?.by == "ana")
     }
 
+    @Test func keyUsageRoundTripsAndDropsUnknownKeys() throws {
+        let store = try ServingSandbox().store
+        try store.createAPIKey(StoredAPIKey(id: "key_1", name: "client", hashHex: SHA256.hex("sk_1"), createdAt: 1))
+        try store.saveKeyUsage([
+            KeyUsage(keyID: "key_1", day: 20_000, dayCount: 3, month: 24_300, monthCount: 9),
+            KeyUsage(keyID: "key_gone", day: 20_000, dayCount: 1, month: 24_300, monthCount: 1),
+        ])
+        try store.saveKeyUsage([KeyUsage(keyID: "key_1", day: 20_001, dayCount: 1, month: 24_300, monthCount: 10)])
+        #expect(
+            try store.keyUsage() == [KeyUsage(keyID: "key_1", day: 20_001, dayCount: 1, month: 24_300, monthCount: 10)])
+    }
+
     @Test func deployStepRefusesUnapprovedVersionsUnlessOverridden() async throws {
         let sandbox = try ServingSandbox()
         try sandbox.register("G", slope: 1)

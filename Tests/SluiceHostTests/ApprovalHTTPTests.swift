@@ -165,34 +165,46 @@ import Testing
         let scratch = try Scratch()
         try scratch.write("gate.yaml", gatePipeline)
         try scratch.write("echo.yaml", echoModule)
-        let log = scratch.folder + "/run.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: SluiceBinary.path)
-        run.arguments = ["run", "gate.yaml"]
-        run.currentDirectoryURL = URL(fileURLWithPath: scratch.folder)
-        run.environment = ProcessInfo.processInfo.environment.merging(["SLUICE_HOME": scratch.home]) { $1 }
-        run.standardOutput = FileHandle(forWritingAtPath: log)
-        run.standardError = FileHandle(forWritingAtPath: log)
-        try run.run()
-        var token: String?
-        for _ in 0..<600 where token == nil {
-            let text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
-            token = text.firstMatch(of: /sluice approve (sl-[0-9a-f]+)/).map { String($0.output.1) }
-            if token == nil { try await Task.sleep(nanoseconds: 50_000_000) }
-        }
-        kill(run.processIdentifier, SIGKILL)
-        await waitForExit(run)
-        let approvalToken = try #require(token, "sluice run printed no token")
+        let run = try SluiceRun(["run", "gate.yaml"], in: scratch)
+        let approvalToken = try await run.wait(for: /sluice approve (sl-[0-9a-f]+)/)
+        await run.kill()
 
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, console in
             let id = try await console.wait(for: #"execution (\S+)  Gate  resumed"#)
             #expect(try await send(base, "/approvals/\(approvalToken)").status == 200)
-            let decided = try await send(
-                base, "/approvals/\(approvalToken)", method: "POST", body: "decision=approve",
-                contentType: "application/x-www-form-urlencoded")
-            #expect(decided.status == 200)
+            try await approve(approvalToken, at: base)
             #expect(await server.engine.waitForEnd(of: id) == .succeeded, "\(console.text)")
         }
+    }
+
+    /// A `sluice run` killed while its execution waited in the queue (max_concurrent_executions: 1) leaves it to a
+    /// starting server, which waits for the slot in its place and runs it once the first execution is done.
+    @Test func startingServerAdoptsAQueuedExecution() async throws {
+        let scratch = try Scratch()
+        try scratch.write("gate.yaml", "max_concurrent_executions: 1\n" + gatePipeline)
+        try scratch.write("echo.yaml", echoModule)
+        let first = try SluiceRun(["run", "gate.yaml"], in: scratch)
+        let firstToken = try await first.wait(for: /sluice approve (sl-[0-9a-f]+)/)
+        let second = try SluiceRun(["run", "gate.yaml", "-p", "Version=2"], in: scratch)
+        _ = try await second.wait(for: /(queued): 1 execution/)
+        await first.kill()
+        await second.kill()
+
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, console in
+            let firstID = try await console.wait(for: #"execution (\S+)  Gate  resumed"#)
+            try await approve(firstToken, at: base)
+            #expect(await server.engine.waitForEnd(of: firstID) == .succeeded, "\(console.text)")
+            let secondToken = try await console.wait(for: #"Ship version 2\?\n.*/approvals/(sl-[0-9a-f]+)"#)
+            let secondID = try await console.wait(for: #"\[(\S+)\] ⏸ Ship It  waiting for approval: Ship version 2"#)
+            try await approve(secondToken, at: base)
+            #expect(await server.engine.waitForEnd(of: secondID) == .succeeded, "\(console.text)")
+        }
+    }
+
+    private func approve(_ token: String, at base: URL) async throws {
+        let decided = try await send(
+            base, "/approvals/\(token)", method: "POST", body: "decision=approve",
+            contentType: "application/x-www-form-urlencoded")
+        #expect(decided.status == 200)
     }
 }

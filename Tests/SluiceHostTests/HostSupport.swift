@@ -3,6 +3,7 @@ import Logging
 import SluiceServer
 import SluiceServing
 import SluiceStore
+import SluiceTesting
 import Synchronization
 
 @testable import SluiceCLI
@@ -141,4 +142,39 @@ func finalStatus(_ base: URL, _ id: String) async throws -> [String: Any] {
 /// and clients of concurrently running tests need.
 func waitForExit(_ process: Process) async {
     while process.isRunning { try? await Task.sleep(nanoseconds: 20_000_000) }
+}
+
+/// A `sluice run` in the background over a scratch home, its output in a file.
+struct SluiceRun {
+    let process = Process()
+    let log: String
+
+    init(_ arguments: [String], in scratch: Scratch) throws {
+        log = scratch.folder + "/run-\(UUID().uuidString).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: scratch.folder)
+        process.environment = ProcessInfo.processInfo.environment.merging(["SLUICE_HOME": scratch.home]) { $1 }
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+    }
+
+    /// Waits (up to 30 s) until the output matches, and returns the first capture.
+    func wait(for pattern: Regex<(Substring, Substring)>) async throws -> String {
+        for _ in 0..<600 {
+            let text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+            if let match = text.firstMatch(of: pattern) { return String(match.output.1) }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        let text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+        throw HostTestError("sluice \(process.arguments ?? []) printed nothing matching in:\n\(text)")
+    }
+
+    /// kill -9, as a crash would.
+    func kill() async {
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        await waitForExit(process)
+    }
 }

@@ -45,6 +45,43 @@ import Testing
         #expect(Metrics.mse(y, model.predict(x)) < 1e-4)
     }
 
+    /// Above 20,000 rows each tree level is one pass split between two threads: the result must not depend on how
+    /// the threads were scheduled (a race would show as two different models), and it must learn what one thread
+    /// learns. Missing values, row subsampling and feature subsampling are all in play.
+    @Test func threadedTreeGrowthIsDeterministicAndMatchesOneThread() throws {
+        var rng = SplitMix64(seed: 7)
+        let n = 30_000
+        let d = 6
+        var values = [Double](repeating: 0, count: n * d)
+        var y = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            for j in 0..<d { values[i * d + j] = rng.nextUnit() < 0.05 ? .nan : rng.nextUnit() }
+            let a = values[i * d].isNaN ? 0.5 : values[i * d]
+            let b = values[i * d + 1].isNaN ? 0.2 : values[i * d + 1]
+            y[i] = a + b * b + 0.3 * rng.nextUnit() > 0.9 ? 1 : 0
+        }
+        let x = Matrix(rows: n, cols: d, values: values)
+        let train = x.rows(0..<24_000)
+        let yTrain = Array(y[0..<24_000])
+        var parameters = GBDTParameters()
+        parameters.objective = "binary:logistic"
+        parameters.numRound = 15
+        parameters.maxDepth = 4
+        parameters.subsample = 0.8
+        parameters.colsampleBytree = 0.7
+        parameters.threads = 2
+        let first = try GBDT.fit(train, yTrain, parameters: parameters)
+        let second = try GBDT.fit(train, yTrain, parameters: parameters)
+        #expect(first == second)
+        parameters.threads = 1
+        let single = try GBDT.fit(train, yTrain, parameters: parameters)
+        let holdout = x.rows(24_000..<n)
+        let yHoldout = Array(y[24_000...])
+        let twoThreads = try #require(Metrics.rocAUC(yHoldout, first.predict(holdout)))
+        let oneThread = try #require(Metrics.rocAUC(yHoldout, single.predict(holdout)))
+        #expect(twoThreads > 0.9 && abs(twoThreads - oneThread) < 0.002, "\(twoThreads) vs \(oneThread)")
+    }
+
     @Test func xgboostOptionsArriveAsStrings() throws {
         let p = try GBDTParameters(options: ["objective": "reg:logistic", "num_round": "5", "eta": "0.1"])
         #expect(p.numRound == 5 && p.eta == 0.1 && p.objective == "reg:logistic")

@@ -81,6 +81,34 @@ import Testing
         try meter.admit(record, now: noon + 12 * 3600)  // next UTC day
     }
 
+    @Test func quotaCountsSurviveARestartOfTheMeter() throws {
+        let record = APIKeyRecord(
+            id: "k", name: "k", hash: [], plan: UsagePlan(rate: 1_000, burst: 1_000, dailyQuota: 3, monthlyQuota: 5)
+        )
+        let noon = 1_763_726_400.0  // 2025-11-21T12:00:00Z
+        let first = UsageMeter()
+        try first.admit(record, now: noon)
+        try first.admit(record, now: noon + 1)
+        let kept = first.takeChanges()
+        #expect(kept.map(\.dayCount) == [2] && kept.map(\.monthCount) == [2])
+        #expect(first.takeChanges().isEmpty, "nothing changed since the last call")
+
+        let restarted = UsageMeter()
+        restarted.restore(kept)
+        try restarted.admit(record, now: noon + 2)
+        #expect(throws: ServingError.self) { try restarted.admit(record, now: noon + 3) }
+        // The next day the daily count starts again but the month keeps counting: 3 + 2 = the monthly 5.
+        try restarted.admit(record, now: noon + 86_400)
+        try restarted.admit(record, now: noon + 86_401)
+        do {
+            try restarted.admit(record, now: noon + 86_402)
+            Issue.record("the monthly quota was not enforced after the restore")
+        } catch {
+            #expect(error.code == .quotaExceeded && error.message.contains("monthly"))
+        }
+        #expect(restarted.takeChanges().map(\.monthCount) == [5])
+    }
+
     @Test func utcDates() {
         let date = UTCDate(secondsSince1970: 1_709_208_000.25)  // 2024-02-29T12:00:00.250Z
         #expect((date.year, date.month, date.day, date.hour) == (2024, 2, 29, 12))

@@ -65,8 +65,12 @@ import Testing
             Issue.record("not a Fail step")
             return
         }
-        let text = spec.message.render { _ in .double(6.0) }
-        #expect(text == "Execution failed due to MSE greater than 6")
+        let defaults = Dictionary(uniqueKeysWithValues: pipeline.parameters.map { ($0.name, $0.defaultValue) })
+        let text = spec.message.render { reference in
+            guard case .parameter(let name) = reference.root, let value = defaults[name] ?? nil else { return .null }
+            return value
+        }
+        #expect(text == "Execution failed due to MSE greater than 6.0")
         #expect(fail.after == [Dependency("Check MSE", on: .conditionFalse)])
         #expect(
             pipeline.parameters.map(\.name).starts(with: [

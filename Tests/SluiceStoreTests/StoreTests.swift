@@ -54,6 +54,37 @@ import Testing
         #expect(try store.claim(executionID: "nope", owner: two, now: 12, leaseSeconds: 30) { _ in true } == .notFound)
     }
 
+    /// A process waiting in the queue holds the execution; a server adopts a queued execution only once its waiter
+    /// is gone, or when nobody claimed it within the grace after it was made.
+    @Test func queuedExecutionsAreAdoptedOnlyWhenTheirWaiterIsGone() throws {
+        let store = try open()
+        try store.createExecution(newExecution("e1"))
+        try store.createExecution(newExecution("e2"))
+        try store.createExecution(newExecution("e3"))  // made at t = 1 by a process that died before claiming
+        let one = LeaseOwner(id: "one", pid: 1)
+        let waiter = LeaseOwner(id: "waiter", pid: 2)
+        let server = LeaseOwner(id: "server", pid: 3)
+        #expect(try store.executionsToAdopt(now: 2).isEmpty, "new executions belong to their makers for a while")
+        #expect(try store.claim(executionID: "e1", owner: one, now: 2, leaseSeconds: 30) { _ in true } == .claimed)
+        #expect(
+            try store.claim(executionID: "e2", owner: waiter, now: 3, leaseSeconds: 30) { _ in true }
+                == .queued(running: 1))
+        #expect(try store.executionsToAdopt(now: 4) == ["e1", "e2"])
+        // The waiter is alive and its lease runs: the server leaves e2 alone.
+        #expect(
+            try store.claim(executionID: "e2", owner: server, now: 4, leaseSeconds: 30) { _ in true }
+                == .ownedByOther(pid: 2))
+        // The waiter died: the server waits in its place, and gets the slot once e1 is done.
+        #expect(
+            try store.claim(executionID: "e2", owner: server, now: 5, leaseSeconds: 30) { $0 == 1 }
+                == .queued(running: 1))
+        var done = ExecutionChanges(executionID: "e1", now: 6)
+        done.executionStatus = (.succeeded, nil)
+        try store.apply(done)
+        #expect(try store.claim(executionID: "e2", owner: server, now: 7, leaseSeconds: 30) { _ in true } == .claimed)
+        #expect(try store.executionsToAdopt(now: 40) == ["e2", "e3"], "e3 was never claimed within the grace")
+    }
+
     @Test func creationIsLogged() throws {
         let store = try open()
         try store.createExecution(newExecution("e1"))

@@ -125,9 +125,9 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
         }
     }
 
-    /// Claims every running execution whose owner is gone and drives it here.
+    /// Claims every execution whose owner is gone (running, or waiting in the queue for a slot) and drives it here.
     func resumeOrphans() {
-        guard let ids = try? context.store.runningExecutionIDs() else { return }
+        guard let ids = try? context.store.executionsToAdopt(now: Date().timeIntervalSince1970) else { return }
         for id in ids where state.withLock({ $0.driving.insert(id).inserted }) {
             guard let record = try? context.store.execution(id: id),
                 let pipeline = try? context.storedPipeline(of: record)

@@ -5,6 +5,35 @@ import SluiceServing
 import SluiceStore
 
 extension StoredAPIKey {
+    /// Requests counted against the quotas today and this month (UTC), from counts a server kept.
+    struct Used {
+        var today = 0
+        var thisMonth = 0
+
+        init(_ usage: KeyUsage?, now: Double) {
+            guard let usage else { return }
+            let (day, month) = KeyUsage.periods(at: now)
+            if usage.day == day { today = usage.dayCount }
+            if usage.month == month { thisMonth = usage.monthCount }
+        }
+    }
+
+    func json(used: Used) -> JSONValue {
+        guard case .object(var object) = json else { return json }
+        if dailyQuota != nil || monthlyQuota != nil || rate != nil {
+            object["usedToday"] = .int(used.today)
+            object["usedThisMonth"] = .int(used.thisMonth)
+        }
+        return .object(object)
+    }
+
+    func usageSummary(_ used: Used) -> String {
+        var parts: [String] = []
+        if let dailyQuota { parts.append("today \(used.today)/\(dailyQuota)") }
+        if let monthlyQuota { parts.append("this month \(used.thisMonth)/\(monthlyQuota)") }
+        return parts.isEmpty ? "" : "  used " + parts.joined(separator: ", ")
+    }
+
     var json: JSONValue {
         var object: [String: JSONValue] = [
             "id": .string(id), "name": .string(name), "createdAt": .string(Timestamp.iso8601(createdAt)),
@@ -75,24 +104,29 @@ struct KeysCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List keys (ids and plans, never the keys).")
+        static let configuration = CommandConfiguration(
+            abstract: "List keys (ids, plans and quota use so far, never the keys).")
         @Option(help: "text or json.") var format: ListFormat = .text
 
         func run() throws { try reportingErrors(execute) }
 
         private func execute() throws {
-            let keys = try EngineContext.open().store.apiKeys()
+            let store = try EngineContext.open().store
+            let keys = try store.apiKeys()
+            let usage = Dictionary(uniqueKeysWithValues: try store.keyUsage().map { ($0.keyID, $0) })
+            let now = Date().timeIntervalSince1970
+            let used = keys.map { StoredAPIKey.Used(usage[$0.id], now: now) }
             if format == .json {
-                printJSON(.array(keys.map(\.json)))
+                printJSON(.array(zip(keys, used).map { $0.json(used: $1) }))
                 return
             }
             if keys.isEmpty { print("no API keys; create one with `sluice keys create --name NAME`") }
-            for key in keys {
+            for (key, used) in zip(keys, used) {
                 let state = key.revokedAt.map { "revoked \(Timestamp.iso8601($0))" } ?? "active"
                 let scope = key.endpoint.map { "  endpoint \($0)" } ?? ""
                 print(
-                    "\(key.id)  \(key.name)  \(state)  \(key.planSummary)\(scope)  created \(Timestamp.iso8601(key.createdAt))"
-                )
+                    "\(key.id)  \(key.name)  \(state)  \(key.planSummary)\(key.usageSummary(used))\(scope)  "
+                        + "created \(Timestamp.iso8601(key.createdAt))")
             }
         }
     }

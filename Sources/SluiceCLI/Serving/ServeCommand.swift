@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluiceServer
+import SluiceServing
 import SluiceStore
 
 /// `sluice serve`: serves what the store says is deployed, following deploys and key changes while it runs.
@@ -22,6 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Require x-api-key on /invocations too (boto3 sends no key, so it is off by default).")
     var requireKeyForInvocations = false
 
+    @Option(help: "The endpoint behind the unqualified routes (/production/stream, /batch, …); default: the first.")
+    var defaultEndpoint: String?
+
     @Option(help: "Event-loop threads answering HTTP (default: one per core).")
     var threads: Int?
 
@@ -39,11 +44,25 @@ struct ServeCommand: AsyncParsableCommand {
                 sink: { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) })
             let host = host
             let store = hosted.context.store
+            let endpoints = hosted.runtime.server.service.endpoints
+            if let defaultEndpoint {
+                let known = try store.endpoints().map(\.name)
+                guard known.contains(defaultEndpoint) else {
+                    let hint = closestMatch(to: defaultEndpoint, in: known).map { "did you mean '\($0)'? " } ?? ""
+                    throw CLIError(
+                        "no endpoint '\(defaultEndpoint)' for --default-endpoint; \(hint)endpoints: "
+                            + (known.isEmpty ? "none yet (deploy one first)" : known.joined(separator: ", ")))
+                }
+                endpoints.defaultEndpoint = defaultEndpoint
+            }
             try await hosted.run { bound in
                 var lines = [
                     "sluice serve: listening on http://\(host):\(bound) (store \(home.path); Ctrl-C stops)",
                     "  engine: POST http://\(host):\(bound)/api/executions runs a pipeline; approval links open here",
                 ]
+                if let name = endpoints.defaultEndpoint {
+                    lines.append("  /production/stream, /production/batch and /invocations answer for endpoint \(name)")
+                }
                 for deployment in (try? store.currentDeployments()) ?? [] {
                     lines.append(
                         "  http://\(host):\(bound)/endpoints/\(deployment.endpoint)/\(deployment.stage)/stream  "

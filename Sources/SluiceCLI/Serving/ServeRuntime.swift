@@ -29,6 +29,8 @@ struct ServeRuntime: Sendable {
     let store: SQLiteStore
     let configuration: Configuration
     let sync: ServingSync
+    /// Usage-plan counts, restored from the store at start and kept there by the poller.
+    let meter: UsageMeter
     let server: SluiceServer
     let logger: Logger
 
@@ -56,8 +58,10 @@ struct ServeRuntime: Sendable {
         let source = StoreServingSource(store: store, artifacts: ArtifactStore(root: home.artifactsPath))
         sync = ServingSync(source: source, table: table, keyring: keyring, logger: logger)
         try sync.refresh()
+        meter = UsageMeter()
+        meter.restore(try store.keyUsage())
         let capture = CaptureWriter(root: URL(fileURLWithPath: home.path).appendingPathComponent("capture"))
-        let service = InferenceService(endpoints: table, keyring: keyring, capture: capture)
+        let service = InferenceService(endpoints: table, keyring: keyring, meter: meter, capture: capture)
         server = SluiceServer(
             service: service,
             configuration: .init(
@@ -70,11 +74,13 @@ struct ServeRuntime: Sendable {
     /// Applies store changes now instead of at the next poll (e.g. right after a deploy in the same process).
     func refresh() throws { try sync.refresh() }
 
-    /// The HTTP server and the store poller, to run in a `ServiceGroup`; `onServerRunning` gets the bound port.
+    /// The store poller and the HTTP server, to run in a `ServiceGroup`; `onServerRunning` gets the bound port.
+    /// A group stops its services in reverse order, so the poller keeps the last quota counts after the server
+    /// has drained.
     func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         [
+            StorePoller(sync: sync, meter: meter, interval: configuration.pollInterval),
             server.makeApplication(onServerRunning: onServerRunning),
-            StorePoller(sync: sync, interval: configuration.pollInterval),
         ]
     }
 
@@ -94,9 +100,11 @@ struct ServeRuntime: Sendable {
     }
 }
 
-/// Polls the store's change counter and reloads what changed.
+/// Polls the store's change counter and reloads what changed, and keeps the quota counts that changed. A crash
+/// loses at most one interval of counts.
 struct StorePoller: Service {
     let sync: ServingSync
+    let meter: UsageMeter
     let interval: Duration
 
     func run() async throws {
@@ -107,8 +115,19 @@ struct StorePoller: Service {
                 } catch {
                     sync.logger.error("cannot read deployments from the store: \(error)")
                 }
+                keepUsage()
                 try? await Task.sleep(for: interval)
             }
+        }
+        keepUsage()
+    }
+
+    /// Counts are totals, so one that fails to save is written whole with its key's next change.
+    private func keepUsage() {
+        do {
+            try sync.source.store.saveKeyUsage(meter.takeChanges())
+        } catch {
+            sync.logger.error("cannot keep quota counts in the store: \(error)")
         }
     }
 }

@@ -125,3 +125,24 @@ public protocol EndpointRegistry: Sendable {
     /// The deployment `stage` of `endpoint` served at `time`, nil if it was not deployed yet.
     func deployment(endpoint: String, stage: String, at time: Double) throws -> DeploymentRecord?
 }
+
+/// The quota counts of one API key: requests admitted in a UTC day and in a UTC month. The server keeps them in the
+/// store, so a restart does not hand out a fresh quota.
+public struct KeyUsage: Hashable, Sendable {
+    public var keyID: String
+    /// Days since 1970-01-01 (UTC).
+    public var day: Int
+    public var dayCount: Int
+    /// `year × 12 + month − 1` (UTC).
+    public var month: Int
+    public var monthCount: Int
+
+    /// Creates a count.
+    public init(keyID: String, day: Int, dayCount: Int, month: Int, monthCount: Int) {
+        self.keyID = keyID
+        self.day = day
+        self.dayCount = dayCount
+        self.month = month
+        self.monthCount = monthCount
+    }
+}

@@ -85,13 +85,14 @@ public struct Template: Hashable, Sendable, Codable {
 }
 
 extension JSONValue {
-    /// How a value reads inside an interpolated string.
+    /// How a value reads inside an interpolated string: a Float reads as written (6.0 stays "6.0", as SageMaker's
+    /// Join prints a ParameterFloat), an Integer without a point.
     public var interpolationText: String {
         switch self {
         case .null: "null"
         case .bool(let value): String(value)
         case .int(let value): String(value)
-        case .double(let value): value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        case .double(let value): String(value)
         case .string(let value): value
         case .array, .object: String(describing: self)
         }

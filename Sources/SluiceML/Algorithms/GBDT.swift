@@ -144,8 +144,8 @@ public struct GBDTModel: Sendable, Codable, Equatable {
     }
 }
 
-/// Histogram gradient boosting: features pre-binned to ≤ 256 quantile bins (UInt8), depth-wise growth,
-/// histogram subtraction, 2 threads.
+/// Histogram gradient boosting: features pre-binned to ≤ 256 quantile bins (UInt8), depth-wise growth over rows
+/// that never move (see `TreeBuilder`), histogram subtraction, 2 threads.
 public enum GBDT {
     public static func fit(
         _ x: Matrix, _ y: [Double], parameters: GBDTParameters = GBDTParameters(),
@@ -167,45 +167,50 @@ public enum GBDT {
         let mean = y.reduce(0, +) / Double(n)
         let baseMargin = parameters.isLogistic ? log(max(1e-12, mean) / max(1e-12, 1 - mean)) : mean
         var margin = [Double](repeating: baseMargin, count: n)
-        var gradHess = [Double](repeating: 0, count: 2 * n)
+        var gradHess = [Float](repeating: 0, count: 2 * n)
+        var positions = [Int32](repeating: 0, count: n)
         var trees: [Tree] = []
         var rng = SplitMix64(seed: parameters.seed)
         var validationMargin = validation.map { [Double](repeating: baseMargin, count: $0.x.rows) }
         var bestLoss = Double.infinity
         var bestRounds = 0
-        for round in 0..<parameters.numRound {
-            gradHess.withUnsafeMutableBufferPointer { gh in
-                let gh = UncheckedBox(gh)
-                let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
-                let logistic = parameters.isLogistic
-                parallelFor(parts.count) { t in
-                    for i in parts[t] {
-                        if logistic {
-                            let p = sigmoid(margin[i])
-                            gh.value[2 * i] = p - y[i]
-                            gh.value[2 * i + 1] = max(p * (1 - p), 1e-16)
-                        } else {
-                            gh.value[2 * i] = margin[i] - y[i]
-                            gh.value[2 * i + 1] = 1
+        // One parallel pass per round adds the last tree's leaves to the margins and takes the next gradients.
+        let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
+        let logistic = parameters.isLogistic
+        func update(adding tree: Tree?) {
+            margin.withUnsafeMutableBufferPointer { m in
+                gradHess.withUnsafeMutableBufferPointer { gh in
+                    positions.withUnsafeBufferPointer { pos in
+                        let (m, gh, pos) = (UncheckedBox(m), UncheckedBox(gh), UncheckedBox(pos))
+                        parallelFor(parts.count) { t in
+                            for i in parts[t] {
+                                if let tree { m.value[i] += tree.value[Int(pos.value[i])] }
+                                if logistic {
+                                    let p = sigmoid(m.value[i])
+                                    gh.value[2 * i] = Float(p - y[i])
+                                    gh.value[2 * i + 1] = Float(max(p * (1 - p), 1e-16))
+                                } else {
+                                    gh.value[2 * i] = Float(m.value[i] - y[i])
+                                    gh.value[2 * i + 1] = 1
+                                }
+                            }
                         }
                     }
                 }
             }
+        }
+        update(adding: nil)
+        for round in 0..<parameters.numRound {
             let sample = parameters.sampleRound(rows: n, features: d, rng: &rng)
-            var rows = sample.rows
-            let (tree, leaves) = TreeBuilder(
-                bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters, features: Set(sample.features)
-            ).build(rows: &rows)
-            margin.withUnsafeMutableBufferPointer { m in
-                if rows.count == n {
-                    // Every row sits in exactly one leaf's range of the partitioned row list.
-                    for (range, value) in leaves { for k in range { m[Int(rows[k])] += value } }
-                } else {
-                    x.values.withUnsafeBufferPointer { xv in
-                        for i in 0..<n { m[i] += tree.leafValue(xv.baseAddress! + i * d) }
-                    }
+            if let kept = sample.rows {
+                for i in 0..<n where !kept[i] {
+                    gradHess[2 * i] = 0
+                    gradHess[2 * i + 1] = 0
                 }
             }
+            let tree = TreeBuilder(bins: bins, d: d, cuts: cuts, parameters: parameters, features: sample.features)
+                .build(gradHess: gradHess, positions: &positions)
+            update(adding: tree)
             trees.append(tree)
             if let validation, let rounds = parameters.earlyStoppingRounds {
                 validation.x.values.withUnsafeBufferPointer { xv in
@@ -287,51 +292,22 @@ public enum GBDT {
     }
 }
 
+/// Grows one tree depth-wise over binned rows that never move: `positions[i]` is the node row i sits in. Each level
+/// is one sequential pass over all rows, split into contiguous parts for the threads, that routes every row of a
+/// node split on the level before to its child and adds it to the histogram of that child if the child is the
+/// smaller of its pair; the larger child's histogram is its parent's minus the smaller one's. Sequential passes
+/// keep the caches and the prefetcher busy where gathering a node's rows by index would miss on every row.
 struct TreeBuilder {
+    /// Row-major bin indices, `d` per row (see `GBDT.binMatrix`).
     let bins: [UInt8]
     let d: Int
     let cuts: [[Double]]
-    /// Gradient and hessian of row i at 2i and 2i + 1.
-    let gradHess: [Double]
     let parameters: GBDTParameters
-    let features: Set<Int>
+    /// The features a split may use (`colsample_bytree`).
+    let features: [Int]
 
-    /// Histogram of one node: (grad, hess) per (feature, bin), 256 bins per feature.
-    func histogram(_ rows: ArraySlice<Int32>) -> [Double] {
-        let parts = chunkRanges(rows.count, parts: rows.count > 20_000 ? parameters.threads : 1)
-        var partial = [[Double]](repeating: [], count: parts.count)
-        let d = self.d
-        partial.withUnsafeMutableBufferPointer { out in
-            let out = UncheckedBox(out)
-            parallelFor(parts.count) { t in
-                var h = [Double](repeating: 0, count: d * 512)
-                h.withUnsafeMutableBufferPointer { hv in
-                    bins.withUnsafeBufferPointer { bv in
-                        gradHess.withUnsafeBufferPointer { gv in
-                            rows.withUnsafeBufferPointer { rv in
-                                let hp = hv.baseAddress!
-                                for k in parts[t] {
-                                    let i = Int(rv[k])
-                                    let g = gv[2 * i]
-                                    let s = gv[2 * i + 1]
-                                    let row = bv.baseAddress! + i * d
-                                    for j in 0..<d {
-                                        let slot = hp + (j << 9) + (Int(row[j]) << 1)
-                                        slot[0] += g
-                                        slot[1] += s
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                out.value[t] = h
-            }
-        }
-        var total = partial[0]
-        for p in partial.dropFirst() { for k in 0..<total.count { total[k] += p[k] } }
-        return total
-    }
+    /// Per node: (gradient, hessian) for every (feature, bin), 256 bins per feature.
+    typealias Histogram = [Double]
 
     struct Candidate {
         var gain = 0.0
@@ -341,16 +317,155 @@ struct TreeBuilder {
         var leftHess = 0.0
     }
 
-    func bestSplit(_ h: [Double], g: Double, s: Double) -> Candidate {
+    /// A node of the level being split, with its totals and histogram.
+    struct Node {
+        var index: Int
+        var grad: Double
+        var hess: Double
+        var histogram: Histogram
+    }
+
+    /// A tree fitted to `gradHess`: the gradient of row i at 2i, its hessian at 2i + 1, in single precision as
+    /// XGBoost keeps them (histograms sum in double). A row whose hessian is 0 takes no part, which is how
+    /// subsampling and bootstrap weights arrive. On return `positions[i]` is the leaf row i falls in.
+    func build(gradHess: [Float], positions: inout [Int32]) -> Tree {
+        var tree = Tree()
+        var splitBins: [UInt8] = []
+        func addLeaf(_ g: Double, _ s: Double) -> Int {
+            tree.feature.append(-1)
+            tree.threshold.append(0)
+            tree.left.append(-1)
+            tree.right.append(-1)
+            tree.value.append(-g / (s + parameters.lambda) * parameters.eta)
+            splitBins.append(0)
+            return tree.value.count - 1
+        }
+        for i in positions.indices { positions[i] = 0 }
+        let root = addLeaf(0, 0)
+        let rootHistogram = pass(gradHess, &positions, tree, splitBins, building: [root])[0]
+        // Every row falls in exactly one bin of any feature, so feature 0's bins sum to the node's totals.
+        var g0 = 0.0
+        var s0 = 0.0
+        for b in 0..<256 {
+            g0 += rootHistogram[b << 1]
+            s0 += rootHistogram[(b << 1) + 1]
+        }
+        tree.value[root] = -g0 / (s0 + parameters.lambda) * parameters.eta
+        var level = [Node(index: root, grad: g0, hess: s0, histogram: rootHistogram)]
+        for depth in 0..<parameters.maxDepth {
+            var split: [(parent: Node, left: Node, right: Node, smallIsLeft: Bool)] = []
+            for node in level {
+                let best = bestSplit(node.histogram, g: node.grad, s: node.hess)
+                guard best.feature >= 0, best.gain > parameters.gamma else { continue }
+                let j = best.feature
+                let (gl, hl) = (best.leftGrad, best.leftHess)
+                let (gr, hr) = (node.grad - gl, node.hess - hl)
+                let leftIndex = addLeaf(gl, hl)
+                let rightIndex = addLeaf(gr, hr)
+                tree.feature[node.index] = Int32(j)
+                // Bin b (0-based in bestSplit) sends missing values and bins 1...b left: x ≤ cuts[j][b − 1].
+                tree.threshold[node.index] = best.bin == 0 ? -.infinity : cuts[j][best.bin - 1]
+                tree.left[node.index] = Int32(leftIndex)
+                tree.right[node.index] = Int32(rightIndex)
+                splitBins[node.index] = UInt8(best.bin)
+                // The hessian stands in for the row count, which the pass has not counted yet.
+                split.append(
+                    (
+                        node, Node(index: leftIndex, grad: gl, hess: hl, histogram: []),
+                        Node(index: rightIndex, grad: gr, hess: hr, histogram: []), hl <= hr
+                    ))
+            }
+            if split.isEmpty { break }
+            // Children at the depth limit are leaves: route the rows, build no histograms.
+            let leavesNext = depth + 1 == parameters.maxDepth
+            let built = pass(
+                gradHess, &positions, tree, splitBins,
+                building: leavesNext ? [] : split.map { $0.smallIsLeft ? $0.left.index : $0.right.index })
+            if leavesNext { break }
+            level = []
+            for (k, var pair) in split.enumerated() {
+                let small = built[k]
+                var large = pair.parent.histogram
+                for b in large.indices { large[b] -= small[b] }
+                pair.left.histogram = pair.smallIsLeft ? small : large
+                pair.right.histogram = pair.smallIsLeft ? large : small
+                level += [pair.left, pair.right]
+            }
+        }
+        return tree
+    }
+
+    /// One pass over all rows: moves the rows of every node split since the last pass to its child, and returns
+    /// the histogram of each node in `building`, in that order.
+    private func pass(
+        _ gradHess: [Float], _ positions: inout [Int32], _ tree: Tree, _ splitBins: [UInt8], building: [Int]
+    ) -> [Histogram] {
+        let n = positions.count
+        let d = self.d
+        let stride = d << 9
+        var slotOf = [Int32](repeating: -1, count: tree.value.count)
+        for (slot, node) in building.enumerated() { slotOf[node] = Int32(slot) }
+        let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
+        var partial = [[Double]](repeating: [], count: parts.count)
+        partial.withUnsafeMutableBufferPointer { out in
+            positions.withUnsafeMutableBufferPointer { pos in
+                let (out, pos) = (UncheckedBox(out), UncheckedBox(pos))
+                parallelFor(parts.count) { t in
+                    var h = [Double](repeating: 0, count: building.count * stride)
+                    h.withUnsafeMutableBufferPointer { hv in
+                        bins.withUnsafeBufferPointer { bv in
+                            gradHess.withUnsafeBufferPointer { gv in
+                                tree.feature.withUnsafeBufferPointer { feature in
+                                    tree.left.withUnsafeBufferPointer { left in
+                                        splitBins.withUnsafeBufferPointer { limit in
+                                            slotOf.withUnsafeBufferPointer { slotOf in
+                                                let p = pos.value.baseAddress!
+                                                let hp = hv.baseAddress!
+                                                let gp = gv.baseAddress!
+                                                for i in parts[t] {
+                                                    let row = bv.baseAddress! + i * d
+                                                    var node = Int(p[i])
+                                                    let f = Int(feature[node])
+                                                    if f >= 0 {
+                                                        node = Int(left[node]) + (row[f] <= limit[node] ? 0 : 1)
+                                                        p[i] = Int32(node)
+                                                    }
+                                                    let slot = Int(slotOf[node])
+                                                    let s = Double(gp[2 * i + 1])
+                                                    if slot < 0 || s == 0 { continue }
+                                                    let g = Double(gp[2 * i])
+                                                    let base = hp + slot * stride
+                                                    for j in 0..<d {
+                                                        let cell = base + (j << 9) + (Int(row[j]) << 1)
+                                                        cell[0] += g
+                                                        cell[1] += s
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    out.value[t] = h
+                }
+            }
+        }
+        var total = partial[0]
+        for other in partial.dropFirst() { for k in total.indices { total[k] += other[k] } }
+        return building.indices.map { Array(total[($0 * stride)..<(($0 + 1) * stride)]) }
+    }
+
+    func bestSplit(_ h: Histogram, g: Double, s: Double) -> Candidate {
         let lambda = parameters.lambda
         let parentScore = g * g / (s + lambda)
         var best = Candidate()
-        for j in 0..<d where features.contains(j) {
+        for j in features {
             // Missing values (bin 0) go left with the lowest bins.
             var gl = 0.0
             var hl = 0.0
-            let binCount = cuts[j].count
-            for b in 0..<binCount {
+            for b in 0..<cuts[j].count {
                 gl += h[(j << 9) + (b << 1)]
                 hl += h[(j << 9) + (b << 1) + 1]
                 let gr = g - gl
@@ -364,107 +479,15 @@ struct TreeBuilder {
         }
         return best
     }
-
-    /// The tree and, per leaf, its range in the partitioned `rows` and its value.
-    func build(rows: inout [Int32]) -> (Tree, [(Range<Int>, Double)]) {
-        var tree = Tree()
-        struct Node {
-            var index: Int
-            var range: Range<Int>
-            var grad: Double
-            var hess: Double
-            var histogram: [Double]
-        }
-        func addLeaf(_ g: Double, _ s: Double) -> Int {
-            tree.feature.append(-1)
-            tree.threshold.append(0)
-            tree.left.append(-1)
-            tree.right.append(-1)
-            tree.value.append(-g / (s + parameters.lambda) * parameters.eta)
-            return tree.value.count - 1
-        }
-        var g0 = 0.0
-        var s0 = 0.0
-        for i in rows {
-            g0 += gradHess[2 * Int(i)]
-            s0 += gradHess[2 * Int(i) + 1]
-        }
-        let root = addLeaf(g0, s0)
-        var level = [Node(index: root, range: 0..<rows.count, grad: g0, hess: s0, histogram: histogram(rows[...]))]
-        var leaves: [(Range<Int>, Double)] = []
-        for depth in 0...parameters.maxDepth {
-            var next: [Node] = []
-            for node in level {
-                let split =
-                    depth == parameters.maxDepth ? Candidate() : bestSplit(node.histogram, g: node.grad, s: node.hess)
-                guard split.feature >= 0, split.gain > parameters.gamma else {
-                    leaves.append((node.range, tree.value[node.index]))
-                    continue
-                }
-                // Partition the node's rows: bins 0 (missing) through split.bin go left.
-                let j = split.feature
-                let limit = UInt8(split.bin)
-                var lo = node.range.lowerBound
-                var hi = node.range.upperBound - 1
-                rows.withUnsafeMutableBufferPointer { r in
-                    bins.withUnsafeBufferPointer { bv in
-                        while lo <= hi {
-                            if bv[Int(r[lo]) * d + j] <= limit {
-                                lo += 1
-                            } else {
-                                r.swapAt(lo, hi)
-                                hi -= 1
-                            }
-                        }
-                    }
-                }
-                let leftRange = node.range.lowerBound..<lo
-                let rightRange = lo..<node.range.upperBound
-                let gl = split.leftGrad
-                let hl = split.leftHess
-                let gr = node.grad - gl
-                let hr = node.hess - hl
-                let leftIndex = addLeaf(gl, hl)
-                let rightIndex = addLeaf(gr, hr)
-                tree.feature[node.index] = Int32(j)
-                // bin index b (0-based in the loop) covers missing plus bins 1...b; bin b means x ≤ cuts[j][b − 1].
-                tree.threshold[node.index] = split.bin == 0 ? -.infinity : cuts[j][split.bin - 1]
-                tree.left[node.index] = Int32(leftIndex)
-                tree.right[node.index] = Int32(rightIndex)
-                // Histogram subtraction: build the smaller child, derive the larger.
-                // Children at the depth limit become leaves: no histograms needed.
-                let smallLeft = leftRange.count <= rightRange.count
-                var small: [Double] = []
-                var large: [Double] = []
-                if depth + 1 < parameters.maxDepth {
-                    small = histogram(rows[smallLeft ? leftRange : rightRange])
-                    large = node.histogram
-                    for k in 0..<large.count { large[k] -= small[k] }
-                }
-                next.append(
-                    Node(
-                        index: leftIndex, range: leftRange, grad: gl, hess: hl, histogram: smallLeft ? small : large))
-                next.append(
-                    Node(
-                        index: rightIndex, range: rightRange, grad: gr, hess: hr,
-                        histogram: smallLeft ? large : small))
-            }
-            if next.isEmpty { break }
-            level = next
-        }
-        return (tree, leaves)
-    }
 }
 
 extension GBDTParameters {
-    /// One boosting round's sample: the rows kept by `subsample` and the features kept by `colsample_bytree`.
-    func sampleRound(rows n: Int, features d: Int, rng: inout SplitMix64) -> (rows: [Int32], features: [Int]) {
-        var rows: [Int32]
+    /// One boosting round's sample: which rows `subsample` keeps (nil: all of them) and the features
+    /// `colsample_bytree` keeps.
+    func sampleRound(rows n: Int, features d: Int, rng: inout SplitMix64) -> (rows: [Bool]?, features: [Int]) {
+        var rows: [Bool]?
         if subsample < 1 {
-            rows = []
-            for i in 0..<n where rng.nextUnit() < subsample { rows.append(Int32(i)) }
-        } else {
-            rows = (0..<n).map { Int32($0) }
+            rows = (0..<n).map { _ in rng.nextUnit() < subsample }
         }
         var features = Array(0..<d)
         if colsampleBytree < 1 {

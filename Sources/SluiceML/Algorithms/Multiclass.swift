@@ -253,7 +253,8 @@ public enum MulticlassGBDT {
         var margin = [Double](repeating: 0, count: n * k)
         var validationMargin = validation.map { [Double](repeating: 0, count: $0.x.rows * k) }
         var trees = [[Tree]](repeating: [], count: k)
-        var gradHess = [Double](repeating: 0, count: 2 * n)
+        var gradHess = [Float](repeating: 0, count: 2 * n)
+        var positions = [Int32](repeating: 0, count: n)
         var rng = SplitMix64(seed: parameters.seed)
         var bestLoss = Double.infinity
         var bestRounds = 0
@@ -261,21 +262,16 @@ public enum MulticlassGBDT {
             var p = margin
             for i in 0..<n { softmaxInPlace(&p, row: i, k: k) }
             let sample = parameters.sampleRound(rows: n, features: d, rng: &rng)
-            let rows = sample.rows
             for cl in 0..<k {
                 for i in 0..<n {
                     let q = p[i * k + cl]
-                    gradHess[2 * i] = q - (target[i] == cl ? 1 : 0)
-                    gradHess[2 * i + 1] = max(2 * q * (1 - q), 1e-16)
+                    let kept = sample.rows?[i] ?? true
+                    gradHess[2 * i] = kept ? Float(q - (target[i] == cl ? 1 : 0)) : 0
+                    gradHess[2 * i + 1] = kept ? Float(max(2 * q * (1 - q), 1e-16)) : 0
                 }
-                var treeRows = rows
-                let (tree, _) = TreeBuilder(
-                    bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: parameters,
-                    features: Set(sample.features)
-                ).build(rows: &treeRows)
-                x.values.withUnsafeBufferPointer { xv in
-                    for i in 0..<n { margin[i * k + cl] += tree.leafValue(xv.baseAddress! + i * d) }
-                }
+                let tree = TreeBuilder(bins: bins, d: d, cuts: cuts, parameters: parameters, features: sample.features)
+                    .build(gradHess: gradHess, positions: &positions)
+                for i in 0..<n { margin[i * k + cl] += tree.value[Int(positions[i])] }
                 if let validation {
                     validation.x.values.withUnsafeBufferPointer { xv in
                         for i in 0..<validation.x.rows {

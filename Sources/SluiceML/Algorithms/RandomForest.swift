@@ -45,8 +45,6 @@ public enum RandomForest {
         }
         let cuts = (0..<d).map { GBDT.binEdges(x, feature: $0, maxBin: 256) }
         let bins = GBDT.binMatrix(x, cuts: cuts)
-        var gradHess = [Double](repeating: 1, count: 2 * n)
-        for i in 0..<n { gradHess[2 * i] = -y[i] }
         var tree = GBDTParameters()
         tree.maxDepth = parameters.maxDepth
         tree.eta = 1 / Double(parameters.nEstimators)
@@ -54,14 +52,21 @@ public enum RandomForest {
         tree.minChildWeight = Double(parameters.minSamplesLeaf)
         let perTree = min(d, max(1, parameters.maxFeatures ?? Int(Double(d).squareRoot().rounded())))
         var trees: [Tree] = []
+        var gradHess = [Float](repeating: 0, count: 2 * n)
+        var positions = [Int32](repeating: 0, count: n)
         for _ in 0..<parameters.nEstimators {
-            var rows = (0..<pool.count).map { _ in Int32(pool[Int(rng.next() % UInt64(pool.count))]) }
+            // A bootstrap sample as weights: a row drawn c times has gradient −c·y and hessian c.
+            for i in gradHess.indices { gradHess[i] = 0 }
+            for _ in 0..<pool.count {
+                let i = pool[Int(rng.next() % UInt64(pool.count))]
+                gradHess[2 * i] -= Float(y[i])
+                gradHess[2 * i + 1] += 1
+            }
             var features = Array(0..<d)
             features.shuffle(using: &rng)
             let builder = TreeBuilder(
-                bins: bins, d: d, cuts: cuts, gradHess: gradHess, parameters: tree,
-                features: Set(features.prefix(perTree)))
-            trees.append(builder.build(rows: &rows).0)
+                bins: bins, d: d, cuts: cuts, parameters: tree, features: Array(features.prefix(perTree)))
+            trees.append(builder.build(gradHess: gradHess, positions: &positions))
         }
         return GBDTModel(objective: "reg:squarederror", baseMargin: 0, trees: trees)
     }

@@ -1,3 +1,4 @@
+import SluiceCore
 import Synchronization
 
 /// Limits for one API key: a token bucket (steady rate, burst) and optional daily/monthly quotas.
@@ -51,37 +52,59 @@ public struct TokenBucket: Sendable, Equatable {
     }
 }
 
+extension KeyUsage {
+    /// The day and month numbers of `now` (seconds since 1970, UTC).
+    public static func periods(at now: Double) -> (day: Int, month: Int) {
+        let date = UTCDate(secondsSince1970: now)
+        return (Int((now / 86_400).rounded(.down)), date.year * 12 + date.month - 1)
+    }
+}
+
 /// Applies usage plans per key; time is passed in (seconds since 1970, UTC) so tests control it.
 public final class UsageMeter: Sendable {
     private struct Usage {
-        var bucket: TokenBucket
-        var day: Int
-        var dayCount: Int
-        var month: Int
-        var monthCount: Int
+        /// Made at the key's first request, from its plan then.
+        var bucket: TokenBucket?
+        var counts: KeyUsage
+        /// Whether the counts changed since `takeChanges()`.
+        var changed = false
     }
     private let usage = Mutex<[String: Usage]>([:])
 
     /// Creates an empty meter.
     public init() {}
 
+    /// Starts from counts kept earlier (a restarted server); counts of a past day or month are reset when used.
+    public func restore(_ counts: [KeyUsage]) {
+        usage.withLock { table in
+            for count in counts where table[count.keyID] == nil { table[count.keyID] = Usage(counts: count) }
+        }
+    }
+
+    /// The counts that changed since the last call, to be kept.
+    public func takeChanges() -> [KeyUsage] {
+        usage.withLock { table in
+            var changed: [KeyUsage] = []
+            for (key, entry) in table where entry.changed {
+                changed.append(entry.counts)
+                table[key]?.changed = false
+            }
+            return changed
+        }
+    }
+
     /// Counts a request by `record` at `now`, or throws 429's error with its Retry-After.
     public func admit(_ record: APIKeyRecord, now: Double) throws(ServingError) {
         guard let plan = record.plan else { return }
-        let day = Int((now / 86_400).rounded(.down))
-        let date = UTCDate(secondsSince1970: now)
-        let month = date.year * 12 + date.month - 1
+        let (day, month) = KeyUsage.periods(at: now)
         let outcome: ServingError? = usage.withLock { table in
             var entry =
                 table[record.id]
-                ?? Usage(
-                    bucket: TokenBucket(rate: plan.rate, burst: plan.burst, now: now),
-                    day: day, dayCount: 0, month: month, monthCount: 0
-                )
+                ?? Usage(counts: KeyUsage(keyID: record.id, day: day, dayCount: 0, month: month, monthCount: 0))
             defer { table[record.id] = entry }
-            if entry.day != day { (entry.day, entry.dayCount) = (day, 0) }
-            if entry.month != month { (entry.month, entry.monthCount) = (month, 0) }
-            if let quota = plan.dailyQuota, entry.dayCount >= quota {
+            if entry.counts.day != day { (entry.counts.day, entry.counts.dayCount) = (day, 0) }
+            if entry.counts.month != month { (entry.counts.month, entry.counts.monthCount) = (month, 0) }
+            if let quota = plan.dailyQuota, entry.counts.dayCount >= quota {
                 let wait = Double(day + 1) * 86_400 - now
                 return ServingError(
                     .quotaExceeded,
@@ -89,15 +112,17 @@ public final class UsageMeter: Sendable {
                     retryAfterSeconds: Int(wait.rounded(.up))
                 )
             }
-            if let quota = plan.monthlyQuota, entry.monthCount >= quota {
-                let wait = date.secondsUntilNextMonth
+            if let quota = plan.monthlyQuota, entry.counts.monthCount >= quota {
+                let wait = UTCDate(secondsSince1970: now).secondsUntilNextMonth
                 return ServingError(
                     .quotaExceeded,
                     "Key \(record.id) used its monthly quota of \(quota) requests; it resets on the 1st (UTC).",
                     retryAfterSeconds: Int(wait.rounded(.up))
                 )
             }
-            if let wait = entry.bucket.take(now: now) {
+            var bucket = entry.bucket ?? TokenBucket(rate: plan.rate, burst: plan.burst, now: now)
+            defer { entry.bucket = bucket }
+            if let wait = bucket.take(now: now) {
                 return ServingError(
                     .throttled,
                     "Rate limit of \(plan.rate) requests/s (burst \(plan.burst)) exceeded for key \(record.id); "
@@ -105,8 +130,9 @@ public final class UsageMeter: Sendable {
                     retryAfterSeconds: max(1, Int(wait.rounded(.up)))
                 )
             }
-            entry.dayCount += 1
-            entry.monthCount += 1
+            entry.counts.dayCount += 1
+            entry.counts.monthCount += 1
+            entry.changed = true
             return nil
         }
         if let outcome { throw outcome }
