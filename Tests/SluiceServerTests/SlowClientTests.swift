@@ -58,6 +58,21 @@ struct RawConnection {
         return (String(decoding: received, as: UTF8.self), false)
     }
 
+    /// Reads with blocking calls until `done` holds for the text so far, the peer closes, or 10 s without data.
+    func readBlocking(until done: (String) -> Bool) -> String {
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received += chunk[0..<count]
+            if done(String(decoding: received, as: UTF8.self)) { break }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     func close() { _ = Glibc.close(socket) }
 }
 
