@@ -157,7 +157,8 @@ struct ServingHTTP1Channel: HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             // As Hummingbird's `HTTP1Channel` sets it up, with the serving handler before the conversion to HTTP
-            // types; the serving handler keeps the idle timeout and graceful shutdown for every request.
+            // types; the serving handler keeps the idle timeout and graceful shutdown for every request (in place
+            // of Hummingbird's `HTTPConnectionStateHandler`, which would see only the router's requests).
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldSize = 80 * 1024
             limits.maxHeaderListSize = 80 * 1024
@@ -172,7 +173,6 @@ struct ServingHTTP1Channel: HTTPChannelHandler {
             )
             try pipeline.addHandler(ServingChannelHandler(server: server))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
             return try NIOAsyncChannel(
                 wrappingChannelSynchronously: channel,
                 configuration: .init(isOutboundHalfClosureEnabled: true)
