@@ -5,17 +5,16 @@ import Synchronization
 public final class ServingMetrics: Sendable {
     /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
-    private struct CounterKey: Hashable {
-        var endpoint: String
-        var variant: String
-        var status: Int
-    }
-    private struct HistogramKey: Hashable {
+    private struct SeriesKey: Hashable {
         var endpoint: String
         var variant: String
     }
-    private let counters = Mutex<[CounterKey: Counter]>([:])
-    private let histograms = Mutex<[HistogramKey: DurationHistogram]>([:])
+    /// The latency histogram of an endpoint and variant, and its request counters by status.
+    private struct Series {
+        var histogram: DurationHistogram
+        var counters: [Int: Counter]
+    }
+    private let series = Mutex<[SeriesKey: Series]>([:])
     private static let buckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -29,36 +28,35 @@ public final class ServingMetrics: Sendable {
 
     /// Counts one request and records its latency.
     public func record(endpoint: String, variant: String, status: Int, duration: Duration) {
-        let counterKey = CounterKey(endpoint: endpoint, variant: variant, status: status)
-        let counter =
-            counters.withLock { $0[counterKey] }
-            ?? {
-                let made = registry.makeCounter(
-                    descriptor: .init(
-                        namespace: "sluice", metricName: "requests", unitName: "total",
-                        helpText: "Serving requests by endpoint, variant and HTTP status."
+        // One lock and one lookup per request; the registry is asked only for series not seen before.
+        let (counter, histogram) = series.withLock { series in
+            let key = SeriesKey(endpoint: endpoint, variant: variant)
+            if let known = series[key], let counter = known.counters[status] { return (counter, known.histogram) }
+            var entry =
+                series[key]
+                ?? Series(
+                    histogram: registry.makeDurationHistogram(
+                        descriptor: .init(
+                            namespace: "sluice", metricName: "request_duration", unitName: "seconds",
+                            helpText: "Serving latency by endpoint and variant."
+                        ),
+                        labels: [("endpoint", endpoint), ("variant", variant)],
+                        buckets: Self.buckets
                     ),
-                    labels: [("endpoint", endpoint), ("variant", variant), ("status", String(status))]
+                    counters: [:]
                 )
-                counters.withLock { $0[counterKey] = made }
-                return made
-            }()
+            let counter = registry.makeCounter(
+                descriptor: .init(
+                    namespace: "sluice", metricName: "requests", unitName: "total",
+                    helpText: "Serving requests by endpoint, variant and HTTP status."
+                ),
+                labels: [("endpoint", endpoint), ("variant", variant), ("status", String(status))]
+            )
+            entry.counters[status] = counter
+            series[key] = entry
+            return (counter, entry.histogram)
+        }
         counter.increment()
-        let histogramKey = HistogramKey(endpoint: endpoint, variant: variant)
-        let histogram =
-            histograms.withLock { $0[histogramKey] }
-            ?? {
-                let made = registry.makeDurationHistogram(
-                    descriptor: .init(
-                        namespace: "sluice", metricName: "request_duration", unitName: "seconds",
-                        helpText: "Serving latency by endpoint and variant."
-                    ),
-                    labels: [("endpoint", endpoint), ("variant", variant)],
-                    buckets: Self.buckets
-                )
-                histograms.withLock { $0[histogramKey] = made }
-                return made
-            }()
         histogram.record(duration)
     }
 

@@ -1,11 +1,14 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import SluiceCore
 import SluiceServing
+import Synchronization
 
 /// The HTTP front of Sluice's serving: SageMaker's runtime routes, W1's `/stream` and `/batch`, `/ping`, `/metrics`.
 public struct SluiceServer: Sendable {
@@ -25,6 +28,8 @@ public struct SluiceServer: Sendable {
         public var accessLog: Bool
         /// Whether `/invocations` also needs `x-api-key` (off: boto3 sends SigV4, not a key; on when exposed).
         public var invocationsRequireKey: Bool
+        /// Event-loop threads; nil = one per core (shared with the rest of the process).
+        public var eventLoopThreads: Int?
 
         /// Creates a configuration with the defaults.
         public init(
@@ -34,8 +39,10 @@ public struct SluiceServer: Sendable {
             idleTimeout: Duration = .seconds(30),
             requestTimeout: Duration = .seconds(10),
             accessLog: Bool = false,
-            invocationsRequireKey: Bool = false
+            invocationsRequireKey: Bool = false,
+            eventLoopThreads: Int? = nil
         ) {
+            self.eventLoopThreads = eventLoopThreads
             self.host = host
             self.port = port
             self.bodyLimit = bodyLimit
@@ -85,16 +92,17 @@ public struct SluiceServer: Sendable {
         for group in routes { group.addRoutes(to: router) }
         var services = services
         if let capture = service.capture { services.append(CaptureService(writer: capture)) }
-        let seconds = configuration.idleTimeout.components.seconds
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(seconds))),
+            server: HTTPServerBuilder { responder in ServingHTTP1Channel(responder: responder, server: self) },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: nil
             ),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            eventLoopGroupProvider: configuration.eventLoopThreads.map { .shared(EventLoopGroups.group(threads: $0)) }
+                ?? .singleton,
             logger: logger
         )
     }
@@ -148,12 +156,10 @@ public struct SluiceServer: Sendable {
         }
     }
 
-    private static let allocator = ByteBufferAllocator()
-    private static let variantHeader = HTTPField.Name("x-Amzn-Invoked-Production-Variant")!
-    private static let targetVariantHeader = HTTPField.Name("X-Amzn-SageMaker-Target-Variant")!
-    private static let apiKeyHeader = HTTPField.Name("x-api-key")!
-    private static let errorTypeHeader = HTTPField.Name("x-amzn-ErrorType")!
+    static let allocator = ByteBufferAllocator()
 
+    /// A serving request answered by Hummingbird's router: the bodies too large (or of unknown size) for the event
+    /// loop's path, and requests that must keep their order behind another route's (see `ServingChannelHandler`).
     private func handle(
         _ request: Request,
         _ context: BasicRequestContext,
@@ -161,42 +167,74 @@ public struct SluiceServer: Sendable {
         stage: StageName?,
         shape: ResponseShape
     ) async -> Response {
-        let started = ContinuousClock.now
-        let endpointName = endpoint ?? service.endpoints.defaultEndpoint ?? "default"
-        var variant = "-"
-        let response: Response
+        let exchange = ServingExchange(
+            route: ServingRoute(endpoint: endpoint, stage: stage, shape: shape), path: request.uri.path,
+            headers: request.headers.lazy.map { ($0.name.canonicalName, $0.value) }, started: .now, server: self)
+        let result: Result<Invocation, ServingError>
         do throws(ServingError) {
-            if shape != .invocations || configuration.invocationsRequireKey {
-                try service.authorize(
-                    key: request.headers[Self.apiKeyHeader], endpoint: endpointName, now: Date().timeIntervalSince1970)
-            }
-            let live = try service.endpoints.stage(endpoint: endpointName, stage: stage ?? .production)
-            let body = try await collect(request, deadline: started + configuration.requestTimeout)
-            let invocation = try service.invoke(
-                live,
-                body: body,
-                contentType: request.headers[.contentType],
-                shape: shape,
-                targetVariant: request.headers[Self.targetVariantHeader],
-                allocator: Self.allocator
-            )
-            variant = invocation.variant
-            response = Response(
-                status: .ok,
-                headers: [.contentType: invocation.contentType, Self.variantHeader: invocation.variant],
-                body: .init(byteBuffer: invocation.body)
-            )
+            let live = try admit(exchange)
+            let body = try await collect(request, deadline: exchange.started + configuration.requestTimeout)
+            result = .success(try invoke(live, body: body, exchange))
         } catch {
-            response = Self.errorResponse(error)
+            result = .failure(error)
         }
-        let elapsed = ContinuousClock.now - started
+        let reply = complete(exchange, result, method: request.method)
+        return Response(status: reply.status, headers: reply.fields, body: .init(byteBuffer: reply.body))
+    }
+
+    /// The checks made before a serving request's body is read: key, usage plan, and the stage it names.
+    func admit(_ exchange: ServingExchange) throws(ServingError) -> LiveStage {
+        if exchange.route.shape != .invocations || configuration.invocationsRequireKey {
+            try service.authorize(
+                key: exchange.apiKey, endpoint: exchange.endpointName, now: Date().timeIntervalSince1970)
+        }
+        return try service.endpoints.stage(endpoint: exchange.endpointName, stage: exchange.route.stage ?? .production)
+    }
+
+    /// Runs the inference on the whole body.
+    func invoke(_ live: LiveStage, body: ByteBuffer, _ exchange: ServingExchange) throws(ServingError) -> Invocation {
+        try service.invoke(
+            live, body: body, contentType: exchange.contentType, shape: exchange.route.shape,
+            targetVariant: exchange.targetVariant, allocator: Self.allocator
+        )
+    }
+
+    /// `invoke` as a result.
+    func invokeResult(_ live: LiveStage, body: ByteBuffer, _ exchange: ServingExchange) -> Result<
+        Invocation, ServingError
+    > {
+        do throws(ServingError) {
+            return .success(try invoke(live, body: body, exchange))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The response to a finished serving request, counted in the metrics and written to the access log.
+    func complete(
+        _ exchange: ServingExchange,
+        _ result: Result<Invocation, ServingError>,
+        method: HTTPRequest.Method
+    ) -> ServingReply {
+        let reply: ServingReply
+        var variant = "-"
+        switch result {
+        case .success(let invocation):
+            variant = invocation.variant
+            reply = ServingReply(
+                status: .ok, contentType: invocation.contentType, body: invocation.body, variant: variant)
+        case .failure(let error):
+            reply = Self.errorReply(error)
+        }
+        let elapsed = ContinuousClock.now - exchange.started
         // Label only endpoints that exist, so arbitrary paths cannot grow the metrics without bound.
-        let known = variant != "-" || service.endpoints.contains(endpoint: endpointName, stage: stage ?? .production)
-        let metricEndpoint = known ? endpointName : "-"
-        metrics.record(endpoint: metricEndpoint, variant: variant, status: response.status.code, duration: elapsed)
+        let stage = exchange.route.stage ?? .production
+        let known = variant != "-" || service.endpoints.contains(endpoint: exchange.endpointName, stage: stage)
+        let metricEndpoint = known ? exchange.endpointName : "-"
+        metrics.record(endpoint: metricEndpoint, variant: variant, status: reply.status.code, duration: elapsed)
         if configuration.accessLog {
             logger.info(
-                "\(request.method) \(request.uri.path) \(response.status.code)",
+                "\(method) \(exchange.path) \(reply.status.code)",
                 metadata: [
                     "endpoint": .string(metricEndpoint), "variant": .string(variant),
                     "duration_us": .stringConvertible(
@@ -205,7 +243,7 @@ public struct SluiceServer: Sendable {
                 ]
             )
         }
-        return response
+        return reply
     }
 
     /// Reads the body up to the size limit, answering 408 when it arrives after `deadline`; a connection that
@@ -226,13 +264,7 @@ public struct SluiceServer: Sendable {
                     guard chunk.readableBytes <= configuration.bodyLimit else { throw tooLarge() }
                     collected = chunk
                 }
-                if ContinuousClock.now > deadline {
-                    throw ServingError(
-                        .requestTimeout,
-                        "The request body did not arrive within \(configuration.requestTimeout); send it faster "
-                            + "or in smaller requests."
-                    )
-                }
+                if ContinuousClock.now > deadline { throw overdue() }
             }
         } catch let error as ServingError {
             throw error
@@ -242,7 +274,17 @@ public struct SluiceServer: Sendable {
         return collected ?? ByteBuffer()
     }
 
-    private func tooLarge() -> ServingError {
+    /// The error answering a body that arrived after the per-request timeout.
+    func overdue() -> ServingError {
+        ServingError(
+            .requestTimeout,
+            "The request body did not arrive within \(configuration.requestTimeout); send it faster "
+                + "or in smaller requests."
+        )
+    }
+
+    /// The error answering a body over the size limit.
+    func tooLarge() -> ServingError {
         ServingError(
             .payloadTooLarge,
             "The request body is larger than the \(configuration.bodyLimit / 1_048_576) MB limit; "
@@ -265,12 +307,55 @@ public struct SluiceServer: Sendable {
         }
     }
 
-    static func errorResponse(_ error: ServingError) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json", Self.errorTypeHeader: error.code.name]
-        if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
+    /// SageMaker's error shape: `x-amzn-ErrorType` and a JSON body with `ErrorCode` and `Message`.
+    static func errorReply(_ error: ServingError) -> ServingReply {
         let body = "{\"ErrorCode\":\(JSONValue.quoted(error.code.name)),\"Message\":\(JSONValue.quoted(error.message))}"
-        return Response(
-            status: status(for: error.code), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return ServingReply(
+            status: status(for: error.code), contentType: "application/json", body: ByteBuffer(string: body),
+            errorType: error.code.name, retryAfter: error.retryAfterSeconds
+        )
+    }
+}
+
+/// A serving response, rendered as `HTTPFields` for the router or as HTTP/1 headers on the event loop's path.
+struct ServingReply {
+    var status: HTTPResponse.Status
+    var contentType: String
+    var body: ByteBuffer
+    /// `x-Amzn-Invoked-Production-Variant`.
+    var variant: String?
+    /// `x-amzn-ErrorType`.
+    var errorType: String?
+    /// `Retry-After`, in seconds.
+    var retryAfter: Int?
+
+    init(
+        status: HTTPResponse.Status, contentType: String, body: ByteBuffer, variant: String? = nil,
+        errorType: String? = nil, retryAfter: Int? = nil
+    ) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.variant = variant
+        self.errorType = errorType
+        self.retryAfter = retryAfter
+    }
+
+    /// The headers this reply sends, in order, besides `Content-Length` and `Date`.
+    func forEachHeader(_ body: (_ name: String, _ value: String) -> Void) {
+        body("Content-Type", contentType)
+        if let variant { body("x-Amzn-Invoked-Production-Variant", variant) }
+        if let errorType { body("x-amzn-ErrorType", errorType) }
+        if let retryAfter { body("Retry-After", String(retryAfter)) }
+    }
+
+    /// The headers for a Hummingbird `Response`.
+    var fields: HTTPFields {
+        var fields = HTTPFields()
+        forEachHeader { name, value in
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        return fields
     }
 }
 
@@ -283,6 +368,20 @@ struct CaptureService: Service {
             await writer.run()
         } onGracefulShutdown: {
             writer.finish()
+        }
+    }
+}
+
+/// Event-loop groups of a given size, made once per process (as NIO's own singleton is) and never shut down.
+enum EventLoopGroups {
+    private static let groups = Mutex<[Int: MultiThreadedEventLoopGroup]>([:])
+
+    static func group(threads: Int) -> MultiThreadedEventLoopGroup {
+        groups.withLock { groups in
+            if let group = groups[threads] { return group }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
+            groups[threads] = group
+            return group
         }
     }
 }

@@ -31,23 +31,44 @@ struct RawConnection {
         _ = Array(text.utf8).withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until a whole error response, the peer's close, or 60 s; polls without blocking a thread of the
-    /// cooperative pool (the server under test needs them).
+    /// Reads until a whole error response, the peer's close, or 60 s.
     func readResponse() async throws -> String {
+        try await read { $0.contains("\r\n\r\n") && $0.hasSuffix("}") }.text
+    }
+
+    /// Reads until `done` holds for the text so far, the peer closes (`closed`), or 60 s; polls without blocking a
+    /// thread of the cooperative pool (the server under test needs them).
+    func read(until done: (String) -> Bool) async throws -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count == 0 { break }
+            if count == 0 { return (String(decoding: received, as: UTF8.self), true) }
             if count < 0 {
-                guard errno == EAGAIN || errno == EWOULDBLOCK else { break }
+                guard errno == EAGAIN || errno == EWOULDBLOCK else {
+                    return (String(decoding: received, as: UTF8.self), true)
+                }
                 try await Task.sleep(for: .milliseconds(10))
                 continue
             }
             received += chunk[0..<count]
-            let text = String(decoding: received, as: UTF8.self)
-            if text.contains("\r\n\r\n") && text.hasSuffix("}") { break }
+            if done(String(decoding: received, as: UTF8.self)) { break }
+        }
+        return (String(decoding: received, as: UTF8.self), false)
+    }
+
+    /// Reads with blocking calls until `done` holds for the text so far, the peer closes, or 10 s without data.
+    func readBlocking(until done: (String) -> Bool) -> String {
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received += chunk[0..<count]
+            if done(String(decoding: received, as: UTF8.self)) { break }
         }
         return String(decoding: received, as: UTF8.self)
     }

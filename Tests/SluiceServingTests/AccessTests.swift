@@ -1,3 +1,4 @@
+import Foundation
 import SluiceServing
 import Testing
 
@@ -112,5 +113,21 @@ import Testing
         let date = UTCDate(secondsSince1970: 1_709_208_000.25)  // 2024-02-29T12:00:00.250Z
         #expect((date.year, date.month, date.day, date.hour) == (2024, 2, 29, 12))
         #expect(date.iso8601 == "2024-02-29T12:00:00.250Z")
+        #expect(UTCDate(secondsSince1970: 0.007).iso8601 == "1970-01-01T00:00:00.007Z")
+    }
+
+    /// Inference ids have the random-UUID layout and do not repeat.
+    @Test func inferenceIdsAreUniqueVersion4Layout() throws {
+        let generator = InferenceIDGenerator()
+        let ids = (0..<10_000).map { _ in generator.next() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(100) {
+            let uuid = try #require(UUID(uuidString: id), "\(id)")
+            #expect(uuid.uuidString.lowercased() == id)
+            let parts = id.split(separator: "-")
+            #expect(parts.map(\.count) == [8, 4, 4, 4, 12])
+            #expect(parts[2].first == "4" && "89ab".contains(parts[3].first!))
+        }
+        #expect(InferenceIDGenerator().next() != InferenceIDGenerator().next())
     }
 }

@@ -27,15 +27,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The endpoint behind the unqualified routes (/production/stream, /batch, …); default: the first.")
     var defaultEndpoint: String?
 
+    @Option(help: "Event-loop threads answering HTTP (default: one per core).")
+    var threads: Int?
+
     func run() async throws {
         try await reportingErrors {
             guard (0...65_535).contains(port) else { throw CLIError("--port \(port) is not a port; use 0…65535") }
+            if let threads, threads < 1 { throw CLIError("--threads \(threads) must be at least 1") }
             let home = SluiceHome.resolve()
             // The engine runs inside the server: submitted pipelines, resumed executions, approval pages.
             let hosted = try HostedServer(
                 home: home,
                 configuration: .init(
-                    host: host, port: port, accessLog: accessLog, invocationsRequireKey: requireKeyForInvocations),
+                    host: host, port: port, accessLog: accessLog, invocationsRequireKey: requireKeyForInvocations,
+                    eventLoopThreads: threads),
                 sink: { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) })
             let host = host
             let store = hosted.context.store

@@ -21,6 +21,8 @@ struct ServeRuntime: Sendable {
         var accessLog: Bool = false
         /// Whether `/invocations` also needs `x-api-key`.
         var invocationsRequireKey: Bool = false
+        /// Event-loop threads; nil = one per core.
+        var eventLoopThreads: Int?
     }
 
     let home: SluiceHome
@@ -64,7 +66,8 @@ struct ServeRuntime: Sendable {
             service: service,
             configuration: .init(
                 host: configuration.host, port: configuration.port, accessLog: configuration.accessLog,
-                invocationsRequireKey: configuration.invocationsRequireKey),
+                invocationsRequireKey: configuration.invocationsRequireKey,
+                eventLoopThreads: configuration.eventLoopThreads),
             logger: logger, routes: routes, services: services)
     }
 

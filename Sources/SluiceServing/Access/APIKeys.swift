@@ -99,10 +99,13 @@ public final class APIKeyring: Sendable {
         guard let presented, !presented.isEmpty else {
             throw ServingError(.missingKey, "Missing API key; send it in the x-api-key header.")
         }
-        let digest = APIKey.hash(presented)
+        var key = presented
+        let digest = key.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
         var match: APIKeyRecord?
-        records.withLock { records in
-            for record in records where APIKey.constantTimeEqual(record.hash, digest) { match = record }
+        digest.withUnsafeBytes { digest in
+            records.withLock { records in
+                for record in records where APIKey.constantTimeEqual(record.hash, digest) { match = record }
+            }
         }
         guard let match else {
             throw ServingError(

@@ -193,8 +193,41 @@ public struct UTCDate: Sendable, Equatable {
 
     /// `yyyy-mm-ddThh:mm:ss.sssZ`.
     public var iso8601: String {
-        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))."
-            + "\(pad(millisecond, 3))Z"
+        var bytes: [UInt8] = []
+        appendISO8601(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `yyyy-mm-ddThh:mm:ss.sssZ` as UTF-8, without intermediate strings.
+    public func appendISO8601(to out: inout [UInt8]) {
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var value = value
+            if value >= divisor * 10 {
+                out.append(contentsOf: String(value).utf8)
+                return
+            }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor))
+                value %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(hour, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(minute, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(second, 2)
+        out.append(UInt8(ascii: "."))
+        digits(millisecond, 3)
+        out.append(UInt8(ascii: "Z"))
     }
 }
 

@@ -52,7 +52,9 @@ public struct CaptureRecord: Sendable {
         output.withUnsafeReadableBytes { appendQuoted($0, to: &out) }
         raw(",\"encoding\":\"\(encoding(outputContentType))\"}},\"eventMetadata\":{\"eventId\":")
         appendQuoted(inferenceId.utf8, to: &out)
-        raw(",\"inferenceTime\":\"\(UTCDate(secondsSince1970: time).iso8601)\"},\"eventVersion\":\"0\"}\n")
+        raw(",\"inferenceTime\":\"")
+        UTCDate(secondsSince1970: time).appendISO8601(to: &out)
+        raw("\"},\"eventVersion\":\"0\"}\n")
     }
 
     /// The folder, relative to the capture root: `<endpoint>/<variant>/yyyy/mm/dd/hh`.
@@ -100,28 +102,74 @@ func appendQuoted(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+/// SplitMix64's increment and output function: a bijection of the state, so distinct states give distinct draws.
+private let splitMixGamma: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+private func splitMix(_ state: UInt64) -> UInt64 {
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+}
+
 /// Decides which requests are captured: a seeded pseudo-random draw against a percentage.
 public final class CaptureSampler: Sendable {
-    private let state: Mutex<UInt64>
+    private let state: Atomic<UInt64>
 
     /// A sampler whose draws are reproducible from `seed`.
     public init(seed: UInt64) {
-        state = Mutex(seed)
+        state = Atomic(seed)
     }
 
     /// True for about `percentage` percent of calls.
     public func shouldCapture(percentage: Double) -> Bool {
         if percentage <= 0 { return false }
         if percentage >= 100 { return true }
-        let draw = state.withLock { state -> UInt64 in
-            // SplitMix64.
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        let draw = splitMix(state.wrappingAdd(splitMixGamma, ordering: .relaxed).newValue)
         return Double(draw >> 11) * 0x1p-53 * 100 < percentage
+    }
+}
+
+/// Inference ids in the random-UUID layout (`8-4-4-4-12` lower-case hex, version 4), drawn from a generator seeded
+/// once from the system's randomness: no system call per id, and no id repeats within a process.
+public final class InferenceIDGenerator: Sendable {
+    private let state: Atomic<UInt64>
+
+    /// A generator seeded from the system's random source.
+    public init() {
+        var system = SystemRandomNumberGenerator()
+        state = Atomic(system.next())
+    }
+
+    /// The next id.
+    public func next() -> String {
+        let base = state.wrappingAdd(2 &* splitMixGamma, ordering: .relaxed).newValue
+        // Version 4 in the high half's 13th digit; RFC 4122 variant bits in the low half.
+        let high = splitMix(base) & 0xFFFF_FFFF_FFFF_0FFF | 0x4000
+        let low = splitMix(base &+ splitMixGamma) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var position = 0
+            func put(_ value: UInt64, digits: Int) {
+                for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
+                    out[position] = hexDigits[Int(value >> UInt64(shift) & 0xF)]
+                    position += 1
+                }
+            }
+            func dash() {
+                out[position] = UInt8(ascii: "-")
+                position += 1
+            }
+            put(high >> 32, digits: 8)
+            dash()
+            put(high >> 16 & 0xFFFF, digits: 4)
+            dash()
+            put(high & 0xFFFF, digits: 4)
+            dash()
+            put(low >> 48, digits: 4)
+            dash()
+            put(low & 0xFFFF_FFFF_FFFF, digits: 12)
+            return position
+        }
     }
 }
 
@@ -193,13 +241,30 @@ public final class CaptureWriter: Sendable {
             pendingCount = 0
         }
         var lastFlush = ContinuousClock.now
+        // Folders by endpoint, variant and hour since 1970: computed once an hour, not per record.
+        struct FolderKey: Hashable {
+            var endpoint: String
+            var variant: String
+            var hour: Int
+        }
+        var folders: [FolderKey: String] = [:]
         while true {
             let (batch, finished) = queue.withLock { queue in
                 defer { queue.records.removeAll(keepingCapacity: true) }
                 return (queue.records, queue.finished)
             }
             for record in batch {
-                record.appendJSONLine(to: &pending[record.relativeFolder, default: []])
+                let key = FolderKey(
+                    endpoint: record.endpoint, variant: record.variant, hour: Int((record.time / 3600).rounded(.down)))
+                let folder: String
+                if let known = folders[key] {
+                    folder = known
+                } else {
+                    if folders.count > 1024 { folders.removeAll() }
+                    folder = record.relativeFolder
+                    folders[key] = folder
+                }
+                record.appendJSONLine(to: &pending[folder, default: []])
             }
             pendingCount += batch.count
             // Batch writes: every 256 records or once a second, whichever comes first.

@@ -7,6 +7,15 @@ public enum InputFormat: String, Sendable, Hashable, CaseIterable {
 
     /// The format named by a `Content-Type` header value (parameters such as `charset` ignored).
     public init?(contentType: some StringProtocol) {
+        // What clients send almost always: the bare lower-case media type, compared without allocating.
+        if contentType.utf8.elementsEqual("application/json".utf8) {
+            self = .json
+            return
+        }
+        if contentType.utf8.elementsEqual("text/csv".utf8) {
+            self = .csv
+            return
+        }
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
         let trimmed = mediaType.trimmingSpaces().lowercased()
         switch trimmed {

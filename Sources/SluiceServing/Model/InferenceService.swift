@@ -33,6 +33,7 @@ public final class InferenceService: Sendable {
     /// Where sampled requests go, when capture is on.
     public let capture: CaptureWriter?
     private let sampler: CaptureSampler
+    private let inferenceIds = InferenceIDGenerator()
 
     /// Creates the service.
     /// - Parameters:
@@ -98,7 +99,7 @@ public final class InferenceService: Sendable {
             let percentage = stage.deployment.capturePercentage
             if sampler.shouldCapture(percentage: percentage) {
                 let now = Date().timeIntervalSince1970
-                let inferenceId = UUID().uuidString.lowercased()
+                let inferenceId = inferenceIds.next()
                 capture.submit(
                     CaptureRecord(
                         endpoint: stage.endpoint, variant: variant.name, inferenceId: inferenceId, time: now,
@@ -129,17 +130,18 @@ public final class InferenceService: Sendable {
     private func inputFormat(_ contentType: String?, stage: LiveStage, shape: ResponseShape) throws(ServingError)
         -> InputFormat
     {
-        let accepted = shape == .invocations ? stage.deployment.formats : [.json, .csv]
         guard let contentType, !contentType.isEmpty else {
             if shape != .invocations { return .json }
-            throw unsupported("(none)", accepted: accepted)
+            throw unsupported("(none)", accepted: stage.deployment.formats)
+        }
+        if let format = InputFormat(contentType: contentType) {
+            // W1's routes take both formats; `/invocations` takes the deployment's.
+            if shape != .invocations || stage.deployment.formats.contains(format) { return format }
+            throw unsupported(contentType, accepted: stage.deployment.formats)
         }
         // W1's routes read the body as JSON whatever `curl -d` labels it (API Gateway passes the body through).
         if shape != .invocations, contentType.hasPrefix("application/x-www-form-urlencoded") { return .json }
-        guard let format = InputFormat(contentType: contentType), accepted.contains(format) else {
-            throw unsupported(contentType, accepted: accepted)
-        }
-        return format
+        throw unsupported(contentType, accepted: shape == .invocations ? stage.deployment.formats : [.json, .csv])
     }
 
     private func unsupported(_ contentType: String, accepted: Set<InputFormat>) -> ServingError {
