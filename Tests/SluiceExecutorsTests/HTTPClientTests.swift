@@ -34,6 +34,10 @@ import Testing
             try await Task.sleep(for: .seconds(300))
             return Response(status: .ok)
         }
+        router.post("/refuse") { _, _ -> Response in
+            // Answers before reading the body, as a server refusing a key does; the connection is then half-closed.
+            Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: "no key")))
+        }
         router.post("/fail") { _, _ -> Response in
             Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "model exploded")))
         }
@@ -50,6 +54,17 @@ import Testing
             #expect(response.body == payload)
             #expect(response.header("x-seen-tag") == "t-42")
             #expect(response.header("CONTENT-LENGTH") == String(payload.count))
+        }
+    }
+
+    /// A server may answer and close its side while the body is still being sent: the answer is what counts.
+    @Test func earlyAnswerBeforeTheBodyIsReadIsReturned() async throws {
+        try await withTestServer(Self.routes) { base in
+            let payload = [UInt8](repeating: 0x31, count: 4 << 20)
+            for _ in 0..<5 {
+                let response = try await client.post(base + "/refuse", body: payload, timeout: .seconds(60))
+                #expect(response.status == 401 && response.text == "no key")
+            }
         }
     }
 

@@ -129,15 +129,22 @@ public struct HTTPClient: Sendable {
         }
 
         let limit = maximumResponseBytes
+        let requestHead = head
+        let requestBody = request.body
         let result: Result<Response, HTTPClientError>
         do {
             result = try await withTaskCancellationHandler {
                 try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(.head(head))
-                    if !request.body.isEmpty {
-                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: request.body))))
+                    // The request is written while the answer is read: a server may answer (a 401, a 413) and close
+                    // its side before it has read the whole body, and then its answer is the outcome.
+                    let writer = Task {
+                        try await outbound.write(.head(requestHead))
+                        if !requestBody.isEmpty {
+                            try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: requestBody))))
+                        }
+                        try await outbound.write(.end(nil))
                     }
-                    try await outbound.write(.end(nil))
+                    defer { writer.cancel() }
                     var response: Response?
                     var body = ByteBuffer()
                     for try await part in inbound {
@@ -160,6 +167,8 @@ public struct HTTPClient: Sendable {
                             return .success(complete)
                         }
                     }
+                    // No answer: a failed write says better what went wrong than the closed connection does.
+                    try await writer.value
                     return .failure(
                         failure(
                             .connectionClosed, "\(target.authority) closed the connection before a complete response"))
