@@ -238,6 +238,8 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var lastActive = NIODeadline.now()
     private var closeAfterResponse = false
     private var idleCheck: Scheduled<Void>?
+    /// Answers 408 when the body being read is not complete by the request timeout, even if no more of it arrives.
+    private var bodyDeadline: Scheduled<Void>?
     private var removed = false
 
     init(server: SluiceServer) {
@@ -265,6 +267,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 do throws(ServingError) {
                     reading = (exchange, try server.admit(exchange))
                     state = .reading
+                    scheduleBodyDeadline(context, exchange)
                 } catch {
                     respond(context, exchange, .failure(error))
                     state = .discarding
@@ -319,6 +322,24 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func endReading() {
         reading = nil
         body = nil
+        bodyDeadline?.cancel()
+        bodyDeadline = nil
+    }
+
+    private func scheduleBodyDeadline(_ context: ChannelHandlerContext, _ exchange: ServingExchange) {
+        let (seconds, attoseconds) = server.configuration.requestTimeout.components
+        let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        bodyDeadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: timeout) {
+            self.bodyDeadline = nil
+            guard case .reading = self.state, self.reading?.exchange.started == exchange.started else { return }
+            self.respond(context, exchange, .failure(self.server.overdue()))
+            self.endReading()
+            self.state = .discarding
+            if self.needsFlush {
+                self.needsFlush = false
+                context.flush()
+            }
+        }
     }
 
     /// Predicts on Swift's concurrency pool and answers back on the event loop, then goes on with the parts that
@@ -402,6 +423,8 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         removed = true
         idleCheck?.cancel()
         idleCheck = nil
+        bodyDeadline?.cancel()
+        bodyDeadline = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {

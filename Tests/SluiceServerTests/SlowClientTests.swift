@@ -108,4 +108,25 @@ struct RawConnection {
             #expect(response.contains("RequestTimeout"))
         }
     }
+
+    /// A client that stops sending halfway through its body is answered 408 at the request timeout, not left to the
+    /// idle timeout (120 s here) without an answer.
+    @Test func silentBodyIsAnswered408() async throws {
+        let (service, key, _) = makeService()
+        let configuration = SluiceServer.Configuration(
+            host: "127.0.0.1", port: 0, idleTimeout: .seconds(120), requestTimeout: .milliseconds(300)
+        )
+        try await withLiveServer(service, configuration: configuration) { base in
+            let silent = try RawConnection(port: try #require(base.port))
+            defer { silent.close() }
+            let body = "{\"x\": [[1, 2]]}"
+            silent.write(
+                "POST /production/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "x-api-key: \(key)\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + String(body.prefix(6))
+            )
+            let response = try await silent.readResponse()
+            #expect(response.hasPrefix("HTTP/1.1 408"), "\(response)")
+            #expect(response.contains("RequestTimeout"))
+        }
+    }
 }
