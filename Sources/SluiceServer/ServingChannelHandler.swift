@@ -267,7 +267,6 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 do throws(ServingError) {
                     reading = (exchange, try server.admit(exchange))
                     state = .reading
-                    scheduleBodyDeadline(context, exchange)
                 } catch {
                     respond(context, exchange, .failure(error))
                     state = .discarding
@@ -326,8 +325,12 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         bodyDeadline = nil
     }
 
-    private func scheduleBodyDeadline(_ context: ChannelHandlerContext, _ exchange: ServingExchange) {
-        let (seconds, attoseconds) = server.configuration.requestTimeout.components
+    /// Called when a read ends with a body still incomplete (a whole small request arrives in one read and needs no
+    /// timer).
+    private func scheduleBodyDeadline(_ context: ChannelHandlerContext) {
+        guard case .reading = state, bodyDeadline == nil, let exchange = reading?.exchange else { return }
+        let left = exchange.started + server.configuration.requestTimeout - ContinuousClock.now
+        let (seconds, attoseconds) = max(left, .zero).components
         let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         bodyDeadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: timeout) {
             self.bodyDeadline = nil
@@ -387,6 +390,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        scheduleBodyDeadline(context)
         if needsFlush {
             needsFlush = false
             context.flush()
