@@ -2,23 +2,14 @@ import Foundation
 import SluiceML
 import Testing
 
-/// A small deterministic generator for test data.
-private struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+extension SplitMix64 {
+    /// An integer in 0..<n, for test data.
+    fileprivate mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 
 /// Numeric cells in the spellings CSV files use: plain decimals, negatives, exponents, long mantissas, signs.
-private func cell(_ g: inout Generator) -> String {
-    let x = (g.unit() - 0.5) * 200
+private func cell(_ g: inout SplitMix64) -> String {
+    let x = (g.nextUnit() - 0.5) * 200
     switch g.int(10) {
     case 0: return String(format: "%.17g", x)
     case 1: return String(format: "%.3e", x)
@@ -52,7 +43,7 @@ private func sameFrames(_ a: Frame, _ b: Frame) -> Bool {
     func bigFile(rows: Int = 30_000, width: Int = 6, mark: Int = -1, markText: String = "") -> (
         String, [[String]], Int
     ) {
-        var g = Generator(state: 7)
+        var g = SplitMix64(seed: 7)
         var text = (0..<width).map { "c\($0)" }.joined(separator: ",") + "\n"
         var cells: [[String]] = []
         var line = 2
@@ -132,7 +123,7 @@ private func sameFrames(_ a: Frame, _ b: Frame) -> Bool {
     /// Writes a file with a quoted text column (commas, doubled quotes, newlines inside quotes), missing cells
     /// and numbers; returns its path and size.
     func writeFile(rows: Int) throws -> (String, Int) {
-        var g = Generator(state: 11)
+        var g = SplitMix64(seed: 11)
         var text = "id,name,x,y\n"
         for i in 0..<rows {
             let name = g.int(20) == 0 ? "\"two\nlines, \"\"quoted\"\"\"" : "n\(g.int(1000))"
@@ -211,9 +202,9 @@ private func sameFrames(_ a: Frame, _ b: Frame) -> Bool {
     }
 
     @Test func trainedModelWithMissingValues() throws {
-        var g = Generator(state: 3)
+        var g = SplitMix64(seed: 3)
         let n = 3000
-        var columns = (0..<4).map { _ in (0..<n).map { _ in g.unit() * 4 - 2 } }
+        var columns = (0..<4).map { _ in (0..<n).map { _ in g.nextUnit() * 4 - 2 } }
         for i in stride(from: 0, to: n, by: 13) { columns[1][i] = .nan }
         let y = (0..<n).map { i in columns[0][i] + (columns[1][i].isNaN ? 1 : columns[1][i] * columns[2][i]) }
         var parameters = GBDTParameters()
