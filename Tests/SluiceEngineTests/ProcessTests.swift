@@ -15,7 +15,10 @@ struct Sandbox {
         try Data(text.utf8).write(to: URL(fileURLWithPath: "\(folder)/\(name)"))
     }
 
-    func process(_ arguments: [String], output: String = "/dev/null") -> Process {
+    /// A process of the binary in this sandbox; its output goes to the file `output` (created here, inside the
+    /// sandbox), or is discarded through `FileHandle.nullDevice` when `output` is nil. Never create or replace
+    /// `/dev/null` itself: as root that turns the device into a regular file for every program on the machine.
+    func process(_ arguments: [String], output: String? = nil) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
         process.arguments = arguments
@@ -24,9 +27,14 @@ struct Sandbox {
         environment["SLUICE_HOME"] = home
         environment["MARKER"] = "\(folder)/marker.txt"
         process.environment = environment
-        FileManager.default.createFile(atPath: output, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: output)
-        process.standardError = FileHandle(forWritingAtPath: output)
+        if let output {
+            FileManager.default.createFile(atPath: output, contents: nil)
+            process.standardOutput = FileHandle(forWritingAtPath: output)
+            process.standardError = FileHandle(forWritingAtPath: output)
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
         return process
     }
 
