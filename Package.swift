@@ -102,12 +102,27 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Baselines, drift statistics, constraint violations, model quality. Pure numerics, no I/O.
+        .target(name: "SluiceMonitor", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
+        // AWS: SigV4, the standard configuration, the S3 client and the embedded S3 folder store; Step Functions
+        // (ASL + CloudFormation) and SageMaker Pipelines export; the service calls behind `sluice aws`.
+        .target(
+            name: "SluiceCloud",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The composition root: ArgumentParser commands.
         .target(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceCore", "SluiceSpec", "SluiceML", "SluiceExecutors", "SluiceStore", "SluiceEngine",
-                "SluiceServing", "SluiceServer",
+                "SluiceServing", "SluiceServer", "SluiceMonitor", "SluiceCloud",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -179,6 +194,10 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .testTarget(
+            name: "SluiceMonitorTests", dependencies: ["SluiceMonitor", "SluiceCore", "SluiceML"],
+            swiftSettings: upcoming),
+        .testTarget(name: "SluiceCloudTests", dependencies: ["SluiceCloud", "SluiceCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceHostTests",
             dependencies: [

@@ -1,0 +1,1 @@
+// SluiceMonitor: baselines, drift statistics, constraint violations and model quality over captured traffic.
