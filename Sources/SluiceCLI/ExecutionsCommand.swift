@@ -87,10 +87,14 @@ struct ShowCommand: ParsableCommand {
                 if let seconds { line += "  \(LiveDisplay.format(seconds))" }
                 if step.cacheHit { line += "  (cache hit)" }
                 print(line)
-                for attempt in attempts[step.name] ?? [] where attempt.status != .succeeded {
-                    print(
-                        "      attempt \(attempt.number): \(attempt.status.rawValue) \(attempt.error?.description ?? "")"
-                    )
+                for attempt in attempts[step.name] ?? [] where attempt.status != .succeeded || attempt.takeover != nil {
+                    var line = "      attempt \(attempt.number): \(attempt.status.rawValue)"
+                    switch attempt.takeover {
+                    case .adopted: line += " (adopted: its process outlived the driver and was followed to its end)"
+                    case .killed: line += " (its process group was still running and was killed before a new attempt)"
+                    case .gone, nil: break
+                    }
+                    print(line + " \(attempt.error?.description ?? "")")
                 }
                 if let outputs = step.outputs, !outputs.isEmpty {
                     print("      outputs \(JSONValue.object(outputs).canonicalJSON)")
@@ -122,6 +126,7 @@ func executionDetailJSON(
                             "number": .int($0.number), "status": .string($0.status.rawValue),
                             "startedAt": .double($0.startedAt),
                             "finishedAt": $0.finishedAt.map(JSONValue.double) ?? .null,
+                            "takeover": $0.takeover.map { .string($0.rawValue) } ?? .null,
                         ]
                     }),
             ]

@@ -154,7 +154,8 @@ public final class ExecutionEngine: Sendable {
         var stepsByName: [String: Step] = [:]
         for step in pipeline.steps + pipeline.onFailure { stepsByName[step.name] = step }
         let effectFree = configuration.groupCommit ? effectFreeSteps(pipeline) : []
-        var actions = machine.start(now: clock.now)
+        var adoptions = try takeOverInterruptedAttempts(executionID: executionID, pipeline: pipeline, machine: machine)
+        var actions = machine.start(now: clock.now, takeovers: adoptions.mapValues(\.takeover))
         var pendingExtras: [(step: String, attempt: Int, completion: Completion)] = []
         // Transitions of effect-free steps not yet committed (group commit, see `EngineConfiguration`).
         var uncommitted = ExecutionChanges(executionID: executionID, now: clock.now)
@@ -209,10 +210,13 @@ public final class ExecutionEngine: Sendable {
                     let resolver = machine.resolver(for: name)
                     guard let step = stepsByName[name] else { continue }
                     let dueAt = machine.steps[name]?.dueAt
+                    let adopting = adoptions.removeValue(forKey: name).flatMap {
+                        $0.takeover == .adopted && $0.attempt == attempt ? $0.process : nil
+                    }
                     tasks[name] = Task {
                         let completion = await self.runStep(
                             step, attempt: attempt, dueAt: dueAt, pipeline: pipeline, resolver: resolver,
-                            observer: observer)
+                            observer: observer, adopting: adopting)
                         inbox.push(.finished(step: name, attempt: attempt, completion: completion))
                     }
                 case .scheduleRetry(let name, let attempt, let delay):

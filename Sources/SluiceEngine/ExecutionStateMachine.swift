@@ -113,7 +113,9 @@ public struct ExecutionStateMachine: Sendable {
 
     /// Starts or resumes: interrupted attempts are re-attempted with the next number, approvals keep waiting,
     /// retries keep their due time, and every step whose dependencies are resolved is launched or skipped.
-    public mutating func start(now: Double) -> [Action] {
+    /// - Parameter takeovers: what the driver did with each interrupted attempt's process; an adopted attempt keeps
+    ///   its number and is launched again only to be followed to its end.
+    public mutating func start(now: Double, takeovers: [String: AttemptTakeover] = [:]) -> [Action] {
         var actions: [Action] = []
         for name in order + onFailureNames {
             guard let record = steps[name], let step = stepsByName[name] else { continue }
@@ -124,11 +126,28 @@ public struct ExecutionStateMachine: Sendable {
                 } else if case .wait = step.kind, record.dueAt != nil {
                     // A wait resumes where it was: its due time was committed when it started.
                     actions.append(.launch(step: name, attempt: record.attempt))
-                } else {
+                } else if takeovers[name] == .adopted {
                     attemptRecords.append(
                         AttemptRecord(
-                            step: name, number: record.attempt, status: .interrupted, startedAt: now, finishedAt: now))
-                    actions.append(launch(name, from: .running, now: now, event: "interrupted attempt re-run"))
+                            step: name, number: record.attempt, status: .running, startedAt: record.startedAt ?? now,
+                            takeover: .adopted))
+                    events.append(
+                        ExecutionEvent(
+                            time: now, step: name, attempt: record.attempt, kind: "adopted",
+                            message: "the attempt's process outlived the driver that started it; it is followed to "
+                                + "its end, not run again"))
+                    actions.append(.launch(step: name, attempt: record.attempt))
+                } else {
+                    let takeover = takeovers[name]
+                    attemptRecords.append(
+                        AttemptRecord(
+                            step: name, number: record.attempt, status: .interrupted, startedAt: now, finishedAt: now,
+                            takeover: takeover))
+                    let event =
+                        takeover == .killed
+                        ? "interrupted attempt's process group was still running: killed, then re-run"
+                        : "interrupted attempt re-run"
+                    actions.append(launch(name, from: .running, now: now, event: event))
                 }
             case .waiting:
                 let delay = max(0, (record.dueAt ?? now) - now)

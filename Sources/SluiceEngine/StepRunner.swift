@@ -4,16 +4,18 @@ import SluiceCore
 extension ExecutionEngine {
     /// Runs one attempt of a launched step and reports how it ended. Never throws: infrastructure faults become
     /// `Sluice.InfrastructureFault` failures so the execution records them instead of vanishing.
+    /// - Parameter adopting: the still-running process of this attempt, started by a driver that died: it is followed
+    ///   to its end instead of starting the step again.
     func runStep(
         _ step: Step, attempt: Int, dueAt: Double?, pipeline: Pipeline, resolver: ReferenceResolver,
-        observer: any ExecutionObserver
+        observer: any ExecutionObserver, adopting: AttemptProcess? = nil
     ) async -> Completion {
         let completion: Completion
         switch step.kind {
         case .task(let spec):
             completion = await runTask(
                 step, spec, attempt: attempt, pipeline: pipeline, resolver: resolver,
-                item: nil, workSuffix: nil, observer: observer)
+                item: nil, workSuffix: nil, observer: observer, adopting: adopting)
         case .map(let spec):
             completion = await runMap(
                 step, spec, attempt: attempt, pipeline: pipeline, resolver: resolver,
@@ -33,7 +35,7 @@ extension ExecutionEngine {
 
     func runTask(
         _ step: Step, _ spec: TaskSpec, attempt: Int, pipeline: Pipeline, resolver: ReferenceResolver,
-        item: JSONValue?, workSuffix: String?, observer: any ExecutionObserver
+        item: JSONValue?, workSuffix: String?, observer: any ExecutionObserver, adopting: AttemptProcess? = nil
     ) async -> Completion {
         guard let module = pipeline.modules[spec.module] else {
             return Completion(outcome: .failed(StepFailure("Sluice.UnknownModule", cause: spec.module)))
@@ -77,7 +79,7 @@ extension ExecutionEngine {
         }
         var cacheKey: String?
         var cacheComponents: JSONValue?
-        if step.cache?.enabled == true, workSuffix == nil {
+        if step.cache?.enabled == true, workSuffix == nil, adopting == nil {
             let (key, components) = Self.cacheKey(module: module, inputs: inputs, consumed: consumed)
             cacheKey = key
             cacheComponents = components
@@ -98,14 +100,23 @@ extension ExecutionEngine {
         }
         var directory = "\(configuration.executionsDirectory)/\(resolver.executionID)/\(step.name)/\(attempt)"
         if let workSuffix { directory += "/\(workSuffix)" }
-        let request = StepRequest(
+        var request = StepRequest(
             executionID: resolver.executionID, stepName: step.name, attempt: attempt, module: module, inputs: inputs,
             workDirectory: directory)
+        let store = store
+        let executionID = resolver.executionID
+        request.processStarted = { process in
+            // Best effort: should this commit fail, the supervisor's pid file in the work directory still names it.
+            try? store.recordAttemptProcess(
+                executionID: executionID, step: step.name, attempt: attempt, process: process)
+        }
+        let finalRequest = request
         // Only steps that run a process have output to watch; a heartbeat on other kinds is ignored.
         let heartbeat = ["command", "lambda", "glue", "container"].contains(kind) ? step.heartbeat?.seconds : nil
         let result = await withLimits(timeout: step.timeout?.seconds, heartbeat: heartbeat, directory: directory) {
             do {
-                return try await executor.run(request)
+                if let adopting { return try await executor.adopt(finalRequest, process: adopting) }
+                return try await executor.run(finalRequest)
             } catch {
                 return .failed(StepFailure("Sluice.InfrastructureFault", cause: "\(error)"))
             }

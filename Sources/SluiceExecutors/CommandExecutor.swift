@@ -128,11 +128,39 @@ public struct CommandExecutor: StepExecutor {
         default:
             return .failed(StepFailure("Sluice.NoExecutor", cause: "not a command module"))
         }
-        let stdout = "\(work)/stdout.log"
-        let stderr = "\(work)/stderr.log"
         let exit = try await runner.run(
-            arguments, environment: environment, directory: work, stdout: stdout, stderr: stderr, stdin: stdin)
+            arguments, environment: environment, directory: work, stdout: "\(work)/stdout.log",
+            stderr: "\(work)/stderr.log", stdin: stdin, supervised: true, started: request.processStarted)
         if Task.isCancelled { return .failed(StepFailure("Sluice.Cancelled", cause: "stopped")) }
+        return collect(request, program: arguments[0], exit: exit)
+    }
+
+    public func takeOver(_ process: AttemptProcess, adoptable: Bool) -> AttemptTakeover {
+        ProcessRunner.takeOver(process, adoptable: adoptable)
+    }
+
+    public func adopt(_ request: StepRequest, process: AttemptProcess) async throws -> StepResult {
+        let exit = await ProcessRunner.follow(process)
+        if Task.isCancelled { return .failed(StepFailure("Sluice.Cancelled", cause: "stopped")) }
+        guard let exit else {
+            return .failed(
+                StepFailure(
+                    "Sluice.AdoptedProcessLost",
+                    cause: "the adopted process group \(process.group) ended without saving its exit status in "
+                        + "\(process.workDirectory) (it was killed); run the step again with `sluice retry`"))
+        }
+        let program: String
+        switch request.module.implementation {
+        case .command(let command, _): program = command.first ?? "command"
+        default: program = python
+        }
+        return collect(request, program: program, exit: exit)
+    }
+
+    /// Turns a finished process into the step's result: its exit status, `outputs.json` or the script-mode folders.
+    func collect(_ request: StepRequest, program: String, exit: ProcessRunner.Exit) -> StepResult {
+        let work = request.workDirectory
+        let stderr = "\(work)/stderr.log"
         if case .lambda = request.module.implementation,
             let data = FileManager.default.contents(atPath: "\(work)/error.json"),
             let error = try? JSONDecoder().decode(JSONValue.self, from: data)
@@ -146,7 +174,7 @@ public struct CommandExecutor: StepExecutor {
             return .failed(
                 StepFailure(
                     ErrorName.taskFailed,
-                    cause: "\(arguments[0]) \(how); stderr (\(stderr)):\n\(logTail(stderr))"))
+                    cause: "\(program) \(how); stderr (\(stderr)):\n\(logTail(stderr))"))
         }
         var outputs: [String: JSONValue] = [:]
         if let data = FileManager.default.contents(atPath: "\(work)/outputs.json") {

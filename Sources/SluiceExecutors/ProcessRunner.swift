@@ -1,4 +1,5 @@
 import Foundation
+public import SluiceCore
 
 /// Spawns a program in its own process group with stdout and stderr going to files, and waits for it.
 ///
@@ -13,9 +14,13 @@ public struct ProcessRunner: Sendable {
     public init() {}
 
     /// Runs `arguments[0]` (looked up on `PATH`) and returns how it exited.
+    /// - Parameters:
+    ///   - supervised: run the program under a small shell supervisor (see `Supervisor`) that records its pid and
+    ///     its exit status in `directory`, so that another process can adopt it if this one dies.
+    ///   - started: told the process group once the program is spawned.
     public func run(
         _ arguments: [String], environment: [String: String], directory: String, stdout: String, stderr: String,
-        stdin: String? = nil
+        stdin: String? = nil, supervised: Bool = false, started: @Sendable (AttemptProcess) -> Void = { _ in }
     ) async throws -> Exit {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -23,7 +28,10 @@ public struct ProcessRunner: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var arguments = arguments
+        // The step inherits no other descriptor of Sluice's (database files, a server's listening socket, a parent's
+        // exit-watch pipe): a process that outlives this one must not hold them open.
+        _ = Self.addCloseFrom?(&actions, 3)
+        var arguments = supervised ? Supervisor.wrap(arguments, directory: directory) : arguments
         if let addChdir = Self.addChdir {
             _ = addChdir(&actions, directory)
         } else {
@@ -49,6 +57,7 @@ public struct ProcessRunner: Sendable {
             throw ProcessError(program: arguments[0], message: String(cString: strerror(result)))
         }
         let child = pid
+        started(AttemptProcess(group: child, startTime: Self.startTime(of: child) ?? 0, workDirectory: directory))
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let thread = Thread {
@@ -72,6 +81,14 @@ public struct ProcessRunner: Sendable {
         @convention(c) (
             UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>
         ) -> Int32
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), looked up at run time like `addChdir`.
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
 
     /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+), looked up at run time: the headers Swift sees may
     /// not declare it.

@@ -311,6 +311,24 @@ enum Migrations {
                     ) STRICT;
                     """)
         }
+        migrator.registerMigration("v7_attempt_processes") { db in
+            // The process each attempt started, so a driver taking an execution over can adopt or stop it; and what
+            // it did (`attempt.takeover`).
+            try db.execute(
+                sql: """
+                    CREATE TABLE attempt_process (
+                        execution_id TEXT NOT NULL,
+                        step TEXT NOT NULL,
+                        number INTEGER NOT NULL,
+                        work_directory TEXT NOT NULL CHECK (work_directory <> ''),
+                        process_group INTEGER NOT NULL CHECK (process_group > 0),
+                        start_time INTEGER NOT NULL CHECK (start_time >= 0),
+                        PRIMARY KEY (execution_id, step, number, work_directory),
+                        FOREIGN KEY (execution_id, step, number) REFERENCES attempt(execution_id, step, number)
+                    ) STRICT, WITHOUT ROWID;
+                    ALTER TABLE attempt ADD COLUMN takeover TEXT CHECK (takeover IN ('adopted', 'killed', 'gone'));
+                    """)
+        }
         return migrator
     }
 }

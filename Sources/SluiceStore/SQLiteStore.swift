@@ -239,14 +239,15 @@ public final class SQLiteStore: ExecutionStore {
             let upsert = try db.cachedStatement(
                 sql: """
                     INSERT INTO attempt (execution_id, step, number, status, started_at, finished_at, error,
-                        error_cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        error_cause, takeover) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (execution_id, step, number) DO UPDATE SET status = excluded.status,
-                        finished_at = excluded.finished_at, error = excluded.error, error_cause = excluded.error_cause
+                        finished_at = excluded.finished_at, error = excluded.error, error_cause = excluded.error_cause,
+                        takeover = coalesce(excluded.takeover, attempt.takeover)
                     """)
             for attempt in changes.attempts {
                 try upsert.execute(arguments: [
                     id, attempt.step, attempt.number, attempt.status.rawValue, attempt.startedAt, attempt.finishedAt,
-                    attempt.error?.error, attempt.error?.cause,
+                    attempt.error?.error, attempt.error?.cause, attempt.takeover?.rawValue,
                 ])
             }
             for use in changes.artifacts {
@@ -377,10 +378,12 @@ public final class SQLiteStore: ExecutionStore {
                     """, arguments: [executionID]
             ).map { row in
                 let error: String? = row["error"]
+                let takeover: String? = row["takeover"]
                 return AttemptRecord(
                     step: row["step"], number: row["number"], status: AttemptStatus(rawValue: row["status"]) ?? .failed,
                     startedAt: row["started_at"], finishedAt: row["finished_at"],
-                    error: error.map { StepFailure($0, cause: row["error_cause"] ?? "") })
+                    error: error.map { StepFailure($0, cause: row["error_cause"] ?? "") },
+                    takeover: takeover.flatMap(AttemptTakeover.init(rawValue:)))
             }
         }
     }

@@ -40,6 +40,12 @@ final class CountingStore: ExecutionStore {
     func cachedOutputs(key: String, notBefore: Double?) throws -> (
         executionID: String, step: String, outputs: [String: JSONValue]
     )? { try base.cachedOutputs(key: key, notBefore: notBefore) }
+    func recordAttemptProcess(executionID: String, step: String, attempt: Int, process: AttemptProcess) throws {
+        try base.recordAttemptProcess(executionID: executionID, step: step, attempt: attempt, process: process)
+    }
+    func attemptProcesses(executionID: String, step: String, attempt: Int) throws -> [AttemptProcess] {
+        try base.attemptProcesses(executionID: executionID, step: step, attempt: attempt)
+    }
 }
 
 /// A step with effects: when it runs, it reads the store to see what is committed at that moment.

@@ -125,10 +125,12 @@ public struct AttemptRecord: Hashable, Sendable, Codable {
     public var finishedAt: Double?
     public var error: StepFailure?
     public var workDirectory: String?
+    /// What became of the attempt's process when another driver took the execution over (nil: never taken over).
+    public var takeover: AttemptTakeover?
 
     public init(
         step: String, number: Int, status: AttemptStatus, startedAt: Double, finishedAt: Double? = nil,
-        error: StepFailure? = nil, workDirectory: String? = nil
+        error: StepFailure? = nil, workDirectory: String? = nil, takeover: AttemptTakeover? = nil
     ) {
         self.step = step
         self.number = number
@@ -136,6 +138,36 @@ public struct AttemptRecord: Hashable, Sendable, Codable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.error = error
+        self.workDirectory = workDirectory
+        self.takeover = takeover
+    }
+}
+
+/// What happened to a running attempt's process when its driver died and another took the execution over.
+public enum AttemptTakeover: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Its process was still running (or had finished with its exit status saved): it was followed to its end and
+    /// its outputs collected; it was not run again.
+    case adopted
+    /// Its process was still running but could not be followed: its process group was killed before the next
+    /// attempt started.
+    case killed
+    /// Nothing of it was running any more: the next attempt started at once.
+    case gone
+}
+
+/// The process an attempt started: its process group (the leader's pid) and the leader's start time, which tells a
+/// reused pid apart.
+public struct AttemptProcess: Hashable, Sendable, Codable {
+    /// The process group id, which is the pid of the group's leader.
+    public var group: Int32
+    /// The leader's start time in clock ticks since boot (`/proc/<pid>/stat`, field 22); 0 when unknown.
+    public var startTime: UInt64
+    /// The folder the process runs in (the attempt's work directory, or a Map iteration's).
+    public var workDirectory: String
+
+    public init(group: Int32, startTime: UInt64, workDirectory: String) {
+        self.group = group
+        self.startTime = startTime
         self.workDirectory = workDirectory
     }
 }

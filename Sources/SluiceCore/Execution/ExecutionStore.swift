@@ -224,6 +224,10 @@ public protocol ExecutionStore: Sendable {
     func latestCacheComponents(step: String, pipelineName: String) throws -> JSONValue?
     /// The finished iterations of a Map step in an execution, by index.
     func mapItems(executionID: String, step: String) throws -> [Int: MapItemRecord]
+    /// Commits the process an attempt started (a Map iteration's too: one per work directory).
+    func recordAttemptProcess(executionID: String, step: String, attempt: Int, process: AttemptProcess) throws
+    /// The processes committed for an attempt.
+    func attemptProcesses(executionID: String, step: String, attempt: Int) throws -> [AttemptProcess]
 }
 
 extension ExecutionStore {

@@ -11,6 +11,9 @@ public struct StepRequest: Sendable {
     public var workDirectory: String
     /// Appends a line to the step's log.
     public var log: @Sendable (String) -> Void
+    /// Called once the attempt's process is spawned, before the executor waits for it: the engine commits it, so
+    /// whoever takes the execution over after a crash finds the process.
+    public var processStarted: @Sendable (AttemptProcess) -> Void = { _ in }
 
     public init(
         executionID: String, stepName: String, attempt: Int, module: Module, inputs: [String: JSONValue],
@@ -44,9 +47,21 @@ public protocol StepExecutor: Sendable {
     /// Whether the module's steps only compute outputs (no effect outside Sluice's store), so the engine may
     /// group-commit their transitions (default false).
     func isEffectFree(_ module: Module) -> Bool
+    /// Decides the fate of a process an interrupted attempt started, when another driver takes the execution over.
+    ///
+    /// A conformer that spawns processes returns `.adopted` only when `adopt` can follow that process to its end
+    /// (`adoptable` false: never), and otherwise kills the whole process group and returns only once it is gone
+    /// (`.killed`), so that two attempts of a step are never alive at once. Default: `.gone` (no processes).
+    func takeOver(_ process: AttemptProcess, adoptable: Bool) -> AttemptTakeover
+    /// Follows an adopted attempt's process (see `takeOver`) to its end and collects its outputs as `run` would.
+    func adopt(_ request: StepRequest, process: AttemptProcess) async throws -> StepResult
 }
 
 extension StepExecutor {
     public func preflight(_ module: Module) -> StepFailure? { nil }
     public func isEffectFree(_ module: Module) -> Bool { false }
+    public func takeOver(_ process: AttemptProcess, adoptable: Bool) -> AttemptTakeover { .gone }
+    public func adopt(_ request: StepRequest, process: AttemptProcess) async throws -> StepResult {
+        .failed(StepFailure("Sluice.NotAdoptable", cause: "this kind of step cannot be adopted"))
+    }
 }
