@@ -32,7 +32,7 @@ public struct CreditRiskError: Error, Hashable, Sendable, CustomStringConvertibl
 public struct CreditRiskRoutes: ServerRoutes {
     let backend: any CreditRiskBackend
     /// Largest accepted body.
-    let bodyLimit = 64 * 1024
+    let bodyLimit = RequestLimits.featureRouteBody
 
     /// Routes answering from `backend`.
     public init(backend: any CreditRiskBackend) { self.backend = backend }

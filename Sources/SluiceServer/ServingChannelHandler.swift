@@ -160,9 +160,9 @@ struct ServingHTTP1Channel: HTTPChannelHandler {
             // types; the serving handler keeps the idle timeout and graceful shutdown for every request (in place
             // of Hummingbird's `HTTPConnectionStateHandler`, which would see only the router's requests).
             var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderFieldSize = 80 * 1024
-            limits.maxHeaderListSize = 80 * 1024
-            limits.maxHeaderFieldCount = 1000
+            limits.maxHeaderFieldSize = RequestLimits.headerBytes
+            limits.maxHeaderListSize = RequestLimits.headerBytes
+            limits.maxHeaderFieldCount = RequestLimits.headerFields
             let pipeline = channel.pipeline.syncOperations
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false,
@@ -240,6 +240,10 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var idleCheck: Scheduled<Void>?
     /// Answers 408 when the body being read is not complete by the request timeout, even if no more of it arrives.
     private var bodyDeadline: Scheduled<Void>?
+    /// When the request being passed to the router began, for its 408.
+    private var passingStarted = ContinuousClock.now
+    /// Whether the router has written the head of an answer and not yet its end.
+    private var routerAnswering = false
     private var removed = false
 
     init(server: SluiceServer) {
@@ -263,7 +267,9 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .head(let head):
             requestsInProgress += 1
             isReadingRequest = true
-            if routerRequests == 0, let exchange = exchange(for: head) {
+            if routerRequests == 0, let error = overLimit(head) {
+                refuse(context, error)
+            } else if routerRequests == 0, let exchange = exchange(for: head) {
                 do throws(ServingError) {
                     reading = (exchange, try server.admit(exchange))
                     state = .reading
@@ -274,6 +280,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             } else {
                 routerRequests += 1
                 state = .passing
+                passingStarted = .now
                 passOn()
             }
         case .body(var chunk):
@@ -310,6 +317,8 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                     }
                 }
             case .passing:
+                bodyDeadline?.cancel()
+                bodyDeadline = nil
                 passOn()
             case .idle, .discarding:
                 break
@@ -328,6 +337,10 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Called when a read ends with a body still incomplete (a whole small request arrives in one read and needs no
     /// timer).
     private func scheduleBodyDeadline(_ context: ChannelHandlerContext) {
+        if case .passing = state, isReadingRequest, bodyDeadline == nil {
+            schedulePassedBodyDeadline(context)
+            return
+        }
         guard case .reading = state, bodyDeadline == nil, let exchange = reading?.exchange else { return }
         let left = exchange.started + server.configuration.requestTimeout - ContinuousClock.now
         let (seconds, attoseconds) = max(left, .zero).components
@@ -343,6 +356,65 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 context.flush()
             }
         }
+    }
+
+    /// The router's routes get the same 408 as the serving path when a body stops arriving: answered here at the
+    /// request timeout (the router's readers would otherwise wait for the idle timeout), unless the router has
+    /// begun an answer of its own, in which case the connection is only closed.
+    private func schedulePassedBodyDeadline(_ context: ChannelHandlerContext) {
+        let started = passingStarted
+        let left = started + server.configuration.requestTimeout - ContinuousClock.now
+        let (seconds, attoseconds) = max(left, .zero).components
+        let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        bodyDeadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: timeout) {
+            self.bodyDeadline = nil
+            guard case .passing = self.state, self.isReadingRequest, self.passingStarted == started else { return }
+            if self.routerRequests == 1, !self.routerAnswering {
+                self.refuse(context, self.server.overdue())
+            } else {
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// A request whose head is already over a limit: its declared body is larger than its route accepts.
+    private func overLimit(_ head: HTTPRequestHead) -> ServingError? {
+        guard let value = head.headers.first(name: "content-length"), let declared = Int(value) else { return nil }
+        let limit = RequestLimits.bodyLimit(uri: head.uri, servingBody: server.configuration.bodyLimit)
+        return declared > limit ? RequestLimits.tooLarge(declared: declared, limit: limit) : nil
+    }
+
+    /// Answers the request being read with `error` before its body is read, and closes the connection.
+    private func refuse(_ context: ChannelHandlerContext, _ error: ServingError) {
+        let reply = SluiceServer.errorReply(error)
+        var headers = HTTPHeaders()
+        reply.forEachHeader { name, value in headers.add(name: name, value: value) }
+        headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "Date", value: HTTPDate.now())
+        let status = HTTPResponseStatus(statusCode: reply.status.code, reasonPhrase: reply.status.reasonPhrase)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.close(promise: nil)
+        endReading()
+        state = .discarding
+        needsFlush = false
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // The decoder refuses headers over their limits: answer 431 (other malformed requests 400) rather than
+        // dropping the connection without a word, unless an answer is already under way.
+        if let error = error as? HTTPParserError, !routerAnswering, routerRequests == 0, !predicting {
+            if error == .headerOverflow {
+                refuse(context, RequestLimits.headersTooLarge())
+            } else {
+                refuse(context, ServingError(.validation, "The request is not valid HTTP/1.1 (\(error))."))
+            }
+            return
+        }
+        context.fireErrorCaught(error)
     }
 
     /// Predicts on Swift's concurrency pool and answers back on the event loop, then goes on with the parts that
@@ -400,9 +472,11 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard case .end = unwrapOutboundIn(data) else {
+            if case .head = unwrapOutboundIn(data) { routerAnswering = true }
             context.write(data, promise: promise)
             return
         }
+        routerAnswering = false
         if routerRequests > 0 { routerRequests -= 1 }
         if responseEnded() {
             context.writeAndFlush(data, promise: promise)

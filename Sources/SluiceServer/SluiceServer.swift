@@ -303,6 +303,7 @@ public struct SluiceServer: Sendable {
         case .invalidKey: .forbidden
         case .throttled, .quotaExceeded: .tooManyRequests
         case .requestTimeout: .requestTimeout
+        case .headersTooLarge: .requestHeaderFieldsTooLarge
         default: .internalServerError
         }
     }

@@ -50,7 +50,7 @@ public struct ApprovalRoutes: ServerRoutes {
             $0[String($1.key)] = String($1.value)
         }
         do {
-            let body = try await request.body.collect(upTo: 64 * 1024)
+            let body = try await request.body.collect(upTo: RequestLimits.approvalBody)
             for (name, value) in Self.formFields(String(buffer: body)) { fields[name] = value }
         } catch {
             return Self.text(.contentTooLarge, "The form is larger than 64 KB; send only decision and reason.")

@@ -28,6 +28,8 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let modelError = Code(name: "ModelError")
         /// The request body did not arrive within the per-request timeout (a slow client).
         public static let requestTimeout = Code(name: "RequestTimeout")
+        /// The request's header fields are over their size or count limit.
+        public static let headersTooLarge = Code(name: "RequestHeaderFieldsTooLarge")
 
         public var description: String { name }
     }
