@@ -17,7 +17,7 @@ struct HostedServer: Sendable {
 
     /// Opens `home` and wires the engine into the serving runtime.
     /// - Parameters:
-    ///   - workingDirectory: relative pipeline paths of submissions are read from here.
+    ///   - workingDirectory: the pipeline root: submissions name pipelines under it, relative paths from it.
     ///   - sink: where hosted executions' step lines and approval links go.
     init(
         home: SluiceHome, configuration: ServeRuntime.Configuration,
@@ -38,7 +38,7 @@ struct HostedServer: Sendable {
             home: home, store: context.store, configuration: configuration, logger: logger, keyring: keyring,
             routes: [
                 ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell)),
-                ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring),
+                ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring, pipelineRoot: workingDirectory),
                 CreditRiskRoutes(backend: StoreCreditRisk(store: context.store)),
             ],
             services: [engine])

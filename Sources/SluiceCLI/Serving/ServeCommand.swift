@@ -30,6 +30,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads answering HTTP (default: one per core).")
     var threads: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "The folder of the pipelines that POST /api/executions may run (default: the working folder); "
+                + "paths outside it are refused with 403.", valueName: "dir"))
+    var pipelines: String?
+
+    /// The `--pipelines` folder as an absolute path, checked to be a folder.
+    func pipelineRoot() throws -> String {
+        let current = FileManager.default.currentDirectoryPath
+        guard let pipelines else { return current }
+        let path = pipelines.hasPrefix("/") ? pipelines : current + "/" + pipelines
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("--pipelines \(pipelines): no such folder; give the folder holding the pipelines to serve")
+        }
+        return path
+    }
+
     func run() async throws {
         try await reportingErrors {
             guard (0...65_535).contains(port) else { throw CLIError("--port \(port) is not a port; use 0…65535") }
@@ -41,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: .init(
                     host: host, port: port, accessLog: accessLog, invocationsRequireKey: requireKeyForInvocations,
                     eventLoopThreads: threads),
+                workingDirectory: try pipelineRoot(),
                 sink: { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) })
             let host = host
             let store = hosted.context.store

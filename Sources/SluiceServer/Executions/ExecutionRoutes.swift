@@ -16,13 +16,16 @@ import SluiceServing
 public struct ExecutionRoutes: ServerRoutes {
     let host: any ExecutionHost
     let keyring: APIKeyring?
+    let root: PipelineRoot
 
     /// Routes answered by `host`.
     /// - Parameters:
     ///   - keyring: when given, requests need one of its keys in `x-api-key`.
-    public init(host: any ExecutionHost, keyring: APIKeyring? = nil) {
+    ///   - pipelineRoot: submissions may only name pipelines under this folder (403 otherwise).
+    public init(host: any ExecutionHost, keyring: APIKeyring? = nil, pipelineRoot: String) {
         self.host = host
         self.keyring = keyring
+        self.root = PipelineRoot(pipelineRoot)
     }
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
@@ -64,7 +67,7 @@ public struct ExecutionRoutes: ServerRoutes {
         }
         let value: JSONValue
         do {
-            let body = try await request.body.collect(upTo: 1024 * 1024)
+            let body = try await request.body.collect(upTo: RequestLimits.executionBody)
             value = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
         } catch {
             return Self.error(
@@ -75,6 +78,9 @@ public struct ExecutionRoutes: ServerRoutes {
             return Self.error(
                 .badRequest, "ValidationError",
                 #"Field 'pipeline' is required: the path of a pipeline file, e.g. {"pipeline": "pipeline.yaml"}."#)
+        }
+        if let refusal = root.refusal(pipeline) {
+            return Self.error(.forbidden, "AccessDenied", "The pipeline \(refusal).")
         }
         var parameters: [String: JSONValue] = [:]
         switch value["parameters"] {
@@ -93,7 +99,12 @@ public struct ExecutionRoutes: ServerRoutes {
             return response
         } catch let error as SubmissionError {
             var body: [String: JSONValue] = ["ErrorCode": "ValidationError", "Message": .string(error.message)]
-            if !error.diagnostics.isEmpty { body["Diagnostics"] = .array(error.diagnostics.map(JSONValue.string)) }
+            // A file the pipeline refers to may lie outside the root: its diagnostics would quote it; say only that.
+            let diagnostics = error.diagnostics.map {
+                root.contains(diagnostic: $0)
+                    ? $0 : "a file outside the pipeline root has an error (not shown); run `sluice validate` locally"
+            }
+            if !diagnostics.isEmpty { body["Diagnostics"] = .array(diagnostics.map(JSONValue.string)) }
             return Self.json(.badRequest, .object(body))
         } catch {
             return Self.error(.internalServerError, "InternalFailure", "The execution could not start: \(error).")
