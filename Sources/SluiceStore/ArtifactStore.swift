@@ -57,23 +57,37 @@ public struct ArtifactStore: ArtifactStoring {
         let folder = (target as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let temporary = "\(folder)/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard descriptor >= 0 else { throw StoreError(code: "artifact-write", message: "\(temporary): cannot create") }
+        // The artifact appears under its name only whole and synced; any failure leaves nothing behind.
+        func failure(_ what: String) -> StoreError {
+            let cause = String(cString: strerror(errno))
+            unlink(temporary)
+            return StoreError(
+                code: "artifact-write",
+                message: "\(target): cannot \(what) the artifact: \(cause); free space (or fix permissions) under "
+                    + "\(root), then run the step again (`sluice retry`)")
+        }
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure("create") }
         let written = data.withUnsafeBytes { buffer -> Bool in
             var offset = 0
             while offset < buffer.count {
                 let count = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if count < 0, errno == EINTR { continue }
                 if count <= 0 { return false }
                 offset += count
             }
             return true
         }
-        let synced = fsync(descriptor) == 0
-        close(descriptor)
-        guard written, synced, rename(temporary, target) == 0 else {
-            unlink(temporary)
-            throw StoreError(code: "artifact-write", message: "\(target): cannot write the artifact (disk full?)")
+        guard written else {
+            close(descriptor)
+            throw failure("write")
         }
+        guard fsync(descriptor) == 0 else {
+            close(descriptor)
+            throw failure("sync")
+        }
+        close(descriptor)
+        guard rename(temporary, target) == 0 else { throw failure("rename") }
     }
 }
 
