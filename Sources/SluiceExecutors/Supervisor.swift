@@ -4,21 +4,22 @@ public import SluiceCore
 /// Lets a step's process outlive the Sluice process that started it, and be adopted by the next one.
 ///
 /// A supervised program runs as the child of a small `sh` that first writes its own pid to `sluice-supervisor.pid`
-/// in the work directory, then runs the program and writes its exit status to `sluice-exit-status` (through a
-/// rename, so the file is whole or absent). The shell leads the step's process group. When the driving Sluice
-/// process dies, the group keeps running; whoever takes the execution over finds the group (committed with the
+/// in the work directory, then runs the program and writes its exit status to `sluice-exit-status`. The shell leads
+/// the step's process group. When the driving Sluice process dies, the group keeps running; whoever takes the execution over finds the group (committed with the
 /// attempt, or from the pid file), waits for the shell to end and reads the exit status, instead of starting a
 /// second attempt beside the first.
 enum Supervisor {
     static let pidFile = "sluice-supervisor.pid"
     static let exitStatusFile = "sluice-exit-status"
 
+    // Shell built-ins only (no `mv`: one fork per step is the whole cost). Each file is one small write; the exit
+    // status is read only once the shell has exited, so it is never seen half-written.
     static let script = """
         d=$1; shift
-        echo $$ > "$d/\(pidFile).tmp" && mv -f "$d/\(pidFile).tmp" "$d/\(pidFile)" || exit 125
+        echo $$ > "$d/\(pidFile)" || exit 125
         "$@"
         c=$?
-        printf '%s\\n' "$c" > "$d/\(exitStatusFile).tmp" && mv -f "$d/\(exitStatusFile).tmp" "$d/\(exitStatusFile)"
+        echo "$c" > "$d/\(exitStatusFile)"
         exit "$c"
         """
 
