@@ -4,6 +4,13 @@ import SluiceStore
 import Synchronization
 import Testing
 
+/// A count shared by concurrent tasks.
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    func add() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
+}
+
 @Suite(.serialized) struct ServeCrashTests {
     /// `kill -9` of `sluice serve` under load with capture at 100 %: every line of every capture file is whole
     /// JSON, and the key's stored quota count never exceeds the requests admitted and includes every request
@@ -23,7 +30,7 @@ import Testing
         }
         let port = try #require(
             await server.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0) })
-        let admitted = Atomic<Int>(0)
+        let admitted = Counter()
         @Sendable func load(_ count: Int) async {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
@@ -31,7 +38,7 @@ import Testing
                         for _ in 0..<count {
                             guard let reply = try? await post(port, "/production/stream", #"{"x": [[1]]}"#, key: key)
                             else { return }
-                            if reply.status == 200 { admitted.add(1, ordering: .relaxed) }
+                            if reply.status == 200 { admitted.add() }
                         }
                     }
                 }
@@ -39,16 +46,16 @@ import Testing
         }
         // A first burst, then wait until its counts are flushed to the store (every half second).
         await load(50)
-        let settled = admitted.load(ordering: .relaxed)
+        let settled = admitted.value
         #expect(settled == 200)
         #expect(try await eventually { try sandbox.store.keyUsage().first?.dayCount == settled })
         // Load again, and kill the server in the middle of it.
         let burst = Task { await load(10_000) }
-        #expect(await eventually { admitted.load(ordering: .relaxed) > settled + 200 })
+        #expect(await eventually { admitted.value > settled + 200 })
         kill(server.process.processIdentifier, SIGKILL)
         server.process.waitUntilExit()
         await burst.value
-        let total = admitted.load(ordering: .relaxed)
+        let total = admitted.value
         let stored = try #require(try sandbox.store.keyUsage().first?.dayCount)
         #expect(stored >= settled && stored <= total, "stored \(stored), admitted \(settled)…\(total)")
         print("serve kill -9: \(total) admitted, \(stored) counted in the store, \(total - stored) in the last flush")
