@@ -49,6 +49,7 @@ final class Counter: Sendable {
         let settled = admitted.value
         #expect(settled == 200)
         #expect(try await eventually { try sandbox.store.keyUsage().first?.dayCount == settled })
+        #expect(await eventually { captureLines(sandbox).count >= settled })
         // Load again, and kill the server in the middle of it.
         let burst = Task { await load(10_000) }
         #expect(await eventually { admitted.value > settled + 200 })
@@ -60,23 +61,31 @@ final class Counter: Sendable {
         #expect(stored >= settled && stored <= total, "stored \(stored), admitted \(settled)…\(total)")
         print("serve kill -9: \(total) admitted, \(stored) counted in the store, \(total - stored) in the last flush")
 
-        let files =
-            FileManager.default.enumerator(atPath: sandbox.homePath + "/capture")?.compactMap { $0 as? String }
-            .filter { $0.hasSuffix(".jsonl") } ?? []
-        #expect(!files.isEmpty)
-        var lines = 0
-        for file in files {
-            let text = String(
-                decoding: FileManager.default.contents(atPath: sandbox.homePath + "/capture/" + file) ?? Data(),
-                as: UTF8.self)
-            #expect(text.isEmpty || text.hasSuffix("\n"), "\(file) ends in a torn line")
-            for line in text.split(separator: "\n") {
-                lines += 1
-                #expect(
-                    (try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))) != nil,
-                    "\(file): torn line \(line.prefix(80))")
-            }
+        let lines = captureLines(sandbox)
+        #expect(!lines.isEmpty)
+        for line in lines {
+            #expect(line.hasSuffix("\n"), "a torn last line: \(line.prefix(80))")
+            #expect(
+                (try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))) != nil,
+                "a torn line: \(line.prefix(80))")
         }
-        #expect(lines >= settled)
+        #expect(lines.count >= settled)
     }
+}
+
+/// Every line of every capture file under the sandbox, each with its newline (a torn last line has none).
+func captureLines(_ sandbox: ServingSandbox) -> [String] {
+    let root = sandbox.homePath + "/capture"
+    let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String }.filter {
+        $0.hasSuffix(".jsonl")
+    }
+    var lines: [String] = []
+    for file in files ?? [] {
+        let text = String(decoding: FileManager.default.contents(atPath: root + "/" + file) ?? Data(), as: UTF8.self)
+        var parts = text.components(separatedBy: "\n")
+        let last = parts.removeLast()
+        lines += parts.map { $0 + "\n" }
+        if !last.isEmpty { lines.append(last) }
+    }
+    return lines
 }

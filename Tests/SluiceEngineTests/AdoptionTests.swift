@@ -69,29 +69,7 @@ import Testing
             if index > 0 { steps += "    after: [S\(index - 1)]\n" }
         }
         try sandbox.write("pipeline.yaml", steps)
-        var generator = SystemRandomNumberGenerator()
-        var kills = 0
-        var executionID: String?
-        var finished = false
-        var runs = 0
-        while !finished, runs < 200 {
-            runs += 1
-            let arguments = executionID.map { ["resume", $0] } ?? ["run", "pipeline.yaml"]
-            let process = sandbox.process(arguments)
-            try process.run()
-            if kills < 20 {
-                usleep(UInt32.random(in: 150_000...600_000, using: &generator))
-                if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
-                    kills += 1
-                }
-            }
-            process.waitUntilExit()
-            if process.terminationReason == .exit, process.terminationStatus == 0 { finished = true }
-            if executionID == nil, FileManager.default.fileExists(atPath: "\(sandbox.home)/sluice.db") {
-                executionID = try SQLiteStore(path: "\(sandbox.home)/sluice.db").executions(limit: 1).first?.id
-            }
-        }
+        let (executionID, kills, finished) = try sandbox.runKillingTheDriver(kills: 20, delays: 150_000...600_000)
         #expect(finished)
         #expect(kills == 20)
         let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")

@@ -38,6 +38,34 @@ struct Sandbox {
         return process
     }
 
+    /// `sluice run pipeline.yaml`, then `sluice resume` until the execution succeeds, each of the first `kills`
+    /// drivers killed with SIGKILL after a random delay in `delays` (microseconds) if it is still running then.
+    /// - Returns: the execution's id, the kills made, and whether a driver finished it (within 200 runs).
+    func runKillingTheDriver(kills wanted: Int, delays: ClosedRange<UInt32>) throws -> (
+        id: String?, kills: Int, finished: Bool
+    ) {
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        var executionID: String?
+        for _ in 0..<200 {
+            let driver = process(executionID.map { ["resume", $0] } ?? ["run", "pipeline.yaml"])
+            try driver.run()
+            if kills < wanted {
+                usleep(UInt32.random(in: delays, using: &generator))
+                if driver.isRunning {
+                    kill(driver.processIdentifier, SIGKILL)
+                    kills += 1
+                }
+            }
+            driver.waitUntilExit()
+            if executionID == nil, FileManager.default.fileExists(atPath: "\(home)/sluice.db") {
+                executionID = try SQLiteStore(path: "\(home)/sluice.db").executions(limit: 1).first?.id
+            }
+            if driver.terminationReason == .exit, driver.terminationStatus == 0 { return (executionID, kills, true) }
+        }
+        return (executionID, kills, false)
+    }
+
     /// Runs to the end; returns the exit status and everything printed.
     func run(_ arguments: [String]) throws -> (Int32, String) {
         let log = "\(folder)/out-\(UUID().uuidString).log"
@@ -77,30 +105,8 @@ struct Sandbox {
             if index > 0 { steps += "    after: [S\(index - 1)]\n" }
         }
         try sandbox.write("pipeline.yaml", steps)
-        var generator = SystemRandomNumberGenerator()
-        var kills = 0
-        var executionID: String?
-        var finished = false
-        while !finished {
-            let arguments = executionID.map { ["resume", $0] } ?? ["run", "pipeline.yaml"]
-            let process = sandbox.process(arguments)
-            try process.run()
-            if kills < 20 {
-                usleep(UInt32.random(in: 40_000...220_000, using: &generator))
-                if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
-                    kills += 1
-                }
-            }
-            process.waitUntilExit()
-            if process.terminationReason == .exit, process.terminationStatus == 0 { finished = true }
-            if executionID == nil, FileManager.default.fileExists(atPath: "\(sandbox.home)/sluice.db") {
-                executionID = try SQLiteStore(path: "\(sandbox.home)/sluice.db").executions(limit: 1).first?.id
-            }
-            #expect(
-                kills < 20 || finished || process.terminationReason == .uncaughtSignal || process.terminationStatus == 0
-            )
-        }
+        let (executionID, kills, finished) = try sandbox.runKillingTheDriver(kills: 20, delays: 40_000...220_000)
+        #expect(finished)
         #expect(kills >= 20)
         let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
         let id = try #require(executionID)

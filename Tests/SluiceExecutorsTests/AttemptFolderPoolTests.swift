@@ -53,7 +53,11 @@ import Testing
         #expect(pool.counts.missed == 1)
         #expect(contents("\(folder)/executions/ex1") == ["A", "B"])
         #expect(contents("\(folder)/executions/ex1/B") == ["1", "2"])
-        let attemptFiles: Set = ["model", "output", "input", "stdout.log", "stderr.log", "outputs.json"]
+        // The script-mode folders, the logs, the outputs and the supervisor's pid and exit status.
+        let attemptFiles: Set = [
+            "model", "output", "input", "stdout.log", "stderr.log", "outputs.json", "sluice-supervisor.pid",
+            "sluice-exit-status",
+        ]
         #expect(contents("\(folder)/executions/ex1/A/1") == attemptFiles)
         #expect(contents("\(folder)/executions/ex1/B/2") == attemptFiles)
         #expect(contents("\(folder)/executions/ex1/B/2/output") == ["data"])
