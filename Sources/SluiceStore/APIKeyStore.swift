@@ -1,5 +1,5 @@
 import GRDB
-import SluiceCore
+public import SluiceCore
 
 /// A stored API key: the SHA-256 of the key (never the key), its usage plan and optional endpoint scope.
 public struct StoredAPIKey: Hashable, Sendable {
@@ -36,9 +36,11 @@ public struct StoredAPIKey: Hashable, Sendable {
 }
 
 /// An API key request the user can fix (an unknown key id or endpoint, a bad plan).
-public struct APIKeyError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct APIKeyError: SluiceError, Hashable, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+    public var code: String { "api-key" }
+    public var message: String { description }
 }
 
 extension SQLiteStore {

@@ -555,17 +555,7 @@ public final class SQLiteStore: ExecutionStore {
 }
 
 /// A store operation refused: a conflict, a used token, an illegal transition.
-public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
+public typealias StoreError = RequestError
 
 extension JSONValue {
     static func parse(_ text: String) -> JSONValue? {

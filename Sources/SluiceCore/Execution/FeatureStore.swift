@@ -57,9 +57,11 @@ public struct FeatureRecord: Hashable, Sendable, Codable {
 }
 
 /// A feature-store request the user can fix: an unknown group, a definition that changed, an offline-only group.
-public struct FeatureStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct FeatureStoreError: SluiceError, Hashable, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+    public var code: String { "feature-store" }
+    public var message: String { description }
 }
 
 /// The feature store as built-in steps, the CLI and the server see it; every method is one transaction.

@@ -1,5 +1,5 @@
 import Foundation
-import SluiceCore
+public import SluiceCore
 
 /// A reference as written, before names are resolved: `$.steps['Train Model'].outputs.ModelUri.a[0]`.
 public struct ReferenceSyntax: Hashable, Sendable {
@@ -106,9 +106,11 @@ public struct ReferenceSyntax: Hashable, Sendable {
 }
 
 /// Why a reference could not be read.
-public struct ReferenceSyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ReferenceSyntaxError: SluiceError, Hashable, Sendable {
     public var description: String
     init(_ description: String) { self.description = description }
+    public var code: String { "bad-reference" }
+    public var message: String { description }
 }
 
 /// A string with `{…}` placeholders, as written.
