@@ -79,7 +79,7 @@ extension SQLiteStore {
 
     /// Every key, revoked ones included, oldest first.
     public func apiKeys() throws -> [StoredAPIKey] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM api_key ORDER BY created_at, id").map { row in
                 StoredAPIKey(
                     id: row["id"], name: row["name"], hashHex: row["hash"], createdAt: row["created_at"],
@@ -108,7 +108,7 @@ extension SQLiteStore {
 
     /// The quota counts kept for every key that has used its plan.
     public func keyUsage() throws -> [KeyUsage] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM api_key_usage ORDER BY key_id").map { row in
                 KeyUsage(
                     keyID: row["key_id"], day: row["day"], dayCount: row["day_count"], month: row["month"],
@@ -167,7 +167,7 @@ extension SQLiteStore {
 
     /// The tags of a model version.
     public func modelTags(group: String, version: Int) throws -> [String: String] {
-        try pool.read { db in
+        try writer.read { db in
             var tags: [String: String] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT key, value FROM model_tag WHERE group_name = ? AND version = ?",
