@@ -154,11 +154,10 @@ struct EngineContext {
 }
 
 /// A one-line error for the user; the command exits non-zero.
-struct CLIError: SluiceError {
+struct CLIError: MessageError {
+    static let code = "usage"
     var description: String
     init(_ message: String) { description = message }
-    var code: String { "usage" }
-    var message: String { description }
 }
 
 /// The live display: one line per step event (state, attempt, duration), the approval token, the summary.

@@ -107,11 +107,10 @@ public struct NotifyStep: BuiltinStep {
 }
 
 /// An SMTP conversation that went wrong: the command, and the server's reply or the socket error.
-public struct SMTPError: SluiceError, Hashable, Sendable {
+public struct SMTPError: MessageError, Hashable, Sendable {
+    public static let code = "smtp"
     public var description: String
     public init(_ description: String) { self.description = description }
-    public var code: String { "smtp" }
-    public var message: String { description }
 }
 
 /// A minimal plain-SMTP client (RFC 5321: EHLO, MAIL, RCPT, DATA, QUIT) on a blocking socket in its own thread.

@@ -36,11 +36,10 @@ public struct StoredAPIKey: Hashable, Sendable {
 }
 
 /// An API key request the user can fix (an unknown key id or endpoint, a bad plan).
-public struct APIKeyError: SluiceError, Hashable, Sendable {
+public struct APIKeyError: MessageError, Hashable, Sendable {
+    public static let code = "api-key"
     public var description: String
     public init(_ description: String) { self.description = description }
-    public var code: String { "api-key" }
-    public var message: String { description }
 }
 
 extension SQLiteStore {

@@ -33,3 +33,14 @@ public struct RequestError: SluiceError, Hashable, Sendable {
 
     public var description: String { message }
 }
+
+/// A `SluiceError` that is its message alone, with one code for the whole type.
+public protocol MessageError: SluiceError where Code == String {
+    /// The code of every error of this type.
+    static var code: String { get }
+}
+
+extension MessageError {
+    public var code: String { Self.code }
+    public var message: String { description }
+}

@@ -57,11 +57,10 @@ public struct FeatureRecord: Hashable, Sendable, Codable {
 }
 
 /// A feature-store request the user can fix: an unknown group, a definition that changed, an offline-only group.
-public struct FeatureStoreError: SluiceError, Hashable, Sendable {
+public struct FeatureStoreError: MessageError, Hashable, Sendable {
+    public static let code = "feature-store"
     public var description: String
     public init(_ description: String) { self.description = description }
-    public var code: String { "feature-store" }
-    public var message: String { description }
 }
 
 /// The feature store as built-in steps, the CLI and the server see it; every method is one transaction.

@@ -119,11 +119,10 @@ public struct ModelEventRecord: Hashable, Sendable, Codable {
 }
 
 /// A registry problem the user can fix (unknown group or version).
-public struct ModelRegistryError: SluiceError, Hashable, Sendable {
+public struct ModelRegistryError: MessageError, Hashable, Sendable {
+    public static let code = "model-registry"
     public var description: String
     public init(_ description: String) { self.description = description }
-    public var code: String { "model-registry" }
-    public var message: String { description }
 }
 
 /// The model registry as the engine and built-in steps see it; every method is one transaction.

@@ -106,11 +106,10 @@ public struct ReferenceSyntax: Hashable, Sendable {
 }
 
 /// Why a reference could not be read.
-public struct ReferenceSyntaxError: SluiceError, Hashable, Sendable {
+public struct ReferenceSyntaxError: MessageError, Hashable, Sendable {
+    public static let code = "bad-reference"
     public var description: String
     init(_ description: String) { self.description = description }
-    public var code: String { "bad-reference" }
-    public var message: String { description }
 }
 
 /// A string with `{…}` placeholders, as written.
