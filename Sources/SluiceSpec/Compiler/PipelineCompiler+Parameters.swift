@@ -43,12 +43,10 @@ extension PipelineCompiler {
                 if let parsed = ValueType(specName: text) {
                     type = parsed
                 } else {
-                    let suggestion = closestMatch(to: text, in: ValueType.specNames)
-                    reporter.error(
-                        "unknown-type",
-                        "parameter '\(name)' has unknown type '\(text)'"
-                            + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
-                        at: typeNode.location, fix: "use one of \(ValueType.specNames.joined(separator: ", "))")
+                    reporter.unknown(
+                        "unknown-type", "parameter '\(name)' has unknown type '\(text)'", name: text,
+                        among: ValueType.specNames, at: typeNode.location,
+                        fix: "use one of \(ValueType.specNames.joined(separator: ", "))", suggestedFix: nil)
                 }
             } else if let value = fields["default"]?.json {
                 type = ModuleSpec.inferredType(value)
@@ -141,10 +139,8 @@ extension PipelineCompiler {
     }
 
     func reportUnknownParameter(_ name: String, at location: SourceLocation) {
-        let suggestion = closestMatch(to: name, in: parameters.keys.sorted())
-        reporter.error(
-            "unknown-parameter",
-            "unknown parameter '\(name)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""), at: location,
-            fix: suggestion.map { "write '\($0)'" } ?? "declare it under 'parameters:'")
+        reporter.unknown(
+            "unknown-parameter", "unknown parameter '\(name)'", name: name, among: parameters.keys, at: location,
+            fix: "declare it under 'parameters:'")
     }
 }

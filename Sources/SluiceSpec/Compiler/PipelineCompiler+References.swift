@@ -207,15 +207,12 @@ extension PipelineCompiler {
         }
         let outputs = module?.outputs ?? []
         guard let port = outputs.first(where: { $0.name == output }) else {
-            let suggestion = closestMatch(to: output, in: outputs.map(\.name))
-            reporter.error(
-                "unknown-output",
-                "step '\(name)' has no output '\(output)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
-                at: location,
-                fix: suggestion.map { "write '\($0)'" }
-                    ?? (outputs.isEmpty
-                        ? "a \(source.kind) step has no outputs"
-                        : "read one of: \(outputs.map(\.name).joined(separator: ", "))"))
+            reporter.unknown(
+                "unknown-output", "step '\(name)' has no output '\(output)'", name: output,
+                among: outputs.map(\.name), at: location,
+                fix: outputs.isEmpty
+                    ? "a \(source.kind) step has no outputs"
+                    : "read one of: \(outputs.map(\.name).joined(separator: ", "))")
             return nil
         }
         if name == step.name {

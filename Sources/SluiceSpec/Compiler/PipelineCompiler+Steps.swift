@@ -264,14 +264,10 @@ extension PipelineCompiler {
         guard let reference = reporter.string(moduleNode, "'module'") else { return nil }
         let module = modulesByName[reference] ?? modulesByID[reference.lowercased()]
         guard let module else {
-            let suggestion = closestMatch(to: reference, in: modulesByName.keys.sorted())
-            reporter.error(
-                "unknown-module",
-                "step '\(step.name)' uses unknown module '\(reference)'"
-                    + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
-                at: moduleNode.location,
-                fix: suggestion.map { "write '\($0)'" }
-                    ?? "put the module file beside the pipeline or in its modules/ folder, or list it under 'modules:'")
+            reporter.unknown(
+                "unknown-module", "step '\(step.name)' uses unknown module '\(reference)'", name: reference,
+                among: modulesByName.keys, at: moduleNode.location,
+                fix: "put the module file beside the pipeline or in its modules/ folder, or list it under 'modules:'")
             return nil
         }
         usedModules[module.name] = module
@@ -280,14 +276,10 @@ extension PipelineCompiler {
         if let node = step.fields["inputs"], node.json != .null, let fields = reporter.fields(node, "'inputs'") {
             for entry in fields.entries {
                 guard let port = module.input(named: entry.key) else {
-                    let suggestion = closestMatch(to: entry.key, in: module.inputs.map(\.name))
-                    reporter.error(
-                        "unknown-input",
-                        "module '\(module.name)' has no input '\(entry.key)'"
-                            + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
-                        at: entry.keyLocation,
-                        fix: suggestion.map { "write '\($0)'" }
-                            ?? "bind one of: \(module.inputs.map(\.name).joined(separator: ", "))")
+                    reporter.unknown(
+                        "unknown-input", "module '\(module.name)' has no input '\(entry.key)'", name: entry.key,
+                        among: module.inputs.map(\.name), at: entry.keyLocation,
+                        fix: "bind one of: \(module.inputs.map(\.name).joined(separator: ", "))")
                     continue
                 }
                 written.insert(entry.key)
