@@ -17,7 +17,7 @@ extension SQLiteStore {
     }
 
     public func attemptProcesses(executionID: String, step: String, attempt: Int) throws -> [AttemptProcess] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
