@@ -23,7 +23,7 @@ public final class SQLiteStore: ExecutionStore {
     public convenience init(path: String, durability: Durability = .power) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(60)
-        let pool = try DatabasePool(path: path, configuration: Self.configured(configuration))
+        let pool = try Self.openPool(path: path, configuration: Self.configured(configuration))
         // DatabasePool resets `synchronous` while preparing connections; set it on the writer once opened.
         try Self.setDurability(durability, of: pool)
         try self.init(writer: pool)
@@ -49,6 +49,20 @@ public final class SQLiteStore: ExecutionStore {
     public static func setDurability(_ durability: Durability, of writer: any DatabaseWriter) throws {
         let synchronous = durability == .power ? "FULL" : "NORMAL"
         try writer.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+    }
+
+    /// Opens the pool. While another process creates the same file, SQLite may answer `PRAGMA journal_mode = WAL`
+    /// with "database is locked" without calling the busy handler: that answer is retried for up to 10 s.
+    private static func openPool(path: String, configuration: Configuration) throws -> DatabasePool {
+        var attempt = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 200 {
+                attempt += 1
+                usleep(50_000)
+            }
+        }
     }
 
     /// Runs the migrations, tolerating another process doing the same at the same moment.
