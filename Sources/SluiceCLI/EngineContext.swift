@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceCloud
 import SluiceCore
 import SluiceEngine
 import SluiceExecutors
@@ -67,7 +68,8 @@ struct EngineContext {
         let engine = ExecutionEngine(
             store: store, artifacts: artifacts,
             executors: executors(store: store, artifacts: artifacts, folderPool: folderPool, serveURL: serveURL),
-            configuration: configuration)
+            configuration: configuration,
+            objects: ObjectStores.fromEnvironment(ProcessInfo.processInfo.environment, embeddedRoot: home.path + "/s3"))
         return EngineContext(home: home, store: store, engine: engine, folderPool: folderPool)
     }
 
@@ -279,6 +281,7 @@ private func reported(_ error: any Error) -> any Error {
     case let error as EndpointError: message = error.description
     case let error as APIKeyError: message = error.description
     case let error as FeatureStoreError: message = error.description
+    case let error as S3Error: message = error.description
     default: return error
     }
     printError(message)
