@@ -22,6 +22,8 @@ final class AtomicFileWriter {
     ///   - temporaryDirectory: where the temporary file lives (same file system as `path`); `path`'s folder by
     ///     default.
     init(path: String, temporaryDirectory: String? = nil, subject: String) throws(S3Error) {
+        // A bare file name lives in the working directory.
+        let path = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
         let temporaryFolder = temporaryDirectory ?? folder
