@@ -35,7 +35,7 @@ public struct S3Client: ObjectStore {
     ///   - now: the signing clock.
     public init(
         configuration: AWSConfiguration, multipartThreshold: Int = 16 << 20, partSize: Int = 16 << 20,
-        concurrentParts: Int = 4, now: @escaping @Sendable () -> Date = { Date() }
+        concurrentParts: Int = 8, now: @escaping @Sendable () -> Date = { Date() }
     ) throws(S3Error) {
         self.configuration = configuration
         self.multipartThreshold = multipartThreshold
