@@ -4,11 +4,11 @@ import Testing
 
 /// The standard AWS configuration: variables, profiles in the shared files, endpoints per service.
 @Suite struct ConfigurationTests {
-    let folder: String
+    let scratch: Scratch
+    var folder: String { scratch.path }
 
     init() throws {
-        folder = NSTemporaryDirectory() + "sluice-aws-config-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        scratch = try Scratch()
         try """
         [default]
         aws_access_key_id = DEFAULTKEY

@@ -5,13 +5,14 @@ import Testing
 
 /// The embedded store: buckets as folders under `.sluice/s3/`.
 @Suite struct EmbeddedStoreTests {
-    let folder: String
+    let scratch: Scratch
+    var folder: String { scratch.path }
     let store: EmbeddedObjectStore
 
     init() throws {
-        folder = NSTemporaryDirectory() + "sluice-embedded-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        store = EmbeddedObjectStore(root: "\(folder)/s3")
+        let scratch = try Scratch()
+        self.scratch = scratch
+        store = EmbeddedObjectStore(root: "\(scratch.path)/s3")
     }
 
     @Test func objectsRoundTripAsFiles() async throws {

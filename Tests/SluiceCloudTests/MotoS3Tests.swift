@@ -1,11 +1,12 @@
 import Foundation
+import SluiceCloud
 import SluiceCore
 import SluiceTesting
 import Testing
 
 /// `sluice s3` and `s3://` steps against moto's S3 server, with boto3 on the other side and signatures checked.
 @Suite(.serialized) struct MotoS3Tests {
-    @Test func sluiceAndBoto3ShareObjectsThroughARealS3API() throws {
+    @Test func sluiceAndBoto3ShareObjectsThroughARealS3API() async throws {
         let scratch = try Scratch()
         let moto = try MotoServer(scratch: scratch)
         defer { moto.stop() }
@@ -61,6 +62,21 @@ import Testing
         #expect(unreachable.status == 1)
         #expect(unreachable.errors.contains("cannot connect to http://127.0.0.1:\(closedPort)"))
         #expect(unreachable.errors.contains("AWS_ENDPOINT_URL_S3"))
+
+        // The same keys sign a JSON API call to another service (Step Functions) through the shared transport.
+        let configuration = try AWSConfiguration(environment: aws.merging(["HOME": scratch.path]) { $1 })
+        let stepFunctions = try AWSHTTPClient(
+            configuration: configuration.with(endpoint: moto.endpoint), serviceID: "SFN", signingName: "states",
+            hostPrefix: "states")
+        let listed = try await stepFunctions.send(
+            AWSRequest(
+                method: "POST", path: "/",
+                headers: [
+                    ("Content-Type", "application/x-amz-json-1.0"),
+                    ("X-Amz-Target", "AWSStepFunctions.ListStateMachines"),
+                ]), body: Array("{}".utf8))
+        #expect(listed.status == 200, "\(listed.text)")
+        #expect(listed.text.contains("stateMachines"))
 
         // A pipeline reads an s3:// input and writes its output under an s3:// template.
         try writeUpperCasePipeline(
@@ -122,5 +138,14 @@ func writeNoise(bytes: Int, to path: String) throws {
         let count = min(block.count * 8, bytes - written)
         try block.withUnsafeBytes { try handle.write(contentsOf: Data($0.prefix(count))) }
         written += count
+    }
+}
+
+extension AWSConfiguration {
+    /// This configuration with every service at `endpoint`.
+    func with(endpoint: String) -> AWSConfiguration {
+        var copy = self
+        copy.endpoint = endpoint
+        return copy
     }
 }

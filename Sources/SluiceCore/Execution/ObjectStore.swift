@@ -62,7 +62,8 @@ public struct FetchedObject: Hashable, Sendable {
 ///
 /// A conformer streams data between files and objects (never a whole object in memory), writes local files
 /// atomically (temporary file, sync, rename), and throws errors whose description names the URI, the cause (no such
-/// bucket, no such key, access denied, signature mismatch, unreachable endpoint) and how to fix it.
+/// bucket, no such key, access denied, signature mismatch, unreachable endpoint) and how to fix it. SluiceCloud
+/// implements `fetch` and `publish` for every conformer on top of the five object operations.
 public protocol ObjectStore: Sendable {
     /// Where the objects live, for messages: `the embedded store at /w/.sluice/s3` or `http://127.0.0.1:9000`.
     var location: String { get }
