@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCloud
+import SluiceCore
 import Testing
 
 /// The standard AWS configuration: variables, profiles in the shared files, endpoints per service.

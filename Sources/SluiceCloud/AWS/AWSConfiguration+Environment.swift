@@ -1,4 +1,5 @@
 public import Foundation
+public import SluiceCore
 
 extension AWSConfiguration {
     /// The configuration the AWS CLI would use in this environment.
@@ -106,7 +107,10 @@ extension AWSConfiguration {
 }
 
 /// A configuration problem, naming the variable or file and how to fix it.
-public struct AWSConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+public struct AWSConfigurationError: MessageError, Sendable {
+    public static let code = "aws-configuration"
+    public var text: String
+    public var description: String { text }
+
+    public init(message: String) { text = message }
 }

@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import SluiceCore
 
 /// An access key pair, with the session token of temporary credentials.
 public struct AWSCredentials: Hashable, Sendable {
@@ -104,13 +105,13 @@ public struct AWSSigner: Sendable {
     /// The hex signature of a canonical request.
     func signature(canonicalRequest: String, timestamp: String, scope: String) -> String {
         let stringToSign = [
-            "AWS4-HMAC-SHA256", timestamp, scope, Self.hex(Crypto.SHA256.hash(data: Array(canonicalRequest.utf8))),
+            "AWS4-HMAC-SHA256", timestamp, scope, Hex.encode(Crypto.SHA256.hash(data: Array(canonicalRequest.utf8))),
         ].joined(separator: "\n")
         var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
         for part in [String(timestamp.prefix(8)), region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<Crypto.SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
-        return Self.hex(HMAC<Crypto.SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        return Hex.encode(HMAC<Crypto.SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
     /// The canonical request and the `SignedHeaders` list of a request.
@@ -165,7 +166,7 @@ public struct AWSSigner: Sendable {
     }
 
     /// The hex SHA-256 of a body, for `payloadHash`.
-    public static func payloadHash(_ body: some DataProtocol) -> String { hex(Crypto.SHA256.hash(data: body)) }
+    public static func payloadHash(_ body: some DataProtocol) -> String { Hex.encode(Crypto.SHA256.hash(data: body)) }
 
     /// `yyyyMMdd'T'HHmmss'Z'` in UTC.
     public static func timestamp(_ date: Date) -> String {
@@ -175,15 +176,5 @@ public struct AWSSigner: Sendable {
         func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
         return "\(parts.year ?? 1970)\(two(parts.month))\(two(parts.day))T\(two(parts.hour))\(two(parts.minute))"
             + "\(two(parts.second))Z"
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

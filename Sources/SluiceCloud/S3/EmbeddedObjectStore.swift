@@ -31,7 +31,7 @@ public struct EmbeddedObjectStore: ObjectStore {
             offset += chunk.readableBytes
         }
         try writer.commit()
-        return ArtifactReference(hash: "sha256:" + AWSSigner.hex(hasher.finalize()), kind: .file, size: offset)
+        return ArtifactReference(hash: "sha256:" + Hex.encode(hasher.finalize()), kind: .file, size: offset)
     }
 
     public func upload(file path: String, to uri: ObjectURI) async throws {

@@ -64,7 +64,7 @@ public struct S3Client: ObjectStore {
         }
         try writer.commit()
         return ArtifactReference(
-            hash: "sha256:" + AWSSigner.hex(hasher.finalize()), kind: .file, size: writer.size)
+            hash: "sha256:" + Hex.encode(hasher.finalize()), kind: .file, size: writer.size)
     }
 
     public func upload(file path: String, to uri: ObjectURI) async throws {

@@ -1,11 +1,13 @@
 public import SluiceCore
 
 /// Why an object operation failed: the URI, the cause and how to fix it.
-public struct S3Error: Error, Sendable, CustomStringConvertible, Equatable {
+public struct S3Error: SluiceError, Sendable, Equatable {
     /// The class of failure; `other` keeps the store's own code in `serviceCode`.
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CustomStringConvertible {
         case noSuchBucket, noSuchKey, accessDenied, signatureMismatch, invalidAccessKey, unreachable
         case unsupportedEndpoint, badURI, localFile, other
+
+        public var description: String { rawValue }
     }
 
     public var code: Code
@@ -30,6 +32,8 @@ public struct S3Error: Error, Sendable, CustomStringConvertible, Equatable {
         self.serviceCode = serviceCode
         self.status = status
     }
+
+    public var message: String { description }
 
     public var description: String {
         let answer = status.map { " (HTTP \($0)\(serviceCode.map { " \($0)" } ?? ""))" } ?? ""
