@@ -10,12 +10,7 @@ import Testing
         let scratch = try Scratch()
         let moto = try MotoServer(scratch: scratch)
         defer { moto.stop() }
-        // The three unchecked calls make a user allowed everything; every later call must be signed by its keys.
-        let created = try moto.boto(["iam-user"], keys: ("testing", "testing"), in: scratch)
-        let object = try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: String]
-        let keys = (object?["key"] ?? "", object?["secret"] ?? "")
-        let aws = ["AWS_ACCESS_KEY_ID": keys.0, "AWS_SECRET_ACCESS_KEY": keys.1, "AWS_ENDPOINT_URL_S3": moto.endpoint]
-        _ = try moto.boto(["make-bucket", "sluice-moto"], keys: keys, in: scratch)
+        let (keys, aws) = try moto.signedUser(bucket: "sluice-moto", in: scratch)
 
         // boto3 writes, Sluice reads.
         try scratch.write("from-boto.csv", "id,churn\n1,no\n2,yes\n")
@@ -97,11 +92,7 @@ import Testing
         let scratch = try Scratch()
         let moto = try MotoServer(scratch: scratch)
         defer { moto.stop() }
-        let created = try moto.boto(["iam-user"], keys: ("testing", "testing"), in: scratch)
-        let object = try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: String]
-        let keys = (object?["key"] ?? "", object?["secret"] ?? "")
-        let aws = ["AWS_ACCESS_KEY_ID": keys.0, "AWS_SECRET_ACCESS_KEY": keys.1, "AWS_ENDPOINT_URL_S3": moto.endpoint]
-        _ = try moto.boto(["make-bucket", "sluice-big"], keys: keys, in: scratch)
+        let (keys, aws) = try moto.signedUser(bucket: "sluice-big", in: scratch)
 
         try writeNoise(bytes: 100_000_000, to: "\(scratch.path)/big.bin")
         let expected = try moto.boto(["sha256", "big.bin"], keys: keys, in: scratch)

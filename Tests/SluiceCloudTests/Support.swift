@@ -167,6 +167,16 @@ final class MotoServer {
         process.waitUntilExit()
     }
 
+    /// Spends the three unchecked calls on a user allowed everything, then makes `bucket` with its keys; every
+    /// later call must be signed by them. Returns the keys and the environment that points Sluice at this server.
+    func signedUser(bucket: String, in scratch: Scratch) throws -> (keys: (String, String), aws: [String: String]) {
+        let created = try boto(["iam-user"], keys: ("testing", "testing"), in: scratch)
+        let object = try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: String]
+        let keys = (object?["key"] ?? "", object?["secret"] ?? "")
+        _ = try boto(["make-bucket", bucket], keys: keys, in: scratch)
+        return (keys, ["AWS_ACCESS_KEY_ID": keys.0, "AWS_SECRET_ACCESS_KEY": keys.1, "AWS_ENDPOINT_URL_S3": endpoint])
+    }
+
     /// Runs the boto3 helper (`Fixtures/moto/client.py COMMAND ARGS…`) with the given keys; its output, trimmed.
     func boto(_ arguments: [String], keys: (String, String), in scratch: Scratch) throws -> String {
         let result = try execute(
