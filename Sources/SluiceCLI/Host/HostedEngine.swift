@@ -67,8 +67,7 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
         let overrides = submission.parameters.mapValues { $0.string ?? $0.canonicalJSON }
         let id = EngineContext.newExecutionID()
         do {
-            let execution = try context.engine.prepare(pipeline: loaded, overrides: overrides, id: id)
-            try context.store.createExecution(execution)
+            try context.runner.create(pipeline: loaded, overrides: overrides, id: id)
         } catch let error as EngineError {
             throw SubmissionError(
                 error.message.replacingOccurrences(of: "-p ", with: "parameter ").replacingOccurrences(
@@ -154,28 +153,21 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
 
     private func drive(_ id: String, pipeline: Pipeline, resuming: Bool) async -> ExecutionStatus? {
         let display = HostDisplay(executionID: id, sink: sink, baseURL: { [weak self] in self?.baseURL })
+        let mailer = context.approvalMailer(
+            executionID: id, next: display, baseURL: { [weak self] in self?.baseURL ?? "http://127.0.0.1:8080" },
+            report: sink)
         do {
-            while true {
-                let claim = try context.store.claim(
-                    executionID: id, owner: EngineContext.owner, now: Date().timeIntervalSince1970,
-                    leaseSeconds: context.engine.configuration.leaseSeconds, ownerIsAlive: EngineContext.isAlive)
-                switch claim {
-                case .claimed:
-                    if resuming { sink("execution \(id)  \(pipeline.name)  resumed (its owner is gone)") }
-                    let mailer = context.approvalMailer(
-                        executionID: id, next: display,
-                        baseURL: { [weak self] in self?.baseURL ?? "http://127.0.0.1:8080" }, report: sink)
-                    let status = try await context.engine.drive(
-                        executionID: id, pipeline: pipeline, owner: EngineContext.owner, observer: mailer)
-                    sink("execution \(id)  \(status.rawValue)")
-                    return status
-                case .queued:
-                    try await Task.sleep(nanoseconds: 200_000_000)
-                case .ownedByOther, .notFound:
-                    return nil
-                case .finished(let status):
-                    return status
-                }
+            let outcome = try await context.runner.run(
+                executionID: id, pipeline: pipeline, observer: mailer,
+                onClaimed: { if resuming { sink("execution \(id)  \(pipeline.name)  resumed (its owner is gone)") } })
+            switch outcome {
+            case .finished(let status):
+                sink("execution \(id)  \(status.rawValue)")
+                return status
+            case .alreadyFinished(let status):
+                return status
+            case .ownedByOther, .notFound:
+                return nil
             }
         } catch {
             sink("execution \(id)  stopped: \(error)")

@@ -39,7 +39,6 @@ struct HostedServer: Sendable {
             routes: [
                 ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell)),
                 ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring),
-                CreditRiskRoutes(backend: StoreCreditRisk(store: context.store)),
             ],
             services: [engine])
     }
