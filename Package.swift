@@ -10,7 +10,8 @@ let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "sluice", targets: ["sluice"])
+        .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluice-bench", targets: ["sluice-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -134,6 +135,8 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"], swiftSettings: upcoming),
+        // The benchmarks of BENCHMARKS.md, apart from the user's commands.
+        .executableTarget(name: "sluice-bench", dependencies: ["SluiceCLI"], swiftSettings: upcoming),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceSpecTests",

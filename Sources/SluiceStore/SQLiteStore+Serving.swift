@@ -23,10 +23,12 @@ extension SQLiteStore {
         if let lookup {
             guard !lookup.group.isEmpty, !lookup.idField.isEmpty else {
                 throw EndpointError(
-                    .invalidDeployment, "--features and --id-field must not be empty; e.g. --features users --id-field user_id")
+                    .invalidDeployment,
+                    "--features and --id-field must not be empty; e.g. --features users --id-field user_id")
             }
             for route in [lookup.featuresRoute, lookup.predictRoute].compactMap({ $0 }) where !route.hasPrefix("/") {
-                throw EndpointError(.invalidDeployment, "route '\(route)' must be a path starting with '/', e.g. /predict")
+                throw EndpointError(
+                    .invalidDeployment, "route '\(route)' must be a path starting with '/', e.g. /predict")
             }
         }
         let json = try lookup.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }

@@ -5,11 +5,11 @@ import SluiceServing
 import SluiceStore
 import Testing
 
+@testable import SluiceCLI
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
-
-@testable import SluiceCLI
 
 /// Predict-by-id over a real store and the real server: an endpoint configured with a feature group answers the
 /// prediction for a record id from the record's latest features, behind an API key, counted and captured.
@@ -78,7 +78,8 @@ import Testing
             let scored = try await post(port, path, body, key: key)
             #expect(scored.status == 200 && scored.body == expected, "\(scored.body)")
 
-            let canonical = try await post(port, "/endpoints/credit-risk/prod/predict-by-id", #"{"user_id": "7"}"#, key: key)
+            let canonical = try await post(
+                port, "/endpoints/credit-risk/prod/predict-by-id", #"{"user_id": "7"}"#, key: key)
             #expect(canonical.status == 200 && canonical.body == expected, "\(canonical.body)")
 
             let features = try await post(port, "/invokeFeatureStore", #"{"user_id": 7}"#, key: key)

@@ -55,7 +55,8 @@ enum ServingRouteTable {
             entries.append(Entry(segments: [.literal(name)], shape: shape))
             entries.append(Entry(segments: [.stage, .literal(name)], shape: shape))
         }
-        entries.append(Entry(segments: [.literal("endpoints"), .endpoint, .literal("invocations")], shape: .invocations))
+        entries.append(
+            Entry(segments: [.literal("endpoints"), .endpoint, .literal("invocations")], shape: .invocations))
         for (name, shape) in [("invocations", ResponseShape.invocations), ("stream", .stream), ("batch", .batch)] {
             entries.append(Entry(segments: [.literal("endpoints"), .endpoint, .stage, .literal(name)], shape: shape))
         }

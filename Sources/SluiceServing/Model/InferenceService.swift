@@ -163,7 +163,8 @@ public final class InferenceService: Sendable {
             return FeatureRows(
                 values: names.map { record[$0]?.number ?? .nan }, rowCount: 1, columnCount: names.count)
         }
-        let output = try predict(variant.predictor, row(for: variant.predictor, variant: variant.name), variant: variant.name)
+        let output = try predict(
+            variant.predictor, row(for: variant.predictor, variant: variant.name), variant: variant.name)
         func answer(_ output: [Double]) -> ByteBuffer {
             let value = output[0]
             let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
