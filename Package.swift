@@ -47,7 +47,9 @@ let package = Package(
         // Scheduler, state machines, retries, timeouts, caching, resume, approvals. Talks to the store by protocol.
         .target(
             name: "SluiceEngine",
-            dependencies: ["SluiceCore"],
+            dependencies: [
+                "SluiceCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
         // Built-in steps, command, Lambda-style handler, HTTP and container executors.

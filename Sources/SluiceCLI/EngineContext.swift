@@ -76,9 +76,10 @@ struct EngineContext {
         executionID: String, next: any ExecutionObserver, baseURL: @escaping @Sendable () -> String,
         report: @escaping @Sendable (String) -> Void
     ) -> ApprovalMailer {
-        ApprovalMailer(
+        let delivery = Self.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath))
+        return ApprovalMailer(
             next: next, executionID: executionID,
-            delivery: Self.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath)), baseURL: baseURL,
+            deliver: { try await delivery.deliver(to: $0, subject: $1, body: $2, id: $3) }, baseURL: baseURL,
             report: report)
     }
 
@@ -133,10 +134,7 @@ struct EngineContext {
 
     /// The pipeline version an execution runs, as stored when it started.
     func storedPipeline(of execution: ExecutionRecord) throws -> Pipeline {
-        guard let definition = try store.pipelineDefinition(hash: execution.pipelineHash),
-            let pipeline = try? JSONDecoder().decode(Pipeline.self, from: Data(definition.utf8))
-        else { throw CLIError("execution \(execution.id): its pipeline version is missing from the store") }
-        return pipeline
+        try runner.storedPipeline(of: execution)
     }
 
     func findExecution(_ id: String) throws -> ExecutionRecord {

@@ -1,3 +1,4 @@
+public import Foundation
 public import SluiceCore
 
 /// Claims an execution and drives it to the end: the one loop behind `sluice run`, `resume`, `retry` and the
@@ -31,6 +32,18 @@ public struct ExecutionRunner: Sendable {
     /// waits as `queued` until a runner claims it.
     public func create(pipeline: Pipeline, overrides: [String: String], id: String) throws {
         try engine.store.createExecution(try engine.prepare(pipeline: pipeline, overrides: overrides, id: id))
+    }
+
+    /// The pipeline version an execution runs, as stored when it was created.
+    public func storedPipeline(of execution: ExecutionRecord) throws -> Pipeline {
+        guard let definition = try engine.store.pipelineDefinition(hash: execution.pipelineHash),
+            let pipeline = try? JSONDecoder().decode(Pipeline.self, from: Data(definition.utf8))
+        else {
+            throw EngineError(
+                code: "missing-pipeline",
+                message: "execution \(execution.id): its pipeline version is missing from the store")
+        }
+        return pipeline
     }
 
     /// Claims the execution (waiting in the queue while its pipeline version is at its limit) and drives it.

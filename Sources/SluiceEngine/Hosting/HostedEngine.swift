@@ -1,10 +1,6 @@
-import Foundation
-import ServiceLifecycle
-import SluiceCore
-import SluiceEngine
-import SluiceServer
-import SluiceSpec
-import SluiceStore
+public import Foundation
+public import ServiceLifecycle
+public import SluiceCore
 import Synchronization
 
 /// The engine inside the server's process: runs pipelines submitted over HTTP and, when the server starts (and
@@ -12,11 +8,40 @@ import Synchronization
 /// by a `sluice run` that ended continues here once it is approved.
 ///
 /// A service of the server's group. On shutdown it stops taking work and leaves running executions where they
-/// stand: every transition is already committed, and the next `sluice serve` (or `sluice resume`) continues them.
-final class HostedEngine: ExecutionHost, Service, Sendable {
-    let context: EngineContext
-    /// Relative pipeline paths are read from here.
-    let workingDirectory: String
+/// stand: every transition is already committed, and the next server (or `sluice resume`) continues them.
+public final class HostedEngine: ExecutionHost, Service, Sendable {
+    /// What the host needs from its process: reading pipelines, naming executions, showing them.
+    public struct Wiring: Sendable {
+        /// Loads and validates a pipeline file named in a submission; throws `SubmissionError` when it does not
+        /// validate.
+        public var loadPipeline: @Sendable (_ path: String) throws -> Pipeline
+        /// A new execution id.
+        public var newExecutionID: @Sendable () -> String
+        /// The observer of one hosted execution (step lines, approval links and mails), given the server's
+        /// address once it listens.
+        public var observer:
+            @Sendable (_ executionID: String, _ baseURL: @escaping @Sendable () -> String?) -> any ExecutionObserver
+        /// An execution, its steps and attempts as the execution API answers them.
+        public var describe: @Sendable (ExecutionRecord, [StepRecord], [String: [AttemptRecord]]) -> JSONValue
+
+        public init(
+            loadPipeline: @escaping @Sendable (_ path: String) throws -> Pipeline,
+            newExecutionID: @escaping @Sendable () -> String,
+            observer:
+                @escaping @Sendable (_ executionID: String, _ baseURL: @escaping @Sendable () -> String?) ->
+                any ExecutionObserver,
+            describe: @escaping @Sendable (ExecutionRecord, [StepRecord], [String: [AttemptRecord]]) -> JSONValue
+        ) {
+            self.loadPipeline = loadPipeline
+            self.newExecutionID = newExecutionID
+            self.observer = observer
+            self.describe = describe
+        }
+    }
+
+    let runner: ExecutionRunner
+    let adoption: any ExecutionAdopting
+    let wiring: Wiring
     /// How often executions left by a dead owner are looked for.
     let rescanSeconds: Double
     private let sink: @Sendable (String) -> Void
@@ -31,43 +56,38 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
     }
 
     /// - Parameters:
-    ///   - sink: receives the step lines and the approval links of hosted executions (the server's console).
-    init(
-        context: EngineContext, workingDirectory: String = FileManager.default.currentDirectoryPath,
-        rescanSeconds: Double = 5, sink: @escaping @Sendable (String) -> Void
+    ///   - runner: claims and drives executions as this process.
+    ///   - adoption: finds executions whose owner is gone.
+    ///   - sink: receives the lines of hosted executions (the server's console).
+    public init(
+        runner: ExecutionRunner, adoption: any ExecutionAdopting, wiring: Wiring, rescanSeconds: Double = 5,
+        sink: @escaping @Sendable (String) -> Void
     ) {
-        self.context = context
-        self.workingDirectory = workingDirectory
+        self.runner = runner
+        self.adoption = adoption
+        self.wiring = wiring
         self.rescanSeconds = rescanSeconds
         self.sink = sink
         (jobs, submitted) = AsyncStream.makeStream()
     }
 
+    var store: any ExecutionStore { runner.engine.store }
+
     /// The server's address once it listens, for approval links (`http://127.0.0.1:8080`).
-    var baseURL: String? {
+    public var baseURL: String? {
         get { state.withLock { $0.baseURL } }
         set { state.withLock { $0.baseURL = newValue } }
     }
 
     // MARK: ExecutionHost
 
-    func submit(_ submission: ExecutionSubmission) async throws -> String {
-        let path =
-            submission.pipeline.hasPrefix("/") ? submission.pipeline : workingDirectory + "/" + submission.pipeline
-        let (loaded, diagnostics) = PipelineLoader.load(
-            path: path, options: ValidationOptions(knownBuiltins: nil))
-        guard let loaded else {
-            let errors = diagnostics.filter { $0.severity == .error }.map(\.description)
-            throw SubmissionError(
-                "\(submission.pipeline) does not validate (\(errors.count) error\(errors.count == 1 ? "" : "s")); "
-                    + "run `sluice validate \(submission.pipeline)` for every problem",
-                diagnostics: errors)
-        }
+    public func submit(_ submission: ExecutionSubmission) async throws -> String {
+        let loaded = try wiring.loadPipeline(submission.pipeline)
         // Parameters arrive as JSON; the engine reads each as its declared type from text, as `-p KEY=VALUE` does.
         let overrides = submission.parameters.mapValues { $0.string ?? $0.canonicalJSON }
-        let id = EngineContext.newExecutionID()
+        let id = wiring.newExecutionID()
         do {
-            try context.runner.create(pipeline: loaded, overrides: overrides, id: id)
+            try runner.create(pipeline: loaded, overrides: overrides, id: id)
         } catch let error as EngineError {
             throw SubmissionError(
                 error.message.replacingOccurrences(of: "-p ", with: "parameter ").replacingOccurrences(
@@ -83,15 +103,15 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
         return id
     }
 
-    func execution(id: String) async throws -> JSONValue? {
-        guard let record = try context.store.execution(id: id) else { return nil }
-        let steps = try context.store.steps(executionID: id)
-        let attempts = Dictionary(grouping: try context.store.attempts(executionID: id), by: \.step)
-        return executionDetailJSON(record, steps: steps, attempts: attempts)
+    public func execution(id: String) async throws -> JSONValue? {
+        guard let record = try store.execution(id: id) else { return nil }
+        let steps = try store.steps(executionID: id)
+        let attempts = Dictionary(grouping: try store.attempts(executionID: id), by: \.step)
+        return wiring.describe(record, steps, attempts)
     }
 
     /// Waits until a hosted execution finishes; nil if this process stopped driving it (another took it over).
-    func waitForEnd(of id: String) async -> ExecutionStatus? {
+    public func waitForEnd(of id: String) async -> ExecutionStatus? {
         await withCheckedContinuation { continuation in
             let hosted = state.withLock { state in
                 guard state.driving.contains(id) else { return false }
@@ -99,7 +119,7 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
                 return true
             }
             if !hosted {
-                let status = try? context.store.execution(id: id)?.status
+                let status = try? store.execution(id: id)?.status
                 continuation.resume(returning: status?.isFinished == true ? status : nil)
             }
         }
@@ -107,13 +127,13 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
 
     // MARK: Service
 
-    func run() async throws {
+    public func run() async throws {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while !Task.isCancelled {
                         self.resumeOrphans()
-                        try? await Task.sleep(nanoseconds: UInt64(self.rescanSeconds * 1e9))
+                        try? await self.runner.engine.clock.sleep(seconds: self.rescanSeconds)
                     }
                 }
                 for await job in jobs { launch(job.id, pipeline: job.pipeline, resuming: false) }
@@ -125,11 +145,10 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
     }
 
     /// Claims every execution whose owner is gone (running, or waiting in the queue for a slot) and drives it here.
-    func resumeOrphans() {
-        guard let ids = try? context.store.executionsToAdopt(now: Date().timeIntervalSince1970) else { return }
+    public func resumeOrphans() {
+        guard let ids = try? adoption.executionsToAdopt(now: runner.engine.clock.now) else { return }
         for id in ids where state.withLock({ $0.driving.insert(id).inserted }) {
-            guard let record = try? context.store.execution(id: id),
-                let pipeline = try? context.storedPipeline(of: record)
+            guard let record = try? store.execution(id: id), let pipeline = try? runner.storedPipeline(of: record)
             else {
                 state.withLock { _ = $0.driving.remove(id) }
                 continue
@@ -152,13 +171,11 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
     }
 
     private func drive(_ id: String, pipeline: Pipeline, resuming: Bool) async -> ExecutionStatus? {
-        let display = HostDisplay(executionID: id, sink: sink, baseURL: { [weak self] in self?.baseURL })
-        let mailer = context.approvalMailer(
-            executionID: id, next: display, baseURL: { [weak self] in self?.baseURL ?? "http://127.0.0.1:8080" },
-            report: sink)
+        let observer = wiring.observer(id) { [weak self] in self?.baseURL }
+        let sink = sink
         do {
-            let outcome = try await context.runner.run(
-                executionID: id, pipeline: pipeline, observer: mailer,
+            let outcome = try await runner.run(
+                executionID: id, pipeline: pipeline, observer: observer,
                 onClaimed: { if resuming { sink("execution \(id)  \(pipeline.name)  resumed (its owner is gone)") } })
             switch outcome {
             case .finished(let status):
@@ -172,33 +189,6 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
         } catch {
             sink("execution \(id)  stopped: \(error)")
             return nil
-        }
-    }
-}
-
-/// Step lines of hosted executions, prefixed with the execution id, and approval links on the server.
-struct HostDisplay: ExecutionObserver {
-    let executionID: String
-    let sink: @Sendable (String) -> Void
-    let baseURL: @Sendable () -> String?
-
-    /// Formats the lines `sluice run` shows.
-    let display = LiveDisplay(quiet: true)
-
-    func notify(_ notice: EngineNotice) {
-        switch notice {
-        case .approvalRequested(let step, let token, let message, _):
-            let base = baseURL() ?? "http://127.0.0.1:8080"
-            sink(
-                "[\(executionID)] ⏸ \(step)  waiting for approval: \(message)\n"
-                    + "      open to approve or reject: \(base)/approvals/\(token)\n"
-                    + "      or: sluice approve \(token) | sluice reject \(token) --reason \"…\"")
-        case .finished:
-            break
-        default:
-            if let line = display.format(notice) {
-                sink("[\(executionID)] " + line.trimmingCharacters(in: .whitespaces))
-            }
         }
     }
 }
