@@ -5,7 +5,7 @@ public import SluiceCore
 extension SQLiteStore: APIKeyStoring, ServingChangeCounting {
     /// The key whose hash is `hashHex` (revoked or not), nil when there is none.
     public func apiKey(hashHex: String) throws -> StoredAPIKey? {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE hash = ?", arguments: [hashHex]).map { row in
                 StoredAPIKey(
                     id: row["id"], name: row["name"], hashHex: row["hash"], createdAt: row["created_at"],

@@ -1,6 +1,6 @@
 import Foundation
 import NIOCore
-import SluiceCore
+public import SluiceCore
 
 /// How a prediction is written back.
 public enum ResponseShape: Sendable {
@@ -45,6 +45,7 @@ public final class InferenceService: Sendable {
     /// Where predict-by-id reads feature records; nil = predict-by-id is off.
     public let features: (any FeatureStore)?
     private let sampler: CaptureSampler
+    private let clock: any WallClock
     private let inferenceIds = InferenceIDGenerator()
 
     /// Creates the service.
@@ -53,14 +54,17 @@ public final class InferenceService: Sendable {
     ///   - keyring: accepted keys.
     ///   - capture: the capture writer, nil to capture nothing.
     ///   - captureSeed: seed of the sampling draws.
+    ///   - clock: stamps captured records.
     public init(
         endpoints: EndpointTable,
         keyring: APIKeyring,
         meter: UsageMeter = UsageMeter(),
         capture: CaptureWriter? = nil,
         features: (any FeatureStore)? = nil,
-        captureSeed: UInt64 = 0x5EED
+        captureSeed: UInt64 = 0x5EED,
+        clock: any WallClock = SystemWallClock()
     ) {
+        self.clock = clock
         self.endpoints = endpoints
         self.keyring = keyring
         self.meter = meter
@@ -202,7 +206,7 @@ public final class InferenceService: Sendable {
         output: ByteBuffer, shadowOutput: (Variant) -> ByteBuffer?
     ) {
         guard let capture, sampler.shouldCapture(percentage: stage.deployment.capturePercentage) else { return }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now
         let inferenceId = inferenceIds.next()
         capture.submit(
             CaptureRecord(

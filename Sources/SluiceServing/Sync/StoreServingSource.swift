@@ -122,15 +122,6 @@ public final class StoreServingSource: Sendable {
         return bytes
     }
 
-    /// Lowercase hex of `bytes`.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
+    /// Lowercase hex of `bytes`, as the store keeps key hashes.
+    public static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 }
