@@ -311,7 +311,15 @@ enum Migrations {
                     ) STRICT;
                     """)
         }
-        migrator.registerMigration("v7_attempt_processes") { db in
+        migrator.registerMigration("v7_feature_lookup") { db in
+            // An endpoint's predict-by-id setting, as JSON (`FeatureLookup`); NULL = off.
+            try db.execute(
+                sql: """
+                    ALTER TABLE endpoint ADD COLUMN feature_lookup TEXT
+                        CHECK (feature_lookup IS NULL OR json_valid(feature_lookup));
+                    """)
+        }
+        migrator.registerMigration("v8_attempt_processes") { db in
             // The process each attempt started, so a driver taking an execution over can adopt or stop it; and what
             // it did (`attempt.takeover`).
             try db.execute(
