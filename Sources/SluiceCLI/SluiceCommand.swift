@@ -9,7 +9,7 @@ public struct SluiceCommand: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, GraphCommand.self, SchemaCommand.self, BenchTrainCommand.self, RunCommand.self,
             ResumeCommand.self, RetryCommand.self, CancelCommand.self, ApproveCommand.self, RejectCommand.self,
-            FeaturesCommand.self,
+            FeaturesCommand.self, ExportCommand.self, JobCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self, BenchEngineCommand.self, ServeBenchCommand.self,
             ModelsCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self, DemoCommand.self,
         ]
