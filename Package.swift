@@ -197,7 +197,9 @@ let package = Package(
         .testTarget(
             name: "SluiceMonitorTests", dependencies: ["SluiceMonitor", "SluiceCore", "SluiceML"],
             swiftSettings: upcoming),
-        .testTarget(name: "SluiceCloudTests", dependencies: ["SluiceCloud", "SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceCloudTests", dependencies: ["SluiceCloud", "SluiceCore", "SluiceSpec", "SluiceTesting"],
+            swiftSettings: upcoming),
         .testTarget(
             name: "SluiceHostTests",
             dependencies: [
