@@ -71,16 +71,6 @@ enum StatePath {
 
 /// Text of Step Functions intrinsic-function arguments.
 enum Intrinsic {
-    /// A string literal inside an intrinsic call: single-quoted, with `'{}\` escaped.
-    static func literal(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            if "'{}\\".contains(character) { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return "'\(escaped)'"
-    }
-
     /// `States.Format('…{}…', a, b)` from literal pieces and argument expressions (already in path form).
     static func format(_ pieces: [FormatPiece]) -> String {
         var template = ""

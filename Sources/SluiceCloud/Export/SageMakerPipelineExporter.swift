@@ -146,7 +146,7 @@ struct SageMakerBuilder {
                     "Get": .string(
                         "Steps.\(step).ProcessingOutputConfig.Outputs['\(ExportNames.key(output))'].S3Output.S3Uri")
                 ]
-                return isValue ? ["Std:Join": ["On": "/", "Values": [uri, .string(ContainerJob.valueFile)]]] : uri
+                return isValue ? ["Std:Join": ["On": "", "Values": [uri, .string(ContainerJob.valueFile)]]] : uri
             case .training: return ["Get": .string("Steps.\(step).ModelArtifacts.S3ModelArtifacts")]
             case .transform: return ["Get": .string("Steps.\(step).TransformOutput.S3OutputPath")]
             case .register: return ["Get": .string("Steps.\(step).ModelPackageArn")]
@@ -202,8 +202,24 @@ struct SageMakerBuilder {
             return expression(String(text.dropFirst("States.JsonToString(".count).dropLast()), step: step)
         }
         if text.hasPrefix("$.steps."), let reference = referenceFromPath(text) { return get(reference) }
+        if let reference = jobOutputReference(text, from: step) { return get(reference) }
         if text.hasPrefix("States.Format(") { return join(text, step: step) }
         return .string(text)
+    }
+
+    /// Another job's output location, `States.Format('s3://…/runs/{}/<StepKey>/<OutputKey>/…', $.run)`, as the
+    /// reference it was made from, so it becomes the SDK's `Get` form.
+    func jobOutputReference(_ text: String, from step: Step) -> Reference? {
+        guard text.hasPrefix("States.Format('s3://"), let marker = text.range(of: "/runs/{}/"),
+            let end = text[marker.upperBound...].firstIndex(of: "'")
+        else { return nil }
+        let parts = text[marker.upperBound..<end].split(separator: "/").map(String.init)
+        guard parts.count >= 2, parts[0] != ExportNames.key(step.name),
+            let producer = pipeline.steps.first(where: { ExportNames.key($0.name) == parts[0] }),
+            case .task(let task) = producer.kind,
+            let output = pipeline.modules[task.module]?.outputs.first(where: { ExportNames.key($0.name) == parts[1] })
+        else { return nil }
+        return Reference(.stepOutput(step: producer.name, output: output.name))
     }
 
     func referenceFromPath(_ path: String) -> Reference? {
