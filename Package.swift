@@ -209,8 +209,11 @@ let package = Package(
             name: "SluiceMonitorTests", dependencies: ["SluiceMonitor", "SluiceCore", "SluiceML"],
             swiftSettings: upcoming),
         .testTarget(
-            name: "SluiceCloudTests", dependencies: ["SluiceCloud", "SluiceCore", "SluiceSpec", "SluiceTesting"],
-            swiftSettings: upcoming),
+            name: "SluiceCloudTests",
+            dependencies: ["SluiceCloud", "SluiceCore", "SluiceSpec", "SluiceTesting"],
+            exclude: ["Fixtures"],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SluiceHostTests",
             dependencies: [
