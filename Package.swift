@@ -210,7 +210,7 @@ let package = Package(
             swiftSettings: upcoming),
         .testTarget(
             name: "SluiceCloudTests",
-            dependencies: ["SluiceCloud", "SluiceCore", "SluiceTesting"],
+            dependencies: ["SluiceCloud", "SluiceCore", "SluiceSpec", "SluiceTesting"],
             exclude: ["Fixtures"],
             swiftSettings: upcoming
         ),

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import SluiceCloud
+import SluiceCore
+import SluiceSpec
+
+/// `sluice export stepfunctions|sagemaker PIPELINE`: the pipeline as AWS runs it.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a pipeline as AWS Step Functions (ASL + CloudFormation) or a SageMaker pipeline definition.",
+        subcommands: [StepFunctions.self, SageMaker.self]
+    )
+
+    struct StepFunctions: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stepfunctions",
+            abstract: "Write statemachine.asl.json, template.yaml, NOTES.md and (when needed) Sluice's image folder."
+        )
+
+        @Argument(help: "The pipeline file.")
+        var pipeline: String
+
+        @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/stepfunctions).")
+        var output: String?
+
+        func run() throws {
+            let loaded = try loadForExport(pipeline)
+            let (export, diagnostics) = StepFunctionsExporter.export(loaded)
+            report(diagnostics)
+            guard let export else { throw ExitCode.failure }
+            let folder = output ?? "export/\(loaded.name)/stepfunctions"
+            var files: [(String, String)] = [
+                ("statemachine.asl.json", export.definition.prettyJSON),
+                ("template.yaml", export.template.yaml(keyOrder: templateKeyOrder)),
+                ("NOTES.md", notesText(loaded, export.notes, export.substitutions, caching: true)),
+            ]
+            if let dockerfile = export.dockerfile {
+                files.append(("image/Dockerfile", dockerfile))
+                for (name, module) in export.imageModules.sorted(by: { $0.key < $1.key }) {
+                    files.append(("image/modules/\(name)", module.prettyJSON))
+                }
+            }
+            try write(files, to: folder)
+        }
+    }
+
+    struct SageMaker: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sagemaker",
+            abstract: "Write pipeline.json (SageMaker Pipelines, Version 2020-12-01) and NOTES.md."
+        )
+
+        @Argument(help: "The pipeline file.")
+        var pipeline: String
+
+        @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/sagemaker).")
+        var output: String?
+
+        func run() throws {
+            let loaded = try loadForExport(pipeline)
+            let (export, diagnostics) = SageMakerPipelineExporter.export(loaded)
+            report(diagnostics)
+            guard let export else { throw ExitCode.failure }
+            let folder = output ?? "export/\(loaded.name)/sagemaker"
+            try write(
+                [
+                    ("pipeline.json", export.definition.prettyJSON),
+                    ("NOTES.md", notesText(loaded, export.notes, export.substitutions, caching: false)),
+                ], to: folder)
+        }
+    }
+}
+
+private let templateKeyOrder = [
+    "AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs", "Type", "Properties",
+]
+
+private func loadForExport(_ path: String) throws -> Pipeline {
+    let (loaded, diagnostics) = PipelineLoader.load(path: path)
+    report(diagnostics)
+    guard let loaded else { throw ExitCode.failure }
+    return loaded
+}
+
+private func report(_ diagnostics: [Diagnostic]) {
+    for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
+}
+
+private func notesText(_ pipeline: Pipeline, _ notes: [String], _ substitutions: [String: String], caching: Bool)
+    -> String
+{
+    var text = "# \(pipeline.name) on AWS\n\n"
+    if !substitutions.isEmpty {
+        text += "## Placeholders\n\n"
+        for (name, meaning) in substitutions.sorted(by: { $0.key < $1.key }) { text += "- `${\(name)}`: \(meaning)\n" }
+        text += "\n"
+    }
+    if !notes.isEmpty {
+        text += "## Notes\n\n"
+        for note in notes { text += "- \(note)\n" }
+    }
+    return text
+}
+
+private func write(_ files: [(String, String)], to folder: String) throws {
+    for (name, content) in files {
+        let path = "\(folder)/\(name)"
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(content.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        print("wrote \(path)")
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import SluiceCloud
+import SluiceCore
+import SluiceSpec
+import Testing
+
+/// The pinned AWS tools (moto, statelint, cfn-lint, boto3) in the virtual environment `scripts/aws-test-tools`
+/// makes; the first use runs that script, which returns at once when the environment is complete.
+enum AWSTools {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    static let bin: String = {
+        let environment = ProcessInfo.processInfo.environment
+        let venv = environment["SLUICE_AWS_VENV"] ?? (NSHomeDirectory() + "/.cache/sluice-test/aws-venv")
+        let setup = Process()
+        setup.executableURL = URL(fileURLWithPath: packageRoot + "/scripts/aws-test-tools")
+        try? setup.run()
+        setup.waitUntilExit()
+        return venv + "/bin"
+    }()
+
+    /// Every pipeline under `examples/` (files named `*pipeline*.yaml`).
+    static var examplePipelines: [String] {
+        let root = packageRoot + "/examples"
+        let walker = FileManager.default.enumerator(atPath: root)
+        var found: [String] = []
+        while let relative = walker?.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            if name.contains("pipeline"), name.hasSuffix(".yaml") { found.append(root + "/" + relative) }
+        }
+        return found.sorted()
+    }
+
+    static func load(_ path: String) throws -> Pipeline {
+        let (pipeline, diagnostics) = PipelineLoader.load(path: path)
+        guard let pipeline else {
+            throw ToolFailure(message: diagnostics.map(\.description).joined(separator: "\n"))
+        }
+        return pipeline
+    }
+
+    static func temporaryFolder(_ label: String) throws -> String {
+        let folder = NSTemporaryDirectory() + "sluice-\(label)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// Runs a program to its end on a thread of its own; returns its exit status and both outputs.
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], in folder: String? = nil
+    ) async throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { _, new in new }
+        process.environment = merged
+        if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
+        let errorFile = NSTemporaryDirectory() + "sluice-tool-\(UUID().uuidString).err"
+        _ = FileManager.default.createFile(atPath: errorFile, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errorFile) }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorFile))
+        let data: Data = try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                do {
+                    try process.run()
+                } catch {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: data)
+            }.start()
+        }
+        let error = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self), error)
+    }
+
+    /// Runs a Python script with the environment's interpreter.
+    static func python(_ script: String, _ arguments: [String] = []) async throws -> (
+        status: Int32, output: String, error: String
+    ) {
+        try await run(bin + "/python", ["-c", script] + arguments)
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func json(_ text: String) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+}
+
+struct ToolFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import SluiceCloud
+import SluiceCore
+import SluiceSpec
+import Testing
+
+@Suite("SageMaker Pipelines export")
+struct SageMakerExportTests {
+    /// moto's SageMaker: create_pipeline accepts each definition and describe_pipeline gives it back unchanged.
+    static let roundTrip = """
+        import json, sys, boto3
+        from moto import mock_aws
+        with mock_aws():
+            client = boto3.client("sagemaker", region_name="us-east-1")
+            for index, path in enumerate(sys.argv[1:]):
+                text = open(path).read()
+                client.create_pipeline(
+                    PipelineName=f"p{index}", PipelineDefinition=text,
+                    RoleArn="arn:aws:iam::123456789012:role/sluice")
+                back = client.describe_pipeline(PipelineName=f"p{index}")["PipelineDefinition"]
+                print(json.dumps({"path": path, "same": json.loads(back) == json.loads(text)}))
+        """
+
+    @Test func definitionsAreAcceptedByMotoAndReadBackUnchanged() async throws {
+        let folder = try AWSTools.temporaryFolder("sagemaker")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var files: [String] = []
+        for (index, path) in AWSTools.examplePipelines.enumerated() {
+            let pipeline = try AWSTools.load(path)
+            guard let export = SageMakerPipelineExporter.export(pipeline).export else {
+                // Only a Map (W1's batch pipeline) has no SageMaker counterpart.
+                #expect(pipeline.steps.contains { if case .map = $0.kind { true } else { false } }, "\(path)")
+                continue
+            }
+            let file = "\(folder)/\(index).json"
+            try AWSTools.write(export.definition.prettyJSON, to: file)
+            files.append(file)
+        }
+        #expect(files.count >= 8)
+        let result = try await AWSTools.python(Self.roundTrip, files)
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count == files.count)
+        for line in lines {
+            let entry = try AWSTools.json(String(line))
+            #expect(entry["same"] == true, "\(entry)")
+        }
+    }
+
+    @Test func abaloneDefinitionUsesTheSDKForms() throws {
+        let pipeline = try AWSTools.load(AWSTools.packageRoot + "/examples/w2-abalone/pipeline.yaml")
+        let definition = try #require(SageMakerPipelineExporter.export(pipeline).export?.definition)
+        #expect(definition["Version"] == "2020-12-01")
+        let parameters = try #require(definition["Parameters"]?.array)
+        #expect(parameters.contains(["Name": "ProcessingInstanceCount", "Type": "Integer", "DefaultValue": 1]))
+        #expect(parameters.contains(["Name": "MseThreshold", "Type": "Float", "DefaultValue": 6.0]))
+        #expect(parameters.contains(["Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": "Approved"]))
+        let steps = try #require(definition["Steps"]?.array)
+        #expect(steps.compactMap { $0["Name"]?.string } == ["Split", "Preprocess", "Train", "Evaluate", "Check MSE"])
+        let preprocess = try #require(steps.first { $0["Name"] == "Preprocess" })
+        #expect(preprocess["Type"] == "Processing")
+        #expect(
+            preprocess["Arguments"]?["ProcessingInputs"]?[path: [.index(0), .key("S3Input"), .key("S3Uri")]]
+                == ["Get": "Steps.Split.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"])
+        #expect(
+            preprocess["Arguments"]?["ProcessingResources"]?["ClusterConfig"]?["InstanceCount"]
+                == ["Get": "Parameters.ProcessingInstanceCount"])
+        let evaluate = try #require(steps.first { $0["Name"] == "Evaluate" })
+        #expect(
+            evaluate["PropertyFiles"]
+                == [["PropertyFileName": "metrics", "OutputName": "metrics", "FilePath": "value.json"]])
+        let train = try #require(steps.first { $0["Name"] == "Train" })
+        #expect(train["Type"] == "Training")
+        let check = try #require(steps.first { $0["Name"] == "Check MSE" })
+        let condition = try #require(check["Arguments"]?["Conditions"]?[path: [.index(0)]])
+        #expect(condition["Type"] == "LessThanOrEqualTo")
+        #expect(
+            condition["LeftValue"]
+                == [
+                    "Std:JsonGet": [
+                        "PropertyFile": ["Get": "Steps.Evaluate.PropertyFiles.metrics"],
+                        "Path": "regression_metrics.mse.value",
+                    ]
+                ])
+        #expect(condition["RightValue"] == ["Get": "Parameters.MseThreshold"])
+        let register = try #require(check["Arguments"]?["IfSteps"]?[path: [.index(0)]])
+        #expect(register["Type"] == "RegisterModel")
+        #expect(register["Arguments"]?["ModelApprovalStatus"] == ["Get": "Parameters.ModelApprovalStatus"])
+        #expect(
+            register["Arguments"]?["InferenceSpecification"]?["Containers"]?[path: [.index(0), .key("ModelDataUrl")]]
+                == ["Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"])
+        let fail = try #require(check["Arguments"]?["ElseSteps"]?[path: [.index(0)]])
+        #expect(fail["Type"] == "Fail")
+        #expect(
+            fail["Arguments"]?["ErrorMessage"]
+                == [
+                    "Std:Join": [
+                        "On": "",
+                        "Values": ["Execution failed due to MSE greater than ", ["Get": "Parameters.MseThreshold"]],
+                    ]
+                ])
+    }
+
+    @Test func cacheRetryAndApprovalCarryOver() throws {
+        let diabetes = try AWSTools.load(AWSTools.packageRoot + "/examples/w1-diabetes/pipeline.yaml")
+        let steps = try #require(SageMakerPipelineExporter.export(diabetes).export?.definition["Steps"]?.array)
+        #expect(steps.first?["CacheConfig"] == ["Enabled": true, "ExpireAfter": "P90D"])
+        let credit = try AWSTools.load(AWSTools.packageRoot + "/examples/w3-credit-risk/training-pipeline.yaml")
+        let creditSteps = try #require(SageMakerPipelineExporter.export(credit).export?.definition["Steps"]?.array)
+        let train = try #require(creditSteps.first { $0["Name"] == "Train Model" })
+        #expect(train[path: [.key("RetryPolicies"), .index(0), .key("ExceptionType")]] == ["SageMaker.CAPACITY_ERROR"])
+        #expect(train[path: [.key("RetryPolicies"), .index(0), .key("IntervalSeconds")]] == 60)
+        let approve = try #require(creditSteps.first { $0["Name"] == "Approve Model" })
+        #expect(approve["Type"] == "Callback")
+        #expect(approve["OutputParameters"] == [["OutputName": "approved", "OutputType": "Boolean"]])
+    }
+}
