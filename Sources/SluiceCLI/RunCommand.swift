@@ -53,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
             let display = LiveDisplay(explainCache: explainCache)
             display.line("execution \(id)  \(loaded.name)  (\(loaded.steps.count) steps)")
             let status = try await context.claimAndDrive(executionID: id, pipeline: loaded, display: display)
-            try summarize(context: context, id: id, status: status, display: display)
+            try summarize(context: context, id: id, pipeline: loaded, status: status, display: display)
         }
     }
 }
@@ -104,7 +104,9 @@ func spawnDetached(arguments: [String], log: String) throws -> pid_t {
 
 /// Prints the end-of-run summary and, on failure, the command that resumes or retries; exits non-zero unless
 /// the execution succeeded.
-func summarize(context: EngineContext, id: String, status: ExecutionStatus, display: LiveDisplay) throws {
+func summarize(
+    context: EngineContext, id: String, pipeline: Pipeline, status: ExecutionStatus, display: LiveDisplay
+) throws {
     let execution = try context.store.execution(id: id)
     let steps = try context.store.steps(executionID: id)
     let counts = Dictionary(grouping: steps, by: \.status).mapValues(\.count)
@@ -113,9 +115,12 @@ func summarize(context: EngineContext, id: String, status: ExecutionStatus, disp
     display.line(
         "\(status.rawValue): execution \(id) in \(LiveDisplay.format(max(0, seconds)))  (\(parts.joined(separator: ", ")))"
     )
+    for product in RunSummary.products(pipeline: pipeline, steps: steps) { display.line("  " + product) }
     guard status == .succeeded else {
         if let error = execution?.error { display.line("  \(error.error): \(error.cause)") }
-        display.line("retry from the failed step:  sluice retry \(id)")
+        if let execution, RunSummary.retryCanSucceed(pipeline: pipeline, execution: execution, steps: steps) {
+            display.line("retry from the failed step:  sluice retry \(id)")
+        }
         throw ExitCode.failure
     }
 }
@@ -143,7 +148,7 @@ struct ResumeCommand: AsyncParsableCommand {
             let display = LiveDisplay(explainCache: explainCache)
             display.line("resuming execution \(record.id)  \(record.pipelineName)")
             let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
-            try summarize(context: context, id: record.id, status: status, display: display)
+            try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)
         }
     }
 }
@@ -186,7 +191,7 @@ struct RetryCommand: AsyncParsableCommand {
             let display = LiveDisplay()
             display.line("retrying execution \(record.id): \(reset.count) step(s) to run again")
             let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
-            try summarize(context: context, id: record.id, status: status, display: display)
+            try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)
         }
     }
 }

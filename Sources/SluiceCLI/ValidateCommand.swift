@@ -24,6 +24,7 @@ struct ValidateCommand: ParsableCommand {
     static let builtinNames: Set<String> = [
         "data.validate", "data.split", "data.transform", "data.features", "train.linear", "train.logistic",
         "train.gbdt", "train.random_forest", "train.mlp", "evaluate", "predict.batch", "registry.register",
+        "registry.model",
         "endpoint.deploy", "endpoint.test", "features.ingest", "notify",
     ]
 
