@@ -83,6 +83,12 @@ func spawnDetached(arguments: [String], log: String) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
+    // Nothing but stdin, stdout and stderr is inherited: an open pipe or socket of whoever started `sluice run
+    // --detach` (a script reading its output, a supervisor waiting on it) would otherwise stay open until the run ends.
+    let inherited = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) }
+    for descriptor in inherited ?? [] where descriptor > 2 {
+        posix_spawn_file_actions_addclose(&actions, descriptor)
+    }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)

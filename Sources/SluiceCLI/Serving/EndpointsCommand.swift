@@ -7,7 +7,7 @@ extension DeploymentRecord {
     var json: JSONValue {
         var object: [String: JSONValue] = [
             "id": .int(Int(id)), "endpoint": .string(endpoint), "stage": .string(stage),
-            "action": .string(action.rawValue), "by": .string(by), "reason": .string(reason), "time": .double(time),
+            "action": .string(action.rawValue), "by": .string(by), "reason": .string(reason),
             "at": .string(Timestamp.iso8601(time)),
             "variants": .array(
                 variants.map {
@@ -105,7 +105,7 @@ struct EndpointsCommand: ParsableCommand {
 
     struct Actor: ParsableArguments {
         @Option(help: "Why (kept in the history).") var reason: String = ""
-        @Option(help: "Who (default: $USER).") var by: String = ModelsCommand.currentUser
+        @Option(help: "Who (default: $USER, else your login name).") var by: String = ModelsCommand.currentUser
     }
 
     struct List: ParsableCommand {
