@@ -27,7 +27,9 @@ struct ApprovalMailer: ExecutionObserver {
             Or from a terminal: sluice approve \(token)
                                 sluice reject \(token) --reason "…"
             """
-        let (delivery, report, id) = (delivery, report, "\(executionID)-approval-\(step.filter(\.isLetter))")
+        let (delivery, report, id) = (
+            delivery, report, NotifyDelivery.messageID(execution: executionID, kind: "approval", step: step)
+        )
         Task {
             do {
                 let destination = try await delivery.deliver(to: recipients, subject: subject, body: body, id: id)

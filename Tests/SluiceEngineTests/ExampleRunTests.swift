@@ -274,8 +274,16 @@ import Testing
         #expect(approval.contains("/approvals/sl-") && approval.contains("sluice approve sl-"), "\(approval)")
         let mail = try #require(mails.first { $0.contains("Subject: Credit risk endpoint ready") })
         #expect(mail.contains("To: risk-team@example.com\r\n"), "\(mail)")
+        // The link is a route that answers (POST text/csv), not the stage's base URL.
         #expect(
             mail.contains("Subject: Credit risk endpoint ready: http://")
-                && mail.contains("/endpoints/credit-risk/prod"))
+                && mail.contains("/endpoints/credit-risk/prod/invocations\r\n"), "\(mail)")
+        // Both messages' files are named alike: time stamp, execution, what sent it, the step.
+        let execution = try #require(try store.executions(limit: 1).first?.id)
+        for file in files {
+            #expect(
+                file.wholeMatch(of: #/\d+-(.+)-(approval|notify)-[A-Za-z0-9]+\.eml/#)?.output.1 == Substring(execution),
+                "\(files)")
+        }
     }
 }

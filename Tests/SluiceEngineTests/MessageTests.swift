@@ -122,4 +122,33 @@ import Testing
         text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
         #expect(follow.terminationStatus == 0 && text.contains("second line\n"), "\(text)")
     }
+
+    /// `--weight 0.1 --add` gives the new variant 10 % of the traffic; `remove-variant` takes it out again and the
+    /// remaining variant serves everything; removing the last live variant is refused with a reason.
+    @Test func weightsMeanWhatTheySayAndVariantsCanBeRemoved() throws {
+        let sandbox = try Sandbox()
+        let (status, output) = try sandbox.run(["run", Self.examples + "/w1-diabetes/pipeline.yaml"])
+        #expect(status == 0, "\(output)")
+        let deploy = ["endpoints", "deploy", "diabetes", "DiabetesModelGroup/1", "--stage", "production"]
+        #expect(try sandbox.run(deploy).0 == 0)
+        let (added, addition) = try sandbox.run(deploy + ["--variant", "B", "--weight", "0.1", "--add"])
+        #expect(added == 0, "\(addition)")
+        func weights() throws -> [String: Double] {
+            let (_, listed) = try sandbox.run(["endpoints", "list", "--format", "json"])
+            let endpoints = try JSONDecoder().decode(JSONValue.self, from: Data(listed.utf8))
+            let variants = endpoints.array?.first?["stages"]?.array?.first?["variants"]?.array ?? []
+            return Dictionary(
+                uniqueKeysWithValues: variants.map { ($0["name"]?.string ?? "?", $0["weight"]?.number ?? .nan) })
+        }
+        let split = try weights()
+        #expect(abs((split["B"] ?? 0) - 0.1) < 1e-12 && abs((split["AllTraffic"] ?? 0) - 0.9) < 1e-12, "\(split)")
+
+        let (removed, removal) = try sandbox.run(["endpoints", "remove-variant", "diabetes", "B"])
+        #expect(removed == 0, "\(removal)")
+        #expect(try weights() == ["AllTraffic": 1], "\(removal)")
+        let (last, refusal) = try sandbox.run(["endpoints", "remove-variant", "diabetes", "AllTraffic"])
+        #expect(last != 0 && refusal.contains("'AllTraffic' is the only live variant of diabetes (production)"))
+        let (unknown, named) = try sandbox.run(["endpoints", "remove-variant", "diabetes", "C"])
+        #expect(unknown != 0 && named.contains("has no variant 'C'; its variants are: AllTraffic"), "\(named)")
+    }
 }
