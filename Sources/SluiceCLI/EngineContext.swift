@@ -218,9 +218,10 @@ final class LiveDisplay: ExecutionObserver, @unchecked Sendable {
         switch notice {
         case .stepStarted(let step, let attempt, _):
             return "  ▸ \(step)  running  attempt \(attempt)"
-        case .stepFinished(let step, let attempt, let status, let seconds, let cacheHit, let error):
+        case .stepFinished(let step, let attempt, let status, let seconds, let total, let cacheHit, let error):
             let mark = status == .succeeded ? "✓" : status == .skipped ? "–" : status == .caught ? "↪" : "✗"
             var text = "  \(mark) \(step)  \(status.rawValue)  attempt \(attempt)  \(Self.format(seconds))"
+            if attempt > 1 { text += "  (\(Self.format(total)) since attempt 1 started)" }
             if cacheHit { text += "  (cache hit)" }
             if let error, status != .succeeded { text += "\n      \(error.error): \(error.cause)" }
             return text

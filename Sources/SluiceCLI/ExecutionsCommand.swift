@@ -19,10 +19,11 @@ extension ExecutionRecord {
     var json: JSONValue {
         var object: [String: JSONValue] = [
             "id": .string(id), "pipeline": .string(pipelineName), "pipelineVersion": .string(pipelineHash),
-            "status": .string(status.rawValue), "parameters": .object(parameters), "createdAt": .double(createdAt),
+            "status": .string(status.rawValue), "parameters": .object(parameters),
+            "createdAt": .string(Timestamp.iso8601(createdAt)),
         ]
-        if let startedAt { object["startedAt"] = .double(startedAt) }
-        if let finishedAt { object["finishedAt"] = .double(finishedAt) }
+        if let startedAt { object["startedAt"] = .string(Timestamp.iso8601(startedAt)) }
+        if let finishedAt { object["finishedAt"] = .string(Timestamp.iso8601(finishedAt)) }
         if let error { object["error"] = ["error": .string(error.error), "cause": .string(error.cause)] }
         return .object(object)
     }
@@ -82,9 +83,14 @@ struct ShowCommand: ParsableCommand {
             )
             if let error = record.error { print("  \(error.error): \(error.cause)") }
             for step in steps {
-                let seconds = step.startedAt.map { (step.finishedAt ?? Date().timeIntervalSince1970) - $0 }
+                let now = Date().timeIntervalSince1970
+                let total = step.startedAt.map { (step.finishedAt ?? now) - $0 }
+                let last = (attempts[step.name] ?? []).last { $0.number == step.attempt }
                 var line = "  \(step.name)  \(step.status.rawValue)  attempt \(step.attempt)"
-                if let seconds { line += "  \(LiveDisplay.format(seconds))" }
+                if let seconds = last.map({ ($0.finishedAt ?? now) - $0.startedAt }) ?? total {
+                    line += "  \(LiveDisplay.format(seconds))"
+                }
+                if step.attempt > 1, let total { line += "  (\(LiveDisplay.format(total)) since attempt 1 started)" }
                 if step.cacheHit { line += "  (cache hit)" }
                 print(line)
                 for attempt in attempts[step.name] ?? [] where attempt.status != .succeeded || attempt.takeover != nil {
@@ -124,8 +130,8 @@ func executionDetailJSON(
                     (attempts[step.name] ?? []).map {
                         [
                             "number": .int($0.number), "status": .string($0.status.rawValue),
-                            "startedAt": .double($0.startedAt),
-                            "finishedAt": $0.finishedAt.map(JSONValue.double) ?? .null,
+                            "startedAt": .string(Timestamp.iso8601($0.startedAt)),
+                            "finishedAt": $0.finishedAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
                             "takeover": $0.takeover.map { .string($0.rawValue) } ?? .null,
                         ]
                     }),
@@ -149,7 +155,7 @@ struct LogsCommand: AsyncParsableCommand {
     @Argument(help: "Only this step.")
     var step: String?
 
-    @Flag(help: "Keep printing new events until the execution finishes.")
+    @Flag(help: "Keep printing new events and step output, as it is written, until the execution finishes.")
     var follow = false
 
     func run() async throws {
@@ -157,28 +163,39 @@ struct LogsCommand: AsyncParsableCommand {
             let context = try EngineContext.open()
             let record = try context.findExecution(execution)
             var after: Int64 = 0
+            var printed: [String: UInt64] = [:]
+            var lastFile: String?
+            // Written straight to the file descriptor, so a pipe sees each line as soon as it is read.
+            func emit(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
             while true {
+                let finished = try context.store.execution(id: record.id)?.status.isFinished ?? true
                 for event in try context.store.events(executionID: record.id, after: after)
                 where step == nil || event.step == step {
                     after = event.sequence
                     let time = Date(timeIntervalSince1970: event.time).formatted(.iso8601)
                     let subject = event.step.map { "\($0)#\(event.attempt ?? 0) " } ?? ""
-                    print("\(time) \(subject)\(event.kind) \(event.message)")
+                    emit("\(time) \(subject)\(event.kind) \(event.message)\n")
                 }
-                let status = try context.store.execution(id: record.id)?.status ?? .failed
-                if !follow || status.isFinished { break }
-                try await Task.sleep(nanoseconds: 300_000_000)
-            }
-            for attempt in try context.store.attempts(executionID: record.id) where step == nil || attempt.step == step
-            {
-                let folder = "\(context.home.executionsPath)/\(record.id)/\(attempt.step)/\(attempt.number)"
-                for name in ["stdout.log", "stderr.log"] {
-                    guard let data = FileManager.default.contents(atPath: "\(folder)/\(name)"), !data.isEmpty else {
-                        continue
+                // Each attempt's stdout and stderr from where the previous pass stopped: output as it is written.
+                for attempt in try context.store.attempts(executionID: record.id)
+                where step == nil || attempt.step == step {
+                    let folder = "\(context.home.executionsPath)/\(record.id)/\(attempt.step)/\(attempt.number)"
+                    for name in ["stdout.log", "stderr.log"] {
+                        let path = "\(folder)/\(name)"
+                        guard let file = FileHandle(forReadingAtPath: path) else { continue }
+                        defer { try? file.close() }
+                        try file.seek(toOffset: printed[path] ?? 0)
+                        guard let data = try file.readToEnd(), !data.isEmpty else { continue }
+                        printed[path, default: 0] += UInt64(data.count)
+                        if lastFile != path {
+                            emit("── \(attempt.step) attempt \(attempt.number) \(name)\n")
+                            lastFile = path
+                        }
+                        emit(String(decoding: data, as: UTF8.self))
                     }
-                    print("── \(attempt.step) attempt \(attempt.number) \(name)")
-                    print(String(decoding: data, as: UTF8.self), terminator: "")
                 }
+                if !follow || finished { break }
+                try await Task.sleep(nanoseconds: 200_000_000)
             }
         }
     }

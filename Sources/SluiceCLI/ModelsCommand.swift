@@ -8,7 +8,8 @@ extension ModelVersionRecord {
         var object: [String: JSONValue] = [
             "group": .string(group), "version": .int(version), "status": .string(status.rawValue),
             "artifactPath": .string(artifactPath), "artifactHash": .string(artifactHash),
-            "inputHashes": .object(inputHashes.mapValues { .string($0) }), "createdAt": .double(createdAt),
+            "inputHashes": .object(inputHashes.mapValues { .string($0) }),
+            "createdAt": .string(Timestamp.iso8601(createdAt)),
         ]
         if let metrics { object["metrics"] = metrics }
         if let executionID { object["execution"] = .string(executionID) }
@@ -37,7 +38,17 @@ struct ModelsCommand: ParsableCommand {
         commandName: "models", abstract: "List, inspect, approve, reject and alias registered model versions.",
         subcommands: [List.self, Show.self, Approve.self, Reject.self, Alias.self, Tag.self])
 
-    static var currentUser: String { ProcessInfo.processInfo.environment["USER"] ?? "unknown" }
+    /// Who runs this command: `$USER`, else `$LOGNAME`, else the login name of the process's user, else `uid N`.
+    static var currentUser: String {
+        let environment = ProcessInfo.processInfo.environment
+        for name in ["USER", "LOGNAME"] {
+            if let value = environment[name], !value.isEmpty { return value }
+        }
+        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name, name.pointee != 0 {
+            return String(cString: name)
+        }
+        return "uid \(getuid())"
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -97,7 +108,7 @@ struct ModelsCommand: ParsableCommand {
             printJSON(.object(json))
             for event in try store.modelEvents(group: version.group) where event.version == version.version {
                 let alias = event.alias.map { " \($0)" } ?? ""
-                print("\(event.time)  \(event.kind)\(alias)  by \(event.by)  \(event.reason)")
+                print("\(Timestamp.iso8601(event.time))  \(event.kind)\(alias)  by \(event.by)  \(event.reason)")
             }
         }
     }
@@ -106,7 +117,7 @@ struct ModelsCommand: ParsableCommand {
     struct Decision: ParsableArguments {
         @Argument(help: "Group/N.") var version: ModelVersionArgument
         @Option(help: "Why.") var reason: String = ""
-        @Option(help: "Who decides (default: $USER).") var by: String = ModelsCommand.currentUser
+        @Option(help: "Who decides (default: $USER, else your login name).") var by: String = ModelsCommand.currentUser
 
         func record(_ status: ModelApprovalStatus) throws {
             try reportingErrors { try decide(version, status, by: by, reason: reason) }
@@ -132,7 +143,7 @@ struct ModelsCommand: ParsableCommand {
         @Argument(help: "Group/N.") var version: ModelVersionArgument
         @Argument(help: "The alias name.") var alias: String
         @Option(help: "Why.") var reason: String = ""
-        @Option(help: "Who moves it (default: $USER).") var by: String = ModelsCommand.currentUser
+        @Option(help: "Who moves it (default: $USER, else your login name).") var by: String = ModelsCommand.currentUser
 
         func run() throws { try reportingErrors(execute) }
 

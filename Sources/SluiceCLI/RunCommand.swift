@@ -58,7 +58,7 @@ struct RunCommand: AsyncParsableCommand {
             let display = LiveDisplay(explainCache: explainCache)
             display.line("execution \(id)  \(loaded.name)  (\(loaded.steps.count) steps)")
             let status = try await context.claimAndDrive(executionID: id, pipeline: loaded, display: display)
-            try summarize(context: context, id: id, status: status, display: display)
+            try summarize(context: context, id: id, pipeline: loaded, status: status, display: display)
         }
     }
 }
@@ -88,6 +88,12 @@ func spawnDetached(arguments: [String], log: String) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
+    // Nothing but stdin, stdout and stderr is inherited: an open pipe or socket of whoever started `sluice run
+    // --detach` (a script reading its output, a supervisor waiting on it) would otherwise stay open until the run ends.
+    let inherited = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) }
+    for descriptor in inherited ?? [] where descriptor > 2 {
+        posix_spawn_file_actions_addclose(&actions, descriptor)
+    }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -109,7 +115,9 @@ func spawnDetached(arguments: [String], log: String) throws -> pid_t {
 
 /// Prints the end-of-run summary and, on failure, the command that resumes or retries; exits non-zero unless
 /// the execution succeeded.
-func summarize(context: EngineContext, id: String, status: ExecutionStatus, display: LiveDisplay) throws {
+func summarize(
+    context: EngineContext, id: String, pipeline: Pipeline, status: ExecutionStatus, display: LiveDisplay
+) throws {
     let execution = try context.store.execution(id: id)
     let steps = try context.store.steps(executionID: id)
     let counts = Dictionary(grouping: steps, by: \.status).mapValues(\.count)
@@ -118,9 +126,12 @@ func summarize(context: EngineContext, id: String, status: ExecutionStatus, disp
     display.line(
         "\(status.rawValue): execution \(id) in \(LiveDisplay.format(max(0, seconds)))  (\(parts.joined(separator: ", ")))"
     )
+    for product in RunSummary.products(pipeline: pipeline, steps: steps) { display.line("  " + product) }
     guard status == .succeeded else {
         if let error = execution?.error { display.line("  \(error.error): \(error.cause)") }
-        display.line("retry from the failed step:  sluice retry \(id)")
+        if let execution, RunSummary.retryCanSucceed(pipeline: pipeline, execution: execution, steps: steps) {
+            display.line("retry from the failed step:  sluice retry \(id)")
+        }
         throw ExitCode.failure
     }
 }
@@ -148,7 +159,7 @@ struct ResumeCommand: AsyncParsableCommand {
             let display = LiveDisplay(explainCache: explainCache)
             display.line("resuming execution \(record.id)  \(record.pipelineName)")
             let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
-            try summarize(context: context, id: record.id, status: status, display: display)
+            try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)
         }
     }
 }
@@ -191,7 +202,7 @@ struct RetryCommand: AsyncParsableCommand {
             let display = LiveDisplay()
             display.line("retrying execution \(record.id): \(reset.count) step(s) to run again")
             let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
-            try summarize(context: context, id: record.id, status: status, display: display)
+            try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)
         }
     }
 }

@@ -20,8 +20,10 @@ public struct SystemClock: EngineClock {
 /// Something the engine tells whoever watches the run (the CLI's live display), after it is committed.
 public enum EngineNotice: Sendable {
     case stepStarted(step: String, attempt: Int, time: Double)
+    /// `seconds`: the last attempt's duration; `totalSeconds`: since the first attempt started.
     case stepFinished(
-        step: String, attempt: Int, status: StepStatus, seconds: Double, cacheHit: Bool, error: StepFailure?)
+        step: String, attempt: Int, status: StepStatus, seconds: Double, totalSeconds: Double, cacheHit: Bool,
+        error: StepFailure?)
     case retryScheduled(step: String, attempt: Int, afterSeconds: Double)
     /// `notify`: the Approval step's recipients, told the token's link by whoever watches the run.
     case approvalRequested(step: String, token: String, message: String, notify: [String])

@@ -290,11 +290,13 @@ public final class ExecutionEngine: Sendable {
             case .running:
                 observer.notify(.stepStarted(step: record.name, attempt: record.attempt, time: changes.now))
             case .succeeded, .failed, .caught, .skipped, .cancelled:
-                let seconds = record.startedAt.map { (record.finishedAt ?? changes.now) - $0 } ?? 0
+                let total = record.startedAt.map { (record.finishedAt ?? changes.now) - $0 } ?? 0
+                let attempt = changes.attempts.last { $0.step == record.name && $0.number == record.attempt }
+                let seconds = attempt.flatMap { attempt in attempt.finishedAt.map { $0 - attempt.startedAt } } ?? total
                 observer.notify(
                     .stepFinished(
                         step: record.name, attempt: record.attempt, status: record.status, seconds: max(0, seconds),
-                        cacheHit: record.cacheHit, error: record.error))
+                        totalSeconds: max(0, total), cacheHit: record.cacheHit, error: record.error))
             case .pending, .waiting:
                 break
             }

@@ -39,6 +39,8 @@ public struct ExecutionStateMachine: Sendable {
     private var onFailureNames: [String]
     private var transitions: [ExecutionChanges.StepTransition] = []
     private var attemptRecords: [AttemptRecord] = []
+    /// When each step's current attempt started (the step's `startedAt` is its first attempt's).
+    private var attemptStarts: [String: Double] = [:]
     private var events: [ExecutionEvent] = []
     private var random: SplitMix64
     /// Steps waiting on each step, unresolved dependency counts, and pending steps whose dependencies resolved:
@@ -379,6 +381,7 @@ public struct ExecutionStateMachine: Sendable {
         var record = steps[name]!
         record.attempt += 1
         record.startedAt = record.startedAt ?? now
+        attemptStarts[name] = now
         record.finishedAt = nil
         record.dueAt = nil
         record.error = nil
@@ -393,7 +396,7 @@ public struct ExecutionStateMachine: Sendable {
     private mutating func finishAttempt(
         _ name: String, _ number: Int, _ status: AttemptStatus, error: StepFailure?, now: Double
     ) {
-        let startedAt = steps[name]?.startedAt ?? now
+        let startedAt = attemptStarts[name] ?? steps[name]?.startedAt ?? now
         attemptRecords.append(
             AttemptRecord(
                 step: name, number: number, status: status, startedAt: startedAt, finishedAt: now, error: error))

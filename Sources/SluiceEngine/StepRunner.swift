@@ -343,18 +343,28 @@ extension ExecutionEngine {
                 guard let list = value.array else {
                     return Completion(
                         outcome: .failed(
-                            StepFailure("Sluice.MapItems", cause: "items are \(value.typeName), not a list")))
+                            StepFailure(ErrorName.mapItems, cause: "items are \(value.typeName), not a list")))
                 }
                 items = list
             case .files(let binding, let glob):
                 guard case .string(let folder) = try Self.value(of: binding, resolver: resolver) else {
-                    return Completion(outcome: .failed(StepFailure("Sluice.MapItems", cause: "folder is not a path")))
+                    return Completion(outcome: .failed(StepFailure(ErrorName.mapItems, cause: "folder is not a path")))
+                }
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                    let what = FileManager.default.fileExists(atPath: folder) ? "is not a folder" : "does not exist"
+                    return Completion(
+                        outcome: .failed(
+                            StepFailure(
+                                ErrorName.mapItems,
+                                cause: "step '\(step.name)': the folder of files to map over \(folder) \(what); "
+                                    + "create it or pass another folder")))
                 }
                 let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
                 items = names.filter { glob == nil || fnmatch(glob!, $0, 0) == 0 }.map { .string("\(folder)/\($0)") }
             }
         } catch {
-            return Completion(outcome: .failed(StepFailure("Sluice.MapItems", cause: "\(error)")))
+            return Completion(outcome: .failed(StepFailure(ErrorName.mapItems, cause: "\(error)")))
         }
         let width = spec.maxConcurrency > 0 ? spec.maxConcurrency : configuration.maxParallel
         var results = [JSONValue](repeating: .null, count: items.count)

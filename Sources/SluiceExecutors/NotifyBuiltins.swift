@@ -18,6 +18,14 @@ public enum NotifyDelivery: Sendable, Hashable {
         return .smtp(host: String(address[..<colon]), port: port, from: from)
     }
 
+    /// A message's id, also its outbox file's name after the time stamp: `<execution>-<kind>-<Step>` (the step's
+    /// letters and digits), e.g. `20261121-204936-725b1b-notify-SendEndpointLink`.
+    /// - Parameters:
+    ///   - kind: what sends it: `notify` (the step) or `approval` (an Approval step's link).
+    public static func messageID(execution: String, kind: String, step: String) -> String {
+        "\(execution)-\(kind)-\(step.filter { $0.isLetter || $0.isNumber })"
+    }
+
     /// Sends one message; returns where it went (`smtp://host:port` or the `.eml` file's path).
     /// - Parameter id: the Message-ID's local part, also the outbox file's name stem.
     public func deliver(to recipients: [String], subject: String, body: String, id: String) async throws -> String {
@@ -72,7 +80,7 @@ public struct NotifyStep: BuiltinStep {
         do {
             destination = try await delivery.deliver(
                 to: recipients, subject: subject, body: body.isEmpty ? subject : body,
-                id: "\(context.executionID).\(context.stepName.filter { $0.isLetter || $0.isNumber })")
+                id: NotifyDelivery.messageID(execution: context.executionID, kind: "notify", step: context.stepName))
         } catch let error as SMTPError {
             throw StepFailure("Sluice.NotifyFailed", cause: "step '\(context.stepName)': \(error.description)")
         }

@@ -63,7 +63,55 @@ public struct RegisterModelStep: BuiltinStep {
     }
 }
 
+/// `registry.model`: the model file of a registered version, for steps that predict with it.
+///
+/// Inputs (as the `RegisteredModel` module declares them): `ModelVersion` (`Group/N`) or `ModelPackageGroup` (its
+/// latest version with `ApprovalStatus`, `Approved` by default). Outputs: `Model` (the registered copy of the model
+/// file) and `ModelVersion` (`Group/N`).
+public struct RegisteredModelStep: BuiltinStep {
+    let registry: any ModelRegistry
+
+    /// A step reading versions from `registry`.
+    public init(registry: any ModelRegistry) { self.registry = registry }
+
+    public var name: String { "registry.model" }
+    public var needsWorkDirectory: Bool { false }
+
+    public func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        func failure(_ message: String) -> StepFailure {
+            StepFailure(ErrorName.taskFailed, cause: "step '\(context.stepName)': \(message)")
+        }
+        let record: ModelVersionRecord
+        if let text = context.value("ModelVersion")?.string, !text.isEmpty {
+            guard let slash = text.lastIndex(of: "/"), slash != text.startIndex,
+                let number = Int(text[text.index(after: slash)...])
+            else { throw failure("input 'ModelVersion' is '\(text)'; write Group/N (e.g. DiabetesModelGroup/3)") }
+            let group = String(text[..<slash])
+            guard let found = try registry.modelVersion(group: group, version: number) else {
+                throw failure("\(text) is not registered; see `sluice models list \(group)`")
+            }
+            record = found
+        } else if let group = context.value("ModelPackageGroup")?.string, !group.isEmpty {
+            let statusText = context.value("ApprovalStatus")?.string ?? ModelApprovalStatus.approved.rawValue
+            guard let status = ModelApprovalStatus(rawValue: statusText) else {
+                throw failure(
+                    "input 'ApprovalStatus' is '\(statusText)'; allowed values: \(ModelApprovalStatus.allowedValues)")
+            }
+            guard let found = try registry.latestModelVersion(group: group, status: status) else {
+                throw failure(
+                    "\(group) has no \(status.rawValue) version; register one, or approve one with "
+                        + "`sluice models approve \(group)/N`")
+            }
+            record = found
+        } else {
+            throw failure("input 'ModelVersion' (Group/N) or 'ModelPackageGroup' (its latest version) is required")
+        }
+        context.log("using \(record.reference) (\(record.status.rawValue)): \(record.artifactPath)")
+        return ["Model": .string(record.artifactPath), "ModelVersion": .string(record.reference)]
+    }
+}
+
 /// The built-ins that need the model registry.
 public func registryBuiltinSteps(registry: any ModelRegistry, artifacts: any ArtifactStoring) -> [any BuiltinStep] {
-    [RegisterModelStep(registry: registry, artifacts: artifacts)]
+    [RegisterModelStep(registry: registry, artifacts: artifacts), RegisteredModelStep(registry: registry)]
 }

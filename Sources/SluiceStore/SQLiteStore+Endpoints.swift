@@ -24,6 +24,14 @@ extension SQLiteStore: EndpointRegistry {
             let current = try Self.current(db, endpoint: endpoint, stage: stage)
             var variants = replacing ? [] : current?.variants ?? []
             variants.removeAll { $0.name == variant.name || (variant.isShadow && $0.isShadow) }
+            // Added beside others with a weight below 1, a variant takes that share of the traffic: the others
+            // keep their proportions within the rest (`--weight 0.1 --add` is 10 %, not 0.1 / 1.1).
+            let others = variants.filter { !$0.isShadow }.map(\.weight).reduce(0, +)
+            if !replacing, !variant.isShadow, variant.weight > 0, variant.weight < 1, others > 0 {
+                for index in variants.indices where !variants[index].isShadow {
+                    variants[index].weight *= (1 - variant.weight) / others
+                }
+            }
             variants.append(variant)
             return try Self.append(
                 db, endpoint: endpoint, stage: stage, action: .deploy, variants: variants, previous: current,
@@ -96,6 +104,37 @@ extension SQLiteStore: EndpointRegistry {
             return try Self.append(
                 db, endpoint: endpoint, stage: stage, action: .traffic, variants: variants, previous: current,
                 allowUnapproved: true, by: by, reason: reason, now: now)
+        }
+    }
+
+    /// Removes a variant from a stage; the remaining live variants keep their proportions, scaled to sum to 1.
+    public func removeVariant(
+        endpoint: String, stage: String, variant name: String, by: String, reason: String, now: Double
+    ) throws -> DeploymentRecord {
+        try write { db in
+            try Self.requireEndpoint(db, endpoint)
+            guard let current = try Self.current(db, endpoint: endpoint, stage: stage) else {
+                throw try Self.unknownStage(db, endpoint: endpoint, stage: stage)
+            }
+            guard current.variants.contains(where: { $0.name == name }) else {
+                throw EndpointError(
+                    .unknownVariant,
+                    "\(endpoint) (\(stage)) has no variant '\(name)'; its variants are: "
+                        + current.variants.map(\.name).sorted().joined(separator: ", "))
+            }
+            var variants = current.variants.filter { $0.name != name }
+            let live = variants.filter { !$0.isShadow }.map(\.weight).reduce(0, +)
+            guard !variants.filter({ !$0.isShadow }).isEmpty else {
+                throw EndpointError(
+                    .invalidDeployment,
+                    "'\(name)' is the only live variant of \(endpoint) (\(stage)); deploy another first, or roll back")
+            }
+            if live > 0 {
+                for index in variants.indices where !variants[index].isShadow { variants[index].weight /= live }
+            }
+            return try Self.append(
+                db, endpoint: endpoint, stage: stage, action: .traffic, variants: variants, previous: current,
+                allowUnapproved: true, by: by, reason: reason.isEmpty ? "removed variant \(name)" : reason, now: now)
         }
     }
 

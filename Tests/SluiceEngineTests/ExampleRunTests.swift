@@ -35,7 +35,149 @@ import Testing
         let (failed, failure) = try sandbox.run(["run", pipeline, "-p", data, "-p", "MseThreshold=1"])
         #expect(failed != 0)
         #expect(failure.contains("Execution failed due to MSE greater than 1.0\n"), "\(failure)")
+        #expect(!failure.contains("sluice retry"), "a retry of a Fail step only fails again: \(failure)")
         #expect(try store.modelVersions(group: "AbalonePackageGroup").count == 1)
+    }
+
+    /// W1's batch pipeline after W1 registered a version: every CSV file of the input folder (with a header `x` or
+    /// without one) gets `<file>.out` with one prediction per row, equal to the registered model's `w·x + b`.
+    @Test func diabetesBatchPredictsEveryCSVFileOfItsFolder() throws {
+        let sandbox = try Sandbox()
+        let (trained, training) = try sandbox.run(["run", Self.examples + "/w1-diabetes/pipeline.yaml"])
+        #expect(trained == 0, "\(training)")
+        try FileManager.default.createDirectory(atPath: sandbox.folder + "/in", withIntermediateDirectories: true)
+        let files = ["in/with-header.csv": "x\n0.3\n-0.05\n0.1\n", "in/no-header.csv": "0.3\n0.02\n"]
+        for (name, text) in files { try sandbox.write(name, text) }
+        try sandbox.write("in/notes.txt", "not a CSV file\n")
+
+        let (status, output) = try sandbox.run([
+            "run", Self.examples + "/w1-diabetes/batch-pipeline.yaml", "-p", "InputFolder=\(sandbox.folder)/in", "-p",
+            "OutputFolder=\(sandbox.folder)/out",
+        ])
+        #expect(status == 0, "\(output)")
+        let store = try SQLiteStore(path: sandbox.home + "/sluice.db")
+        let registered = try #require(try store.latestModelVersion(group: "DiabetesModelGroup", status: .approved))
+        let model = try JSONDecoder().decode(
+            JSONValue.self, from: try Data(contentsOf: URL(fileURLWithPath: registered.artifactPath)))
+        let weight = try #require(model["linear"]?["coefficients"]?.array?.first?.number)
+        let intercept = try #require(model["linear"]?["intercept"]?.number)
+        #expect(abs(weight * 0.3 + intercept - 434.0766) < 0.001)
+        for (name, text) in files {
+            let inputs = text.split(separator: "\n").compactMap { Double($0) }
+            let out = sandbox.folder + "/out/" + (name as NSString).lastPathComponent + ".out"
+            let predictions = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map {
+                Double($0)
+            }
+            #expect(predictions.count == inputs.count, "\(out)")
+            for (x, prediction) in zip(inputs, predictions) {
+                #expect(abs((prediction ?? .nan) - (weight * x + intercept)) < 1e-9, "\(out): x = \(x)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.folder + "/out/notes.txt.out"))
+    }
+
+    /// A batch run over a folder that does not exist fails at once, naming the folder, without retrying.
+    @Test func diabetesBatchNamesAMissingFolderAndDoesNotRetry() throws {
+        let sandbox = try Sandbox()
+        let (trained, training) = try sandbox.run(["run", Self.examples + "/w1-diabetes/pipeline.yaml"])
+        #expect(trained == 0, "\(training)")
+        let missing = sandbox.folder + "/no-such-folder"
+        let (status, output) = try sandbox.run([
+            "run", Self.examples + "/w1-diabetes/batch-pipeline.yaml", "-p", "InputFolder=\(missing)", "-p",
+            "OutputFolder=\(sandbox.folder)/out",
+        ])
+        #expect(status != 0)
+        #expect(output.contains("\(missing) does not exist; create it or pass another folder"), "\(output)")
+        let store = try SQLiteStore(path: sandbox.home + "/sluice.db")
+        let execution = try #require(try store.executions(limit: 1).first)
+        let step = try #require(try store.steps(executionID: execution.id).first { $0.name == "Predict Files" })
+        #expect(step.status == .failed && step.attempt == 1, "\(step)")
+        #expect(step.error?.error == "Sluice.MapItems")
+    }
+
+    /// A W1 run ends with what it produced: the metrics, the registered version; then, with the same inputs, that the
+    /// cache hit on Register made no new version; then, with a threshold above R², that the gate was not met.
+    @Test func diabetesRunSaysWhatItProduced() throws {
+        let sandbox = try Sandbox()
+        let pipeline = Self.examples + "/w1-diabetes/pipeline.yaml"
+        let (first, registered) = try sandbox.run(["run", pipeline])
+        #expect(first == 0, "\(registered)")
+        #expect(registered.contains("  Register: registered DiabetesModelGroup/1\n"), "\(registered)")
+        let r2 = try #require(registered.firstMatch(of: #/  Evaluate: .*r2 ([0-9.]+)/#)?.output.1)
+        #expect((0.46...0.48).contains(Double(r2) ?? 0), "\(registered)")
+
+        let (second, cached) = try sandbox.run(["run", pipeline])
+        #expect(second == 0, "\(cached)")
+        #expect(cached.contains("  Register: cache hit, no new version registered (DiabetesModelGroup/1"), "\(cached)")
+
+        let (third, gated) = try sandbox.run(["run", pipeline, "-p", "R2Threshold=0.9"])
+        #expect(third == 0, "\(gated)")
+        #expect(gated.contains("  Check R2: condition not met, so Register did not run\n"), "\(gated)")
+        let store = try SQLiteStore(path: sandbox.home + "/sluice.db")
+        #expect(try store.modelVersions(group: "DiabetesModelGroup").count == 1)
+    }
+
+    /// The retry hint appears where a retry can succeed (a step that failed) and not after a Fail step or a rejection,
+    /// which a retry would only repeat.
+    @Test func retryHintOnlyWhereARetryCanSucceed() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "flaky.yaml",
+            """
+            name: Flaky
+            steps:
+              - {name: Break, module: Breaks}
+            """)
+        try sandbox.write(
+            "breaks.yaml",
+            """
+            name: Breaks
+            implementation: {builtin: fail, options: {message: the disk was full}}
+            """)
+        let (failed, failure) = try sandbox.run(["run", "flaky.yaml"])
+        #expect(failed != 0 && failure.contains("the disk was full"), "\(failure)")
+        #expect(failure.contains("retry from the failed step:  sluice retry "), "\(failure)")
+
+        try FileManager.default.createDirectory(atPath: sandbox.folder + "/gate", withIntermediateDirectories: true)
+        try sandbox.write(
+            "gate/gate.yaml",
+            """
+            name: Gate
+            steps:
+              - name: Check
+                type: Condition
+                condition: $.parameters.Size > 3
+                then: [Too Big]
+                else: [Ask]
+              - name: Too Big
+                type: Fail
+                message: size {parameters.Size} is above 3
+              - name: Ask
+                type: Approval
+                message: Ship it?
+            parameters:
+              - {name: Size, type: Integer, default: 1}
+            """)
+        let (ended, deliberate) = try sandbox.run(["run", "gate/gate.yaml", "-p", "Size=5"])
+        #expect(ended != 0 && deliberate.contains("size 5 is above 3"), "\(deliberate)")
+        #expect(!deliberate.contains("sluice retry"), "\(deliberate)")
+
+        let log = "\(sandbox.folder)/gate.log"
+        let run = sandbox.process(["run", "gate/gate.yaml"], output: log)
+        try run.run()
+        var token: String?
+        for _ in 0..<600 where token == nil {
+            usleep(50_000)
+            let text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+            token = text.split(separator: "\n").first { $0.contains("sluice approve ") }
+                .map { String($0.split(separator: " ").last!) }
+        }
+        let (rejected, message) = try sandbox.run(["reject", try #require(token), "--reason", "not today"])
+        #expect(rejected == 0, "\(message)")
+        run.waitUntilExit()
+        let rejection = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+        #expect(run.terminationStatus != 0 && rejection.contains("not today"), "\(rejection)")
+        #expect(!rejection.contains("sluice retry"), "\(rejection)")
     }
 
     /// W3's training path on the synthetic loans file: features, stratified split, random forest of 5 trees with
@@ -132,8 +274,16 @@ import Testing
         #expect(approval.contains("/approvals/sl-") && approval.contains("sluice approve sl-"), "\(approval)")
         let mail = try #require(mails.first { $0.contains("Subject: Credit risk endpoint ready") })
         #expect(mail.contains("To: risk-team@example.com\r\n"), "\(mail)")
+        // The link is a route that answers (POST text/csv), not the stage's base URL.
         #expect(
             mail.contains("Subject: Credit risk endpoint ready: http://")
-                && mail.contains("/endpoints/credit-risk/prod"))
+                && mail.contains("/endpoints/credit-risk/prod/invocations\r\n"), "\(mail)")
+        // Both messages' files are named alike: time stamp, execution, what sent it, the step.
+        let execution = try #require(try store.executions(limit: 1).first?.id)
+        for file in files {
+            #expect(
+                file.wholeMatch(of: #/\d+-(.+)-(approval|notify)-[A-Za-z0-9]+\.eml/#)?.output.1 == Substring(execution),
+                "\(files)")
+        }
     }
 }

@@ -242,7 +242,8 @@ struct Sandbox {
         let (reused, _) = try sandbox.run(["approve", approval])
         #expect(reused != 0)
         let output = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
-        #expect(output.contains("sluice retry "))
+        // A retry would only ask again and meet the same decision: no retry hint after a rejection.
+        #expect(output.contains("not yet") && !output.contains("sluice retry "), "\(output)")
     }
 
     /// Caching keys on input content: an identical copy of the data hits, changed data misses.

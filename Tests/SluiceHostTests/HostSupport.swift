@@ -149,13 +149,14 @@ struct SluiceRun {
     let process = Process()
     let log: String
 
-    init(_ arguments: [String], in scratch: Scratch) throws {
+    init(_ arguments: [String], in scratch: Scratch, environment: [String: String] = [:]) throws {
         log = scratch.folder + "/run-\(UUID().uuidString).log"
         FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.folder)
         process.environment = ProcessInfo.processInfo.environment.merging(["SLUICE_HOME": scratch.home]) { $1 }
+            .merging(environment) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
@@ -170,6 +171,29 @@ struct SluiceRun {
         }
         let text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
         throw HostTestError("sluice \(process.arguments ?? []) printed nothing matching in:\n\(text)")
+    }
+
+    /// Everything printed so far.
+    var output: String { String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self) }
+
+    /// Waits (up to `seconds`) until the output has `count` matches, and returns the first capture of each.
+    func wait(for pattern: Regex<(Substring, Substring)>, count: Int, seconds: Int) async throws -> [String] {
+        for _ in 0..<(seconds * 20) {
+            let captures = output.matches(of: pattern).map { String($0.output.1) }
+            if captures.count >= count { return captures }
+            if !process.isRunning { break }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        throw HostTestError("sluice \(process.arguments ?? []) printed fewer than \(count) matches in:\n\(output)")
+    }
+
+    /// Runs `sluice ARGUMENTS` to its end; returns its exit status and output.
+    static func finished(
+        _ arguments: [String], in scratch: Scratch, environment: [String: String] = [:]
+    ) async throws -> (Int32, String) {
+        let run = try SluiceRun(arguments, in: scratch, environment: environment)
+        await waitForExit(run.process)
+        return (run.process.terminationStatus, run.output)
     }
 
     /// kill -9, as a crash would.

@@ -102,12 +102,15 @@ import Testing
         let pipeline = try #require(
             PipelineLoader.load(path: Paths.example("w1-diabetes/batch-pipeline.yaml")).pipeline)
         #expect(pipeline.triggers.map(\.kind) == [.files(folder: Paths.example("w1-diabetes/incoming"), glob: "*.csv")])
-        guard case .map(let map) = pipeline.steps.first?.kind else {
-            Issue.record("first step is not a Map")
+        guard case .map(let map) = pipeline.step(named: "Predict Files")?.kind else {
+            Issue.record("'Predict Files' is not a Map")
             return
         }
         #expect(map.items == .files(.reference(Reference(.parameter("InputFolder"))), glob: "*.csv"))
-        #expect(map.task.inputs["Input"] == .reference(Reference(.mapItem)))
+        #expect(map.task.inputs["input"] == .reference(Reference(.mapItem)))
+        #expect(
+            map.task.inputs["model"]
+                == .reference(Reference(.stepOutput(step: "Latest Model", output: "Model"))))
         #expect(map.maxConcurrency == 4)
     }
 

@@ -105,7 +105,10 @@ struct SeededGenerator: RandomNumberGenerator {
             let result = PipelineLoader.validate(
                 text: text, file: "fuzz.yaml", modules: modules,
                 options: ValidationOptions(knownBuiltins: builtinCatalog))
-            let lines = text.utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+            // Lines as YAML counts them: a mutation may insert a carriage return, which YAML reads as a line break.
+            let lines = text.replacingOccurrences(of: "\r\n", with: "\n").utf8.reduce(1) {
+                $1 == 0x0A || $1 == 0x0D ? $0 + 1 : $0
+            }
             for diagnostic in result.diagnostics {
                 codes.insert(diagnostic.code)
                 guard let location = diagnostic.location, location.file == "fuzz.yaml",

@@ -7,7 +7,7 @@ extension DeploymentRecord {
     var json: JSONValue {
         var object: [String: JSONValue] = [
             "id": .int(Int(id)), "endpoint": .string(endpoint), "stage": .string(stage),
-            "action": .string(action.rawValue), "by": .string(by), "reason": .string(reason), "time": .double(time),
+            "action": .string(action.rawValue), "by": .string(by), "reason": .string(reason),
             "at": .string(Timestamp.iso8601(time)),
             "variants": .array(
                 variants.map {
@@ -101,11 +101,13 @@ struct EndpointsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "endpoints",
         abstract: "Deploy model versions to endpoint stages, promote, roll back, split traffic, and see the history.",
-        subcommands: [List.self, Deploy.self, Promote.self, Rollback.self, Traffic.self, History.self])
+        subcommands: [
+            List.self, Deploy.self, Promote.self, Rollback.self, Traffic.self, RemoveVariant.self, History.self,
+        ])
 
     struct Actor: ParsableArguments {
         @Option(help: "Why (kept in the history).") var reason: String = ""
-        @Option(help: "Who (default: $USER).") var by: String = ModelsCommand.currentUser
+        @Option(help: "Who (default: $USER, else your login name).") var by: String = ModelsCommand.currentUser
     }
 
     struct List: ParsableCommand {
@@ -149,7 +151,10 @@ struct EndpointsCommand: ParsableCommand {
         @Argument(help: "Group/N, or Group for its latest Approved version.") var model: ModelSelector
         @Option(help: "The stage.") var stage: String = "staging"
         @Option(help: "The variant name.") var variant: String = "AllTraffic"
-        @Option(help: "The variant's relative traffic weight.") var weight: Double = 1
+        @Option(
+            help: ArgumentHelp(
+                "The variant's traffic weight; with --add, a weight below 1 is its share of the traffic (0.1 = 10 %)."))
+        var weight: Double = 1
         @Flag(help: "Add (or replace) this variant beside the stage's current ones instead of replacing them all.")
         var add = false
         @Flag(help: "Deploy as the stage's shadow variant: it sees captured traffic, never answers.")
@@ -264,6 +269,26 @@ struct EndpointsCommand: ParsableCommand {
             let store = try EngineContext.open().store
             let record = try store.setTraffic(
                 endpoint: endpoint, stage: stage, weights: parsed, by: actor.by, reason: actor.reason,
+                now: Date().timeIntervalSince1970)
+            print("\(endpoint) (\(stage)) #\(record.id): \(record.variantSummary)")
+        }
+    }
+
+    struct RemoveVariant: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove-variant",
+            abstract: "Remove a variant from a stage; the others keep their proportions of the traffic.")
+        @Argument(help: "The endpoint.") var endpoint: String
+        @Argument(help: "The variant, e.g. B.") var variant: String
+        @Option(help: "The stage.") var stage: String = "production"
+        @OptionGroup var actor: Actor
+
+        func run() throws { try reportingErrors(execute) }
+
+        private func execute() throws {
+            let store = try EngineContext.open().store
+            let record = try store.removeVariant(
+                endpoint: endpoint, stage: stage, variant: variant, by: actor.by, reason: actor.reason,
                 now: Date().timeIntervalSince1970)
             print("\(endpoint) (\(stage)) #\(record.id): \(record.variantSummary)")
         }

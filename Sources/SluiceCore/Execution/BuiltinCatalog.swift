@@ -50,7 +50,7 @@ public enum BuiltinCatalog {
         "train.linear": [:], "train.logistic": [:], "train.gbdt": [:], "train.random_forest": [:], "train.mlp": [:],
         "evaluate": ["report": evaluationReport, "metrics": evaluationReport],
         "predict.batch": ["files": .number, "rows": .number],
-        "registry.register": [:],
+        "registry.register": [:], "registry.model": [:],
         "endpoint.deploy": [:], "endpoint.test": [:],
         "features.ingest": [:],
         "notify": [:],

@@ -332,12 +332,15 @@ public enum ErrorName {
     public static let fail = "States.Fail"
     public static let approvalRejected = "Sluice.ApprovalRejected"
     public static let approvalTimeout = "Sluice.ApprovalTimeout"
+    /// A Map's items could not be read (not a list, a folder that does not exist): the step's own inputs are wrong.
+    public static let mapItems = "Sluice.MapItems"
 
-    /// `States.ALL` matches everything; `States.TaskFailed` matches everything but timeouts (as in Step Functions).
+    /// `States.ALL` matches everything; `States.TaskFailed` matches everything but timeouts (as in Step Functions)
+    /// and `Sluice.MapItems`, which a retry would only repeat (name it, or `States.ALL`, to retry it anyway).
     public static func matches(_ error: String, any names: [String]) -> Bool {
         names.contains { name in
             name == error || name == all
-                || (name == taskFailed && error != timeout && error != heartbeatTimeout)
+                || (name == taskFailed && error != timeout && error != heartbeatTimeout && error != mapItems)
         }
     }
 }

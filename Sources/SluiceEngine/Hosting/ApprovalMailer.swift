@@ -45,7 +45,9 @@ public struct ApprovalMailer: ExecutionObserver {
             Or from a terminal: sluice approve \(token)
                                 sluice reject \(token) --reason "…"
             """
-        let (deliver, report, id) = (deliver, report, "\(executionID)-approval-\(step.filter(\.isLetter))")
+        // Named as `NotifyDelivery.messageID` names the notify step's messages: <execution>-<kind>-<Step>.
+        let id = "\(executionID)-approval-\(step.filter { $0.isLetter || $0.isNumber })"
+        let (deliver, report) = (deliver, report)
         Task {
             do {
                 let destination = try await deliver(recipients, subject, body, id)

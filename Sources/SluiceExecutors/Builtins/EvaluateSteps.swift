@@ -52,9 +52,11 @@ func loadModel(_ args: StepArguments) throws -> ModelArtifact {
     return try args.wrap { () throws(MLError) in try ModelArtifact.load(path: path) }
 }
 
-/// `predict.batch`: a model over every CSV file under a folder → `<file>.out` (one prediction per line).
+/// `predict.batch`: a model over one CSV file or every CSV file under a folder → `<file>.out` (one prediction per
+/// line).
 ///
-/// Inputs: `model`, `input` (folder). Options: `input_filter` — `$[i]` or `$[i,j,…]` picks columns by
+/// Inputs: `model`, `input` (a file or a folder), `output_folder` (where the `.out` files go; default the step's
+/// own folder). Options: `input_filter` — `$[i]` or `$[i,j,…]` picks columns by
 /// 0-based index before predicting (W1 uses `$[0]`); files without header take the model's input column names;
 /// `chunk_rows` (65536) — rows read and predicted at a time, so files may be larger than memory.
 /// Outputs: `output` (folder), `files`, `rows`.
@@ -64,17 +66,26 @@ struct PredictBatchStep: BuiltinStep {
     func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
         let args = StepArguments(context)
         let model = try loadModel(args)
-        let input = try args.requiredString("input")
-        let outputFolder = args.output("output")
-        try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
+        var input = try args.requiredString("input")
+        let outputFolder = try args.string("output_folder") ?? args.output("output")
         let filter = try args.string("input_filter").map { try parseFilter($0, args) }
         let chunkRows = try args.chunkRows()
-        guard let enumerator = FileManager.default.enumerator(atPath: input) else {
-            throw args.failure("input folder \(input) does not exist")
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) else {
+            throw args.failure("input 'input': \(input) does not exist; give a CSV file or a folder of them")
         }
+        let relatives: [String]
+        if isFolder.boolValue {
+            let enumerator = FileManager.default.enumerator(atPath: input)
+            relatives = (enumerator?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".csv") }.sorted()
+        } else {
+            relatives = [(input as NSString).lastPathComponent]
+            input = (input as NSString).deletingLastPathComponent
+        }
+        try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
         var files = 0
         var rows = 0
-        for case let relative as String in enumerator where relative.hasSuffix(".csv") {
+        for relative in relatives {
             let path = input + "/" + relative
             let target = outputFolder + "/" + relative + ".out"
             try FileManager.default.createDirectory(
