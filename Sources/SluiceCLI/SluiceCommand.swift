@@ -11,7 +11,8 @@ public struct SluiceCommand: AsyncParsableCommand {
             ResumeCommand.self, RetryCommand.self, CancelCommand.self, ApproveCommand.self, RejectCommand.self,
             FeaturesCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self, BenchEngineCommand.self, ServeBenchCommand.self,
-            ModelsCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self, DemoCommand.self,
+            ModelsCommand.self, ModulesCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self,
+            DemoCommand.self,
         ]
     )
 

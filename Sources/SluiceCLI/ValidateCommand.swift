@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceCore
 import SluiceSpec
+import SluiceStore
 
 /// `sluice validate PATH…`: every problem of every module and pipeline file, compiler style.
 struct ValidateCommand: ParsableCommand {
@@ -24,12 +25,13 @@ struct ValidateCommand: ParsableCommand {
     static let builtinNames: Set<String> = [
         "data.validate", "data.split", "data.transform", "data.features", "train.linear", "train.logistic",
         "train.gbdt", "train.random_forest", "train.mlp", "evaluate", "predict.batch", "registry.register",
-        "endpoint.deploy", "endpoint.test", "features.ingest", "notify",
+        "endpoint.deploy", "endpoint.test", "features.ingest", "notify", "train.sagemaker.xgboost",
     ]
 
     func run() throws {
+        let catalog = try SluiceHome.resolve().catalog()
         let report = PipelineLoader.validateReport(
-            paths: paths, options: ValidationOptions(knownBuiltins: Self.builtinNames))
+            paths: paths, options: ValidationOptions(knownBuiltins: Self.builtinNames, catalog: catalog))
         let errors = report.diagnostics.filter { $0.severity == .error }.count
         let warnings = report.diagnostics.filter { $0.severity == .warning }.count
         let files = report.files.count

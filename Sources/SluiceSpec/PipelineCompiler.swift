@@ -538,6 +538,12 @@ final class PipelineCompiler {
             cache: cache, description: description, location: step.location)
     }
 
+    /// The module a mistyped reference most likely meant: by id for a UUID, else by name.
+    private func nearestModule(to reference: String) -> String? {
+        guard isUUID(reference) else { return closestMatch(to: reference, in: modulesByName.keys.sorted()) }
+        return closestMatch(to: reference.lowercased(), in: modulesByID.keys.sorted()).flatMap { modulesByID[$0]?.name }
+    }
+
     private func taskSpec(_ step: RawStep) -> TaskSpec? {
         guard let moduleNode = step.fields["module", "module_id"] else {
             reporter.error(
@@ -548,14 +554,18 @@ final class PipelineCompiler {
         guard let reference = reporter.string(moduleNode, "'module'") else { return nil }
         let module = modulesByName[reference] ?? modulesByID[reference.lowercased()]
         guard let module else {
-            let suggestion = closestMatch(to: reference, in: modulesByName.keys.sorted())
+            let suggestion = nearestModule(to: reference)
+            let known = modulesByName.keys.filter { !$0.contains("@") }.sorted()
             reporter.error(
                 "unknown-module",
                 "step '\(step.name)' uses unknown module '\(reference)'"
-                    + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
+                    + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
+                    + (suggestion != nil || known.isEmpty
+                        ? "" : " (modules it sees: \(known.prefix(8).joined(separator: ", ")))"),
                 at: moduleNode.location,
                 fix: suggestion.map { "write '\($0)'" }
-                    ?? "put the module file beside the pipeline or in its modules/ folder, or list it under 'modules:'")
+                    ?? "publish it (`sluice modules publish FILE`), put the module file beside the pipeline or in its "
+                    + "modules/ folder, or list it under 'modules:'")
             return nil
         }
         usedModules[module.name] = module

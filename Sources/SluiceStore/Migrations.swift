@@ -311,6 +311,7 @@ enum Migrations {
                     ) STRICT;
                     """)
         }
+        registerModuleCatalog(&migrator)
         return migrator
     }
 }

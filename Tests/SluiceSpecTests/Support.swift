@@ -18,7 +18,7 @@ enum Paths {
 let builtinCatalog: Set<String> = [
     "data.validate", "data.split", "data.transform", "data.features", "train.linear", "train.logistic",
     "train.gbdt", "train.random_forest", "train.mlp", "evaluate", "predict.batch", "registry.register",
-    "endpoint.deploy", "endpoint.test", "features.ingest", "notify",
+    "endpoint.deploy", "endpoint.test", "features.ingest", "notify", "train.sagemaker.xgboost",
 ]
 
 extension Diagnostic {

@@ -55,7 +55,8 @@ final class HostedEngine: ExecutionHost, Service, Sendable {
         let path =
             submission.pipeline.hasPrefix("/") ? submission.pipeline : workingDirectory + "/" + submission.pipeline
         let (loaded, diagnostics) = PipelineLoader.load(
-            path: path, options: ValidationOptions(knownBuiltins: nil))
+            path: path,
+            options: ValidationOptions(knownBuiltins: nil, catalog: try context.store.catalogModules(name: nil)))
         guard let loaded else {
             let errors = diagnostics.filter { $0.severity == .error }.map(\.description)
             throw SubmissionError(
