@@ -69,7 +69,7 @@ extension SQLiteStore: ModuleCatalog {
     }
 
     public func catalogModules(name: String?) throws -> [CatalogModuleVersion] {
-        try pool.read { db in
+        try writer.read { db in
             let rows =
                 if let name {
                     try Row.fetchAll(
