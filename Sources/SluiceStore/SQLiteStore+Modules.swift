@@ -10,7 +10,7 @@ public struct ModuleCatalogError: Error, CustomStringConvertible, Sendable {
 extension Migrations {
     /// The module catalog: one row per published version of a module spec.
     static func registerModuleCatalog(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v8_module_catalog") { db in
+        migrator.registerMigration("v9_module_catalog") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE catalog_module (
