@@ -148,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceMLTests",
-            dependencies: ["SluiceML", "SluiceExecutors", "SluiceCore"],
+            dependencies: ["SluiceML", "SluiceExecutors", "SluiceCore", "SluiceTesting"],
             exclude: ["Fixtures"],
             swiftSettings: upcoming
         ),

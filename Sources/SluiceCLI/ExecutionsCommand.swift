@@ -82,6 +82,8 @@ struct ShowCommand: ParsableCommand {
                 "  version \(record.pipelineHash.prefix(19))…  parameters \(JSONValue.object(record.parameters).canonicalJSON)"
             )
             if let error = record.error { print("  \(error.error): \(error.cause)") }
+            let versions = try catalogVersions(context.store.pipelineDefinition(hash: record.pipelineHash))
+            if !versions.isEmpty { print("  catalog modules \(versions.joined(separator: ", "))") }
             for step in steps {
                 let now = Date().timeIntervalSince1970
                 let total = step.startedAt.map { (step.finishedAt ?? now) - $0 }
@@ -112,6 +114,14 @@ struct ShowCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// The catalog versions (`Name@N`) of the modules a stored pipeline definition ran.
+func catalogVersions(_ definition: String?) -> [String] {
+    guard let definition, let pipeline = try? JSONDecoder().decode(Pipeline.self, from: Data(definition.utf8)) else {
+        return []
+    }
+    return Set(pipeline.modules.values.compactMap { $0.catalog?.reference }).sorted()
 }
 
 /// One execution with its steps, attempts and outputs, as `sluice show --format json` and the server's

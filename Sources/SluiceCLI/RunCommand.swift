@@ -26,8 +26,15 @@ struct RunCommand: AsyncParsableCommand {
     var detach = false
 
     func run() async throws {
+        let catalog: [CatalogModuleVersion]
+        do {
+            catalog = try SluiceHome.resolve().catalog()
+        } catch {
+            printError("cannot read the module catalog: \(error)")
+            throw ExitCode.failure
+        }
         let (loaded, diagnostics) = PipelineLoader.load(
-            path: pipeline, options: ValidationOptions(knownBuiltins: BuiltinCatalog.names))
+            path: pipeline, options: ValidationOptions(knownBuiltins: BuiltinCatalog.names, catalog: catalog))
         for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
         guard let loaded else {
             printError("\(pipeline) does not validate (see above); nothing was run")

@@ -11,8 +11,8 @@ public struct SluiceCommand: AsyncParsableCommand {
             ResumeCommand.self, RetryCommand.self, CancelCommand.self, ApproveCommand.self, RejectCommand.self,
             FeaturesCommand.self, ExportCommand.self, JobCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self,
-            ModelsCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self, DemoCommand.self,
-            S3Command.self,
+            ModelsCommand.self, ModulesCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self,
+            DemoCommand.self, S3Command.self,
         ]
     )
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceCore
 import SluiceSpec
+import SluiceStore
 
 /// `sluice validate PATH…`: every problem of every module and pipeline file, compiler style.
 struct ValidateCommand: ParsableCommand {
@@ -21,8 +22,9 @@ struct ValidateCommand: ParsableCommand {
     var format: Format = .text
 
     func run() throws {
+        let catalog = try SluiceHome.resolve().catalog()
         let report = PipelineLoader.validateReport(
-            paths: paths, options: ValidationOptions(knownBuiltins: BuiltinCatalog.names))
+            paths: paths, options: ValidationOptions(knownBuiltins: BuiltinCatalog.names, catalog: catalog))
         let errors = report.diagnostics.filter { $0.severity == .error }.count
         let warnings = report.diagnostics.filter { $0.severity == .warning }.count
         let files = report.files.count

@@ -34,7 +34,8 @@ public struct BuiltinExecutor: StepExecutor {
         }
         let context = BuiltinStepContext(
             inputs: request.inputs, options: options, workDirectory: request.workDirectory,
-            executionID: request.executionID, stepName: request.stepName, log: request.log)
+            executionID: request.executionID, stepName: request.stepName,
+            declaredOutputs: request.module.outputs.map(\.name), log: request.log)
         do {
             return .succeeded(try await step.run(context))
         } catch let failure as StepFailure {

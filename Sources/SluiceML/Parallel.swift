@@ -1,7 +1,21 @@
 import Dispatch
 
-/// Threads Sluice's numeric kernels use (the target machine has 2 cores).
-public let defaultThreadCount = 2
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Threads Sluice's numeric kernels use: `SLUICE_THREADS` when set to a positive number, else the cores online.
+/// Work is cut into parts by this count and partial sums are combined in part order, so a given thread count
+/// always gives the same model.
+public let defaultThreadCount: Int = threadCount(environment: getenv("SLUICE_THREADS").map { String(cString: $0) })
+
+/// The thread count for a `SLUICE_THREADS` value (nil or not a positive whole number: the cores online, at most 256).
+public func threadCount(environment value: String?) -> Int {
+    if let value, let count = Int(value.filter { $0 != " " }), count > 0 { return min(count, 256) }
+    return max(1, min(256, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+}
 
 /// Runs `body(0..<count)` on up to `count` threads and waits for all of them.
 @inline(__always)

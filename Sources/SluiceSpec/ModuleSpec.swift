@@ -45,14 +45,21 @@ enum ModuleSpec {
             }
         } else {
             kind = implementation.map(Self.kind(for:)) ?? .command
-            if fields["type"] == nil, implementation == nil {
+        }
+        let inputs = ports(fields["inputs"], direction: "input", reporter: reporter)
+        let outputs = ports(fields["outputs"], direction: "output", reporter: reporter)
+        if fields["type"] == nil, implementation == nil {
+            if trainsBuiltinAlgorithm(inputs) {
+                kind = .sageMakerTraining
+            } else {
                 reporter.warning(
                     "missing-type", "module '\(name ?? "?")' has no 'type' and no 'implementation'; read as a Command",
                     at: root.location, fix: "add 'type:' (e.g. Builtin, Command, Lambda) and an 'implementation'")
             }
         }
-        let inputs = ports(fields["inputs"], direction: "input", reporter: reporter)
-        let outputs = ports(fields["outputs"], direction: "output", reporter: reporter)
+        let runnable =
+            implementation
+            ?? sageMakerBuiltin(kind: kind, inputs: inputs, inputsNode: fields["inputs"], reporter: reporter)
         var cloud: [String: JSONValue]?
         if let node = fields["cloud"] {
             if case .object(let object) = node.json {
@@ -64,7 +71,7 @@ enum ModuleSpec {
         let description = fields["description"].flatMap { reporter.string($0, "'description'") }
         return Module(
             name: name ?? "", description: description, id: id, kind: kind, inputs: inputs, outputs: outputs,
-            implementation: implementation, cloud: cloud, baseDirectory: baseDirectory, location: root.location)
+            implementation: runnable, cloud: cloud, baseDirectory: baseDirectory, location: root.location)
     }
 
     static func kind(for implementation: Implementation) -> Module.Kind {

@@ -5,9 +5,13 @@ import SluiceCore
 public struct ValidationOptions: Sendable {
     /// The built-in step names that exist; nil means built-in names are not checked.
     public var knownBuiltins: Set<String>?
+    /// Published module versions: a pipeline's `module`/`ModuleId` that its own folders do not hold resolves here
+    /// (the latest version that is not deprecated, or `Name@N`).
+    public var catalog: [CatalogModuleVersion]
 
-    public init(knownBuiltins: Set<String>? = nil) {
+    public init(knownBuiltins: Set<String>? = nil, catalog: [CatalogModuleVersion] = []) {
         self.knownBuiltins = knownBuiltins
+        self.catalog = catalog
     }
 }
 
@@ -128,12 +132,16 @@ public enum PipelineLoader {
                 moduleDiagnostics[value.name, default: []] += module.diagnostics
             }
         }
+        modules = CatalogModules.adding(cache.catalogModules, to: modules)
         let pipeline = PipelineCompiler(modules: modules, reporter: reporter).compile(root)
         // A module's own problems matter to every pipeline that uses it.
         for name in (pipeline?.modules.keys.sorted() ?? []) { reporter.diagnostics += moduleDiagnostics[name] ?? [] }
         let diagnostics = unique(reporter.diagnostics)
         return (pipeline, diagnostics)
     }
+
+    /// The spec files directly in `folder`, sorted.
+    public static func specFiles(in folder: String) -> [String] { specFiles(under: folder, recursive: false) }
 
     /// Spec files under `folder`, sorted; hidden folders and `data` folders are skipped.
     static func specFiles(under folder: String, recursive: Bool) -> [String] {
@@ -184,9 +192,14 @@ struct FileCache {
     }
 
     let options: ValidationOptions
+    /// The catalog's modules, read once per load.
+    let catalogModules: [Module]
     private var files: [String: Parsed] = [:]
 
-    init(options: ValidationOptions) { self.options = options }
+    init(options: ValidationOptions) {
+        self.options = options
+        catalogModules = CatalogModules.modules(options.catalog)
+    }
 
     mutating func parsed(_ path: String) -> Parsed {
         let key = (path as NSString).standardizingPath

@@ -337,6 +337,7 @@ enum Migrations {
                     ALTER TABLE attempt ADD COLUMN takeover TEXT CHECK (takeover IN ('adopted', 'killed', 'gone'));
                     """)
         }
+        registerModuleCatalog(&migrator)
         return migrator
     }
 }

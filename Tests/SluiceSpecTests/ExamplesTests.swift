@@ -9,7 +9,7 @@ import Testing
             paths: [Paths.examples], options: ValidationOptions(knownBuiltins: builtinCatalog))
         let errors = diagnostics.filter { $0.severity == .error }
         #expect(errors.isEmpty, "\(errors.map(\.description).joined(separator: "\n"))")
-        // The seed's trainer module is loaded as written, without a type: the only acceptable warning.
+        // A module without a type (read as a Command) is the only acceptable warning.
         #expect(diagnostics.allSatisfy { $0.code == "missing-type" })
     }
 

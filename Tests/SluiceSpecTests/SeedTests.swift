@@ -29,15 +29,47 @@ import Testing
         #expect(loader.output(named: "ResultStatus")?.type == .json)
     }
 
-    @Test func trainerWithoutTypeReadsItsHyperParametersAsAJSONInput() throws {
+    @Test func trainerWithoutTypeRunsSageMakersBuiltinXGBoost() throws {
         let trainer = try module("xgboost-trainer.yaml")
         #expect(trainer.id == nil)
-        #expect(trainer.kind == .command)
+        #expect(trainer.kind == .sageMakerTraining)
+        #expect(trainer.implementation == .builtin(name: "train.sagemaker.xgboost", options: [:]))
         #expect(trainer.inputs.map(\.name) == ["ImageName", "Training Data", "HyperParameters"])
         let hyperparameters = try #require(trainer.input(named: "HyperParameters"))
         #expect(hyperparameters.type == .json)
         #expect(hyperparameters.value == ["objective": "reg:logistic", "eval_metric": "rmse", "num_round": 5])
         #expect(trainer.output(named: "ModelUri")?.value == "s3://ml-pipeline/{job-execution-name}/models")
+    }
+
+    @Test func builtinXGBoostImagesAreRecognised() {
+        for image in [
+            "xgboost:latest", "xgboost:1", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        ] {
+            #expect(SageMakerAlgorithm.forImage(image) == .xgboost, "\(image)")
+        }
+        #expect(SageMakerAlgorithm.forImage("my-xgboost-fork:1") == nil)
+        #expect(SageMakerAlgorithm.forImage("python:3.12") == nil)
+    }
+
+    @Test func unsupportedHyperparameterIsALocatedError() throws {
+        let text = """
+            name: Trainer
+            type: SageMakerTraining
+            inputs:
+              - name: ImageName
+                value: xgboost:latest
+                type: String
+              - HyperParameters:
+                  objective: binary:logistic
+                  num_rounds: 5
+            """
+        let result = PipelineLoader.validate(text: text, file: "trainer.yaml")
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        #expect(errors.count == 1)
+        let error = try #require(errors.first)
+        #expect(error.code == "unknown-hyperparameter")
+        #expect(error.location?.file == "trainer.yaml" && error.location?.line == 9)
+        #expect(error.message.contains("'num_rounds'") && error.message.contains("did you mean 'num_round'"))
     }
 
     @Test func seedPipelineIsAChainOfThreeSteps() throws {

@@ -2,6 +2,7 @@ import Foundation
 import SluiceCore
 import SluiceEngine
 import SluiceSpec
+import SluiceStore
 
 extension HostedEngine {
     /// The hosted engine of `context`: pipelines read (relative to `workingDirectory`) and validated by the spec
@@ -13,8 +14,9 @@ extension HostedEngine {
         let wiring = Wiring(
             loadPipeline: { pipeline in
                 let path = pipeline.hasPrefix("/") ? pipeline : workingDirectory + "/" + pipeline
+                let catalog = try context.store.catalogModules(name: nil)
                 let (loaded, diagnostics) = PipelineLoader.load(
-                    path: path, options: ValidationOptions(knownBuiltins: nil))
+                    path: path, options: ValidationOptions(knownBuiltins: nil, catalog: catalog))
                 guard let loaded else {
                     let errors = diagnostics.filter { $0.severity == .error }.map(\.description)
                     throw SubmissionError(

@@ -54,6 +54,7 @@ public enum BuiltinCatalog {
         "endpoint.deploy": [:], "endpoint.test": [:],
         "features.ingest": [:],
         "notify": [:],
+        "train.sagemaker.xgboost": ["trees": .number],
     ]
 
     /// The names of every built-in step.

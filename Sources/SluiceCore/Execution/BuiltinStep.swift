@@ -32,11 +32,14 @@ public struct BuiltinStepContext: Sendable {
     public var stepName: String
     /// Appends a line to the step's log.
     public var log: @Sendable (String) -> Void
+    /// The output names the module declares, for steps whose one product takes the module's name for it.
+    public var declaredOutputs: [String]
 
     public init(
         inputs: [String: JSONValue], options: [String: JSONValue], workDirectory: String, executionID: String,
-        stepName: String, log: @escaping @Sendable (String) -> Void = { _ in }
+        stepName: String, declaredOutputs: [String] = [], log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.declaredOutputs = declaredOutputs
         self.inputs = inputs
         self.options = options
         self.workDirectory = workDirectory

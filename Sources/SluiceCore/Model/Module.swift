@@ -57,6 +57,8 @@ public struct Module: Hashable, Sendable, Codable {
     /// The folder of the spec file, against which relative paths in the implementation resolve.
     public var baseDirectory: String
     public var location: SourceLocation?
+    /// The catalog version this module came from; nil for a module read from the pipeline's own folders.
+    public var catalog: CatalogReference?
 
     public init(
         name: String, description: String? = nil, id: String? = nil, kind: Kind, inputs: [Port] = [],

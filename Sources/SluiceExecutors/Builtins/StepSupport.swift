@@ -6,7 +6,7 @@ import SluiceML
 public let mlBuiltinSteps: [any BuiltinStep] = [
     DataValidateStep(), DataSplitStep(), DataTransformStep(), DataFeaturesStep(), TrainLinearStep(),
     TrainLogisticStep(), TrainGBDTStep(), TrainRandomForestStep(),
-    TrainMLPStep(), EvaluateStep(), PredictBatchStep(),
+    TrainMLPStep(), EvaluateStep(), PredictBatchStep(), SageMakerXGBoostStep(),
 ]
 
 /// Typed access to a step's inputs and options, failing with a message that names the field.

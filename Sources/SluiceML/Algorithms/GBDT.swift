@@ -13,6 +13,10 @@ public struct GBDTParameters: Sendable, Codable, Equatable {
     public var eta: Double = 0.3
     public var minChildWeight: Double = 1
     public var lambda: Double = 1
+    /// L1 regularisation of leaf weights (XGBoost's `alpha`).
+    public var alpha: Double = 0
+    /// Weight of the rows labelled 1 under logistic objectives (XGBoost's `scale_pos_weight`).
+    public var scalePosWeight: Double = 1
     public var gamma: Double = 0
     public var subsample: Double = 1
     public var colsampleBytree: Double = 1
@@ -46,6 +50,8 @@ public struct GBDTParameters: Sendable, Codable, Equatable {
         if let v = try number("eta", "learning_rate") { eta = v }
         if let v = try number("min_child_weight") { minChildWeight = v }
         if let v = try number("lambda", "reg_lambda") { lambda = v }
+        if let v = try number("alpha", "reg_alpha") { alpha = v }
+        if let v = try number("scale_pos_weight") { scalePosWeight = v }
         if let v = try number("gamma") { gamma = v }
         if let v = try number("subsample") { subsample = v }
         if let v = try number("colsample_bytree") { colsampleBytree = v }
@@ -53,15 +59,31 @@ public struct GBDTParameters: Sendable, Codable, Equatable {
         if let v = try number("early_stopping_rounds") { earlyStoppingRounds = Int(v) }
         if let v = try number("seed") { seed = UInt64(v) }
         guard numRound > 0, maxDepth > 0, maxDepth <= 20, eta > 0, subsample > 0, subsample <= 1,
-            colsampleBytree > 0, colsampleBytree <= 1
+            colsampleBytree > 0, colsampleBytree <= 1, lambda >= 0, alpha >= 0, scalePosWeight > 0
         else {
             throw MLError(
                 .invalidOption,
-                "num_round and max_depth (≤ 20) must be positive, eta > 0, subsample and colsample_bytree in (0, 1]")
+                "num_round and max_depth (≤ 20) must be positive, eta > 0, subsample and colsample_bytree in (0, 1], "
+                    + "lambda and alpha ≥ 0, scale_pos_weight > 0")
         }
     }
 
     var isLogistic: Bool { objective != "reg:squarederror" }
+
+    /// `g` shrunk towards 0 by `alpha` (XGBoost's ThresholdL1).
+    @inline(__always)
+    func shrunk(_ g: Double) -> Double { g > alpha ? g - alpha : g < -alpha ? g + alpha : 0 }
+
+    /// A leaf's weight for gradient sum `g` and hessian sum `h`, before the learning rate.
+    @inline(__always)
+    func leafWeight(_ g: Double, _ h: Double) -> Double { -shrunk(g) / (h + lambda) }
+
+    /// How much a node with sums `g`, `h` lowers the regularised loss (twice the objective reduction).
+    @inline(__always)
+    func score(_ g: Double, _ h: Double) -> Double {
+        let t = shrunk(g)
+        return t * t / (h + lambda)
+    }
 }
 
 /// One regression tree in flat arrays; a node is a leaf when `left[i] < 0`.
@@ -145,7 +167,7 @@ public struct GBDTModel: Sendable, Codable, Equatable {
 }
 
 /// Histogram gradient boosting: features pre-binned to ≤ 256 quantile bins (UInt8), depth-wise growth over rows
-/// that never move (see `TreeBuilder`), histogram subtraction, 2 threads.
+/// that never move (see `TreeBuilder`), histogram subtraction, `threads` threads.
 public enum GBDT {
     public static func fit(
         _ x: Matrix, _ y: [Double], parameters: GBDTParameters = GBDTParameters(),
@@ -177,6 +199,7 @@ public enum GBDT {
         // One parallel pass per round adds the last tree's leaves to the margins and takes the next gradients.
         let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
         let logistic = parameters.isLogistic
+        let positiveWeight = parameters.scalePosWeight
         func update(adding tree: Tree?) {
             margin.withUnsafeMutableBufferPointer { m in
                 gradHess.withUnsafeMutableBufferPointer { gh in
@@ -187,8 +210,9 @@ public enum GBDT {
                                 if let tree { m.value[i] += tree.value[Int(pos.value[i])] }
                                 if logistic {
                                     let p = sigmoid(m.value[i])
-                                    gh.value[2 * i] = Float(p - y[i])
-                                    gh.value[2 * i + 1] = Float(max(p * (1 - p), 1e-16))
+                                    let w = y[i] == 1 ? positiveWeight : 1
+                                    gh.value[2 * i] = Float((p - y[i]) * w)
+                                    gh.value[2 * i + 1] = Float(max(p * (1 - p), 1e-16) * w)
                                 } else {
                                     gh.value[2 * i] = Float(m.value[i] - y[i])
                                     gh.value[2 * i + 1] = 1
@@ -336,7 +360,7 @@ struct TreeBuilder {
             tree.threshold.append(0)
             tree.left.append(-1)
             tree.right.append(-1)
-            tree.value.append(-g / (s + parameters.lambda) * parameters.eta)
+            tree.value.append(parameters.leafWeight(g, s) * parameters.eta)
             splitBins.append(0)
             return tree.value.count - 1
         }
@@ -350,7 +374,7 @@ struct TreeBuilder {
             g0 += rootHistogram[b << 1]
             s0 += rootHistogram[(b << 1) + 1]
         }
-        tree.value[root] = -g0 / (s0 + parameters.lambda) * parameters.eta
+        tree.value[root] = parameters.leafWeight(g0, s0) * parameters.eta
         var level = [Node(index: root, grad: g0, hess: s0, histogram: rootHistogram)]
         for depth in 0..<parameters.maxDepth {
             var split: [(parent: Node, left: Node, right: Node, smallIsLeft: Bool)] = []
@@ -458,8 +482,7 @@ struct TreeBuilder {
     }
 
     func bestSplit(_ h: Histogram, g: Double, s: Double) -> Candidate {
-        let lambda = parameters.lambda
-        let parentScore = g * g / (s + lambda)
+        let parentScore = parameters.score(g, s)
         var best = Candidate()
         for j in features {
             // Missing values (bin 0) go left with the lowest bins.
@@ -471,7 +494,7 @@ struct TreeBuilder {
                 let gr = g - gl
                 let hr = s - hl
                 if hl < parameters.minChildWeight || hr < parameters.minChildWeight { continue }
-                let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentScore
+                let gain = parameters.score(gl, hl) + parameters.score(gr, hr) - parentScore
                 if gain > best.gain + 1e-12 {
                     best = Candidate(gain: gain, feature: j, bin: b, leftGrad: gl, leftHess: hl)
                 }

@@ -36,7 +36,7 @@ public struct CSVOptions: Sendable {
     }
 }
 
-/// Reads CSV files into frames: quoted fields, missing values, header detection, numbers parsed by both threads
+/// Reads CSV files into frames: quoted fields, missing values, header detection, numbers parsed by `threads` threads
 /// straight into the column arrays. `CSVChunkReader` reads files larger than memory.
 public enum CSVReader {
     /// Reads a whole file.

@@ -1,6 +1,6 @@
 /// Dense solvers for the small symmetric systems of least squares.
 public enum LinearAlgebra {
-    /// Xᵀ·X and Xᵀ·y of the design matrix [X | 1] (intercept column last when `intercept`), over 2 threads.
+    /// Xᵀ·X and Xᵀ·y of the design matrix [X | 1] (intercept column last when `intercept`), over `defaultThreadCount` threads.
     public static func gram(_ x: Matrix, _ y: [Double], intercept: Bool) -> (xtx: [Double], xty: [Double], p: Int) {
         let d = x.cols
         let p = d + (intercept ? 1 : 0)

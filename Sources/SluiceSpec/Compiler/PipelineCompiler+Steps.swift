@@ -264,10 +264,7 @@ extension PipelineCompiler {
         guard let reference = reporter.string(moduleNode, "'module'") else { return nil }
         let module = modulesByName[reference] ?? modulesByID[reference.lowercased()]
         guard let module else {
-            reporter.unknown(
-                "unknown-module", "step '\(step.name)' uses unknown module '\(reference)'", name: reference,
-                among: modulesByName.keys, at: moduleNode.location,
-                fix: "put the module file beside the pipeline or in its modules/ folder, or list it under 'modules:'")
+            reportUnknownModule(reference, step: step, at: moduleNode.location)
             return nil
         }
         usedModules[module.name] = module
