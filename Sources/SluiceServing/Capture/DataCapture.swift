@@ -259,7 +259,8 @@ public final class CaptureWriter: Sendable {
             }
             for record in batch {
                 let key = FolderKey(
-                    endpoint: record.endpoint, stage: record.stage, variant: record.variant, hour: Int((record.time / 3600).rounded(.down)))
+                    endpoint: record.endpoint, stage: record.stage, variant: record.variant,
+                    hour: Int((record.time / 3600).rounded(.down)))
                 let folder: String
                 if let known = folders[key] {
                     folder = known

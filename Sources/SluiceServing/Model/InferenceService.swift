@@ -102,7 +102,8 @@ public final class InferenceService: Sendable {
                 let inferenceId = inferenceIds.next()
                 capture.submit(
                     CaptureRecord(
-                        endpoint: stage.endpoint, stage: stage.stage.rawValue, variant: variant.name, inferenceId: inferenceId, time: now,
+                        endpoint: stage.endpoint, stage: stage.stage.rawValue, variant: variant.name,
+                        inferenceId: inferenceId, time: now,
                         inputContentType: format.rawValue, input: body,
                         outputContentType: outputType, output: buffer
                     )
@@ -116,7 +117,8 @@ public final class InferenceService: Sendable {
                     )
                     capture.submit(
                         CaptureRecord(
-                            endpoint: stage.endpoint, stage: stage.stage.rawValue, variant: shadow.name, inferenceId: inferenceId, time: now,
+                            endpoint: stage.endpoint, stage: stage.stage.rawValue, variant: shadow.name,
+                            inferenceId: inferenceId, time: now,
                             inputContentType: format.rawValue, input: body,
                             outputContentType: outputType, output: shadowBuffer
                         )
