@@ -171,6 +171,19 @@ extension SQLiteStore {
         }
     }
 
+    /// The latest run of each endpoint stage.
+    public func latestMonitorRuns() throws -> [MonitorRunRecord] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM monitor_run AS run WHERE id = (SELECT id FROM monitor_run WHERE endpoint = run.endpoint
+                        AND stage = run.stage ORDER BY window_end DESC, created_at DESC LIMIT 1)
+                    """
+            ).map(Self.monitorRun)
+        }
+    }
+
     /// Runs of an endpoint (one stage, or all), newest first.
     public func monitorRuns(endpoint: String? = nil, stage: String? = nil, limit: Int = 50) throws
         -> [MonitorRunRecord]
@@ -183,15 +196,17 @@ extension SQLiteStore {
                     ORDER BY window_end DESC, created_at DESC LIMIT ?
                     """,
                 arguments: [endpoint, endpoint, stage, stage, limit]
-            ).map { row in
-                MonitorRunRecord(
-                    id: row["id"], endpoint: row["endpoint"], stage: row["stage"], group: row["group_name"],
-                    version: row["version"], windowStart: row["window_start"], windowEnd: row["window_end"],
-                    rowCount: row["row_count"], violationCount: row["violation_count"],
-                    driftedCount: row["drifted_count"], datasetDrift: (row["dataset_drift"] as Int) == 1,
-                    report: (row["report"] as String?).flatMap(JSONValue.parse) ?? .null, folder: row["folder"],
-                    createdAt: row["created_at"])
-            }
+            ).map(Self.monitorRun)
         }
+    }
+
+    private static func monitorRun(_ row: Row) -> MonitorRunRecord {
+        MonitorRunRecord(
+            id: row["id"], endpoint: row["endpoint"], stage: row["stage"], group: row["group_name"],
+            version: row["version"], windowStart: row["window_start"], windowEnd: row["window_end"],
+            rowCount: row["row_count"], violationCount: row["violation_count"],
+            driftedCount: row["drifted_count"], datasetDrift: (row["dataset_drift"] as Int) == 1,
+            report: (row["report"] as String?).flatMap(JSONValue.parse) ?? .null, folder: row["folder"],
+            createdAt: row["created_at"])
     }
 }

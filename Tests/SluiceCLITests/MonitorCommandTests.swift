@@ -2,6 +2,10 @@ import Foundation
 import SluiceCore
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// `sluice monitor` end to end through the binary: W1 trained and deployed, a baseline from its training rows,
 /// traffic captured by `sluice serve`, monitoring runs and the alert in the outbox.
 @Suite struct MonitorCommandTests {
@@ -106,6 +110,14 @@ import Testing
             let file = (run["folder"]?.string ?? "") + "/constraint_violations.json"
             #expect(FileManager.default.fileExists(atPath: file), "\(file)")
         }
+        // The latest run shows on the running server's /metrics.
+        let gauge = #"sluice_monitor_violations{endpoint="diabetes",stage="production"} 1"#
+        #expect(
+            await eventually(within: 30) {
+                let url = URL(string: "http://127.0.0.1:\(port)/metrics")!
+                let text = (try? await httpSession.data(from: url)).map { String(decoding: $0.0, as: UTF8.self) }
+                return text?.contains(gauge) == true
+            })
         kill(server.process.processIdentifier, SIGINT)
         server.process.waitUntilExit()
     }

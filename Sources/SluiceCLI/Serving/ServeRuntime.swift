@@ -79,7 +79,7 @@ struct ServeRuntime: Sendable {
     /// has drained.
     func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         [
-            StorePoller(sync: sync, meter: meter, interval: configuration.pollInterval),
+            StorePoller(sync: sync, meter: meter, metrics: server.metrics, interval: configuration.pollInterval),
             server.makeApplication(onServerRunning: onServerRunning),
         ]
     }
@@ -105,6 +105,8 @@ struct ServeRuntime: Sendable {
 struct StorePoller: Service {
     let sync: ServingSync
     let meter: UsageMeter
+    /// Where the latest monitoring runs are shown as gauges.
+    let metrics: ServingMetrics
     let interval: Duration
 
     func run() async throws {
@@ -116,10 +118,24 @@ struct StorePoller: Service {
                     sync.logger.error("cannot read deployments from the store: \(error)")
                 }
                 keepUsage()
+                showMonitoring()
                 try? await Task.sleep(for: interval)
             }
         }
         keepUsage()
+    }
+
+    /// The latest monitoring run of each endpoint stage, as gauges on /metrics.
+    private func showMonitoring() {
+        do {
+            for run in try sync.source.store.latestMonitorRuns() {
+                metrics.recordMonitoring(
+                    endpoint: run.endpoint, stage: run.stage, violations: run.violationCount,
+                    driftedFeatures: run.driftedCount, datasetDrift: run.datasetDrift)
+            }
+        } catch {
+            sync.logger.error("cannot read monitoring runs from the store: \(error)")
+        }
     }
 
     /// Counts are totals, so one that fails to save is written whole with its key's next change.
