@@ -104,7 +104,7 @@ extension SQLiteStore {
 
     /// The baseline attached to `group/version`, if any.
     public func monitorBaseline(group: String, version: Int) throws -> MonitorBaselineRecord? {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM monitor_baseline WHERE group_name = ? AND version = ?",
                 arguments: [group, version]
@@ -144,7 +144,7 @@ extension SQLiteStore {
 
     /// Every recorded schedule, by endpoint and stage.
     public func monitorSchedules() throws -> [MonitorScheduleRecord] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM monitor_schedule ORDER BY endpoint, stage").map {
                 MonitorScheduleRecord(
                     endpoint: $0["endpoint"], stage: $0["stage"], everySeconds: $0["every_seconds"],
@@ -173,7 +173,7 @@ extension SQLiteStore {
 
     /// The latest run of each endpoint stage.
     public func latestMonitorRuns() throws -> [MonitorRunRecord] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -188,7 +188,7 @@ extension SQLiteStore {
     public func monitorRuns(endpoint: String? = nil, stage: String? = nil, limit: Int = 50) throws
         -> [MonitorRunRecord]
     {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
