@@ -26,36 +26,6 @@ public final class ServingMetrics: Sendable {
         self.registry = registry
     }
 
-    /// The latest monitoring run's findings per endpoint stage: violations, drifted features, dataset drift (0/1).
-    private let monitorGauges = Mutex<[String: (violations: Gauge, drifted: Gauge, dataset: Gauge)]>([:])
-
-    /// Shows an endpoint stage's latest monitoring run as the gauges `sluice_monitor_violations`,
-    /// `sluice_monitor_drifted_features` and `sluice_monitor_dataset_drift`.
-    public func recordMonitoring(
-        endpoint: String, stage: String, violations: Int, driftedFeatures: Int, datasetDrift: Bool
-    ) {
-        let gauges = monitorGauges.withLock { gauges in
-            let key = endpoint + "\u{0}" + stage
-            if let known = gauges[key] { return known }
-            let labels = [("endpoint", endpoint), ("stage", stage)]
-            func gauge(_ name: String, _ help: String) -> Gauge {
-                registry.makeGauge(
-                    descriptor: .init(namespace: "sluice", metricName: "monitor_\(name)", helpText: help),
-                    labels: labels)
-            }
-            let made = (
-                violations: gauge("violations", "Constraint violations found by the latest monitoring run."),
-                drifted: gauge("drifted_features", "Features that drifted in the latest monitoring run."),
-                dataset: gauge("dataset_drift", "1 when the latest monitoring run found dataset drift.")
-            )
-            gauges[key] = made
-            return made
-        }
-        gauges.violations.set(to: Double(violations))
-        gauges.drifted.set(to: Double(driftedFeatures))
-        gauges.dataset.set(to: datasetDrift ? 1.0 : 0.0)
-    }
-
     /// Counts one request and records its latency.
     public func record(endpoint: String, variant: String, status: Int, duration: Duration) {
         // One lock and one lookup per request; the registry is asked only for series not seen before.

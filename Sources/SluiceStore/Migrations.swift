@@ -311,7 +311,15 @@ enum Migrations {
                     ) STRICT;
                     """)
         }
-        migrator.registerMigration("v7_monitoring") { db in
+        migrator.registerMigration("v7_feature_lookup") { db in
+            // An endpoint's predict-by-id setting, as JSON (`FeatureLookup`); NULL = off.
+            try db.execute(
+                sql: """
+                    ALTER TABLE endpoint ADD COLUMN feature_lookup TEXT
+                        CHECK (feature_lookup IS NULL OR json_valid(feature_lookup));
+                    """)
+        }
+        migrator.registerMigration("v8_monitoring") { db in
             // Baselines attached to model versions; monitoring schedules and runs per endpoint stage.
             try db.execute(
                 sql: """

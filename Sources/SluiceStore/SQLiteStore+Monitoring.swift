@@ -171,19 +171,6 @@ extension SQLiteStore {
         }
     }
 
-    /// The latest run of each endpoint stage.
-    public func latestMonitorRuns() throws -> [MonitorRunRecord] {
-        try writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM monitor_run AS run WHERE id = (SELECT id FROM monitor_run WHERE endpoint = run.endpoint
-                        AND stage = run.stage ORDER BY window_end DESC, created_at DESC LIMIT 1)
-                    """
-            ).map(Self.monitorRun)
-        }
-    }
-
     /// Runs of an endpoint (one stage, or all), newest first.
     public func monitorRuns(endpoint: String? = nil, stage: String? = nil, limit: Int = 50) throws
         -> [MonitorRunRecord]
