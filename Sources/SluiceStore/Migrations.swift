@@ -338,6 +338,48 @@ enum Migrations {
                     """)
         }
         registerModuleCatalog(&migrator)
+        migrator.registerMigration("v10_monitoring") { db in
+            // Baselines attached to model versions; monitoring schedules and runs per endpoint stage.
+            try db.execute(
+                sql: """
+                    CREATE TABLE monitor_baseline (
+                        group_name TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        statistics_hash TEXT NOT NULL CHECK (statistics_hash LIKE 'sha256:%'),
+                        constraints_hash TEXT NOT NULL CHECK (constraints_hash LIKE 'sha256:%'),
+                        reference_hash TEXT NOT NULL CHECK (reference_hash LIKE 'sha256:%'),
+                        features TEXT NOT NULL CHECK (json_valid(features)),
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (group_name, version),
+                        FOREIGN KEY (group_name, version) REFERENCES model_version(group_name, version)
+                    ) STRICT;
+                    CREATE TABLE monitor_schedule (
+                        endpoint TEXT NOT NULL REFERENCES endpoint(name),
+                        stage TEXT NOT NULL,
+                        every_seconds REAL NOT NULL CHECK (every_seconds > 0),
+                        notify TEXT NOT NULL CHECK (json_valid(notify)),
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (endpoint, stage)
+                    ) STRICT;
+                    CREATE TABLE monitor_run (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        endpoint TEXT NOT NULL REFERENCES endpoint(name),
+                        stage TEXT NOT NULL,
+                        group_name TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        window_start REAL NOT NULL,
+                        window_end REAL NOT NULL CHECK (window_end >= window_start),
+                        row_count INTEGER NOT NULL CHECK (row_count >= 0),
+                        violation_count INTEGER NOT NULL CHECK (violation_count >= 0),
+                        drifted_count INTEGER NOT NULL CHECK (drifted_count >= 0),
+                        dataset_drift INTEGER NOT NULL CHECK (dataset_drift IN (0, 1)),
+                        report TEXT NOT NULL CHECK (json_valid(report)),
+                        folder TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    ) STRICT;
+                    CREATE INDEX monitor_run_by_stage ON monitor_run(endpoint, stage, window_end);
+                    """)
+        }
         return migrator
     }
 }

@@ -137,7 +137,7 @@ extension SQLiteStore: ModelRegistry {
         }
     }
 
-    private static func modelVersion(_ db: Database, group: String, version: Int) throws -> ModelVersionRecord? {
+    static func modelVersion(_ db: Database, group: String, version: Int) throws -> ModelVersionRecord? {
         try Row.fetchOne(
             db, sql: "SELECT * FROM model_version WHERE group_name = ? AND version = ?", arguments: [group, version]
         ).map(modelVersion)

@@ -164,8 +164,8 @@ final class Locked<Value: Sendable>: Sendable {
             #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
             #expect(answers.withLock { $0 } == ["1.0", "3.0"])
         }
-        // Capture at 50 % wrote SageMaker-shaped lines under .sluice/capture/<endpoint>/<variant>/….
-        let capture = sandbox.homePath + "/capture/w1/AllTraffic"
+        // Capture at 50 % wrote SageMaker-shaped lines under .sluice/capture/<endpoint>/<stage>/<variant>/….
+        let capture = sandbox.homePath + "/capture/w1/production/AllTraffic"
         let files = FileManager.default.enumerator(atPath: capture)?.compactMap { $0 as? String } ?? []
         #expect(files.contains { $0.hasSuffix(".jsonl") }, "no capture file under \(capture)")
     }

@@ -104,7 +104,7 @@ import Testing
         let date = UTCDate(secondsSince1970: Date().timeIntervalSince1970)
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let hourFolder = root.appendingPathComponent(
-            "w1/A/\(date.year)/\(two(date.month))/\(two(date.day))/\(two(date.hour))"
+            "w1/production/A/\(date.year)/\(two(date.month))/\(two(date.day))/\(two(date.hour))"
         )
         let files = try FileManager.default.contentsOfDirectory(atPath: hourFolder.path)
         #expect(files.count == 1 && files[0].hasSuffix(".jsonl"))
@@ -150,7 +150,7 @@ import Testing
         writer.finish()
         await draining.value
         func lines(_ variant: String) throws -> [String] {
-            let folder = root.appendingPathComponent("w1/\(variant)")
+            let folder = root.appendingPathComponent("w1/production/\(variant)")
             let files = FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? []
             return try files.filter { $0.hasSuffix(".jsonl") }.flatMap {
                 try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8).split(separator: "\n").map(

@@ -7,6 +7,8 @@ import Synchronization
 public struct CaptureRecord: Sendable {
     /// Endpoint name.
     public var endpoint: String
+    /// Stage that answered (`staging`, `production`, …): staging and production traffic stay apart.
+    public var stage: String
     /// Variant that answered (or the shadow).
     public var variant: String
     /// Unique id of the inference.
@@ -24,10 +26,11 @@ public struct CaptureRecord: Sendable {
 
     /// Creates a record.
     public init(
-        endpoint: String, variant: String, inferenceId: String, time: Double,
+        endpoint: String, stage: String, variant: String, inferenceId: String, time: Double,
         inputContentType: String, input: ByteBuffer, outputContentType: String, output: ByteBuffer
     ) {
         self.endpoint = endpoint
+        self.stage = stage
         self.variant = variant
         self.inferenceId = inferenceId
         self.time = time
@@ -58,11 +61,11 @@ public struct CaptureRecord: Sendable {
         raw("\"},\"eventVersion\":\"0\"}\n")
     }
 
-    /// The folder, relative to the capture root: `<endpoint>/<variant>/yyyy/mm/dd/hh`.
+    /// The folder, relative to the capture root: `<endpoint>/<stage>/<variant>/yyyy/mm/dd/hh`.
     public var relativeFolder: String {
         let date = UTCDate(secondsSince1970: time)
         return
-            "\(endpoint)/\(variant)/\(pad(date.year, 4))/\(pad(date.month, 2))/\(pad(date.day, 2))/\(pad(date.hour, 2))"
+            "\(endpoint)/\(stage)/\(variant)/\(pad(date.year, 4))/\(pad(date.month, 2))/\(pad(date.day, 2))/\(pad(date.hour, 2))"
     }
 }
 
@@ -174,7 +177,7 @@ public final class InferenceIDGenerator: Sendable {
     }
 }
 
-/// Writes capture records to `<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl` off the request path:
+/// Writes capture records to `<root>/<endpoint>/<stage>/<variant>/yyyy/mm/dd/hh/*.jsonl` off the request path:
 /// requests `submit` into a bounded buffer (dropping, and counting, when it is full); `run` drains it, writing
 /// in batches.
 public final class CaptureWriter: Sendable {
@@ -246,9 +249,10 @@ public final class CaptureWriter: Sendable {
             pendingCount = 0
         }
         var lastFlush = ContinuousClock.now
-        // Folders by endpoint, variant and hour since 1970: computed once an hour, not per record.
+        // Folders by endpoint, stage, variant and hour since 1970: computed once an hour, not per record.
         struct FolderKey: Hashable {
             var endpoint: String
+            var stage: String
             var variant: String
             var hour: Int
         }
@@ -260,7 +264,8 @@ public final class CaptureWriter: Sendable {
             }
             for record in batch {
                 let key = FolderKey(
-                    endpoint: record.endpoint, variant: record.variant, hour: Int((record.time / 3600).rounded(.down)))
+                    endpoint: record.endpoint, stage: record.stage, variant: record.variant,
+                    hour: Int((record.time / 3600).rounded(.down)))
                 let folder: String
                 if let known = folders[key] {
                     folder = known

@@ -210,14 +210,17 @@ public final class InferenceService: Sendable {
         let inferenceId = inferenceIds.next()
         capture.submit(
             CaptureRecord(
-                endpoint: stage.endpoint, variant: variant, inferenceId: inferenceId, time: now,
+                endpoint: stage.endpoint, stage: stage.stage.rawValue, variant: variant, inferenceId: inferenceId,
+                time: now,
                 inputContentType: inputType, input: input, outputContentType: outputType, output: output
             )
         )
         if let shadow = stage.deployment.shadow, let shadowBuffer = shadowOutput(shadow) {
             capture.submit(
                 CaptureRecord(
-                    endpoint: stage.endpoint, variant: shadow.name, inferenceId: inferenceId, time: now,
+                    endpoint: stage.endpoint, stage: stage.stage.rawValue, variant: shadow.name,
+                    inferenceId: inferenceId,
+                    time: now,
                     inputContentType: inputType, input: input, outputContentType: outputType, output: shadowBuffer
                 )
             )

@@ -1,1 +1,0 @@
-// SluiceMonitor: baselines, drift statistics, constraint violations and model quality over captured traffic.

@@ -1,0 +1,199 @@
+public import Foundation
+import GRDB
+public import SluiceCore
+
+/// A model version's monitoring baseline: the artifacts of `statistics.json`, `constraints.json` and the reference
+/// data the drift tests compare with.
+public struct MonitorBaselineRecord: Hashable, Sendable {
+    public var group: String
+    public var version: Int
+    public var statisticsHash: String
+    public var constraintsHash: String
+    public var referenceHash: String
+    /// The features, in the order requests carry them.
+    public var features: [String]
+    public var createdAt: Double
+
+    public init(
+        group: String, version: Int, statisticsHash: String, constraintsHash: String, referenceHash: String,
+        features: [String], createdAt: Double
+    ) {
+        self.group = group
+        self.version = version
+        self.statisticsHash = statisticsHash
+        self.constraintsHash = constraintsHash
+        self.referenceHash = referenceHash
+        self.features = features
+        self.createdAt = createdAt
+    }
+}
+
+/// A recorded monitoring schedule for an endpoint stage.
+public struct MonitorScheduleRecord: Hashable, Sendable {
+    public var endpoint: String
+    public var stage: String
+    public var everySeconds: Double
+    /// Addresses alerted when a run finds a violation or drift.
+    public var notify: [String]
+    public var createdAt: Double
+}
+
+/// One monitoring run: the capture window it analysed and what it found.
+public struct MonitorRunRecord: Hashable, Sendable {
+    public var id: String
+    public var endpoint: String
+    public var stage: String
+    public var group: String
+    public var version: Int
+    public var windowStart: Double
+    public var windowEnd: Double
+    public var rowCount: Int
+    public var violationCount: Int
+    public var driftedCount: Int
+    public var datasetDrift: Bool
+    /// The whole report as JSON.
+    public var report: JSONValue
+    /// Where its files are.
+    public var folder: String
+    public var createdAt: Double
+
+    public init(
+        id: String, endpoint: String, stage: String, group: String, version: Int, windowStart: Double,
+        windowEnd: Double, rowCount: Int, violationCount: Int, driftedCount: Int, datasetDrift: Bool,
+        report: JSONValue, folder: String, createdAt: Double
+    ) {
+        self.id = id
+        self.endpoint = endpoint
+        self.stage = stage
+        self.group = group
+        self.version = version
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.rowCount = rowCount
+        self.violationCount = violationCount
+        self.driftedCount = driftedCount
+        self.datasetDrift = datasetDrift
+        self.report = report
+        self.folder = folder
+        self.createdAt = createdAt
+    }
+}
+
+extension SQLiteStore {
+    /// Attaches (or replaces) a model version's baseline.
+    public func setMonitorBaseline(_ baseline: MonitorBaselineRecord) throws {
+        try write { db in
+            guard try Self.modelVersion(db, group: baseline.group, version: baseline.version) != nil else {
+                throw StoreError(
+                    code: "unknown-model-version",
+                    message: "no model version \(baseline.group)/\(baseline.version); list them with "
+                        + "`sluice models list \(baseline.group)`")
+            }
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO monitor_baseline (group_name, version, statistics_hash, constraints_hash,
+                        reference_hash, features, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    baseline.group, baseline.version, baseline.statisticsHash, baseline.constraintsHash,
+                    baseline.referenceHash, JSONValue.array(baseline.features.map { .string($0) }).canonicalJSON,
+                    baseline.createdAt,
+                ])
+        }
+    }
+
+    /// The baseline attached to `group/version`, if any.
+    public func monitorBaseline(group: String, version: Int) throws -> MonitorBaselineRecord? {
+        try writer.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM monitor_baseline WHERE group_name = ? AND version = ?",
+                arguments: [group, version]
+            ).map { row in
+                let features = (row["features"] as String?).flatMap(JSONValue.parse)?.array?.compactMap(\.string)
+                return MonitorBaselineRecord(
+                    group: row["group_name"], version: row["version"], statisticsHash: row["statistics_hash"],
+                    constraintsHash: row["constraints_hash"], referenceHash: row["reference_hash"],
+                    features: features ?? [], createdAt: row["created_at"])
+            }
+        }
+    }
+
+    /// Records (or changes) the schedule of an endpoint stage.
+    public func setMonitorSchedule(
+        endpoint: String, stage: String, everySeconds: Double, notify: [String], now: Double
+    ) throws {
+        try write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM endpoint WHERE name = ?", arguments: [endpoint]) != nil
+            else {
+                throw StoreError(
+                    code: "unknown-endpoint",
+                    message: "no endpoint '\(endpoint)'; list them with `sluice endpoints list`")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO monitor_schedule (endpoint, stage, every_seconds, notify, created_at)
+                        VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (endpoint, stage) DO UPDATE SET every_seconds = excluded.every_seconds,
+                        notify = excluded.notify
+                    """,
+                arguments: [
+                    endpoint, stage, everySeconds, JSONValue.array(notify.map { .string($0) }).canonicalJSON, now,
+                ])
+        }
+    }
+
+    /// Every recorded schedule, by endpoint and stage.
+    public func monitorSchedules() throws -> [MonitorScheduleRecord] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM monitor_schedule ORDER BY endpoint, stage").map {
+                MonitorScheduleRecord(
+                    endpoint: $0["endpoint"], stage: $0["stage"], everySeconds: $0["every_seconds"],
+                    notify: ($0["notify"] as String?).flatMap(JSONValue.parse)?.array?.compactMap(\.string) ?? [],
+                    createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    /// Records a run.
+    public func recordMonitorRun(_ run: MonitorRunRecord) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO monitor_run (id, endpoint, stage, group_name, version, window_start, window_end,
+                        row_count, violation_count, drifted_count, dataset_drift, report, folder, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    run.id, run.endpoint, run.stage, run.group, run.version, run.windowStart, run.windowEnd,
+                    run.rowCount, run.violationCount, run.driftedCount, run.datasetDrift ? 1 : 0,
+                    run.report.canonicalJSON, run.folder, run.createdAt,
+                ])
+        }
+    }
+
+    /// Runs of an endpoint (one stage, or all), newest first.
+    public func monitorRuns(endpoint: String? = nil, stage: String? = nil, limit: Int = 50) throws
+        -> [MonitorRunRecord]
+    {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM monitor_run WHERE (? IS NULL OR endpoint = ?) AND (? IS NULL OR stage = ?)
+                    ORDER BY window_end DESC, created_at DESC LIMIT ?
+                    """,
+                arguments: [endpoint, endpoint, stage, stage, limit]
+            ).map(Self.monitorRun)
+        }
+    }
+
+    private static func monitorRun(_ row: Row) -> MonitorRunRecord {
+        MonitorRunRecord(
+            id: row["id"], endpoint: row["endpoint"], stage: row["stage"], group: row["group_name"],
+            version: row["version"], windowStart: row["window_start"], windowEnd: row["window_end"],
+            rowCount: row["row_count"], violationCount: row["violation_count"],
+            driftedCount: row["drifted_count"], datasetDrift: (row["dataset_drift"] as Int) == 1,
+            report: (row["report"] as String?).flatMap(JSONValue.parse) ?? .null, folder: row["folder"],
+            createdAt: row["created_at"])
+    }
+}
