@@ -154,7 +154,8 @@ struct EngineContext {
 }
 
 /// A one-line error for the user; the command exits non-zero.
-struct CLIError: Error, CustomStringConvertible {
+struct CLIError: MessageError {
+    static let code = "usage"
     var description: String
     init(_ message: String) { description = message }
 }
@@ -267,21 +268,11 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     }
 }
 
-/// Prints Sluice's own errors as one line and turns them into exit status 1; anything else passes through.
+/// The one place Sluice's errors become exit statuses: any `SluiceError` is printed as one line and exits 1;
+/// anything else passes through to ArgumentParser.
 private func reported(_ error: any Error) -> any Error {
-    let message: String
-    switch error {
-    case let error as CLIError: message = error.description
-    case let error as EngineError: message = error.message
-    case let error as StoreError: message = error.message
-    case let error as ModelRegistryError: message = error.description
-    case let error as DurabilityError: message = error.description
-    case let error as EndpointError: message = error.description
-    case let error as APIKeyError: message = error.description
-    case let error as FeatureStoreError: message = error.description
-    default: return error
-    }
-    printError(message)
+    guard let error = error as? any SluiceError else { return error }
+    printError(error.message)
     return ExitCode.failure
 }
 

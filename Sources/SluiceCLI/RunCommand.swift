@@ -27,7 +27,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (loaded, diagnostics) = PipelineLoader.load(
-            path: pipeline, options: ValidationOptions(knownBuiltins: nil))
+            path: pipeline, options: ValidationOptions(knownBuiltins: BuiltinCatalog.names))
         for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
         guard let loaded else {
             printError("\(pipeline) does not validate (see above); nothing was run")
@@ -39,7 +39,13 @@ struct RunCommand: AsyncParsableCommand {
                 printError("-p \(parameter): write parameters as KEY=VALUE")
                 throw ExitCode.failure
             }
-            overrides[String(parameter[..<equals])] = String(parameter[parameter.index(after: equals)...])
+            let name = String(parameter[..<equals])
+            var value = String(parameter[parameter.index(after: equals)...])
+            // A path typed on the command line is relative to the folder the command runs in.
+            if let type = loaded.parameter(named: name)?.type, [.data, .model, .report].contains(type) {
+                value = SpecPaths.resolve(value, in: ".")
+            }
+            overrides[name] = value
         }
         try await reportingErrors {
             let context = try EngineContext.open(maxParallel: maxParallel)

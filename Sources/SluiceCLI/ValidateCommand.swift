@@ -20,16 +20,9 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Output format: text (compiler style) or json.")
     var format: Format = .text
 
-    /// The built-in step catalog shared by the spec, ML, engine and serving work.
-    static let builtinNames: Set<String> = [
-        "data.validate", "data.split", "data.transform", "data.features", "train.linear", "train.logistic",
-        "train.gbdt", "train.random_forest", "train.mlp", "evaluate", "predict.batch", "registry.register",
-        "endpoint.deploy", "endpoint.test", "features.ingest", "notify",
-    ]
-
     func run() throws {
         let report = PipelineLoader.validateReport(
-            paths: paths, options: ValidationOptions(knownBuiltins: Self.builtinNames))
+            paths: paths, options: ValidationOptions(knownBuiltins: BuiltinCatalog.names))
         let errors = report.diagnostics.filter { $0.severity == .error }.count
         let warnings = report.diagnostics.filter { $0.severity == .warning }.count
         let files = report.files.count

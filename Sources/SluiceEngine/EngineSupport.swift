@@ -3,16 +3,14 @@ public import SluiceCore
 import Synchronization
 
 /// Time as the engine sees it: now, and sleeping. Injected so tests control retries, waits and timeouts.
-public protocol EngineClock: Sendable {
-    /// Seconds since 1970.
-    var now: Double { get }
+public protocol EngineClock: WallClock {
     func sleep(seconds: Double) async throws
 }
 
 /// The wall clock.
 public struct SystemClock: EngineClock {
     public init() {}
-    public var now: Double { Date().timeIntervalSince1970 }
+    public var now: Double { SystemWallClock().now }
     public func sleep(seconds: Double) async throws {
         guard seconds > 0 else { return }
         try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
@@ -71,17 +69,7 @@ public struct EngineConfiguration: Sendable {
 }
 
 /// Why an execution cannot be started or driven; shown to the user as one line.
-public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
+public typealias EngineError = RequestError
 
 extension JSONValue {
     /// Parses JSON text.

@@ -297,6 +297,7 @@ public final class ExecutionEngine: Sendable {
     private func startHeartbeat(executionID: String, owner: LeaseOwner, inbox: Inbox) -> Task<Void, Never> {
         let store = store
         let configuration = configuration
+        let clock = clock
         return Task {
             var cancelSent = false
             while !Task.isCancelled {
@@ -304,7 +305,7 @@ public final class ExecutionEngine: Sendable {
                 if Task.isCancelled { return }
                 guard
                     let lease = try? store.renewLease(
-                        executionID: executionID, owner: owner, now: Date().timeIntervalSince1970,
+                        executionID: executionID, owner: owner, now: clock.now,
                         leaseSeconds: configuration.leaseSeconds)
                 else { continue }
                 if !lease.held {

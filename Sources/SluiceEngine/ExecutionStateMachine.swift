@@ -462,9 +462,11 @@ struct ReferenceResolver: Sendable {
 }
 
 /// A reference could not be resolved when the step ran.
-public struct ResolutionError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ResolutionError: SluiceError, Hashable, Sendable {
     public var reference: Reference
     public var reason: String
+    public var code: String { "unresolved-reference" }
+    public var message: String { description }
 
     public var description: String { "cannot resolve \(reference): \(reason)" }
 }

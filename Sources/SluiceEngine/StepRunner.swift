@@ -409,7 +409,7 @@ extension ExecutionEngine {
                 var bytes = [UInt8](repeating: 0, count: 24)
                 var generator = SystemRandomNumberGenerator()
                 for index in bytes.indices { bytes[index] = generator.next() }
-                let token = "sl-" + bytes.map { String(format: "%02x", $0) }.joined()
+                let token = "sl-" + Hex.encode(bytes)
                 let message =
                     (try? spec.message?.render { try resolver.resolve($0, item: nil) }) ?? "approve \(step.name)"
                 var changes = ExecutionChanges(executionID: executionID, now: clock.now)

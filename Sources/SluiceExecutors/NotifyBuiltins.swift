@@ -107,7 +107,8 @@ public struct NotifyStep: BuiltinStep {
 }
 
 /// An SMTP conversation that went wrong: the command, and the server's reply or the socket error.
-public struct SMTPError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct SMTPError: MessageError, Hashable, Sendable {
+    public static let code = "smtp"
     public var description: String
     public init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,5 @@
 import Foundation
+public import SluiceCore
 
 /// Spawns a program in its own process group with stdout and stderr going to files, and waits for it.
 ///
@@ -94,9 +95,10 @@ public struct ProcessRunner: Sendable {
 }
 
 /// A program could not be started at all (not found, not executable): an infrastructure fault.
-public struct ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ProcessError: SluiceError, Hashable, Sendable {
     public var program: String
     public var message: String
+    public var code: String { "process-start" }
 
     public var description: String { "cannot start '\(program)': \(message)" }
 }
@@ -138,9 +140,10 @@ func writeFile(_ path: String, _ text: String) throws {
 }
 
 /// A work folder or file could not be created (disk full, permissions): an infrastructure fault.
-public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct DirectoryError: SluiceError, Hashable, Sendable {
     public var path: String
     public var message: String
+    public var code: String { "directory" }
 
     public var description: String { "cannot create \(path): \(message)" }
 }

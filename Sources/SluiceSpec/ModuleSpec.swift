@@ -128,12 +128,10 @@ enum ModuleSpec {
         var type: ValueType
         if let typeNode = fields["type"], let text = reporter.string(typeNode, "the \(direction)'s 'type'") {
             guard let parsed = ValueType(specName: text) else {
-                let suggestion = closestMatch(to: text, in: ValueType.specNames)
-                reporter.error(
-                    "unknown-type",
-                    "\(direction) '\(name)' has unknown type '\(text)'"
-                        + (suggestion.map { "; did you mean '\($0)'?" } ?? ""),
-                    at: typeNode.location, fix: "use one of \(ValueType.specNames.joined(separator: ", "))")
+                reporter.unknown(
+                    "unknown-type", "\(direction) '\(name)' has unknown type '\(text)'", name: text,
+                    among: ValueType.specNames, at: typeNode.location,
+                    fix: "use one of \(ValueType.specNames.joined(separator: ", "))", suggestedFix: nil)
                 return nil
             }
             type = parsed

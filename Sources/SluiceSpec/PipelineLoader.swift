@@ -83,8 +83,8 @@ public enum PipelineLoader {
             let pipeline = PipelineCompiler(modules: modules, reporter: reporter).compile(root)
             return (.pipeline, reporter.diagnostics.hasErrors ? nil : pipeline, nil, reporter.diagnostics)
         case .module:
-            let directory = (file as NSString).deletingLastPathComponent
-            let module = ModuleSpec.module(from: root, baseDirectory: directory, options: options, reporter: reporter)
+            let module = ModuleSpec.module(
+                from: root, baseDirectory: SpecPaths.folder(of: file), options: options, reporter: reporter)
             return (.module, nil, reporter.diagnostics.hasErrors ? nil : module, reporter.diagnostics)
         }
     }
@@ -200,9 +200,9 @@ struct FileCache {
                 if let root = result.root {
                     result.kind = PipelineLoader.kind(of: root)
                     if result.kind == .module {
-                        let directory = (path as NSString).deletingLastPathComponent
+                        // Code files of command, Lambda and Glue modules sit beside the module file.
                         result.module = ModuleSpec.module(
-                            from: root, baseDirectory: directory.isEmpty ? "." : directory, options: options,
+                            from: root, baseDirectory: SpecPaths.folder(of: path), options: options,
                             reporter: reporter)
                     }
                 }

@@ -112,8 +112,10 @@ public struct SluiceHome: Sendable {
 }
 
 /// `SLUICE_DURABILITY` holds something other than `power` or `process`.
-public struct DurabilityError: Error, CustomStringConvertible {
+public struct DurabilityError: SluiceError {
     public var text: String
+    public var code: String { "bad-durability" }
+    public var message: String { description }
     public var description: String {
         "SLUICE_DURABILITY is '\(text)'; set it to 'power' (every commit synced to disk, the default) or 'process'"
     }

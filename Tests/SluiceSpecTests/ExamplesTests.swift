@@ -101,7 +101,7 @@ import Testing
     @Test func batchPipelineMapsOverFilesAndIsTriggeredByThem() throws {
         let pipeline = try #require(
             PipelineLoader.load(path: Paths.example("w1-diabetes/batch-pipeline.yaml")).pipeline)
-        #expect(pipeline.triggers.map(\.kind) == [.files(folder: "incoming", glob: "*.csv")])
+        #expect(pipeline.triggers.map(\.kind) == [.files(folder: Paths.example("w1-diabetes/incoming"), glob: "*.csv")])
         guard case .map(let map) = pipeline.steps.first?.kind else {
             Issue.record("first step is not a Map")
             return

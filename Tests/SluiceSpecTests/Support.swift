@@ -15,11 +15,7 @@ enum Paths {
 }
 
 /// The built-in step catalog every part of Sluice agrees on.
-let builtinCatalog: Set<String> = [
-    "data.validate", "data.split", "data.transform", "data.features", "train.linear", "train.logistic",
-    "train.gbdt", "train.random_forest", "train.mlp", "evaluate", "predict.batch", "registry.register",
-    "endpoint.deploy", "endpoint.test", "features.ingest", "notify",
-]
+let builtinCatalog: Set<String> = BuiltinCatalog.names
 
 extension Diagnostic {
     /// The compiler-style text with `root/` removed from the file path, as golden files store it.

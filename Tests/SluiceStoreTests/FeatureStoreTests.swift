@@ -6,10 +6,7 @@ import Testing
 @Suite struct FeatureStoreTests {
     let folder = NSTemporaryDirectory() + "sluice-features-\(UUID().uuidString)"
 
-    func open() throws -> SQLiteStore {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        return try SQLiteStore(path: "\(folder)/sluice.db")
-    }
+    func open(_ writer: StoreWriter) throws -> SQLiteStore { try writer.open(in: folder) }
 
     func group(_ name: String, online: Bool = true) -> FeatureGroup {
         FeatureGroup(
@@ -24,8 +21,10 @@ import Testing
         FeatureRecord(recordID: id, eventTime: time, features: ["id": .string(id), "t": .string(time), "x": .int(x)])
     }
 
-    @Test func onlineReadIsTheLatestEventAndOfflineReadsArePointInTime() throws {
-        let store = try open()
+    @Test(arguments: StoreWriter.allCases) func onlineReadIsTheLatestEventAndOfflineReadsArePointInTime(
+        _ writer: StoreWriter
+    ) throws {
+        let store = try open(writer)
         #expect(try store.createFeatureGroup(group("g")) == group("g"))
         // Creating it again with the same definition is a no-op that keeps the first creation time.
         var later = group("g")
@@ -54,8 +53,8 @@ import Testing
         #expect(try store.featureGroups().map(\.name) == ["g"])
     }
 
-    @Test func refusalsNameTheGroupAndTheFix() throws {
-        let store = try open()
+    @Test(arguments: StoreWriter.allCases) func refusalsNameTheGroupAndTheFix(_ writer: StoreWriter) throws {
+        let store = try open(writer)
         _ = try store.createFeatureGroup(group("offline", online: false))
         let offline = #expect(throws: FeatureStoreError.self) {
             try store.latestFeatureRecord(group: "offline", recordID: "a")

@@ -1,15 +1,14 @@
 import Foundation
+import GRDB
 import SluiceCore
-import SluiceStore
 import Testing
+
+@testable import SluiceStore
 
 @Suite struct StoreTests {
     let folder = NSTemporaryDirectory() + "sluice-store-\(UUID().uuidString)"
 
-    func open() throws -> SQLiteStore {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        return try SQLiteStore(path: "\(folder)/sluice.db")
-    }
+    func open(_ writer: StoreWriter) throws -> SQLiteStore { try writer.open(in: folder) }
 
     func newExecution(_ id: String, max: Int = 1, hash: String = "sha256:abc") -> NewExecution {
         NewExecution(
@@ -17,8 +16,8 @@ import Testing
             stepNames: ["A", "B"], maxConcurrentExecutions: max, createdAt: 1)
     }
 
-    @Test func transitionsAreCompareAndSet() throws {
-        let store = try open()
+    @Test(arguments: StoreWriter.allCases) func transitionsAreCompareAndSet(_ writer: StoreWriter) throws {
+        let store = try open(writer)
         try store.createExecution(newExecution("e1"))
         var changes = ExecutionChanges(executionID: "e1", now: 2)
         changes.steps = [.init(from: .pending, record: StepRecord(name: "A", status: .running, attempt: 1))]
@@ -35,8 +34,10 @@ import Testing
         #expect(throws: StoreError.self) { try store.apply(illegal) }
     }
 
-    @Test func claimRespectsTheConcurrencyLimitAndLiveOwners() throws {
-        let store = try open()
+    @Test(arguments: StoreWriter.allCases) func claimRespectsTheConcurrencyLimitAndLiveOwners(_ writer: StoreWriter)
+        throws
+    {
+        let store = try open(writer)
         try store.createExecution(newExecution("e1"))
         try store.createExecution(newExecution("e2"))
         let one = LeaseOwner(id: "one", pid: 1)
@@ -56,8 +57,10 @@ import Testing
 
     /// A process waiting in the queue holds the execution; a server adopts a queued execution only once its waiter
     /// is gone, or when nobody claimed it within the grace after it was made.
-    @Test func queuedExecutionsAreAdoptedOnlyWhenTheirWaiterIsGone() throws {
-        let store = try open()
+    @Test(arguments: StoreWriter.allCases) func queuedExecutionsAreAdoptedOnlyWhenTheirWaiterIsGone(
+        _ writer: StoreWriter
+    ) throws {
+        let store = try open(writer)
         try store.createExecution(newExecution("e1"))
         try store.createExecution(newExecution("e2"))
         try store.createExecution(newExecution("e3"))  // made at t = 1 by a process that died before claiming
@@ -85,14 +88,23 @@ import Testing
         #expect(try store.executionsToAdopt(now: 40) == ["e2", "e3"], "e3 was never claimed within the grace")
     }
 
-    @Test func creationIsLogged() throws {
-        let store = try open()
+    /// A pool resets `synchronous` while preparing its connections: the store sets it on the writer once opened.
+    @Test func durabilityIsTheWritersSynchronousLevel() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for (durability, level) in [(SQLiteStore.Durability.power, 2), (.process, 1)] {
+            let store = try SQLiteStore(path: "\(folder)/\(durability.rawValue).db", durability: durability)
+            #expect(try store.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == level)
+        }
+    }
+
+    @Test(arguments: StoreWriter.allCases) func creationIsLogged(_ writer: StoreWriter) throws {
+        let store = try open(writer)
         try store.createExecution(newExecution("e1"))
         #expect(try store.events(executionID: "e1").count == 1)
     }
 
-    @Test func approvalTokensWorkOnce() throws {
-        let store = try open()
+    @Test(arguments: StoreWriter.allCases) func approvalTokensWorkOnce(_ writer: StoreWriter) throws {
+        let store = try open(writer)
         try store.createExecution(newExecution("e1"))
         var changes = ExecutionChanges(executionID: "e1", now: 2)
         changes.approvals = [.init(tokenHash: SHA256.hex("tok"), step: "A", attempt: 1, message: "ok?", expiresAt: 100)]

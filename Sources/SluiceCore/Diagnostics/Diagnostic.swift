@@ -52,6 +52,9 @@ extension Sequence<Diagnostic> {
 }
 
 /// Suggests the closest candidate to a misspelt name, or nil when none is close enough to help.
+///
+/// Candidates are ranked by `editDistance` (a swap of two neighbours counts as one edit, so `cahce` is closer to
+/// `cache` than to `catch`); ties go to the alphabetically first, so the answer never depends on candidate order.
 public func closestMatch(to name: String, in candidates: some Sequence<String>) -> String? {
     let lowered = name.lowercased()
     var best: (name: String, distance: Int)?
@@ -61,17 +64,20 @@ public func closestMatch(to name: String, in candidates: some Sequence<String>) 
         guard abs(lowered.count - candidate.count) <= limit else { continue }
         let distance = editDistance(lowered, candidate.lowercased())
         guard distance <= limit else { continue }
-        if best == nil || distance < best!.distance { best = (candidate, distance) }
+        if let current = best, (current.distance, current.name) <= (distance, candidate) { continue }
+        best = (candidate, distance)
     }
     return best?.name
 }
 
-/// Levenshtein distance over characters.
+/// The optimal-string-alignment distance over characters: insertions, deletions, substitutions and swaps of two
+/// neighbouring characters each count as one edit.
 public func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a)
     let b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
+    var beforePrevious = [Int](repeating: 0, count: b.count + 1)
     var previous = Array(0...b.count)
     var current = [Int](repeating: 0, count: b.count + 1)
     for i in 1...a.count {
@@ -79,8 +85,11 @@ public func editDistance(_ a: String, _ b: String) -> Int {
         for j in 1...b.count {
             let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
             current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                current[j] = min(current[j], beforePrevious[j - 2] + 1)
+            }
         }
-        swap(&previous, &current)
+        (beforePrevious, previous, current) = (previous, current, beforePrevious)
     }
     return previous[b.count]
 }

@@ -79,11 +79,13 @@ public struct EndpointRecord: Hashable, Sendable, Codable {
 }
 
 /// A deployment request the user can fix: an unknown endpoint or version, an unapproved version, bad weights.
-public struct EndpointError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct EndpointError: SluiceError, Hashable, Sendable {
     /// What kind of refusal it is, so callers can word the fix for their own surface.
-    public enum Code: String, Hashable, Sendable {
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
         case unknownEndpoint, unknownStage, unknownVersion, unknownVariant, unapprovedVersion, invalidDeployment
         case nothingToRollBack
+
+        public var description: String { rawValue }
     }
     public var code: Code
     public var description: String
@@ -92,6 +94,8 @@ public struct EndpointError: Error, Hashable, Sendable, CustomStringConvertible 
         self.code = code
         self.description = description
     }
+
+    public var message: String { description }
 }
 
 /// Endpoints and their deployments as the engine, the CLI and the server see them; every method is one transaction.

@@ -57,7 +57,8 @@ public struct FeatureRecord: Hashable, Sendable, Codable {
 }
 
 /// A feature-store request the user can fix: an unknown group, a definition that changed, an offline-only group.
-public struct FeatureStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct FeatureStoreError: MessageError, Hashable, Sendable {
+    public static let code = "feature-store"
     public var description: String
     public init(_ description: String) { self.description = description }
 }

@@ -119,7 +119,8 @@ public struct ModelEventRecord: Hashable, Sendable, Codable {
 }
 
 /// A registry problem the user can fix (unknown group or version).
-public struct ModelRegistryError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ModelRegistryError: MessageError, Hashable, Sendable {
+    public static let code = "model-registry"
     public var description: String
     public init(_ description: String) { self.description = description }
 }

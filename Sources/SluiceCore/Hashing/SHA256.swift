@@ -41,13 +41,10 @@ public struct SHA256: Sendable {
             copy.compress(copy.buffer[start..<start + 64])
             start += 64
         }
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for word in copy.state {
-            for shift in stride(from: 28, through: 0, by: -4) { hex.append(digits[Int((word >> UInt32(shift)) & 0xf)]) }
-        }
-        return String(decoding: hex, as: UTF8.self)
+        return Hex.encode(
+            copy.state.flatMap { word in
+                stride(from: 24, through: 0, by: -8).map { UInt8(truncatingIfNeeded: word >> UInt32($0)) }
+            })
     }
 
     /// The hex digest of a string's UTF-8 bytes.

@@ -84,7 +84,7 @@ extension Condition.Operand {
 }
 
 /// Two values that cannot be ordered against each other, e.g. a string `<` a number.
-public struct ConditionError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ConditionError: SluiceError, Hashable, Sendable {
     public var lhs: JSONValue
     public var comparison: Condition.Comparison
     public var rhs: JSONValue
@@ -92,4 +92,6 @@ public struct ConditionError: Error, Hashable, Sendable, CustomStringConvertible
     public var description: String {
         "cannot compare \(lhs.typeName) \(comparison.rawValue) \(rhs.typeName)"
     }
+    public var code: String { "type-mismatch" }
+    public var message: String { description }
 }

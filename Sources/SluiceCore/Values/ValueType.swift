@@ -38,14 +38,15 @@ public enum ValueType: String, Hashable, Sendable, Codable, CaseIterable {
     /// Whether a value of this type may feed an input of `target` type.
     ///
     /// Integers widen to floats; any location (data, model, report) may be passed as a plain string URI and vice
-    /// versa; a model or report is a kind of data; JSON accepts anything.
+    /// versa; a report is a kind of data; a data location may name a model (seed modules type every S3 location as
+    /// data); JSON accepts anything. A model is not data: a step reading a data set would fail on a model's files.
     public func isAssignable(to target: ValueType) -> Bool {
         if self == target || target == .json { return true }
         switch (self, target) {
         case (.integer, .float): return true
         case (.string, .data), (.string, .model), (.string, .report): return true
         case (.data, .string), (.model, .string), (.report, .string): return true
-        case (.model, .data), (.report, .data), (.data, .model), (.data, .report): return true
+        case (.report, .data), (.data, .model), (.data, .report): return true
         case (.report, .json): return true
         default: return false
         }

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+public import SluiceCore
 
 #if canImport(Glibc)
     import Glibc
@@ -219,7 +220,7 @@ extension TimeAmount {
 }
 
 /// Why an HTTP exchange failed, naming the request and the server.
-public struct HTTPClientError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct HTTPClientError: SluiceError, Sendable, Equatable {
     /// The class of failure.
     public enum Kind: String, Sendable {
         case invalidURL, connectionFailed, timeout, connectionClosed, responseTooLarge, cancelled
@@ -236,6 +237,8 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible, Equatab
 
     /// One line: the request, then what happened.
     public var description: String { "\(method) \(url): \(detail)" }
+    public var code: String { kind.rawValue }
+    public var message: String { description }
 }
 
 /// The parts of an `http://host[:port]/path` target.

@@ -69,15 +69,7 @@ public enum LogisticRegression {
                     out.value[t] = acc
                 }
             }
-            var hessian = [Double](repeating: 0, count: p * p)
-            var gradient = [Double](repeating: 0, count: p)
-            for acc in partial {
-                for j in 0..<p {
-                    for k in j..<p { hessian[j * p + k] += acc[j * p + k] }
-                    gradient[j] += acc[p * p + j]
-                }
-            }
-            for j in 0..<p { for k in 0..<j { hessian[j * p + k] = hessian[k * p + j] } }
+            var (hessian, gradient) = LinearAlgebra.sumUpperTriangles(partial, p: p)
             for j in 0..<d {
                 hessian[j * p + j] += lambda
                 gradient[j] += lambda * beta[j]

@@ -31,16 +31,23 @@ public enum LinearAlgebra {
                 out.value[t] = acc
             }
         }
-        var xtx = [Double](repeating: 0, count: p * p)
-        var xty = [Double](repeating: 0, count: p)
+        let (xtx, xty) = sumUpperTriangles(partial, p: p)
+        return (xtx, xty, p)
+    }
+
+    /// Sums per-thread accumulators, each the upper triangle of a p × p matrix followed by a p-vector, into the
+    /// full symmetric matrix and the vector.
+    static func sumUpperTriangles(_ partial: [[Double]], p: Int) -> (matrix: [Double], vector: [Double]) {
+        var matrix = [Double](repeating: 0, count: p * p)
+        var vector = [Double](repeating: 0, count: p)
         for acc in partial {
             for j in 0..<p {
-                for k in j..<p { xtx[j * p + k] += acc[j * p + k] }
-                xty[j] += acc[p * p + j]
+                for k in j..<p { matrix[j * p + k] += acc[j * p + k] }
+                vector[j] += acc[p * p + j]
             }
         }
-        for j in 0..<p { for k in 0..<j { xtx[j * p + k] = xtx[k * p + j] } }
-        return (xtx, xty, p)
+        for j in 0..<p { for k in 0..<j { matrix[j * p + k] = matrix[k * p + j] } }
+        return (matrix, vector)
     }
 
     /// Solves A·x = b for symmetric positive definite A (p × p) by Cholesky; nil when A is not

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+public import SluiceCore
 import Synchronization
 
 /// One captured request/response pair.
@@ -186,10 +187,14 @@ public final class CaptureWriter: Sendable {
     private let dropped = Atomic<Int>(0)
     private let written = Atomic<Int>(0)
 
+    /// Names new capture files by the time of day.
+    let clock: any WallClock
+
     /// A writer under `root`, buffering at most `capacity` records.
-    public init(root: URL, capacity: Int = 10_000) {
+    public init(root: URL, capacity: Int = 10_000, clock: any WallClock = SystemWallClock()) {
         self.root = root
         self.capacity = capacity
+        self.clock = clock
     }
 
     /// Queues a record without waiting.
@@ -225,7 +230,7 @@ public final class CaptureWriter: Sendable {
                 } else {
                     let directory = root.appendingPathComponent(folder, isDirectory: true)
                     try? fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
-                    let date = UTCDate(secondsSince1970: Date().timeIntervalSince1970)
+                    let date = UTCDate(secondsSince1970: clock.now)
                     let name =
                         "\(pad(date.minute, 2))-\(pad(date.second, 2))-\(pad(date.millisecond, 3))-\(suffix).jsonl"
                     let file = directory.appendingPathComponent(name)

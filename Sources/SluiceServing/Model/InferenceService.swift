@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+public import SluiceCore
 
 /// How a prediction is written back.
 public enum ResponseShape: Sendable {
@@ -33,6 +34,7 @@ public final class InferenceService: Sendable {
     /// Where sampled requests go, when capture is on.
     public let capture: CaptureWriter?
     private let sampler: CaptureSampler
+    private let clock: any WallClock
     private let inferenceIds = InferenceIDGenerator()
 
     /// Creates the service.
@@ -41,13 +43,16 @@ public final class InferenceService: Sendable {
     ///   - keyring: accepted keys.
     ///   - capture: the capture writer, nil to capture nothing.
     ///   - captureSeed: seed of the sampling draws.
+    ///   - clock: stamps captured records.
     public init(
         endpoints: EndpointTable,
         keyring: APIKeyring,
         meter: UsageMeter = UsageMeter(),
         capture: CaptureWriter? = nil,
-        captureSeed: UInt64 = 0x5EED
+        captureSeed: UInt64 = 0x5EED,
+        clock: any WallClock = SystemWallClock()
     ) {
+        self.clock = clock
         self.endpoints = endpoints
         self.keyring = keyring
         self.meter = meter
@@ -98,7 +103,7 @@ public final class InferenceService: Sendable {
         if let capture {
             let percentage = stage.deployment.capturePercentage
             if sampler.shouldCapture(percentage: percentage) {
-                let now = Date().timeIntervalSince1970
+                let now = clock.now
                 let inferenceId = inferenceIds.next()
                 capture.submit(
                     CaptureRecord(

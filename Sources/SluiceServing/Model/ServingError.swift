@@ -1,5 +1,7 @@
+public import SluiceCore
+
 /// Why a serving request was refused; the HTTP layer maps `code` to a status.
-public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ServingError: SluiceError, Sendable, Equatable {
     /// A stable, machine-readable reason.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         /// The code's name as sent to clients (SageMaker's `ErrorCode` style).

@@ -13,6 +13,20 @@ final class Reporter {
         diagnostics.append(.warning(code, message, at: location, fix: fix))
     }
 
+    /// Reports a name that is not among `candidates`, appending "did you mean" with the closest one.
+    /// - Parameters:
+    ///   - fix: the fix when nothing is close.
+    ///   - suggestedFix: the fix given the suggestion (nil: `fix` in every case).
+    func unknown(
+        _ code: String, _ message: String, name: String, among candidates: some Sequence<String>,
+        at location: SourceLocation, fix: String, suggestedFix: ((String) -> String)? = { "write '\($0)'" }
+    ) {
+        let suggestion = closestMatch(to: name, in: candidates)
+        error(
+            code, message + (suggestion.map { "; did you mean '\($0)'?" } ?? ""), at: location,
+            fix: suggestion.flatMap { suggested in suggestedFix.map { $0(suggested) } } ?? fix)
+    }
+
     func badValue(_ node: SpecNode, _ what: String, expected: String) {
         error(
             "bad-value", "\(what) must be \(expected), not \(node.shapeName)", at: node.location,

@@ -1,5 +1,5 @@
 import Foundation
-import SluiceCore
+public import SluiceCore
 
 /// A reference as written, before names are resolved: `$.steps['Train Model'].outputs.ModelUri.a[0]`.
 public struct ReferenceSyntax: Hashable, Sendable {
@@ -106,7 +106,8 @@ public struct ReferenceSyntax: Hashable, Sendable {
 }
 
 /// Why a reference could not be read.
-public struct ReferenceSyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ReferenceSyntaxError: MessageError, Hashable, Sendable {
+    public static let code = "bad-reference"
     public var description: String
     init(_ description: String) { self.description = description }
 }

@@ -39,11 +39,11 @@ extension SQLiteStore: FeatureStore {
     }
 
     public func featureGroup(name: String) throws -> FeatureGroup? {
-        try pool.read { db in try Self.featureGroup(db, name: name) }
+        try writer.read { db in try Self.featureGroup(db, name: name) }
     }
 
     public func featureGroups() throws -> [FeatureGroup] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM feature_group ORDER BY name").map(Self.featureGroup)
         }
     }
@@ -68,7 +68,7 @@ extension SQLiteStore: FeatureStore {
     }
 
     public func latestFeatureRecord(group: String, recordID: String) throws -> FeatureRecord? {
-        try pool.read { db in
+        try writer.read { db in
             guard let definition = try Self.featureGroup(db, name: group) else { throw Self.unknownGroup(group) }
             guard definition.onlineStore else {
                 throw FeatureStoreError(
@@ -86,7 +86,7 @@ extension SQLiteStore: FeatureStore {
     }
 
     public func featureRecords(group: String, asOf: String?) throws -> [FeatureRecord] {
-        try pool.read { db in
+        try writer.read { db in
             guard try Self.featureGroup(db, name: group) != nil else { throw Self.unknownGroup(group) }
             guard let asOf else {
                 return try Row.fetchAll(
@@ -113,7 +113,7 @@ extension SQLiteStore: FeatureStore {
     }
 
     public func featureRecordCount(group: String) throws -> Int {
-        try pool.read { db in
+        try writer.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM feature_record WHERE group_name = ?", arguments: [group])
                 ?? 0
         }

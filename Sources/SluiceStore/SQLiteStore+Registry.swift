@@ -58,7 +58,7 @@ extension SQLiteStore: ModelRegistry {
     }
 
     public func latestModelVersion(group: String, status: ModelApprovalStatus?) throws -> ModelVersionRecord? {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -71,11 +71,11 @@ extension SQLiteStore: ModelRegistry {
     }
 
     public func modelVersion(group: String, version: Int) throws -> ModelVersionRecord? {
-        try pool.read { db in try Self.modelVersion(db, group: group, version: version) }
+        try writer.read { db in try Self.modelVersion(db, group: group, version: version) }
     }
 
     public func modelVersions(group: String) throws -> [ModelVersionRecord] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM model_version WHERE group_name = ? ORDER BY version", arguments: [group]
             ).map(Self.modelVersion)
@@ -83,7 +83,7 @@ extension SQLiteStore: ModelRegistry {
     }
 
     public func modelGroups() throws -> [ModelGroupRecord] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -112,7 +112,7 @@ extension SQLiteStore: ModelRegistry {
     }
 
     public func aliasedVersion(group: String, alias: String) throws -> ModelVersionRecord? {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -126,7 +126,7 @@ extension SQLiteStore: ModelRegistry {
     }
 
     public func modelEvents(group: String) throws -> [ModelEventRecord] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM model_event WHERE group_name = ? ORDER BY sequence", arguments: [group]
             ).map { row in

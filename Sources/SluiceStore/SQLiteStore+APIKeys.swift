@@ -1,5 +1,5 @@
 import GRDB
-import SluiceCore
+public import SluiceCore
 
 /// A stored API key: the SHA-256 of the key (never the key), its usage plan and optional endpoint scope.
 public struct StoredAPIKey: Hashable, Sendable {
@@ -36,7 +36,8 @@ public struct StoredAPIKey: Hashable, Sendable {
 }
 
 /// An API key request the user can fix (an unknown key id or endpoint, a bad plan).
-public struct APIKeyError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct APIKeyError: MessageError, Hashable, Sendable {
+    public static let code = "api-key"
     public var description: String
     public init(_ description: String) { self.description = description }
 }
@@ -77,7 +78,7 @@ extension SQLiteStore {
 
     /// Every key, revoked ones included, oldest first.
     public func apiKeys() throws -> [StoredAPIKey] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM api_key ORDER BY created_at, id").map { row in
                 StoredAPIKey(
                     id: row["id"], name: row["name"], hashHex: row["hash"], createdAt: row["created_at"],
@@ -106,7 +107,7 @@ extension SQLiteStore {
 
     /// The quota counts kept for every key that has used its plan.
     public func keyUsage() throws -> [KeyUsage] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM api_key_usage ORDER BY key_id").map { row in
                 KeyUsage(
                     keyID: row["key_id"], day: row["day"], dayCount: row["day_count"], month: row["month"],
@@ -165,7 +166,7 @@ extension SQLiteStore {
 
     /// The tags of a model version.
     public func modelTags(group: String, version: Int) throws -> [String: String] {
-        try pool.read { db in
+        try writer.read { db in
             var tags: [String: String] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT key, value FROM model_tag WHERE group_name = ? AND version = ?",

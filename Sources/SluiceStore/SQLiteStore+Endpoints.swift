@@ -100,7 +100,7 @@ extension SQLiteStore: EndpointRegistry {
     }
 
     public func endpoints() throws -> [EndpointRecord] {
-        try pool.read { db in
+        try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM endpoint ORDER BY name").map {
                 EndpointRecord(
                     name: $0["name"], capturePercentage: $0["capture_percentage"], createdAt: $0["created_at"])
@@ -109,7 +109,7 @@ extension SQLiteStore: EndpointRegistry {
     }
 
     public func currentDeployments() throws -> [DeploymentRecord] {
-        try pool.read { db in
+        try writer.read { db in
             let ids = try Int64.fetchAll(
                 db, sql: "SELECT MAX(id) FROM deployment GROUP BY endpoint, stage ORDER BY endpoint, stage")
             return try ids.compactMap { try Self.deployment(db, id: $0) }
@@ -117,7 +117,7 @@ extension SQLiteStore: EndpointRegistry {
     }
 
     public func deploymentHistory(endpoint: String, stage: String?) throws -> [DeploymentRecord] {
-        try pool.read { db in
+        try writer.read { db in
             try Self.requireEndpoint(db, endpoint)
             let ids = try Int64.fetchAll(
                 db, sql: "SELECT id FROM deployment WHERE endpoint = ? AND (? IS NULL OR stage = ?) ORDER BY id",
@@ -128,7 +128,7 @@ extension SQLiteStore: EndpointRegistry {
     }
 
     public func deployment(endpoint: String, stage: String, at time: Double) throws -> DeploymentRecord? {
-        try pool.read { db in
+        try writer.read { db in
             try Self.requireEndpoint(db, endpoint)
             // One query: the stage's last deployment at or before `time`, with its variant set.
             let rows = try Row.fetchAll(
@@ -147,7 +147,7 @@ extension SQLiteStore: EndpointRegistry {
 
     /// A number that changes whenever a deployment, an endpoint setting or an API key changes (a cheap poll).
     public func servingChangeCounter() throws -> Int64 {
-        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT counter FROM serving_change") ?? 0 }
+        try writer.read { db in try Int64.fetchOne(db, sql: "SELECT counter FROM serving_change") ?? 0 }
     }
 
     // MARK: Helpers
