@@ -12,6 +12,7 @@ public struct SluiceCommand: AsyncParsableCommand {
             FeaturesCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self, BenchEngineCommand.self, ServeBenchCommand.self,
             ModelsCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self, DemoCommand.self,
+            TriggersCommand.self,
         ]
     )
 

@@ -311,6 +311,7 @@ enum Migrations {
                     ) STRICT;
                     """)
         }
+        registerTriggerMigrations(&migrator)
         return migrator
     }
 }

@@ -41,7 +41,7 @@ struct HostedServer: Sendable {
                 ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring),
                 CreditRiskRoutes(backend: StoreCreditRisk(store: context.store)),
             ],
-            services: [engine])
+            services: [engine, HostedTriggers(context: context, engine: engine, sink: sink)])
     }
 
     /// Serves until SIGINT/SIGTERM, or until a `companion` service returns (it then shuts the group down
