@@ -17,14 +17,17 @@ import Synchronization
 public final class TriggerService: Sendable {
     /// How often folders, schedules and the registry are looked at.
     public struct Configuration: Sendable {
-        /// Seconds between two looks; a file is complete when its size and modification time are the same at two
-        /// looks in a row.
+        /// Seconds between two looks at folders, schedules and the registry.
         public var pollSeconds: Double
+        /// A file is complete when its size and modification time stayed the same at two looks in a row at least
+        /// this many seconds apart.
+        public var settleSeconds: Double
         /// Seconds between two readings of which triggers are enabled.
         public var reloadSeconds: Double
 
-        public init(pollSeconds: Double = 0.05, reloadSeconds: Double = 0.5) {
+        public init(pollSeconds: Double = 0.05, settleSeconds: Double = 0.1, reloadSeconds: Double = 0.5) {
             self.pollSeconds = pollSeconds
+            self.settleSeconds = settleSeconds
             self.reloadSeconds = reloadSeconds
         }
     }
@@ -92,6 +95,8 @@ public final class TriggerService: Sendable {
     struct FileSeen: Equatable {
         var size: Int64
         var modified: Int64
+        /// When the file was first seen with this size and modification time.
+        var since: Double
         var handled = false
     }
 
@@ -159,12 +164,13 @@ public final class TriggerService: Sendable {
             present.insert(path)
             let now = FileSeen(
                 size: Int64(info.st_size),
-                modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+                modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                since: engine.clock.now)
             guard var before = seen[path], before.size == now.size, before.modified == now.modified else {
                 seen[path] = now  // new or still changing: look again next time
                 continue
             }
-            guard !before.handled else { continue }
+            guard !before.handled, now.since - before.since >= configuration.settleSeconds else { continue }
             before.handled = fireFile(active, path: path, &state)
             seen[path] = before
         }
