@@ -101,7 +101,9 @@ struct ListTriggersCommand: ParsableCommand {
                     "pipelineVersion": .string(record.pipelineHash), "enabled": .bool(record.enabled),
                     "trigger": .string(trigger?.summary ?? "?"), "enabledAt": .double(record.anchor),
                 ]
-                if !record.parameters.isEmpty { row["parameters"] = .object(record.parameters.mapValues { .string($0) }) }
+                if !record.parameters.isEmpty {
+                    row["parameters"] = .object(record.parameters.mapValues { .string($0) })
+                }
                 let last = try context.store.lastFiring(triggerID: record.id)
                 if record.enabled, let schedule = trigger?.schedule {
                     let after = max(last?.scheduledTime ?? Int64(record.anchor.rounded(.up)) - 1, Int64(now) - 1)
@@ -128,10 +130,11 @@ struct ListTriggersCommand: ParsableCommand {
             for row in rows {
                 guard case .object(let row) = row else { continue }
                 let next = row["nextFiring"]?.number.map { "next " + Self.utc($0) } ?? ""
-                let last = row["lastFiring"]?.object.map { last in
-                    "last \(Self.utc(last["firedAt"]?.number ?? 0)) → \(last["execution"]?.string ?? "")"
-                        + " \(last["status"]?.string ?? "")"
-                } ?? "never fired"
+                let last =
+                    row["lastFiring"]?.object.map { last in
+                        "last \(Self.utc(last["firedAt"]?.number ?? 0)) → \(last["execution"]?.string ?? "")"
+                            + " \(last["status"]?.string ?? "")"
+                    } ?? "never fired"
                 print(
                     [
                         row["name"]?.string ?? "", row["enabled"] == .bool(true) ? "enabled " : "disabled",

@@ -44,7 +44,8 @@ extension SQLiteStore: TriggerStore {
             try db.execute(
                 sql: "INSERT OR IGNORE INTO pipeline (hash, name, definition, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [pipeline.hash, pipeline.name, pipeline.definition, now])
-            try db.execute(sql: "UPDATE pipeline_trigger SET enabled = 0 WHERE pipeline_path = ?", arguments: [pipelinePath])
+            try db.execute(
+                sql: "UPDATE pipeline_trigger SET enabled = 0 WHERE pipeline_path = ?", arguments: [pipelinePath])
             let text = JSONValue.object(parameters.mapValues { .string($0) }).canonicalJSON
             for (position, name) in names.enumerated() {
                 try db.execute(

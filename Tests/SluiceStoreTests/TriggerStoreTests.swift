@@ -23,7 +23,8 @@ import Testing
         let store = try writer.open(in: folder)
         let trigger = try #require(try enable(store).first)
         #expect(trigger.name == "p:1" && trigger.parameters == ["K": "v"] && trigger.anchor == 5)
-        let firing = TriggerFiring(triggerID: trigger.id, key: "file:/a.csv:sha256:1", scheduledTime: nil,
+        let firing = TriggerFiring(
+            triggerID: trigger.id, key: "file:/a.csv:sha256:1", scheduledTime: nil,
             executionID: "e1", firedAt: 11)
         #expect(try store.recordFiring(firing, execution: execution("e1")))
         #expect(try store.execution(id: "e1")?.status == .queued)
@@ -42,7 +43,8 @@ import Testing
         let store = try writer.open(in: folder)
         let first = try enable(store)
         _ = try store.recordFiring(
-            TriggerFiring(triggerID: first[0].id, key: "schedule:60", scheduledTime: 60, executionID: "e1", firedAt: 60),
+            TriggerFiring(
+                triggerID: first[0].id, key: "schedule:60", scheduledTime: 60, executionID: "e1", firedAt: 60),
             execution: execution("e1"))
         let second = try enable(store, now: 100)
         #expect(second.map(\.id) == first.map(\.id))

@@ -106,7 +106,8 @@ public final class TriggerService: Sendable {
         for record in records {
             guard let ids = try? store.unfinishedExecutions(triggerID: record.id) else { continue }
             for id in ids {
-                guard let execution = try? store.execution(id: id), let pipeline = storedPipeline(execution.pipelineHash)
+                guard let execution = try? store.execution(id: id),
+                    let pipeline = storedPipeline(execution.pipelineHash)
                 else { continue }
                 launch(id, pipeline)
             }
@@ -118,7 +119,8 @@ public final class TriggerService: Sendable {
         var active: [Active] = []
         for record in records where record.enabled {
             guard let pipeline = storedPipeline(record.pipelineHash), record.index < pipeline.triggers.count else {
-                reportOnce(&state, "\(record.name): its pipeline version \(record.pipelineHash) is missing; enable it again")
+                reportOnce(
+                    &state, "\(record.name): its pipeline version \(record.pipelineHash) is missing; enable it again")
                 continue
             }
             active.append(Active(record: record, trigger: pipeline.triggers[record.index], pipeline: pipeline))

@@ -66,7 +66,8 @@ extension PipelineCompiler {
         reporter.error(
             "missing-key",
             "a trigger needs 'files' (a folder to watch), 'every' or 'schedule' (a schedule) or 'on' (a registry event)",
-            at: location, fix: "add 'files: data/incoming', 'schedule: \"rate(1 hour)\"' or 'on: {model_approved: {group: G}}'")
+            at: location,
+            fix: "add 'files: data/incoming', 'schedule: \"rate(1 hour)\"' or 'on: {model_approved: {group: G}}'")
         return nil
     }
 
