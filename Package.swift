@@ -10,7 +10,8 @@ let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "sluice", targets: ["sluice"])
+        .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluice-bench", targets: ["sluice-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,7 +47,9 @@ let package = Package(
         // Scheduler, state machines, retries, timeouts, caching, resume, approvals. Talks to the store by protocol.
         .target(
             name: "SluiceEngine",
-            dependencies: ["SluiceCore"],
+            dependencies: [
+                "SluiceCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
         // Built-in steps, command, Lambda-style handler, HTTP and container executors.
@@ -79,6 +82,8 @@ let package = Package(
                 "SluiceCore", "SluiceML",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
@@ -132,6 +137,8 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"], swiftSettings: upcoming),
+        // The benchmarks of BENCHMARKS.md, apart from the user's commands.
+        .executableTarget(name: "sluice-bench", dependencies: ["SluiceCLI"], swiftSettings: upcoming),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceSpecTests",

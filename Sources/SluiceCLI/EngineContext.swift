@@ -76,9 +76,10 @@ struct EngineContext {
         executionID: String, next: any ExecutionObserver, baseURL: @escaping @Sendable () -> String,
         report: @escaping @Sendable (String) -> Void
     ) -> ApprovalMailer {
-        ApprovalMailer(
+        let delivery = Self.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath))
+        return ApprovalMailer(
             next: next, executionID: executionID,
-            delivery: Self.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath)), baseURL: baseURL,
+            deliver: { try await delivery.deliver(to: $0, subject: $1, body: $2, id: $3) }, baseURL: baseURL,
             report: report)
     }
 
@@ -98,48 +99,42 @@ struct EngineContext {
         return formatter.string(from: Date()) + "-" + String(format: "%06x", UInt32.random(in: 0...0xff_ffff))
     }
 
+    /// The runner that claims and drives executions as this process.
+    var runner: ExecutionRunner { ExecutionRunner(engine: engine, owner: Self.owner, ownerIsAlive: Self.isAlive) }
+
     /// Claims the execution, waiting in the queue while its pipeline version is at its concurrency limit, then
     /// drives it to the end.
     func claimAndDrive(executionID: String, pipeline: Pipeline, display: LiveDisplay) async throws -> ExecutionStatus {
         var announcedQueue = false
-        while true {
-            let result = try store.claim(
-                executionID: executionID, owner: Self.owner, now: Date().timeIntervalSince1970,
-                leaseSeconds: engine.configuration.leaseSeconds, ownerIsAlive: Self.isAlive)
-            switch result {
-            case .claimed:
-                return try await engine.drive(
-                    executionID: executionID, pipeline: pipeline, owner: Self.owner,
-                    observer: approvalMailer(executionID: executionID, next: display, baseURL: { Self.serveURL }) {
-                        display.line($0)
-                    })
-            case .queued(let running):
-                if !announcedQueue {
-                    display.line(
-                        "queued: \(running) execution(s) of this pipeline version already running "
-                            + "(max_concurrent_executions: \(pipeline.maxConcurrentExecutions)); waiting for a slot")
-                    announcedQueue = true
-                }
-                try await Task.sleep(nanoseconds: UInt64.random(in: 50_000_000...200_000_000))
-            case .ownedByOther(let pid):
-                throw CLIError(
-                    "execution \(executionID) is being driven by process \(pid); wait for it or `sluice cancel \(executionID)`"
-                )
-            case .finished(let status):
-                throw CLIError(
-                    "execution \(executionID) already \(status.rawValue); use `sluice retry` to run it again")
-            case .notFound:
-                throw CLIError("no execution '\(executionID)'; list them with `sluice executions`")
-            }
+        let outcome = try await runner.run(
+            executionID: executionID, pipeline: pipeline,
+            observer: approvalMailer(executionID: executionID, next: display, baseURL: { Self.serveURL }) {
+                display.line($0)
+            },
+            onQueued: { running in
+                guard !announcedQueue else { return }
+                display.line(
+                    "queued: \(running) execution(s) of this pipeline version already running "
+                        + "(max_concurrent_executions: \(pipeline.maxConcurrentExecutions)); waiting for a slot")
+                announcedQueue = true
+            })
+        switch outcome {
+        case .finished(let status):
+            return status
+        case .ownedByOther(let pid):
+            throw CLIError(
+                "execution \(executionID) is being driven by process \(pid); wait for it or `sluice cancel \(executionID)`"
+            )
+        case .alreadyFinished(let status):
+            throw CLIError("execution \(executionID) already \(status.rawValue); use `sluice retry` to run it again")
+        case .notFound:
+            throw CLIError("no execution '\(executionID)'; list them with `sluice executions`")
         }
     }
 
     /// The pipeline version an execution runs, as stored when it started.
     func storedPipeline(of execution: ExecutionRecord) throws -> Pipeline {
-        guard let definition = try store.pipelineDefinition(hash: execution.pipelineHash),
-            let pipeline = try? JSONDecoder().decode(Pipeline.self, from: Data(definition.utf8))
-        else { throw CLIError("execution \(execution.id): its pipeline version is missing from the store") }
-        return pipeline
+        try runner.storedPipeline(of: execution)
     }
 
     func findExecution(_ id: String) throws -> ExecutionRecord {

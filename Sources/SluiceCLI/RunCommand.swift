@@ -37,8 +37,7 @@ struct RunCommand: AsyncParsableCommand {
         try await reportingErrors {
             let context = try EngineContext.open(maxParallel: maxParallel)
             let id = EngineContext.newExecutionID()
-            let execution = try context.engine.prepare(pipeline: loaded, overrides: overrides, id: id)
-            try context.store.createExecution(execution)
+            try context.runner.create(pipeline: loaded, overrides: overrides, id: id)
             if detach {
                 try startDetached(context: context, id: id, pipelineName: loaded.name)
                 return

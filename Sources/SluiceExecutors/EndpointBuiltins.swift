@@ -6,7 +6,8 @@ public import SluiceCore
 /// Inputs (as the `DeployEndpoint` module declares them): `ModelVersion` (`Group/N`, or `Group` for its latest
 /// Approved version) or `ModelPackageGroup` (its latest Approved version), `Endpoint`, `Stage` (`staging` by
 /// default), `Variant` (`AllTraffic`), `CapturePercentage` (0…100) or `DataCapture` (true = 100 %, false = off),
-/// `AllowUnapproved` (false: a version that is not Approved is refused).
+/// `AllowUnapproved` (false: a version that is not Approved is refused); predict-by-id: `FeatureGroup` and `IdField`
+/// (the body field holding the record id), with optional further paths `PredictRoute` and `FeaturesRoute`.
 /// Outputs: `Endpoint`, `Stage`, `ModelVersion` (`Group/N`), `EndpointUrl` (the stage's base URL on `sluice serve`).
 public struct DeployEndpointStep: BuiltinStep {
     let endpoints: any EndpointRegistry
@@ -67,6 +68,22 @@ public struct DeployEndpointStep: BuiltinStep {
             throw failure(error.description)
         }
         context.log("deployed \(group)/\(version) to \(endpoint) (\(stage)) as deployment #\(record.id)")
+        if let featureGroup = context.value("FeatureGroup")?.string, !featureGroup.isEmpty {
+            guard let idField = context.value("IdField")?.string, !idField.isEmpty else {
+                throw failure("input 'IdField' is required with 'FeatureGroup': the body field of the id, e.g. user_id")
+            }
+            func route(_ name: String) -> String? { context.value(name)?.string.flatMap { $0.isEmpty ? nil : $0 } }
+            do {
+                try endpoints.setFeatureLookup(
+                    endpoint: endpoint,
+                    FeatureLookup(
+                        group: featureGroup, idField: idField, featuresRoute: route("FeaturesRoute"),
+                        predictRoute: route("PredictRoute")))
+            } catch let error as EndpointError {
+                throw failure(error.description)
+            }
+            context.log("\(endpoint) predicts by \(idField) from feature group \(featureGroup)")
+        }
         return [
             "Endpoint": .string(endpoint), "Stage": .string(stage), "ModelVersion": .string("\(group)/\(version)"),
             "EndpointUrl": .string("\(serveURL)/endpoints/\(endpoint)/\(stage)"),

@@ -9,90 +9,6 @@ import NIOHTTPTypesHTTP1
 import SluiceServing
 import Synchronization
 
-/// Where a serving request goes, from its route.
-struct ServingRoute: Sendable {
-    /// The endpoint named in the path; nil = the default endpoint.
-    var endpoint: String?
-    /// The stage named in the path; nil = production.
-    var stage: StageName?
-    /// How the answer is shaped.
-    var shape: ResponseShape
-
-    init(endpoint: String?, stage: StageName?, shape: ResponseShape) {
-        self.endpoint = endpoint
-        self.stage = stage
-        self.shape = shape
-    }
-
-    /// The route of a `POST` to `uri` on the event loop's path, or nil to leave the request to the router.
-    ///
-    /// Recognised: `/stream`, `/batch`, `/invocations`, `/{stage}/stream|batch` for a stage the default endpoint
-    /// has, `/endpoints/{name}/invocations` and `/endpoints/{name}/{stage}/stream|batch|invocations`, with plain
-    /// path segments (letters, digits, `-_.~`, not starting with a dot). Anything else, including every path
-    /// another route could claim, goes to the router, which has the same serving routes and answers them alike.
-    init?(uri: String, endpoints: EndpointTable) {
-        var segments: [Substring] = []
-        segments.reserveCapacity(4)
-        var segmentStart: String.Index?
-        var index = uri.startIndex
-        let utf8 = uri.utf8
-        guard utf8.first == UInt8(ascii: "/") else { return nil }
-        index = utf8.index(after: index)
-        segmentStart = index
-        while true {
-            let byte = index == utf8.endIndex ? UInt8(ascii: "?") : utf8[index]
-            if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") {
-                guard let start = segmentStart, start < index, segments.count < 4,
-                    utf8[start] != UInt8(ascii: ".")
-                else { return nil }
-                segments.append(uri[start..<index])
-                if byte == UInt8(ascii: "?") { break }
-                segmentStart = utf8.index(after: index)
-            } else if !Self.isPlain(byte) {
-                return nil
-            }
-            index = utf8.index(after: index)
-        }
-        func shape(_ name: Substring, invocations: Bool) -> ResponseShape? {
-            switch name {
-            case "stream": .stream
-            case "batch": .batch
-            case "invocations" where invocations: .invocations
-            default: nil
-            }
-        }
-        switch segments.count {
-        case 1:
-            guard let shape = shape(segments[0], invocations: true) else { return nil }
-            self.init(endpoint: nil, stage: .production, shape: shape)
-        case 2:
-            let stage = StageName(rawValue: String(segments[0]))
-            guard let shape = shape(segments[1], invocations: false), let name = endpoints.defaultEndpoint,
-                endpoints.contains(endpoint: name, stage: stage)
-            else { return nil }
-            self.init(endpoint: nil, stage: stage, shape: shape)
-        case 3:
-            guard segments[0] == "endpoints", segments[2] == "invocations" else { return nil }
-            self.init(endpoint: String(segments[1]), stage: .production, shape: .invocations)
-        case 4:
-            guard segments[0] == "endpoints", let shape = shape(segments[3], invocations: true) else { return nil }
-            self.init(endpoint: String(segments[1]), stage: StageName(rawValue: String(segments[2])), shape: shape)
-        default:
-            return nil
-        }
-    }
-
-    private static func isPlain(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-            UInt8(ascii: "~"):
-            true
-        default: false
-        }
-    }
-}
-
 /// One serving request: its route, the headers it reads (found in one pass), and when it started.
 struct ServingExchange: Sendable {
     var route: ServingRoute
@@ -233,10 +149,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var held: [HTTPServerRequestPart] = []
     private var readHeld = false
     // Connection state, as Hummingbird's `HTTPConnectionStateHandler` keeps it.
-    private var requestsInProgress = 0
-    private var isReadingRequest = false
-    private var lastActive = NIODeadline.now()
-    private var closeAfterResponse = false
+    private var connection: ConnectionStateMachine
     private var idleCheck: Scheduled<Void>?
     /// Answers 408 when the body being read is not complete by the request timeout, even if no more of it arrives.
     private var bodyDeadline: Scheduled<Void>?
@@ -244,10 +157,13 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     init(server: SluiceServer) {
         self.server = server
+        let (seconds, attoseconds) = server.configuration.idleTimeout.components
+        connection = ConnectionStateMachine(
+            idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000), now: .now())
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActive = .now()
+        connection.read(at: .now())
         let part = unwrapInboundIn(data)
         if predicting {
             held.append(part)
@@ -261,14 +177,13 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         func passOn() { context.fireChannelRead(data ?? wrapInboundOut(part)) }
         switch part {
         case .head(let head):
-            requestsInProgress += 1
-            isReadingRequest = true
+            connection.requestStarted()
             if routerRequests == 0, let exchange = exchange(for: head) {
                 do throws(ServingError) {
                     reading = (exchange, try server.admit(exchange))
                     state = .reading
                 } catch {
-                    respond(context, exchange, .failure(error))
+                    refuse(context, exchange, error)
                     state = .discarding
                 }
             } else {
@@ -287,7 +202,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 if let exchange = reading?.exchange,
                     ContinuousClock.now > exchange.started + server.configuration.requestTimeout
                 {
-                    respond(context, exchange, .failure(server.overdue()))
+                    refuse(context, exchange, server.overdue())
                     endReading()
                     state = .discarding
                 }
@@ -297,7 +212,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 break
             }
         case .end:
-            isReadingRequest = false
+            connection.requestEnded()
             switch state {
             case .reading:
                 if let (exchange, live) = reading {
@@ -306,7 +221,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                     if body.readableBytes > Self.eventLoopPredictionLimit {
                         predictOffLoop(context, exchange, live, body)
                     } else {
-                        respond(context, exchange, server.invokeResult(live, body: body, exchange))
+                        respond(context, server.answer(live, body: body, exchange))
                     }
                 }
             case .passing:
@@ -335,7 +250,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         bodyDeadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: timeout) {
             self.bodyDeadline = nil
             guard case .reading = self.state, self.reading?.exchange.started == exchange.started else { return }
-            self.respond(context, exchange, .failure(self.server.overdue()))
+            self.refuse(context, exchange, self.server.overdue())
             self.endReading()
             self.state = .discarding
             if self.needsFlush {
@@ -355,13 +270,13 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         let server = server
         Task {
-            let result = server.invokeResult(live, body: body, exchange)
+            let reply = server.answer(live, body: body, exchange)
             loop.execute {
                 let (handler, context) = bound.value
                 handler.predicting = false
                 // The connection closed meanwhile: nobody to answer.
                 guard !handler.removed else { return }
-                handler.respond(context, exchange, result)
+                handler.respond(context, reply)
                 handler.resumeHeld(context)
             }
         }
@@ -404,7 +319,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             return
         }
         if routerRequests > 0 { routerRequests -= 1 }
-        if responseEnded() {
+        if connection.responseEnded(at: .now()) == .close {
             context.writeAndFlush(data, promise: promise)
             context.close(promise: nil)
         } else {
@@ -442,36 +357,26 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.fireUserInboundEventTriggered(event)
             return
         }
-        // Graceful shutdown: close now if nothing is in progress, else after the last response.
-        if requestsInProgress == 0 {
-            context.close(promise: nil)
-        } else {
-            closeAfterResponse = true
-        }
+        perform(connection.quiesce(), context)
     }
 
-    /// Counts a finished response; returns whether the connection should now close.
-    private func responseEnded() -> Bool {
-        lastActive = .now()
-        requestsInProgress = max(requestsInProgress - 1, 0)
-        return requestsInProgress == 0 && closeAfterResponse
-    }
-
-    /// Closes the connection once it has been silent for the idle timeout, except while a request it has fully
-    /// received is being answered.
+    /// Closes the connection once it has been silent for the idle timeout (the state machine decides).
     private func scheduleIdleCheck(_ context: ChannelHandlerContext) {
         guard idleCheck == nil else { return }
-        let timeout = TimeAmount.nanoseconds(
-            Int64(server.configuration.idleTimeout.components.seconds) * 1_000_000_000
-                + server.configuration.idleTimeout.components.attoseconds / 1_000_000_000)
-        idleCheck = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: lastActive + timeout) {
-            self.idleCheck = nil
-            let answering = !self.isReadingRequest && self.requestsInProgress > 0
-            if !answering, NIODeadline.now() >= self.lastActive + timeout {
-                context.close(promise: nil)
-            } else {
-                if answering { self.lastActive = .now() }
-                self.scheduleIdleCheck(context)
+        perform(connection.firstIdleCheck, context)
+    }
+
+    /// Performs an action of the connection's state machine.
+    private func perform(_ action: ConnectionStateMachine.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .close:
+            context.close(promise: nil)
+        case .checkIdle(let deadline):
+            idleCheck = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: deadline) {
+                self.idleCheck = nil
+                self.perform(self.connection.idleCheckDue(at: .now()), context)
             }
         }
     }
@@ -481,7 +386,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The exchange of a request this handler answers, or nil when it goes to the router.
     private func exchange(for head: HTTPRequestHead) -> ServingExchange? {
         guard head.method == .POST, head.version == .http1_1,
-            let route = ServingRoute(uri: head.uri, endpoints: server.service.endpoints)
+            let route = ServingRouteTable.route(uri: head.uri, endpoints: server.service.endpoints)
         else { return nil }
         var length: Int?
         for (name, value) in head.headers {
@@ -501,12 +406,12 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             server: server)
     }
 
-    private func respond(
-        _ context: ChannelHandlerContext,
-        _ exchange: ServingExchange,
-        _ result: Result<Invocation, ServingError>
-    ) {
-        let reply = server.complete(exchange, result, method: .post)
+    /// Answers a request refused before its body was predicted on.
+    private func refuse(_ context: ChannelHandlerContext, _ exchange: ServingExchange, _ error: ServingError) {
+        respond(context, server.complete(exchange, .failure(error), method: .post))
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ reply: ServingReply) {
         var headers = HTTPHeaders()
         headers.reserveCapacity(6)
         reply.forEachHeader { name, value in headers.add(name: name, value: value) }
@@ -516,7 +421,7 @@ final class ServingChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
-        if responseEnded() {
+        if connection.responseEnded(at: .now()) == .close {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             context.close(promise: nil)
         } else {

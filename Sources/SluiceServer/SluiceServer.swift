@@ -89,7 +89,10 @@ public struct SluiceServer: Sendable {
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         addRoutes(to: router)
+        addLookupRoutes(to: router)
         for group in routes { group.addRoutes(to: router) }
+        // Added last, so it sees only the requests no route claimed.
+        router.add(middleware: ConfiguredLookupMiddleware(server: self))
         var services = services
         if let capture = service.capture { services.append(CaptureService(writer: capture)) }
         return Application(
@@ -122,36 +125,14 @@ public struct SluiceServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render()))
             )
         }
-        // SageMaker runtime (boto3 `invoke_endpoint`) and the container contract: no key, production stage.
-        router.post("/endpoints/{name}/invocations") { request, context in
-            await handle(
-                request, context, endpoint: context.parameters.get("name"), stage: .production, shape: .invocations)
-        }
-        router.post("/endpoints/{name}/{stage}/invocations") { request, context in
-            await handle(
-                request, context, endpoint: context.parameters.get("name"),
-                stage: context.parameters.get("stage").map(StageName.init(rawValue:)), shape: .invocations
-            )
-        }
-        router.post("/invocations") { request, context in
-            await handle(request, context, endpoint: nil, stage: .production, shape: .invocations)
-        }
-        // W1's API: key required.
-        for (suffix, shape) in [("stream", ResponseShape.stream), ("batch", .batch)] {
-            router.post("/endpoints/{name}/{stage}/\(suffix)") { request, context in
+        // SageMaker's runtime and container routes and W1's, from the table the event-loop handler matches too.
+        for entry in ServingRouteTable.entries {
+            let (shape, namesStage) = (entry.shape, entry.namesStage)
+            router.post(RouterPath(entry.path)) { request, context in
                 await handle(
                     request, context, endpoint: context.parameters.get("name"),
-                    stage: context.parameters.get("stage").map(StageName.init(rawValue:)), shape: shape
-                )
-            }
-            router.post("/{stage}/\(suffix)") { request, context in
-                await handle(
-                    request, context, endpoint: nil,
-                    stage: context.parameters.get("stage").map(StageName.init(rawValue:)), shape: shape
-                )
-            }
-            router.post("/\(suffix)") { request, context in
-                await handle(request, context, endpoint: nil, stage: .production, shape: shape)
+                    stage: namesStage ? context.parameters.get("stage").map(StageName.init(rawValue:)) : .production,
+                    shape: shape)
             }
         }
     }
@@ -199,15 +180,15 @@ public struct SluiceServer: Sendable {
         )
     }
 
-    /// `invoke` as a result.
-    func invokeResult(_ live: LiveStage, body: ByteBuffer, _ exchange: ServingExchange) -> Result<
-        Invocation, ServingError
-    > {
+    /// Runs the inference on the whole body and completes the request: one call from the event-loop handler.
+    func answer(_ live: LiveStage, body: ByteBuffer, _ exchange: ServingExchange) -> ServingReply {
+        let result: Result<Invocation, ServingError>
         do throws(ServingError) {
-            return .success(try invoke(live, body: body, exchange))
+            result = .success(try invoke(live, body: body, exchange))
         } catch {
-            return .failure(error)
+            result = .failure(error)
         }
+        return complete(exchange, result, method: .post)
     }
 
     /// The response to a finished serving request, counted in the metrics and written to the access log.
@@ -298,7 +279,7 @@ public struct SluiceServer: Sendable {
         case .emptyBody, .validation, .unknownVariant: .badRequest
         case .unsupportedMediaType: .unsupportedMediaType
         case .payloadTooLarge: .contentTooLarge
-        case .unknownEndpoint: .notFound
+        case .unknownEndpoint, .unknownRecord: .notFound
         case .missingKey: .unauthorized
         case .invalidKey: .forbidden
         case .throttled, .quotaExceeded: .tooManyRequests

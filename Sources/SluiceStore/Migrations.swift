@@ -311,6 +311,14 @@ enum Migrations {
                     ) STRICT;
                     """)
         }
+        migrator.registerMigration("v7_feature_lookup") { db in
+            // An endpoint's predict-by-id setting, as JSON (`FeatureLookup`); NULL = off.
+            try db.execute(
+                sql: """
+                    ALTER TABLE endpoint ADD COLUMN feature_lookup TEXT
+                        CHECK (feature_lookup IS NULL OR json_valid(feature_lookup));
+                    """)
+        }
         registerTriggerMigrations(&migrator)
         return migrator
     }

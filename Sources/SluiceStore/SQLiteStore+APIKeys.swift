@@ -1,40 +1,6 @@
 import GRDB
 public import SluiceCore
 
-/// A stored API key: the SHA-256 of the key (never the key), its usage plan and optional endpoint scope.
-public struct StoredAPIKey: Hashable, Sendable {
-    /// Public identifier, `key_…`.
-    public var id: String
-    public var name: String
-    /// Lowercase hex SHA-256 of the key's UTF-8 bytes.
-    public var hashHex: String
-    public var createdAt: Double
-    public var revokedAt: Double?
-    /// Requests per second and burst of the token bucket; nil = unlimited.
-    public var rate: Double?
-    public var burst: Int?
-    public var dailyQuota: Int?
-    public var monthlyQuota: Int?
-    /// The only endpoint the key may call; nil = every endpoint.
-    public var endpoint: String?
-
-    public init(
-        id: String, name: String, hashHex: String, createdAt: Double, revokedAt: Double? = nil, rate: Double? = nil,
-        burst: Int? = nil, dailyQuota: Int? = nil, monthlyQuota: Int? = nil, endpoint: String? = nil
-    ) {
-        self.id = id
-        self.name = name
-        self.hashHex = hashHex
-        self.createdAt = createdAt
-        self.revokedAt = revokedAt
-        self.rate = rate
-        self.burst = burst
-        self.dailyQuota = dailyQuota
-        self.monthlyQuota = monthlyQuota
-        self.endpoint = endpoint
-    }
-}
-
 /// An API key request the user can fix (an unknown key id or endpoint, a bad plan).
 public struct APIKeyError: MessageError, Hashable, Sendable {
     public static let code = "api-key"

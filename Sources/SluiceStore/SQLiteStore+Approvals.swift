@@ -3,7 +3,7 @@ import GRDB
 public import SluiceCore
 
 // Approval steps: waiting approvals, single-use token decisions, executions to adopt.
-extension SQLiteStore {
+extension SQLiteStore: ApprovalStoring, ExecutionAdopting {
     public func approval(executionID: String, step: String) throws -> ApprovalRecord? {
         try writer.read { db in
             try Row.fetchOne(

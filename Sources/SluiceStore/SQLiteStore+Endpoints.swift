@@ -103,7 +103,8 @@ extension SQLiteStore: EndpointRegistry {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM endpoint ORDER BY name").map {
                 EndpointRecord(
-                    name: $0["name"], capturePercentage: $0["capture_percentage"], createdAt: $0["created_at"])
+                    name: $0["name"], capturePercentage: $0["capture_percentage"], createdAt: $0["created_at"],
+                    featureLookup: Self.featureLookup(json: $0["feature_lookup"]))
             }
         }
     }

@@ -4,7 +4,7 @@ public import SluiceCore
 
 extension Migrations {
     static func registerTriggerMigrations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v7_triggers") { db in
+        migrator.registerMigration("v8_triggers") { db in
             // One row per trigger position of a pipeline file; re-enabling updates it, so its firings stay.
             // A firing's key is unique per trigger: one execution per file content, scheduled time, model version.
             try db.execute(

@@ -9,11 +9,11 @@ import Testing
 
 /// Runs the store-backed server of `sandbox` on an ephemeral port for the duration of `body`.
 func withStoreServer(
-    _ sandbox: ServingSandbox, _ body: @Sendable (Int) async throws -> Void
+    _ sandbox: ServingSandbox, pollInterval: Duration = .milliseconds(50), _ body: @Sendable (Int) async throws -> Void
 ) async throws {
     let runtime = try ServeRuntime(
         home: SluiceHome(path: sandbox.homePath), store: sandbox.store,
-        configuration: .init(host: "127.0.0.1", port: 0, pollInterval: .milliseconds(50)))
+        configuration: .init(host: "127.0.0.1", port: 0, pollInterval: pollInterval))
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let group = runtime.serviceGroup(signals: []) { continuation.yield($0) }
     try await withThrowingTaskGroup(of: Void.self) { tasks in

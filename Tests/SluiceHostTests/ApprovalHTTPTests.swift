@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceEngine
 import SluiceServing
 import SluiceStore
 import SluiceTesting

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ServiceLifecycle
 import SluiceCore
+import SluiceEngine
 import SluiceExecutors
 import SluiceServer
 import SluiceServing

@@ -37,9 +37,8 @@ struct HostedServer: Sendable {
         self.runtime = try ServeRuntime(
             home: home, store: context.store, configuration: configuration, logger: logger, keyring: keyring,
             routes: [
-                ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell)),
+                ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell, clock: context.engine.clock)),
                 ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring),
-                CreditRiskRoutes(backend: StoreCreditRisk(store: context.store)),
             ],
             services: [engine, HostedTriggers(context: context, engine: engine, sink: sink)])
     }

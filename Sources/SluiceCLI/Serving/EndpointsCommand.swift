@@ -157,13 +157,34 @@ struct EndpointsCommand: ParsableCommand {
         @Option(help: "Percentage (0-100) of the endpoint's requests captured under .sluice/capture/.")
         var capturePercent: Double?
         @Flag(help: "Deploy even if the version is not Approved.") var allowUnapproved = false
+        @Option(help: "Predict by record id: the feature group a request's id is looked up in.")
+        var features: String?
+        @Option(help: "With --features: the request body's field holding the record id, e.g. user_id.")
+        var idField: String?
+        @Option(help: "With --features: a further path answering predictions by id, e.g. /predict.")
+        var predictRoute: String?
+        @Option(help: "With --features: a further path answering an id's latest feature map, e.g. /features.")
+        var featuresRoute: String?
         @OptionGroup var actor: Actor
 
         func run() throws { try reportingErrors(execute) }
 
+        func validate() throws {
+            if (features == nil) != (idField == nil) {
+                throw ValidationError("--features and --id-field go together: --features GROUP --id-field user_id")
+            }
+            if features == nil, predictRoute != nil || featuresRoute != nil {
+                throw ValidationError("--predict-route and --features-route need --features GROUP --id-field FIELD")
+            }
+        }
+
         private func execute() throws {
             let store = try EngineContext.open().store
             let version = try model.resolve(in: store)
+            if let features, try store.featureGroup(name: features) == nil {
+                throw CLIError(
+                    "--features \(features): no such feature group; list them with `sluice features list`")
+            }
             let record = try store.deploy(
                 endpoint: endpoint, stage: stage,
                 variant: DeployedVariant(
@@ -172,6 +193,14 @@ struct EndpointsCommand: ParsableCommand {
                 replacing: !add && !shadow, allowUnapproved: allowUnapproved, capturePercentage: capturePercent,
                 by: actor.by, reason: actor.reason, now: Date().timeIntervalSince1970)
             print("\(endpoint) (\(stage)) #\(record.id): \(record.variantSummary)")
+            if let features, let idField {
+                try store.setFeatureLookup(
+                    endpoint: endpoint,
+                    FeatureLookup(
+                        group: features, idField: idField, featuresRoute: featuresRoute, predictRoute: predictRoute))
+                let routes = ["/endpoints/\(endpoint)/\(stage)/predict-by-id"] + [predictRoute].compactMap { $0 }
+                print("  predicts by \(idField) from feature group \(features): POST \(routes.joined(separator: ", "))")
+            }
         }
     }
 

@@ -34,12 +34,6 @@ struct ServeRuntime: Sendable {
     let server: SluiceServer
     let logger: Logger
 
-    /// Opens the store of `home` and loads what is deployed.
-    init(home: SluiceHome, configuration: Configuration = Configuration(), logger: Logger? = nil) throws {
-        let store = try home.open(durability: try SluiceHome.durability())
-        try self.init(home: home, store: store, configuration: configuration, logger: logger)
-    }
-
     /// A runtime over an already open store.
     /// - Parameters:
     ///   - keyring: the keys the server accepts, loaded from the store (shared with routes that check keys).
@@ -61,7 +55,8 @@ struct ServeRuntime: Sendable {
         meter = UsageMeter()
         meter.restore(try store.keyUsage())
         let capture = CaptureWriter(root: URL(fileURLWithPath: home.path).appendingPathComponent("capture"))
-        let service = InferenceService(endpoints: table, keyring: keyring, meter: meter, capture: capture)
+        let service = InferenceService(
+            endpoints: table, keyring: keyring, meter: meter, capture: capture, features: store)
         server = SluiceServer(
             service: service,
             configuration: .init(
@@ -92,42 +87,5 @@ struct ServeRuntime: Sendable {
             configuration: .init(
                 services: services(onServerRunning: onServerRunning).map { .init(service: $0) },
                 gracefulShutdownSignals: signals, logger: logger))
-    }
-
-    /// Serves until SIGINT or SIGTERM, then drains in-flight requests and the capture buffer.
-    func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await serviceGroup(onServerRunning: onServerRunning).run()
-    }
-}
-
-/// Polls the store's change counter and reloads what changed, and keeps the quota counts that changed. A crash
-/// loses at most one interval of counts.
-struct StorePoller: Service {
-    let sync: ServingSync
-    let meter: UsageMeter
-    let interval: Duration
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try sync.refresh()
-                } catch {
-                    sync.logger.error("cannot read deployments from the store: \(error)")
-                }
-                keepUsage()
-                try? await Task.sleep(for: interval)
-            }
-        }
-        keepUsage()
-    }
-
-    /// Counts are totals, so one that fails to save is written whole with its key's next change.
-    private func keepUsage() {
-        do {
-            try sync.source.store.saveKeyUsage(meter.takeChanges())
-        } catch {
-            sync.logger.error("cannot keep quota counts in the store: \(error)")
-        }
     }
 }

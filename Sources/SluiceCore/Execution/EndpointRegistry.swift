@@ -70,11 +70,14 @@ public struct EndpointRecord: Hashable, Sendable, Codable {
     /// Percentage (0…100) of requests captured under `.sluice/capture/<endpoint>/…`.
     public var capturePercentage: Double
     public var createdAt: Double
+    /// Predict-by-id: where the endpoint reads a record's features; nil = off.
+    public var featureLookup: FeatureLookup?
 
-    public init(name: String, capturePercentage: Double, createdAt: Double) {
+    public init(name: String, capturePercentage: Double, createdAt: Double, featureLookup: FeatureLookup? = nil) {
         self.name = name
         self.capturePercentage = capturePercentage
         self.createdAt = createdAt
+        self.featureLookup = featureLookup
     }
 }
 
@@ -128,6 +131,8 @@ public protocol EndpointRegistry: Sendable {
     func deploymentHistory(endpoint: String, stage: String?) throws -> [DeploymentRecord]
     /// The deployment `stage` of `endpoint` served at `time`, nil if it was not deployed yet.
     func deployment(endpoint: String, stage: String, at time: Double) throws -> DeploymentRecord?
+    /// Turns predict-by-id on (or, with nil, off) for an existing endpoint.
+    func setFeatureLookup(endpoint: String, _ lookup: FeatureLookup?) throws
 }
 
 /// The quota counts of one API key: requests admitted in a UTC day and in a UTC month. The server keeps them in the

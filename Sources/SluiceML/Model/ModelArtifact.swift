@@ -62,19 +62,18 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
         try predict(matrix: featureMatrix(frame))
     }
 
-    /// The feature matrix of raw rows (every transform applied).
+    /// The feature matrix of raw rows (every transform applied). Rows to predict on have no label, so a `select`
+    /// fitted on training rows keeps the label only when the rows have it.
     public func featureMatrix(_ frame: Frame) throws(MLError) -> Matrix {
         var data = frame
-        for transform in transforms { data = try transform.apply(data) }
-        return try data.matrix(features)
-    }
-
-    /// Class probabilities (rows × classes, in `multiclass.classes` order) of a multiclass model.
-    public func predictProbabilities(_ frame: Frame) throws(MLError) -> Matrix {
-        guard let multiclass else {
-            throw MLError(.invalidModel, "the model is not a multiclass classifier (algorithm '\(algorithm)')")
+        for transform in transforms {
+            if case .select(let columns) = transform, let label, columns.contains(label), !data.names.contains(label) {
+                data = try FittedTransform.select(columns: columns.filter { $0 != label }).apply(data)
+            } else {
+                data = try transform.apply(data)
+            }
         }
-        return multiclass.probabilities(try featureMatrix(frame))
+        return try data.matrix(features)
     }
 
     /// Predictions for an already transformed feature matrix (columns = `features`).

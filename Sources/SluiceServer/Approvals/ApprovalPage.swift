@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// The HTML pages of the approval flow: small, self-contained, no scripts.
 enum ApprovalPage {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SluiceCore
 
 /// The HTTP side of Approval steps: a confirmation page behind each link and a POST that decides.
 ///

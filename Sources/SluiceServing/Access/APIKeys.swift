@@ -62,10 +62,18 @@ public enum APIKey {
 /// The keys a server accepts.
 public final class APIKeyring: Sendable {
     private let records: Mutex<[APIKeyRecord]>
+    /// Asked for a key the keyring does not hold, before it is refused (a key created since the last reload).
+    private let missLookup = Mutex<(@Sendable (_ hash: [UInt8]) -> APIKeyRecord?)?>(nil)
 
     /// Creates a keyring holding `records`.
     public init(_ records: [APIKeyRecord] = []) {
         self.records = Mutex(records)
+    }
+
+    /// Has the keyring ask `lookup` (the store) for a key it does not hold before refusing it, and keep what it
+    /// finds, so a key works the moment it is stored.
+    public func lookUpMisses(with lookup: @escaping @Sendable (_ hash: [UInt8]) -> APIKeyRecord?) {
+        missLookup.withLock { $0 = lookup }
     }
 
     /// Adds a record.
@@ -107,6 +115,12 @@ public final class APIKeyring: Sendable {
                 for record in records where APIKey.constantTimeEqual(record.hash, digest) { match = record }
             }
         }
+        if match == nil, let lookup = missLookup.withLock({ $0 }), let found = lookup(Array(digest)) {
+            records.withLock { records in
+                if !records.contains(where: { $0.id == found.id }) { records.append(found) }
+            }
+            match = found
+        }
         guard let match else {
             throw ServingError(
                 .invalidKey, "The API key in x-api-key is not valid; create one with `sluice keys create`.")
@@ -122,18 +136,5 @@ public final class APIKeyring: Sendable {
                     + "`sluice keys create --endpoint \(endpoint)`.")
         }
         return match
-    }
-}
-
-/// Where the server's key records come from (the SQLite store plugs in here; `sluice keys` writes to it).
-public protocol APIKeySource: Sendable {
-    /// Every key record, revoked ones included (so their use answers "revoked", not "unknown").
-    func apiKeys() async throws -> [APIKeyRecord]
-}
-
-extension APIKeyring {
-    /// A keyring holding every record of `source`.
-    public convenience init(loadingFrom source: some APIKeySource) async throws {
-        self.init(try await source.apiKeys())
     }
 }

@@ -1,3 +1,4 @@
+import SluiceCore
 import Synchronization
 
 /// A stage of an endpoint, e.g. `staging` or `production`.
@@ -41,18 +42,22 @@ public struct StageDeployment: Sendable {
     public var formats: Set<InputFormat>
     /// Percentage of requests (0…100) captured.
     public var capturePercentage: Double
+    /// Predict-by-id: the feature group a request's record id is looked up in; nil = off.
+    public var featureLookup: FeatureLookup?
 
     /// Creates a deployment.
     public init(
         variants: [Variant],
         shadow: Variant? = nil,
         formats: Set<InputFormat> = [.csv, .json],
-        capturePercentage: Double = 0
+        capturePercentage: Double = 0,
+        featureLookup: FeatureLookup? = nil
     ) {
         self.variants = variants
         self.shadow = shadow
         self.formats = formats
         self.capturePercentage = capturePercentage
+        self.featureLookup = featureLookup
     }
 }
 
@@ -97,12 +102,6 @@ public final class LiveStage: Sendable {
         for (index, bound) in cumulativeWeights.enumerated() where point < bound { return variants[index] }
         return variants[variants.count - 1]
     }
-}
-
-/// Where endpoint deployments come from when the server starts (the registry-backed store plugs in here).
-public protocol EndpointSource: Sendable {
-    /// Every endpoint stage to serve, with its loaded predictors.
-    func deployments() async throws -> [(endpoint: String, stage: StageName, deployment: StageDeployment)]
 }
 
 /// The endpoints being served; deploys swap a stage's snapshot atomically so in-flight requests finish on the
@@ -159,10 +158,12 @@ public final class EndpointTable: Sendable {
         }
     }
 
-    /// Loads every deployment of `source` into the table.
-    public func load(from source: some EndpointSource) async throws {
-        for item in try await source.deployments() {
-            deploy(endpoint: item.endpoint, stage: item.stage, item.deployment)
+    /// The live stages whose feature lookup answers `path` (a configured `featuresRoute` when `features` is true,
+    /// else a `predictRoute`).
+    public func stages(lookupRoute path: String, features: Bool) -> [LiveStage] {
+        all().filter { live in
+            guard let lookup = live.deployment.featureLookup else { return false }
+            return (features ? lookup.featuresRoute : lookup.predictRoute) == path
         }
     }
 }

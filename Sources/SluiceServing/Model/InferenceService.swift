@@ -10,6 +10,8 @@ public enum ResponseShape: Sendable {
     case stream
     /// W1's `/batch`: n rows in → a list of n lists.
     case batch
+    /// Predict-by-id and feature lookups: a JSON object naming a record id in → a JSON object.
+    case byID
 }
 
 /// The answer to one invocation.
@@ -20,6 +22,13 @@ public struct Invocation: Sendable {
     public var contentType: String
     /// The variant that answered.
     public var variant: String
+
+    /// Creates an answer.
+    public init(body: ByteBuffer, contentType: String, variant: String) {
+        self.body = body
+        self.contentType = contentType
+        self.variant = variant
+    }
 }
 
 /// Authenticates, throttles, decodes, routes to a variant, predicts, encodes and captures: everything a serving
@@ -33,6 +42,8 @@ public final class InferenceService: Sendable {
     public let meter: UsageMeter
     /// Where sampled requests go, when capture is on.
     public let capture: CaptureWriter?
+    /// Where predict-by-id reads feature records; nil = predict-by-id is off.
+    public let features: (any FeatureStore)?
     private let sampler: CaptureSampler
     private let clock: any WallClock
     private let inferenceIds = InferenceIDGenerator()
@@ -49,6 +60,7 @@ public final class InferenceService: Sendable {
         keyring: APIKeyring,
         meter: UsageMeter = UsageMeter(),
         capture: CaptureWriter? = nil,
+        features: (any FeatureStore)? = nil,
         captureSeed: UInt64 = 0x5EED,
         clock: any WallClock = SystemWallClock()
     ) {
@@ -57,6 +69,7 @@ public final class InferenceService: Sendable {
         self.keyring = keyring
         self.meter = meter
         self.capture = capture
+        self.features = features
         self.sampler = CaptureSampler(seed: captureSeed)
     }
 
@@ -100,36 +113,115 @@ public final class InferenceService: Sendable {
             output, rows: rows.rowCount, width: predictor.outputWidth, shape: shape, format: format,
             allocator: allocator
         )
-        if let capture {
-            let percentage = stage.deployment.capturePercentage
-            if sampler.shouldCapture(percentage: percentage) {
-                let now = clock.now
-                let inferenceId = inferenceIds.next()
-                capture.submit(
-                    CaptureRecord(
-                        endpoint: stage.endpoint, variant: variant.name, inferenceId: inferenceId, time: now,
-                        inputContentType: format.rawValue, input: body,
-                        outputContentType: outputType, output: buffer
-                    )
-                )
-                if let shadow = stage.deployment.shadow,
-                    let shadowOutput = try? predict(shadow.predictor, rows, variant: shadow.name)
-                {
-                    let (shadowBuffer, _) = Self.encode(
-                        shadowOutput, rows: rows.rowCount, width: shadow.predictor.outputWidth, shape: shape,
-                        format: format, allocator: allocator
-                    )
-                    capture.submit(
-                        CaptureRecord(
-                            endpoint: stage.endpoint, variant: shadow.name, inferenceId: inferenceId, time: now,
-                            inputContentType: format.rawValue, input: body,
-                            outputContentType: outputType, output: shadowBuffer
-                        )
-                    )
-                }
-            }
+        captureIfSampled(
+            stage, variant: variant.name, inputType: format.rawValue, input: body, outputType: outputType,
+            output: buffer
+        ) { shadow in
+            guard let shadowOutput = try? predict(shadow.predictor, rows, variant: shadow.name) else { return nil }
+            return Self.encode(
+                shadowOutput, rows: rows.rowCount, width: shadow.predictor.outputWidth, shape: shape,
+                format: format, allocator: allocator
+            ).0
         }
         return Invocation(body: buffer, contentType: outputType, variant: variant.name)
+    }
+
+    /// The latest feature map of record `id` in the feature group of `stage`'s endpoint.
+    public func features(of id: String, stage: LiveStage) throws(ServingError) -> [String: JSONValue] {
+        let lookup = try featureLookup(stage)
+        let record: FeatureRecord?
+        do {
+            record = try features?.latestFeatureRecord(group: lookup.group, recordID: id)
+        } catch {
+            throw ServingError(.unknownRecord, "Feature group '\(lookup.group)' cannot be read: \(error)")
+        }
+        guard let record else {
+            throw ServingError(
+                .unknownRecord, "no feature record for \(lookup.idField) '\(id)' in feature group '\(lookup.group)'")
+        }
+        return record.features
+    }
+
+    /// Predicts for record `id`: its latest features, in the order the model takes them, through one variant;
+    /// answers `{"result": "<prediction>"}` and is captured as the stage's other requests are.
+    /// - Parameters:
+    ///   - stage: the live stage; its deployment must have a feature lookup.
+    ///   - id: the record id.
+    ///   - body: the request body, kept as the captured input.
+    ///   - targetVariant: the `X-Amzn-SageMaker-Target-Variant` header, if any.
+    public func invoke(
+        _ stage: LiveStage, recordID id: String, body: ByteBuffer, targetVariant: String?,
+        allocator: ByteBufferAllocator
+    ) throws(ServingError) -> Invocation {
+        let record = try features(of: id, stage: stage)
+        let random = stage.deployment.variants.count > 1 && targetVariant == nil ? Double.random(in: 0..<1) : 0
+        let variant = try stage.variant(target: targetVariant, random: random)
+        func row(for predictor: any Predictor, variant: String) throws(ServingError) -> FeatureRows {
+            guard let names = predictor.inputNames, names.count == predictor.inputWidth else {
+                throw ServingError(
+                    .modelError,
+                    "Variant '\(variant)' does not name its input features, so it cannot predict from a feature "
+                        + "record; deploy a model trained by Sluice (its model.json names them).")
+            }
+            // A feature the record lacks is missing (NaN), as an empty CSV cell is: the model's imputation applies.
+            return FeatureRows(
+                values: names.map { record[$0]?.number ?? .nan }, rowCount: 1, columnCount: names.count)
+        }
+        let output = try predict(
+            variant.predictor, row(for: variant.predictor, variant: variant.name), variant: variant.name)
+        func answer(_ output: [Double]) -> ByteBuffer {
+            let value = output[0]
+            let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+            var buffer = allocator.buffer(capacity: text.utf8.count + 16)
+            buffer.writeString(JSONValue.object(["result": .string(text)]).canonicalJSON)
+            return buffer
+        }
+        let buffer = answer(output)
+        captureIfSampled(
+            stage, variant: variant.name, inputType: InputFormat.json.rawValue, input: body,
+            outputType: "application/json", output: buffer
+        ) { shadow in
+            guard let rows = try? row(for: shadow.predictor, variant: shadow.name),
+                let output = try? predict(shadow.predictor, rows, variant: shadow.name)
+            else { return nil }
+            return answer(output)
+        }
+        return Invocation(body: buffer, contentType: "application/json", variant: variant.name)
+    }
+
+    private func featureLookup(_ stage: LiveStage) throws(ServingError) -> FeatureLookup {
+        guard let lookup = stage.deployment.featureLookup, features != nil else {
+            throw ServingError(
+                .validation,
+                "Endpoint '\(stage.endpoint)' does not look up features; turn it on with `sluice endpoints deploy "
+                    + "\(stage.endpoint) Group/N --features GROUP --id-field FIELD`.")
+        }
+        return lookup
+    }
+
+    /// Writes the request and its answer to the capture (and the shadow's answer, from `shadowOutput`) when the
+    /// stage's sampling picks it.
+    private func captureIfSampled(
+        _ stage: LiveStage, variant: String, inputType: String, input: ByteBuffer, outputType: String,
+        output: ByteBuffer, shadowOutput: (Variant) -> ByteBuffer?
+    ) {
+        guard let capture, sampler.shouldCapture(percentage: stage.deployment.capturePercentage) else { return }
+        let now = clock.now
+        let inferenceId = inferenceIds.next()
+        capture.submit(
+            CaptureRecord(
+                endpoint: stage.endpoint, variant: variant, inferenceId: inferenceId, time: now,
+                inputContentType: inputType, input: input, outputContentType: outputType, output: output
+            )
+        )
+        if let shadow = stage.deployment.shadow, let shadowBuffer = shadowOutput(shadow) {
+            capture.submit(
+                CaptureRecord(
+                    endpoint: stage.endpoint, variant: shadow.name, inferenceId: inferenceId, time: now,
+                    inputContentType: inputType, input: input, outputContentType: outputType, output: shadowBuffer
+                )
+            )
+        }
     }
 
     private func inputFormat(_ contentType: String?, stage: LiveStage, shape: ResponseShape) throws(ServingError)
@@ -205,7 +297,7 @@ public final class InferenceService: Sendable {
             if bracketed { buffer.writeStaticString("]") }
         }
         switch shape {
-        case .stream:
+        case .stream, .byID:
             writeRow(0, bracketed: width != 1)
             return (buffer, "application/json")
         case .batch:

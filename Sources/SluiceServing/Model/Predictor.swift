@@ -28,6 +28,13 @@ public protocol Predictor: Sendable {
     var outputWidth: Int { get }
     /// Predicts every row; returns `rows.rowCount × outputWidth` numbers, row-major.
     func predict(_ rows: FeatureRows) throws -> [Double]
+    /// The names of the input features, in order, when the model knows them (needed to predict from a feature
+    /// record); nil otherwise.
+    var inputNames: [String]? { get }
+}
+
+extension Predictor {
+    public var inputNames: [String]? { nil }
 }
 
 /// A linear model: `ŷ = x · coefficients + intercept`.
@@ -36,11 +43,14 @@ public struct LinearPredictor: Predictor, Equatable {
     public let coefficients: [Double]
     /// The intercept added to every prediction.
     public let intercept: Double
+    /// The feature names, when known.
+    public let inputNames: [String]?
 
     /// Creates a linear predictor from its coefficients and intercept.
-    public init(coefficients: [Double], intercept: Double) {
+    public init(coefficients: [Double], intercept: Double, inputNames: [String]? = nil) {
         self.coefficients = coefficients
         self.intercept = intercept
+        self.inputNames = inputNames
     }
 
     public var inputWidth: Int { coefficients.count }

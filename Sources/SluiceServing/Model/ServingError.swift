@@ -16,6 +16,8 @@ public struct ServingError: SluiceError, Sendable, Equatable {
         public static let payloadTooLarge = Code(name: "PayloadTooLarge")
         /// No endpoint (or stage) has that name.
         public static let unknownEndpoint = Code(name: "ResourceNotFound")
+        /// No feature record has the id a predict-by-id request names.
+        public static let unknownRecord = Code(name: "RecordNotFound")
         /// The target variant header names no variant of the stage.
         public static let unknownVariant = Code(name: "UnknownVariant")
         /// No API key was sent.

@@ -1,5 +1,3 @@
-public import SluiceCore
-
 /// A pipeline run asked for over HTTP.
 public struct ExecutionSubmission: Sendable, Hashable {
     /// The pipeline file, absolute or relative to the server's working folder.

@@ -1,33 +1,42 @@
-import Foundation
-import SluiceCore
-import SluiceEngine
-import SluiceServer
-import SluiceStore
+public import SluiceCore
 
 /// The server's approval pages backed by the execution store: tokens are looked up and decided by their hash.
-struct StoreApprovalDesk: ApprovalDesk {
-    let store: SQLiteStore
+public struct StoreApprovalDesk: ApprovalDesk {
+    let store: any ExecutionStore & ApprovalStoring
     /// Rung after a decision, so an execution waiting in this process continues at once.
-    var bell: ApprovalBell?
+    let bell: ApprovalBell?
+    let clock: any EngineClock
 
-    func approval(token: String) async throws -> ApprovalView? {
+    /// - Parameters:
+    ///   - bell: rung after each decision, so an execution waiting in this process continues at once.
+    public init(
+        store: any ExecutionStore & ApprovalStoring, bell: ApprovalBell?, clock: any EngineClock = SystemClock()
+    ) {
+        self.store = store
+        self.bell = bell
+        self.clock = clock
+    }
+
+    public func approval(token: String) async throws -> ApprovalView? {
         guard let record = try store.approval(tokenHash: SHA256.hex(token)) else { return nil }
         return try view(record)
     }
 
-    func decide(token: String, approve: Bool, reason: String) async throws -> ApprovalVerdict {
+    public func decide(token: String, approve: Bool, reason: String) async throws -> ApprovalVerdict {
         let hash = SHA256.hex(token)
         do {
             let decided = try store.decideApproval(
                 tokenHash: hash, approve: approve, reason: reason.isEmpty && !approve ? "no reason given" : reason,
-                now: Date().timeIntervalSince1970)
+                now: clock.now)
             bell?.ring()
             return .decided(try view(decided))
-        } catch let error as StoreError {
-            guard error.code != "unknown-token", let record = try store.approval(tokenHash: hash) else {
-                return .unknownToken
-            }
-            return .gone(try view(record))
+        } catch {
+            // Refused: an unknown token, or one already used or expired. A fault on a still-open approval is not
+            // a verdict.
+            guard let record = try store.approval(tokenHash: hash) else { return .unknownToken }
+            let view = try view(record)
+            if view.state == .pending { throw error }
+            return .gone(view)
         }
     }
 
@@ -37,7 +46,7 @@ struct StoreApprovalDesk: ApprovalDesk {
         case .approved: state = .approved
         case .rejected(let reason): state = .rejected(reason: reason)
         case .pending:
-            let expired = record.expiresAt.map { Date().timeIntervalSince1970 >= $0 } ?? false
+            let expired = record.expiresAt.map { clock.now >= $0 } ?? false
             state = expired ? .expired : .pending
         }
         let pipeline = try store.execution(id: record.executionID)?.pipelineName ?? ""

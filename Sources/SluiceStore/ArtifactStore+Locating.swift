@@ -1,0 +1,3 @@
+public import SluiceCore
+
+extension ArtifactStore: ArtifactLocating {}
