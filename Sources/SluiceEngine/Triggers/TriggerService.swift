@@ -82,6 +82,8 @@ public final class TriggerService: Sendable {
         var files: [Int64: [String: FileSeen]] = [:]
         /// The latest scheduled time fired, per trigger.
         var lastScheduled: [Int64: Int64?] = [:]
+        /// Registry keys each trigger is done with, so the store is not asked again at every look.
+        var handledKeys: [Int64: Set<String>] = [:]
         /// Problems already reported, so a poll does not repeat them.
         var reported: Set<String> = []
     }
@@ -128,6 +130,7 @@ public final class TriggerService: Sendable {
         let ids = Set(active.map(\.record.id))
         state.files = state.files.filter { ids.contains($0.key) }
         state.lastScheduled = state.lastScheduled.filter { ids.contains($0.key) }
+        state.handledKeys = state.handledKeys.filter { ids.contains($0.key) }
         state.active = active
     }
 
@@ -236,8 +239,11 @@ public final class TriggerService: Sendable {
             }
             guard matches else { continue }
             let key = "model:\(group)/\(version)"
-            if (try? store.hasFired(triggerID: active.record.id, key: key)) != false { continue }
-            _ = fire(active, key: key, scheduledTime: nil, value: "\(group)/\(version)", &state)
+            if state.handledKeys[active.record.id]?.contains(key) == true { continue }
+            guard let fired = try? store.hasFired(triggerID: active.record.id, key: key) else { continue }
+            if fired || fire(active, key: key, scheduledTime: nil, value: "\(group)/\(version)", &state) {
+                state.handledKeys[active.record.id, default: []].insert(key)
+            }
         }
     }
 
