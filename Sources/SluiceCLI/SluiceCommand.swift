@@ -12,7 +12,7 @@ public struct SluiceCommand: AsyncParsableCommand {
             FeaturesCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self,
             ModelsCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self, DemoCommand.self,
-            TriggersCommand.self,
+            TriggersCommand.self, S3Command.self,
         ]
     )
 
