@@ -27,6 +27,15 @@ extension ExecutionRecord {
         if let error { object["error"] = ["error": .string(error.error), "cause": .string(error.cause)] }
         return .object(object)
     }
+
+    /// `json` with what fired the execution, for `executions --trigger`.
+    func json(firing: TriggerFiring?) -> JSONValue {
+        guard let firing, case .object(var object) = json else { return json }
+        var fired: [String: JSONValue] = ["key": .string(firing.key), "firedAt": .double(firing.firedAt)]
+        if let time = firing.scheduledTime { fired["scheduledTime"] = .int(Int(time)) }
+        object["firing"] = .object(fired)
+        return .object(object)
+    }
 }
 
 /// `sluice executions`: the newest executions.
@@ -39,11 +48,22 @@ struct ExecutionsCommand: ParsableCommand {
     @Option(help: "How many, newest first.")
     var limit: Int = 20
 
+    @Option(help: "Only the executions this trigger started (a name from `sluice triggers list`).")
+    var trigger: String?
+
     func run() throws {
         let context = try EngineContext.open()
-        let executions = try context.store.executions(limit: limit)
+        let executions: [ExecutionRecord]
+        var firings: [String: TriggerFiring] = [:]
+        if let trigger {
+            let started = try context.store.firings(triggerName: trigger).prefix(limit)
+            firings = Dictionary(started.map { ($0.executionID, $0) }, uniquingKeysWith: { a, _ in a })
+            executions = try started.compactMap { try context.store.execution(id: $0.executionID) }
+        } else {
+            executions = try context.store.executions(limit: limit)
+        }
         if format == .json {
-            printJSON(.array(executions.map(\.json)))
+            printJSON(.array(executions.map { $0.json(firing: firings[$0.id]) }))
             return
         }
         for execution in executions {

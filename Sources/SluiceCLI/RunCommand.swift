@@ -40,20 +40,7 @@ struct RunCommand: AsyncParsableCommand {
             printError("\(pipeline) does not validate (see above); nothing was run")
             throw ExitCode.failure
         }
-        var overrides: [String: String] = [:]
-        for parameter in parameters {
-            guard let equals = parameter.firstIndex(of: "=") else {
-                printError("-p \(parameter): write parameters as KEY=VALUE")
-                throw ExitCode.failure
-            }
-            let name = String(parameter[..<equals])
-            var value = String(parameter[parameter.index(after: equals)...])
-            // A path typed on the command line is relative to the folder the command runs in.
-            if let type = loaded.parameter(named: name)?.type, [.data, .model, .report].contains(type) {
-                value = SpecPaths.resolve(value, in: ".")
-            }
-            overrides[name] = value
-        }
+        let overrides = try parameterOverrides(parameters, of: loaded)
         try await reportingErrors {
             let context = try EngineContext.open(maxParallel: maxParallel)
             let id = EngineContext.newExecutionID()
@@ -269,4 +256,23 @@ private func decide(token: String, approve: Bool, reason: String) throws {
         printError("token \(token.prefix(10))…: \(error.message)")
         throw ExitCode.failure
     }
+}
+
+/// `-p KEY=VALUE` arguments as text by name; a path given to a data, model or report parameter is made absolute
+/// against the folder the command runs in.
+func parameterOverrides(_ arguments: [String], of pipeline: Pipeline) throws -> [String: String] {
+    var overrides: [String: String] = [:]
+    for parameter in arguments {
+        guard let equals = parameter.firstIndex(of: "=") else {
+            printError("-p \(parameter): write parameters as KEY=VALUE")
+            throw ExitCode.failure
+        }
+        let name = String(parameter[..<equals])
+        var value = String(parameter[parameter.index(after: equals)...])
+        if let type = pipeline.parameter(named: name)?.type, [.data, .model, .report].contains(type) {
+            value = SpecPaths.resolve(value, in: ".")
+        }
+        overrides[name] = value
+    }
+    return overrides
 }

@@ -12,7 +12,7 @@ public struct SluiceCommand: AsyncParsableCommand {
             FeaturesCommand.self, ExportCommand.self, JobCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self,
             ModelsCommand.self, ModulesCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self,
-            DemoCommand.self, S3Command.self, MonitorCommand.self,
+            DemoCommand.self, TriggersCommand.self, S3Command.self, MonitorCommand.self,
         ]
     )
 

@@ -22,12 +22,7 @@ public enum GraphRenderer {
             let value = parameter.defaultValue.map { " = \($0.interpolationText)" } ?? ""
             lines.append("  parameter \(parameter.name): \(parameter.type.rawValue)\(value)")
         }
-        for trigger in pipeline.triggers {
-            switch trigger.kind {
-            case .files(let folder, let glob): lines.append("  trigger: new files in \(folder)/\(glob ?? "*")")
-            case .schedule(let every): lines.append("  trigger: every \(every)")
-            }
-        }
+        for trigger in pipeline.triggers { lines.append("  trigger: \(trigger.summary)") }
         func describe(_ step: Step, indent: String) {
             var head = "\(indent)\(step.name) [\(step.kind.name)"
             if case .task(let task) = step.kind { head += " \(task.module)" }

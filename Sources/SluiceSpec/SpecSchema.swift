@@ -111,7 +111,13 @@ public enum SpecSchema {
             ], required: ["name"])
         let trigger = object([
             "files": string("Folder to watch"), "glob": ["type": "string"], "every": duration,
-            "parameters": ["type": "object"], "file_parameter": ["type": "string"],
+            "schedule": string("rate(5 minutes) or cron(0 12 * * ? *), in UTC"),
+            "on": object([
+                "model_approved": object(["group": ["type": "string"]], required: ["group"]),
+                "model_registered": object(["group": ["type": "string"]], required: ["group"]),
+            ]),
+            "parameters": ["type": "object"], "parameter": string("Receives the file path or the model version"),
+            "file_parameter": ["type": "string"],
         ])
         let stateMachine: JSONValue = [
             "type": "object", "properties": ["StartsAt": ["type": "string"]], "required": ["StartsAt"],

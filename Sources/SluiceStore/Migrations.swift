@@ -380,6 +380,7 @@ enum Migrations {
                     CREATE INDEX monitor_run_by_stage ON monitor_run(endpoint, stage, window_end);
                     """)
         }
+        registerTriggerMigrations(&migrator)
         return migrator
     }
 }

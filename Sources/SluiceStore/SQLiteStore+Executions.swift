@@ -5,31 +5,34 @@ public import SluiceCore
 // Creating, claiming, leasing, cancelling and retrying executions, and applying their changes.
 extension SQLiteStore {
     public func createExecution(_ execution: NewExecution) throws {
-        try write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO pipeline (hash, name, definition, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [
-                    execution.pipelineHash, execution.pipelineName, execution.pipelineDefinition, execution.createdAt,
-                ])
-            try db.execute(
-                sql: """
-                    INSERT INTO execution (id, pipeline_hash, pipeline_name, parameters, status, max_concurrent,
-                        created_at, lease_expires_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-                    """,
-                arguments: [
-                    execution.id, execution.pipelineHash, execution.pipelineName,
-                    JSONValue.object(execution.parameters).canonicalJSON, max(1, execution.maxConcurrentExecutions),
-                    execution.createdAt, execution.createdAt + Self.claimGraceSeconds,
-                ])
-            let insert = try db.cachedStatement(
-                sql: "INSERT INTO step (execution_id, name, position, status) VALUES (?, ?, ?, 'pending')")
-            for (position, name) in execution.stepNames.enumerated() {
-                try insert.execute(arguments: [execution.id, name, position])
-            }
-            try appendEvent(
-                db, execution.id, time: execution.createdAt, step: nil, attempt: nil, kind: "created",
-                message: execution.pipelineName)
+        try write { db in try insertExecution(db, execution) }
+    }
+
+    /// Inserts a new execution inside the caller's transaction (a trigger commits its firing in the same one).
+    func insertExecution(_ db: Database, _ execution: NewExecution) throws {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO pipeline (hash, name, definition, created_at) VALUES (?, ?, ?, ?)",
+            arguments: [
+                execution.pipelineHash, execution.pipelineName, execution.pipelineDefinition, execution.createdAt,
+            ])
+        try db.execute(
+            sql: """
+                INSERT INTO execution (id, pipeline_hash, pipeline_name, parameters, status, max_concurrent,
+                    created_at, lease_expires_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                """,
+            arguments: [
+                execution.id, execution.pipelineHash, execution.pipelineName,
+                JSONValue.object(execution.parameters).canonicalJSON, max(1, execution.maxConcurrentExecutions),
+                execution.createdAt, execution.createdAt + Self.claimGraceSeconds,
+            ])
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO step (execution_id, name, position, status) VALUES (?, ?, ?, 'pending')")
+        for (position, name) in execution.stepNames.enumerated() {
+            try insert.execute(arguments: [execution.id, name, position])
         }
+        try appendEvent(
+            db, execution.id, time: execution.createdAt, step: nil, attempt: nil, kind: "created",
+            message: execution.pipelineName)
     }
 
     /// How long a new or retried execution is left to the process that made it before a server adopts it.

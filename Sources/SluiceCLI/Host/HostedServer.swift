@@ -40,7 +40,7 @@ struct HostedServer: Sendable {
                 ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell, clock: context.engine.clock)),
                 ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring, pipelineRoot: workingDirectory),
             ],
-            services: [engine])
+            services: [engine, HostedTriggers(context: context, engine: engine, sink: sink)])
     }
 
     /// Serves until SIGINT/SIGTERM, or until a `companion` service returns (it then shuts the group down

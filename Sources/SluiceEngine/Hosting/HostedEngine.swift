@@ -103,6 +103,14 @@ public final class HostedEngine: ExecutionHost, Service, Sendable {
         return id
     }
 
+    /// Drives an execution that is already recorded (a trigger's firing), unless this process drives it already.
+    public func host(_ id: String, pipeline: Pipeline) {
+        guard state.withLock({ $0.driving.insert(id).inserted }) else { return }
+        if case .terminated = submitted.yield((id, pipeline)) {
+            state.withLock { _ = $0.driving.remove(id) }
+        }
+    }
+
     public func execution(id: String) async throws -> JSONValue? {
         guard let record = try store.execution(id: id) else { return nil }
         let steps = try store.steps(executionID: id)

@@ -1,7 +1,7 @@
 import Foundation
 import SluiceCore
 
-// Parameters, their defaults and triggers.
+// Parameters and their defaults.
 extension PipelineCompiler {
     func readParameters(_ node: SpecNode?) -> [Pipeline.Parameter] {
         guard let node, node.json != .null else { return [] }
@@ -89,53 +89,6 @@ extension PipelineCompiler {
     static func anchored(_ value: JSONValue, type: ValueType, in file: String) -> JSONValue {
         guard [.data, .model, .report].contains(type), let path = value.string else { return value }
         return .string(SpecPaths.resolve(path, besideFile: file))
-    }
-
-    func readTriggers(_ node: SpecNode?) -> [Trigger] {
-        guard let node, node.json != .null else { return [] }
-        guard let items = node.items else {
-            reporter.badValue(node, "'triggers'", expected: "a list of triggers")
-            return []
-        }
-        var triggers: [Trigger] = []
-        for item in items {
-            guard let fields = reporter.fields(item, "a trigger") else { continue }
-            fields.checkKeys(["files", "glob", "every", "parameters", "file_parameter"], reporter: reporter)
-            var values: [String: JSONValue] = [:]
-            if let node = fields["parameters"] {
-                if case .object(let object) = node.json {
-                    values = object
-                } else {
-                    reporter.badValue(node, "a trigger's 'parameters'", expected: "a mapping")
-                }
-                for entry in node.entries ?? [] where parameters[entry.key] == nil {
-                    reportUnknownParameter(entry.key, at: entry.keyLocation)
-                }
-            }
-            var fileParameter: String?
-            if let node = fields["file_parameter"], let name = reporter.string(node, "'file_parameter'") {
-                if parameters[name] == nil { reportUnknownParameter(name, at: node.location) }
-                fileParameter = name
-            }
-            let kind: Trigger.Kind
-            if let folder = fields["files"] {
-                guard let path = reporter.string(folder, "the folder of a files trigger") else { continue }
-                kind = .files(
-                    folder: SpecPaths.resolve(path, besideFile: item.location.file),
-                    glob: fields["glob"].flatMap { reporter.string($0, "'glob'") })
-            } else if let every = fields["every"] {
-                guard let span = reporter.duration(every, "'every'") else { continue }
-                kind = .schedule(every: span)
-            } else {
-                reporter.error(
-                    "missing-key", "a trigger needs 'files' (a folder to watch) or 'every' (a schedule)",
-                    at: item.location, fix: "add 'files: data/incoming' or 'every: PT1H'")
-                continue
-            }
-            triggers.append(
-                Trigger(kind: kind, parameters: values, fileParameter: fileParameter, location: item.location))
-        }
-        return triggers
     }
 
     func reportUnknownParameter(_ name: String, at location: SourceLocation) {

@@ -1,0 +1,221 @@
+import Foundation
+import SluiceCore
+import SluiceStore
+import Testing
+
+/// Triggers fired by `sluice serve` processes: files dropped by another process while the server is killed and
+/// restarted, a schedule's catch-up after downtime, a model version approved.
+@Suite(.serialized) struct TriggerTests {
+    /// A module that writes `<out>/<file name>.out` with the file's row count and last line (write, then rename).
+    static let countRowsModule = #"""
+        name: CountRows
+        implementation:
+          command:
+            - python3
+            - -c
+            - |
+              import json, os
+              h = json.loads(os.environ["SM_HPS"])
+              lines = open(h["path"]).read().splitlines()
+              name = os.path.join(h["out"], os.path.basename(h["path"]) + ".out")
+              open(name + ".part", "w").write("%d %s\n" % (len(lines) - 1, lines[-1]))
+              os.replace(name + ".part", name)
+        inputs: [{name: path, type: String}, {name: out, type: String}]
+        outputs: []
+        """#
+
+    static let echoModule = """
+        name: Echo
+        implementation: {builtin: echo}
+        inputs: [{name: value, type: String}]
+        outputs: [{name: value, type: String}]
+        """
+
+    /// Writes 100 CSV files (header `x`, 5–44 rows): most at once, every fourth in pieces with pauses, every
+    /// seventh as `.tmp` renamed when complete.
+    static let writer = #"""
+        import os, sys, time
+        folder = sys.argv[1]
+        for i in range(100):
+            rows = ["x"] + [str(i * 1000 + r) for r in range(5 + i % 40)]
+            text = "\n".join(rows) + "\n"
+            path = os.path.join(folder, "f%03d.csv" % i)
+            if i % 7 == 0:
+                with open(path + ".tmp", "w") as f:
+                    f.write(text)
+                time.sleep(0.01)
+                os.rename(path + ".tmp", path)
+            elif i % 4 == 0:
+                with open(path, "w") as f:
+                    for start in range(0, len(text), 16):
+                        f.write(text[start:start + 16])
+                        f.flush()
+                        time.sleep(0.002)
+            else:
+                with open(path, "w") as f:
+                    f.write(text)
+            time.sleep(0.02)
+        """#
+
+    func executions(_ sandbox: ServingSandbox, trigger: String) throws -> [JSONValue] {
+        let listed = try sandbox.run(["executions", "--trigger", trigger, "--limit", "1000", "--format", "json"])
+        return try JSONDecoder().decode(JSONValue.self, from: Data(listed.out.utf8)).array ?? []
+    }
+
+    func kill9(_ command: RunningCommand) {
+        kill(command.process.processIdentifier, SIGKILL)
+        command.process.waitUntilExit()
+    }
+
+    func stop(_ command: RunningCommand) {
+        if command.process.isRunning { kill(command.process.processIdentifier, SIGTERM) }
+        command.process.waitUntilExit()
+    }
+
+    @Test func filesFireOncePerContentAcrossAKilledServer() async throws {
+        let sandbox = try ServingSandbox()
+        let folder = sandbox.folder
+        for name in ["incoming", "out", "modules"] {
+            try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
+        }
+        try Self.countRowsModule.write(toFile: "\(folder)/modules/count.yaml", atomically: true, encoding: .utf8)
+        try Self.writer.write(toFile: "\(folder)/writer.py", atomically: true, encoding: .utf8)
+        try """
+        name: PredictFile
+        modules: [modules]
+        max_concurrent_executions: 4
+        parameters:
+          - {name: File, type: String, default: ""}
+          - {name: Out, type: String, default: "\(folder)/out"}
+        triggers:
+          - {files: incoming, glob: "*.csv", parameter: File}
+        steps:
+          - name: Predict
+            module: CountRows
+            inputs: {path: $.parameters.File, out: $.parameters.Out}
+        """.write(toFile: "\(folder)/batch.yaml", atomically: true, encoding: .utf8)
+        let enabled = try sandbox.run(["triggers", "enable", "batch.yaml"])
+        #expect(enabled.status == 0, "\(enabled.err)")
+        #expect(enabled.out.contains("enabled PredictFile:1"))
+
+        func outputs() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/out")) ?? []).filter {
+                $0.hasSuffix(".out")
+            }
+        }
+        var server = try sandbox.start(["serve", "--port", "0"])
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        writer.arguments = ["python3", "\(folder)/writer.py", "\(folder)/incoming"]
+        try writer.run()
+        defer {
+            if writer.isRunning { kill(writer.processIdentifier, SIGKILL) }
+            writer.waitUntilExit()
+            stop(server)
+        }
+        #expect(await eventually(within: 120) { outputs().count >= 25 || !server.process.isRunning })
+        kill9(server)
+        let firstRun = server.output()
+        server = try sandbox.start(["serve", "--port", "0"])
+        _ = await eventually(within: 240) { !writer.isRunning }
+        #expect(writer.terminationStatus == 0)
+        #expect(await eventually(within: 240) { outputs().count == 100 }, "\(firstRun)\n\(server.output())")
+
+        // Every file predicted from its whole content.
+        for index in 0..<100 {
+            let name = String(format: "f%03d.csv", index)
+            let text = try String(contentsOfFile: "\(folder)/out/\(name).out", encoding: .utf8)
+            let rows = 5 + index % 40
+            #expect(text == "\(rows) \(index * 1000 + rows - 1)\n", "\(name)")
+        }
+        // One execution per file, none failed.
+        #expect(
+            await eventually(within: 120) {
+                let listed = (try? executions(sandbox, trigger: "PredictFile:1")) ?? []
+                return listed.count == 100
+                    && listed.allSatisfy { $0.object?["status"]?.string == "succeeded" }
+            })
+        let listed = try executions(sandbox, trigger: "PredictFile:1")
+        let files = listed.compactMap { $0.object?["parameters"]?.object?["File"]?.string }
+        #expect(files.count == 100 && Set(files).count == 100)
+        #expect(files.allSatisfy { $0.hasPrefix("\(folder)/incoming/f") && $0.hasSuffix(".csv") })
+
+        // A changed file fires again; an unchanged one does not.
+        try "x\n7\n".write(toFile: "\(folder)/incoming/f000.csv", atomically: true, encoding: .utf8)
+        #expect(
+            await eventually(within: 120) {
+                (try? String(contentsOfFile: "\(folder)/out/f000.csv.out", encoding: .utf8)) == "1 7\n"
+            })
+        #expect(try executions(sandbox, trigger: "PredictFile:1").count == 101)
+        let list = try sandbox.run(["triggers", "list", "--format", "json"])
+        let triggers = try JSONDecoder().decode(JSONValue.self, from: Data(list.out.utf8)).array ?? []
+        #expect(triggers.count == 1)
+        #expect(triggers.first?.object?["lastFiring"]?.object?["key"]?.string?.contains("f000.csv") == true)
+    }
+
+    @Test func aScheduleCatchesUpOnceAfterDowntime() async throws {
+        let sandbox = try ServingSandbox()
+        try FileManager.default.createDirectory(atPath: "\(sandbox.folder)/modules", withIntermediateDirectories: true)
+        try Self.echoModule.write(toFile: "\(sandbox.folder)/modules/echo.yaml", atomically: true, encoding: .utf8)
+        try """
+        name: Tick
+        modules: [modules]
+        triggers:
+          - {every: PT1S}
+        steps:
+          - {name: Echo, module: Echo, inputs: {value: tick}}
+        """.write(toFile: "\(sandbox.folder)/tick.yaml", atomically: true, encoding: .utf8)
+        #expect(try sandbox.run(["triggers", "enable", "tick.yaml"]).status == 0)
+        // No server for a few periods: these firings are missed.
+        try await Task.sleep(for: .seconds(4))
+        let serverStart = Int64(Date().timeIntervalSince1970)
+        let server = try sandbox.start(["serve", "--port", "0"])
+        defer { stop(server) }
+        #expect(await eventually(within: 120) { ((try? executions(sandbox, trigger: "Tick:1")) ?? []).count >= 2 })
+        stop(server)
+        let scheduled = try executions(sandbox, trigger: "Tick:1").compactMap {
+            $0.object?["firing"]?.object?["scheduledTime"]?.number.map(Int64.init)
+        }.sorted()
+        // One catch-up at the latest missed time, then the schedule: nothing from before the server started.
+        #expect(scheduled.count >= 2)
+        #expect(scheduled.allSatisfy { $0 >= serverStart - 1 }, "\(scheduled) from \(serverStart)")
+        #expect(scheduled.filter { $0 <= serverStart }.count <= 1)
+        #expect(Set(scheduled).count == scheduled.count)
+    }
+
+    @Test func approvingAModelVersionStartsThePipelineOnce() async throws {
+        let sandbox = try ServingSandbox()
+        try FileManager.default.createDirectory(atPath: "\(sandbox.folder)/modules", withIntermediateDirectories: true)
+        try Self.echoModule.write(toFile: "\(sandbox.folder)/modules/echo.yaml", atomically: true, encoding: .utf8)
+        try """
+        name: Deploy
+        modules: [modules]
+        parameters:
+          - {name: Version, type: String, default: none}
+        triggers:
+          - {on: {model_approved: {group: G}}, parameter: Version}
+        steps:
+          - {name: Echo, module: Echo, inputs: {value: $.parameters.Version}}
+        """.write(toFile: "\(sandbox.folder)/deploy.yaml", atomically: true, encoding: .utf8)
+        // Approved before the trigger was enabled: not an event for it.
+        try sandbox.register("G", slope: 1, status: .approved, time: Date().timeIntervalSince1970 - 60)
+        #expect(try sandbox.run(["triggers", "enable", "deploy.yaml"]).status == 0)
+        let server = try sandbox.start(["serve", "--port", "0"])
+        defer { stop(server) }
+        try sandbox.register("G", slope: 2, status: .pendingManualApproval, time: Date().timeIntervalSince1970)
+        let approved = try sandbox.run(["models", "approve", "G/2"])
+        #expect(approved.status == 0, "\(approved.err)")
+        #expect(
+            await eventually(within: 120) {
+                ((try? executions(sandbox, trigger: "Deploy:1")) ?? []).first?.object?["status"]?.string
+                    == "succeeded"
+            })
+        try sandbox.register("G", slope: 3, status: .approved, time: Date().timeIntervalSince1970)
+        #expect(await eventually(within: 120) { ((try? executions(sandbox, trigger: "Deploy:1")) ?? []).count >= 2 })
+        stop(server)
+        let versions = try executions(sandbox, trigger: "Deploy:1").compactMap {
+            $0.object?["parameters"]?.object?["Version"]?.string
+        }
+        #expect(versions.sorted() == ["G/2", "G/3"])
+    }
+}
