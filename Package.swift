@@ -209,7 +209,12 @@ let package = Package(
         .testTarget(
             name: "SluiceMonitorTests", dependencies: ["SluiceMonitor", "SluiceCore", "SluiceML"],
             swiftSettings: upcoming),
-        .testTarget(name: "SluiceCloudTests", dependencies: ["SluiceCloud", "SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceCloudTests",
+            dependencies: ["SluiceCloud", "SluiceCore", "SluiceTesting"],
+            exclude: ["Fixtures"],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SluiceHostTests",
             dependencies: [

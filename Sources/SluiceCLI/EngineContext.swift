@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceCloud
 import SluiceCore
 import SluiceEngine
 import SluiceExecutors
@@ -67,7 +68,8 @@ struct EngineContext {
         let engine = ExecutionEngine(
             store: store, artifacts: artifacts,
             executors: executors(store: store, artifacts: artifacts, folderPool: folderPool, serveURL: serveURL),
-            configuration: configuration)
+            configuration: configuration,
+            objects: ObjectStores.fromEnvironment(ProcessInfo.processInfo.environment, embeddedRoot: home.path + "/s3"))
         return EngineContext(home: home, store: store, engine: engine, folderPool: folderPool)
     }
 

@@ -12,6 +12,7 @@ public struct SluiceCommand: AsyncParsableCommand {
             FeaturesCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self,
             ModelsCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self, DemoCommand.self,
+            S3Command.self,
         ]
     )
 

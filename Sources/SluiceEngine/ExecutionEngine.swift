@@ -13,16 +13,19 @@ public final class ExecutionEngine: Sendable {
     public let executors: [String: any StepExecutor]
     public let clock: any EngineClock
     public let configuration: EngineConfiguration
+    /// Where `s3://` inputs are fetched from and `s3://` outputs go; without one such a step fails, naming the URI.
+    public let objects: (any ObjectStore)?
 
     public init(
         store: any ExecutionStore, artifacts: (any ArtifactStoring)?, executors: [String: any StepExecutor],
-        clock: any EngineClock = SystemClock(), configuration: EngineConfiguration
+        clock: any EngineClock = SystemClock(), configuration: EngineConfiguration, objects: (any ObjectStore)? = nil
     ) {
         self.store = store
         self.artifacts = artifacts
         self.executors = executors
         self.clock = clock
         self.configuration = configuration
+        self.objects = objects
     }
 
     // MARK: Starting

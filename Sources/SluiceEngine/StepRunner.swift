@@ -66,12 +66,22 @@ extension ExecutionEngine {
         guard let executor = executors[kind] else {
             return Completion(outcome: .failed(StepFailure("Sluice.NoExecutor", cause: "no executor for \(kind)")))
         }
+        var directory = "\(configuration.executionsDirectory)/\(resolver.executionID)/\(step.name)/\(attempt)"
+        if let workSuffix { directory += "/\(workSuffix)" }
+        // `s3://` inputs become local copies in the attempt folder, hashed while they stream.
+        let fetched: [String: FetchedObject]
+        do {
+            fetched = try await fetchObjectInputs(module: module, inputs: &inputs, into: "\(directory)/inputs")
+        } catch {
+            return Completion(outcome: .failed(StepFailure("Sluice.InputError", cause: "\(error)")))
+        }
         // Content hashes of file inputs: lineage, and the cache key (content, not path).
         var consumed: [(port: String, path: String, artifact: ArtifactReference)] = []
         for port in module.inputs where [.data, .model, .report].contains(port.type) {
-            if case .string(let path) = inputs[port.name], FileManager.default.fileExists(atPath: path),
-                let artifact = try? artifacts?.contentHash(path: path)
-            {
+            guard case .string(let path) = inputs[port.name], FileManager.default.fileExists(atPath: path) else {
+                continue
+            }
+            if let artifact = try? fetched[port.name]?.content ?? artifacts?.contentHash(path: path) {
                 consumed.append((port.name, path, artifact))
             }
         }
@@ -96,8 +106,6 @@ extension ExecutionEngine {
                     step: step.name, hit: false, key: key,
                     explanation: Self.explainMiss(previous: previous ?? nil, current: components, spec: spec)))
         }
-        var directory = "\(configuration.executionsDirectory)/\(resolver.executionID)/\(step.name)/\(attempt)"
-        if let workSuffix { directory += "/\(workSuffix)" }
         let request = StepRequest(
             executionID: resolver.executionID, stepName: step.name, attempt: attempt, module: module, inputs: inputs,
             workDirectory: directory)
@@ -110,9 +118,17 @@ extension ExecutionEngine {
                 return .failed(StepFailure("Sluice.InfrastructureFault", cause: "\(error)"))
             }
         }
-        guard case .succeeded(let outputs) = result else {
+        guard case .succeeded(var outputs) = result else {
             if case .failed(let failure) = result { return Completion(outcome: .failed(failure)) }
             return Completion(outcome: .cancelled)
+        }
+        // Outputs declared at `s3://` URIs are uploaded; downstream steps see the URIs.
+        let localOutputs = outputs
+        do {
+            try await publishObjectOutputs(
+                module: module, outputs: &outputs, step: step.name, attempt: attempt, resolver: resolver)
+        } catch {
+            return Completion(outcome: .failed(StepFailure("Sluice.OutputError", cause: "\(error)")))
         }
         var uses = consumed.map {
             ExecutionChanges.ArtifactUse(
@@ -120,7 +136,8 @@ extension ExecutionEngine {
         }
         if let artifacts, workSuffix == nil {
             for port in module.outputs where [.data, .model, .report].contains(port.type) {
-                guard case .string(let path) = outputs[port.name], FileManager.default.fileExists(atPath: path) else {
+                guard case .string(let path) = localOutputs[port.name], FileManager.default.fileExists(atPath: path)
+                else {
                     continue
                 }
                 do {

@@ -1,0 +1,50 @@
+"""boto3's side of the S3 tests against moto's server: python client.py ENDPOINT COMMAND ARGS…
+
+Keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+"""
+import hashlib
+import json
+import sys
+
+import boto3
+
+endpoint, command, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+
+def client(service):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+if command == "iam-user":
+    # moto's first INITIAL_NO_AUTH_ACTION_COUNT calls are free: a user, an inline policy allowing all, its keys.
+    iam = client("iam")
+    iam.create_user(UserName="sluice-test")
+    iam.put_user_policy(
+        UserName="sluice-test", PolicyName="all",
+        PolicyDocument=json.dumps({"Version": "2012-10-17",
+                                   "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="sluice-test")["AccessKey"]
+    print(json.dumps({"key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}))
+elif command == "make-bucket":
+    client("s3").create_bucket(Bucket=args[0])
+elif command == "upload":
+    bucket, key, path = args
+    client("s3").upload_file(path, bucket, key)
+elif command == "download":
+    bucket, key, path = args
+    client("s3").download_file(bucket, key, path)
+    print(sha256(path))
+elif command == "etag":
+    print(client("s3").head_object(Bucket=args[0], Key=args[1])["ETag"])
+elif command == "sha256":
+    print(sha256(args[0]))
+else:
+    sys.exit(f"unknown command {command}")

@@ -1,0 +1,90 @@
+"""Benchmark (not a test): a 200 MB upload and download through `sluice s3 cp` and through boto3's
+upload_file/download_file, against the same moto S3 server, in the same run.
+
+    python "$(scripts/moto-venv)" scripts/bench-s3.py [--sluice .build/release/sluice] [--megabytes 200]
+
+Prints each time and the ratio sluice / boto3 (below 1 means Sluice was faster).
+"""
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import boto3
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--sluice", default=".build/release/sluice")
+parser.add_argument("--megabytes", type=int, default=200)
+parser.add_argument("--rounds", type=int, default=3)
+options = parser.parse_args()
+sluice = os.path.abspath(options.sluice)
+
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+endpoint = f"http://127.0.0.1:{port}"
+scratch = tempfile.mkdtemp(prefix="sluice-bench-s3-")
+environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+environment.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_ENDPOINT_URL_S3=endpoint,
+                   MOTO_PORT=str(port), HOME=scratch, SLUICE_HOME=os.path.join(scratch, ".sluice"))
+server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p",
+                           str(port)], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
+                      aws_secret_access_key="bench")
+    s3.create_bucket(Bucket="bench")
+    source = os.path.join(scratch, "data.bin")
+    with open(source, "wb") as f:
+        for _ in range(options.megabytes):
+            f.write(os.urandom(1 << 20))
+    expected = hashlib.sha256(open(source, "rb").read()).hexdigest()
+
+    def timed(action):
+        start = time.perf_counter()
+        action()
+        return time.perf_counter() - start
+
+    def check(path):
+        assert hashlib.sha256(open(path, "rb").read()).hexdigest() == expected, path
+
+    def run_sluice(*arguments):
+        subprocess.run([sluice, "s3", "cp", *arguments], env=environment, cwd=scratch, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    figures = {"boto3 upload": [], "sluice upload": [], "boto3 download": [], "sluice download": []}
+    for _ in range(options.rounds):
+        figures["boto3 upload"].append(timed(lambda: s3.upload_file(source, "bench", "boto3.bin")))
+        figures["sluice upload"].append(timed(lambda: run_sluice(source, "s3://bench/sluice.bin")))
+        target = os.path.join(scratch, "out.bin")
+        figures["boto3 download"].append(timed(lambda: s3.download_file("bench", "sluice.bin", target)))
+        check(target)
+        os.remove(target)
+        figures["sluice download"].append(timed(lambda: run_sluice("s3://bench/boto3.bin", target)))
+        check(target)
+        os.remove(target)
+    best = {name: min(times) for name, times in figures.items()}
+    for name, seconds in best.items():
+        print(f"{name:16s} {seconds:7.3f} s  ({options.megabytes / seconds:7.1f} MB/s, best of {options.rounds})")
+    for direction in ("upload", "download"):
+        ratio = best[f"sluice {direction}"] / best[f"boto3 {direction}"]
+        print(f"{direction}: sluice / boto3 = {ratio:.2f}")
+finally:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    shutil.rmtree(scratch, ignore_errors=True)
