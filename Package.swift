@@ -36,8 +36,9 @@ let package = Package(
             dependencies: ["SluiceCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: upcoming
         ),
-        // Pure numerics: frames, CSV parsing, transforms, algorithms, metrics, model format.
-        .target(name: "SluiceML", swiftSettings: upcoming),
+        // Pure numerics: frames, CSV parsing, transforms, algorithms, metrics, model format. Core only for its pure
+        // helpers (the seeded generator); no I/O comes with it.
+        .target(name: "SluiceML", dependencies: ["SluiceCore"], swiftSettings: upcoming),
         // SQLite metadata (GRDB) and the content-addressed artifact store.
         .target(
             name: "SluiceStore",

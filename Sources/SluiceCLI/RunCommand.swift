@@ -16,11 +16,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: [.customShort("p"), .customLong("parameter")], help: "A parameter value, KEY=VALUE (repeatable).")
     var parameters: [String] = []
 
-    @Option(help: "Task steps run at once.")
-    var maxParallel: Int = 8
-
-    @Flag(help: "Say for each cached step why it hit or missed.")
-    var explainCache = false
+    @OptionGroup var drive: DriveOptions
 
     @Flag(help: "Record the execution, drive it from a background process, and return at once.")
     var detach = false
@@ -42,19 +38,32 @@ struct RunCommand: AsyncParsableCommand {
         }
         let overrides = try parameterOverrides(parameters, of: loaded)
         try await reportingErrors {
-            let context = try EngineContext.open(maxParallel: maxParallel)
+            let context = try EngineContext.open(maxParallel: drive.maxParallel)
             let id = EngineContext.newExecutionID()
             try context.runner.create(pipeline: loaded, overrides: overrides, id: id)
             if detach {
                 try startDetached(context: context, id: id, pipelineName: loaded.name)
                 return
             }
-            let display = LiveDisplay(explainCache: explainCache)
+            let display = LiveDisplay(explainCache: drive.explainCache)
             display.line("execution \(id)  \(loaded.name)  (\(loaded.steps.count) steps)")
             let status = try await context.claimAndDrive(executionID: id, pipeline: loaded, display: display)
             try summarize(context: context, id: id, pipeline: loaded, status: status, display: display)
         }
     }
+}
+
+/// How `run` and `resume` drive an execution in this process; `run --detach` passes them on to the `resume` it
+/// starts.
+struct DriveOptions: ParsableArguments {
+    @Option(help: "Task steps run at once.")
+    var maxParallel: Int = 8
+
+    @Flag(help: "Say for each cached step why it hit or missed.")
+    var explainCache = false
+
+    /// The same options as command-line arguments.
+    var arguments: [String] { ["--max-parallel", String(maxParallel)] + (explainCache ? ["--explain-cache"] : []) }
 }
 
 extension RunCommand {
@@ -64,9 +73,7 @@ extension RunCommand {
         let folder = "\(context.home.executionsPath)/\(id)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let log = "\(folder)/run.log"
-        var arguments = ["resume", id, "--max-parallel", String(maxParallel)]
-        if explainCache { arguments.append("--explain-cache") }
-        let pid = try spawnDetached(arguments: arguments, log: log)
+        let pid = try spawnDetached(arguments: ["resume", id] + drive.arguments, log: log)
         print("execution \(id)  \(pipelineName)  started in the background (process \(pid), output in \(log))")
         print("  follow:  sluice logs \(id) --follow")
         print("  show:    sluice show \(id)")
@@ -139,18 +146,14 @@ struct ResumeCommand: AsyncParsableCommand {
     @Argument(help: "The execution id (or a unique prefix).")
     var execution: String
 
-    @Option(help: "Task steps run at once.")
-    var maxParallel: Int = 8
-
-    @Flag(help: "Say for each cached step why it hit or missed.")
-    var explainCache = false
+    @OptionGroup var drive: DriveOptions
 
     func run() async throws {
         try await reportingErrors {
-            let context = try EngineContext.open(maxParallel: maxParallel)
+            let context = try EngineContext.open(maxParallel: drive.maxParallel)
             let record = try context.findExecution(execution)
             let pipeline = try context.storedPipeline(of: record)
-            let display = LiveDisplay(explainCache: explainCache)
+            let display = LiveDisplay(explainCache: drive.explainCache)
             display.line("resuming execution \(record.id)  \(record.pipelineName)")
             let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
             try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)

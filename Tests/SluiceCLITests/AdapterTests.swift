@@ -37,8 +37,8 @@ import Testing
 
     @Test func keyHashesRoundTripThroughHex() {
         let hash = APIKey.hash("sk_example")
-        #expect(StoreServingSource.bytes(hex: StoreServingSource.hex(hash)) == hash)
-        #expect(StoreServingSource.hex(hash).count == 64)
+        #expect(Hex.decode(Hex.encode(hash)) == hash)
+        #expect(Hex.encode(hash).count == 64)
     }
 
     /// The server keeps only the models its current deployments use.

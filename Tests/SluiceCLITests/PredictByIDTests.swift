@@ -73,7 +73,7 @@ import Testing
             let (key, record) = APIKey.generate(name: "risk")
             try sandbox.store.createAPIKey(
                 StoredAPIKey(
-                    id: record.id, name: "risk", hashHex: StoreServingSource.hex(record.hash),
+                    id: record.id, name: "risk", hashHex: Hex.encode(record.hash),
                     createdAt: Date().timeIntervalSince1970))
             let scored = try await post(port, path, body, key: key)
             #expect(scored.status == 200 && scored.body == expected, "\(scored.body)")

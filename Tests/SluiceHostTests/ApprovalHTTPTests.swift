@@ -150,7 +150,7 @@ import Testing
             let (key, record) = APIKey.generate(name: "ci")
             try server.context.store.createAPIKey(
                 StoredAPIKey(
-                    id: record.id, name: "ci", hashHex: StoreServingSource.hex(record.hash),
+                    id: record.id, name: "ci", hashHex: Hex.encode(record.hash),
                     createdAt: Date().timeIntervalSince1970))
             try server.runtime.refresh()
             let accepted = try await send(

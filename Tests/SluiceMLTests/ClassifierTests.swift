@@ -1,3 +1,4 @@
+import SluiceCore
 import SluiceML
 import Testing
 

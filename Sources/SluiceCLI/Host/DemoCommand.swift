@@ -72,7 +72,7 @@ struct DemoFlow: Service {
         let (key, record) = APIKey.generate(name: "demo")
         try hosted.context.store.createAPIKey(
             StoredAPIKey(
-                id: record.id, name: "demo", hashHex: StoreServingSource.hex(record.hash),
+                id: record.id, name: "demo", hashHex: Hex.encode(record.hash),
                 createdAt: Date().timeIntervalSince1970, rate: 10_000, burst: 5_000))
         EngineContext.secrets.withLock { $0["SLUICE_API_KEY"] = key }
         try hosted.runtime.refresh()

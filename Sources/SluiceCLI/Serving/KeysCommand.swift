@@ -84,7 +84,7 @@ struct KeysCommand: ParsableCommand {
             let store = try EngineContext.open().store
             let (key, record) = APIKey.generate(name: name)
             let stored = StoredAPIKey(
-                id: record.id, name: name, hashHex: StoreServingSource.hex(record.hash),
+                id: record.id, name: name, hashHex: Hex.encode(record.hash),
                 createdAt: Date().timeIntervalSince1970, rate: rate,
                 burst: rate.map { burst ?? max(1, Int(min($0, 1e9).rounded(.up))) }, dailyQuota: dailyQuota,
                 monthlyQuota: monthlyQuota, endpoint: endpoint)

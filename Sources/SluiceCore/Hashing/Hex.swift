@@ -12,4 +12,27 @@ public enum Hex {
         }
         return String(decoding: text, as: UTF8.self)
     }
+
+    /// The bytes of a lowercase or uppercase hex string; a character that is not a hex digit counts as 0.
+    public static func decode(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count / 2)
+        var high: UInt8?
+        for character in text.utf8 {
+            let nibble: UInt8 =
+                switch character {
+                case 0x30...0x39: character - 0x30
+                case 0x61...0x66: character - 0x61 + 10
+                case 0x41...0x46: character - 0x41 + 10
+                default: 0
+                }
+            if let value = high {
+                bytes.append(value << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        return bytes
+    }
 }

@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// A dense feed-forward regressor: ReLU hidden layers, one linear output.
 public struct MLPModel: Sendable, Codable, Equatable {
     /// Per layer, row-major weights (outputs × inputs).

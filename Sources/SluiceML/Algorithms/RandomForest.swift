@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// Random forest hyperparameters (scikit-learn's names where they exist).
 public struct RandomForestParameters: Sendable, Codable, Equatable {
     public var nEstimators: Int = 100

@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// Row index splits: by position, by ratios with a seeded shuffle, stratified by label.
 public enum Split {
     /// First `count` rows and the rest (W1: first 422 / last 20).
@@ -51,22 +53,4 @@ public enum Split {
         }
         return parts
     }
-}
-
-/// A small, fast, seedable generator (SplitMix64), so splits are the same on every platform.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform double in [0, 1).
-    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

@@ -106,16 +106,6 @@ func appendQuoted(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-/// SplitMix64's increment and output function: a bijection of the state, so distinct states give distinct draws.
-private let splitMixGamma: UInt64 = 0x9E37_79B9_7F4A_7C15
-
-private func splitMix(_ state: UInt64) -> UInt64 {
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-}
-
 /// Decides which requests are captured: a seeded pseudo-random draw against a percentage.
 public final class CaptureSampler: Sendable {
     private let state: Atomic<UInt64>
@@ -129,7 +119,7 @@ public final class CaptureSampler: Sendable {
     public func shouldCapture(percentage: Double) -> Bool {
         if percentage <= 0 { return false }
         if percentage >= 100 { return true }
-        let draw = splitMix(state.wrappingAdd(splitMixGamma, ordering: .relaxed).newValue)
+        let draw = SplitMix64.mix(state.wrappingAdd(SplitMix64.gamma, ordering: .relaxed).newValue)
         return Double(draw >> 11) * 0x1p-53 * 100 < percentage
     }
 }
@@ -147,10 +137,10 @@ public final class InferenceIDGenerator: Sendable {
 
     /// The next id.
     public func next() -> String {
-        let base = state.wrappingAdd(2 &* splitMixGamma, ordering: .relaxed).newValue
+        let base = state.wrappingAdd(2 &* SplitMix64.gamma, ordering: .relaxed).newValue
         // Version 4 in the high half's 13th digit; RFC 4122 variant bits in the low half.
-        let high = splitMix(base) & 0xFFFF_FFFF_FFFF_0FFF | 0x4000
-        let low = splitMix(base &+ splitMixGamma) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        let high = SplitMix64.mix(base) & 0xFFFF_FFFF_FFFF_0FFF | 0x4000
+        let low = SplitMix64.mix(base &+ SplitMix64.gamma) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
         return String(unsafeUninitializedCapacity: 36) { out in
             var position = 0
             func put(_ value: UInt64, digits: Int) {

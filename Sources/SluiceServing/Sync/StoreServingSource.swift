@@ -29,7 +29,7 @@ public final class StoreServingSource: Sendable {
 
     /// The stored key whose hash is `hash`, as the keyring holds it; nil when there is none (or the store fails).
     public func keyRecord(hash: [UInt8]) -> APIKeyRecord? {
-        (try? store.apiKey(hashHex: Self.hex(hash))).flatMap { $0.map(Self.record) }
+        (try? store.apiKey(hashHex: Hex.encode(hash))).flatMap { $0.map(Self.record) }
     }
 
     static func record(_ key: StoredAPIKey) -> APIKeyRecord {
@@ -44,7 +44,7 @@ public final class StoreServingSource: Sendable {
                 rate: .greatestFiniteMagnitude, burst: Int.max / 2, dailyQuota: key.dailyQuota,
                 monthlyQuota: key.monthlyQuota) : nil
         return APIKeyRecord(
-            id: key.id, name: key.name, hash: bytes(hex: key.hashHex), plan: plan ?? quotaOnly,
+            id: key.id, name: key.name, hash: Hex.decode(key.hashHex), plan: plan ?? quotaOnly,
             revoked: key.revokedAt != nil, endpoint: key.endpoint)
     }
 
@@ -98,30 +98,4 @@ public final class StoreServingSource: Sendable {
         predictors.withLock { $0[version.artifactHash] = predictor }
         return predictor
     }
-
-    /// The bytes of a lowercase or uppercase hex string.
-    public static func bytes(hex: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(hex.utf8.count / 2)
-        var high: UInt8?
-        for character in hex.utf8 {
-            let nibble: UInt8 =
-                switch character {
-                case 0x30...0x39: character - 0x30
-                case 0x61...0x66: character - 0x61 + 10
-                case 0x41...0x46: character - 0x41 + 10
-                default: 0
-                }
-            if let value = high {
-                bytes.append(value << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        return bytes
-    }
-
-    /// Lowercase hex of `bytes`, as the store keeps key hashes.
-    public static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 }
