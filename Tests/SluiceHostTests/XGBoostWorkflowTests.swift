@@ -18,15 +18,14 @@ import Testing
                 atPath: examples + "/" + folder, toPath: scratch.folder + "/examples/" + folder)
         }
         for command in [
-            [
-                "modules", "publish", "examples/seed-000/s3-csv-data-loader.yaml",
-                "examples/seed-000/xgboost-trainer.yaml", "examples/w4-xgboost/batch-transform.yaml",
-            ],
+            ["modules", "publish", "examples/seed-000", "examples/w4-xgboost/batch-transform.yaml"],
             ["s3", "cp", "examples/w4-xgboost/data/customer-churn.csv", "s3://ml-pipeline-xgboost/data/"],
             ["s3", "cp", "examples/w4-xgboost/data/batch", "s3://ml-pipeline-xgboost/data/batch"],
         ] {
             let (status, output) = try await RelativePathTests.sluice(command, in: scratch.folder, home: scratch.home)
             #expect(status == 0, "sluice \(command.joined(separator: " ")):\n\(output)")
+            // The seed's pipeline beside its modules is skipped quietly, not reported as broken.
+            #expect(!output.contains("error"), "sluice \(command.joined(separator: " ")):\n\(output)")
         }
         return scratch
     }
