@@ -105,7 +105,13 @@ struct SeededGenerator: RandomNumberGenerator {
             let result = PipelineLoader.validate(
                 text: text, file: "fuzz.yaml", modules: modules,
                 options: ValidationOptions(knownBuiltins: builtinCatalog))
-            let lines = text.utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+            // YAML breaks lines at \n, \r\n and a lone \r (a mutation may insert one), and so do the locations.
+            let bytes = Array(text.utf8)
+            let lines =
+                1
+                + bytes.indices.filter {
+                    bytes[$0] == 0x0A || (bytes[$0] == 0x0D && ($0 + 1 == bytes.count || bytes[$0 + 1] != 0x0A))
+                }.count
             for diagnostic in result.diagnostics {
                 codes.insert(diagnostic.code)
                 guard let location = diagnostic.location, location.file == "fuzz.yaml",
