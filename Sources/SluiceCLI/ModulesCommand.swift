@@ -58,8 +58,10 @@ struct ModulesCommand: ParsableCommand {
                     let text = FileManager.default.contents(atPath: file).flatMap({ String(data: $0, encoding: .utf8) })
                 else { throw CLIError("\(file): cannot read the file as UTF-8 text") }
                 let result = PipelineLoader.validate(text: text, file: file)
+                // A folder may hold pipelines beside its modules: they are not published, so not checked here
+                // (on their own, without their folder's modules, their references would not resolve).
+                if result.kind == .pipeline { continue }
                 for diagnostic in result.diagnostics { printError(diagnostic.description) }
-                if result.kind == .pipeline { continue }  // a folder may hold pipelines beside its modules
                 guard let module = result.module else {
                     failed = true
                     continue
