@@ -113,7 +113,8 @@ struct StepFunctionsExportTests {
         #expect(states["Notify Failure"]?["Next"] == "Sluice: Failed")
         #expect(states["Sluice: Failed"]?["Type"] == "Fail")
         #expect(states["Train Model"]?["Parameters"]?["AlgorithmSpecification"]?["TrainingImage"] == "xgboost:latest")
-        #expect(states["Train Model"]?["Parameters"]?["HyperParameters"]?["num_round"] == "5")
+        // W4 binds the trainer's hyperparameters to its `HyperParameters` parameter: read from the execution input.
+        #expect(states["Train Model"]?["Parameters"]?["HyperParameters.$"] == "$.parameters.HyperParameters")
     }
 
     @Test func cachingHasNoCounterpartAndTheNotesSaySo() throws {
