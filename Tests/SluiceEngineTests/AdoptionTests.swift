@@ -43,114 +43,120 @@ import Testing
     /// status and outputs) instead of starting a second attempt beside it. The steps write their pid and start and
     /// end times to a marker file: no two attempts of one step were ever alive at once, and an adopted attempt was
     /// never run again.
-    @Test func killedDriverNeverLeavesTwoLiveAttempts() throws {
-        let sandbox = try Sandbox()
-        try sandbox.write(
-            "long.yaml",
-            """
-            name: Long
-            type: Command
-            implementation:
-              command:
-                - sh
-                - -c
-                - >-
-                  echo "start $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER";
-                  sleep 0.6;
-                  echo "{\\"done\\": \\"$SLUICE_STEP\\"}" > outputs.json;
-                  echo "end $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER"
-            inputs: []
-            outputs: []
-            """)
-        let count = 30
-        var steps = "name: LongChain\nsteps:\n"
-        for index in 0..<count {
-            steps += "  - name: S\(index)\n    module: Long\n"
-            if index > 0 { steps += "    after: [S\(index - 1)]\n" }
-        }
-        try sandbox.write("pipeline.yaml", steps)
-        let (executionID, kills, finished) = try sandbox.runKillingTheDriver(kills: 20, delays: 150_000...600_000)
-        #expect(finished)
-        #expect(kills == 20)
-        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
-        let id = try #require(executionID)
-        #expect(try store.execution(id: id)?.status == .succeeded)
-        let marks = Self.marks("\(sandbox.folder)/marker.txt")
-        let attempts = Dictionary(grouping: try store.attempts(executionID: id), by: \.step)
-        var adopted = 0
-        for record in try store.steps(executionID: id) {
-            #expect(record.status == .succeeded, "step \(record.name)")
-            #expect(record.outputs?["done"] == .string(record.name), "step \(record.name) outputs")
-            let starts = marks.filter { $0.step == record.name && $0.isStart }
-            let ends = marks.filter { $0.step == record.name && !$0.isStart }
-            // Every attempt that started ran to its end (none was killed), and no interval overlaps another.
-            #expect(starts.count == ends.count, "step \(record.name): \(starts.count) starts, \(ends.count) ends")
-            let intervals = starts.map { start in
-                (start.time, ends.first { $0.pid == start.pid && $0.attempt == start.attempt }?.time ?? .infinity)
-            }.sorted { $0.0 < $1.0 }
-            for (earlier, later) in zip(intervals, intervals.dropFirst()) {
-                #expect(earlier.1 <= later.0, "step \(record.name): two attempts alive at once \(intervals)")
+    @Test func killedDriverNeverLeavesTwoLiveAttempts() async throws {
+        // Blocks for long on the processes it starts: off the threads the async tests share.
+        try await onOwnThread {
+            let sandbox = try Sandbox()
+            try sandbox.write(
+                "long.yaml",
+                """
+                name: Long
+                type: Command
+                implementation:
+                  command:
+                    - sh
+                    - -c
+                    - >-
+                      echo "start $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER";
+                      sleep 0.6;
+                      echo "{\\"done\\": \\"$SLUICE_STEP\\"}" > outputs.json;
+                      echo "end $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER"
+                inputs: []
+                outputs: []
+                """)
+            let count = 30
+            var steps = "name: LongChain\nsteps:\n"
+            for index in 0..<count {
+                steps += "  - name: S\(index)\n    module: Long\n"
+                if index > 0 { steps += "    after: [S\(index - 1)]\n" }
             }
-            // An adopted attempt is the step's last one, and it ran once.
-            for attempt in attempts[record.name] ?? [] where attempt.takeover == .adopted {
-                adopted += 1
-                #expect(attempt.number == record.attempt, "step \(record.name) re-ran after adopting \(attempt)")
-                #expect(starts.count == 1, "step \(record.name) adopted attempt \(attempt.number) ran again")
+            try sandbox.write("pipeline.yaml", steps)
+            let (executionID, kills, finished) = try sandbox.runKillingTheDriver(kills: 20, delays: 150_000...600_000)
+            #expect(finished)
+            #expect(kills == 20)
+            let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+            let id = try #require(executionID)
+            #expect(try store.execution(id: id)?.status == .succeeded)
+            let marks = Self.marks("\(sandbox.folder)/marker.txt")
+            let attempts = Dictionary(grouping: try store.attempts(executionID: id), by: \.step)
+            var adopted = 0
+            for record in try store.steps(executionID: id) {
+                #expect(record.status == .succeeded, "step \(record.name)")
+                #expect(record.outputs?["done"] == .string(record.name), "step \(record.name) outputs")
+                let starts = marks.filter { $0.step == record.name && $0.isStart }
+                let ends = marks.filter { $0.step == record.name && !$0.isStart }
+                // Every attempt that started ran to its end (none was killed), and no interval overlaps another.
+                #expect(starts.count == ends.count, "step \(record.name): \(starts.count) starts, \(ends.count) ends")
+                let intervals = starts.map { start in
+                    (start.time, ends.first { $0.pid == start.pid && $0.attempt == start.attempt }?.time ?? .infinity)
+                }.sorted { $0.0 < $1.0 }
+                for (earlier, later) in zip(intervals, intervals.dropFirst()) {
+                    #expect(earlier.1 <= later.0, "step \(record.name): two attempts alive at once \(intervals)")
+                }
+                // An adopted attempt is the step's last one, and it ran once.
+                for attempt in attempts[record.name] ?? [] where attempt.takeover == .adopted {
+                    adopted += 1
+                    #expect(attempt.number == record.attempt, "step \(record.name) re-ran after adopting \(attempt)")
+                    #expect(starts.count == 1, "step \(record.name) adopted attempt \(attempt.number) ran again")
+                }
+                #expect((attempts[record.name] ?? []).allSatisfy { $0.takeover != .killed }, "step \(record.name)")
             }
-            #expect((attempts[record.name] ?? []).allSatisfy { $0.takeover != .killed }, "step \(record.name)")
+            // Kills that land during a step's sleep leave a running process: such steps were adopted, not re-run.
+            #expect(adopted > 0)
+            let (status, shown) = try sandbox.run(["show", id])
+            #expect(status == 0)
+            #expect(shown.contains("adopted: its process outlived the driver"))
         }
-        // Kills that land during a step's sleep leave a running process: such steps were adopted, not re-run.
-        #expect(adopted > 0)
-        let (status, shown) = try sandbox.run(["show", id])
-        #expect(status == 0)
-        #expect(shown.contains("adopted: its process outlived the driver"))
     }
 
     /// A process that the takeover cannot adopt (the attempt's work folder lost its supervisor files) is killed with
     /// its whole process group before the next attempt starts, and the attempt says so.
-    @Test func unadoptableProcessGroupIsKilledBeforeTheNextAttempt() throws {
-        let sandbox = try Sandbox()
-        try sandbox.write(
-            "long.yaml",
-            """
-            name: Long
-            type: Command
-            implementation:
-              command:
-                - sh
-                - -c
-                - >-
-                  echo "start $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER";
-                  rm -f sluice-supervisor.pid;
-                  sleep 30 &
-                  if [ "$SLUICE_ATTEMPT" = 1 ]; then sleep 30; fi;
-                  echo "end $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER"; kill $! 2>/dev/null; true
-            inputs: []
-            outputs: []
-            """)
-        try sandbox.write("pipeline.yaml", "name: One\nsteps:\n  - name: S\n    module: Long\n")
-        let run = sandbox.process(["run", "pipeline.yaml"])
-        try run.run()
-        let marker = "\(sandbox.folder)/marker.txt"
-        for _ in 0..<500 where Self.marks(marker).isEmpty { usleep(20_000) }
-        usleep(100_000)
-        kill(run.processIdentifier, SIGKILL)
-        run.waitUntilExit()
-        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
-        let id = try #require(try store.executions(limit: 1).first?.id)
-        let process = try #require(try store.attemptProcesses(executionID: id, step: "S", attempt: 1).first)
-        #expect(!Self.liveMembers(of: process.group).isEmpty)
-        let (status, output) = try sandbox.run(["resume", id])
-        #expect(status == 0, "\(output)")
-        // The first attempt's whole group (its shell and the background child) is gone, and never finished.
-        #expect(Self.liveMembers(of: process.group).isEmpty)
-        let marks = Self.marks(marker)
-        #expect(marks.filter { $0.isStart }.map(\.attempt) == [1, 2])
-        #expect(marks.filter { !$0.isStart }.map(\.attempt) == [2])
-        let attempts = try store.attempts(executionID: id)
-        #expect(attempts.first { $0.number == 1 }?.takeover == .killed)
-        #expect(attempts.first { $0.number == 1 }?.status == .interrupted)
-        let (_, shown) = try sandbox.run(["show", id])
-        #expect(shown.contains("process group was still running and was killed"))
+    @Test func unadoptableProcessGroupIsKilledBeforeTheNextAttempt() async throws {
+        // Blocks for long on the processes it starts: off the threads the async tests share.
+        try await onOwnThread {
+            let sandbox = try Sandbox()
+            try sandbox.write(
+                "long.yaml",
+                """
+                name: Long
+                type: Command
+                implementation:
+                  command:
+                    - sh
+                    - -c
+                    - >-
+                      echo "start $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER";
+                      rm -f sluice-supervisor.pid;
+                      sleep 30 &
+                      if [ "$SLUICE_ATTEMPT" = 1 ]; then sleep 30; fi;
+                      echo "end $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER"; kill $! 2>/dev/null; true
+                inputs: []
+                outputs: []
+                """)
+            try sandbox.write("pipeline.yaml", "name: One\nsteps:\n  - name: S\n    module: Long\n")
+            let run = sandbox.process(["run", "pipeline.yaml"])
+            try run.run()
+            let marker = "\(sandbox.folder)/marker.txt"
+            for _ in 0..<500 where Self.marks(marker).isEmpty { usleep(20_000) }
+            usleep(100_000)
+            kill(run.processIdentifier, SIGKILL)
+            run.waitUntilExit()
+            let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+            let id = try #require(try store.executions(limit: 1).first?.id)
+            let process = try #require(try store.attemptProcesses(executionID: id, step: "S", attempt: 1).first)
+            #expect(!Self.liveMembers(of: process.group).isEmpty)
+            let (status, output) = try sandbox.run(["resume", id])
+            #expect(status == 0, "\(output)")
+            // The first attempt's whole group (its shell and the background child) is gone, and never finished.
+            #expect(Self.liveMembers(of: process.group).isEmpty)
+            let marks = Self.marks(marker)
+            #expect(marks.filter { $0.isStart }.map(\.attempt) == [1, 2])
+            #expect(marks.filter { !$0.isStart }.map(\.attempt) == [2])
+            let attempts = try store.attempts(executionID: id)
+            #expect(attempts.first { $0.number == 1 }?.takeover == .killed)
+            #expect(attempts.first { $0.number == 1 }?.status == .interrupted)
+            let (_, shown) = try sandbox.run(["show", id])
+            #expect(shown.contains("process group was still running and was killed"))
+        }
     }
 }

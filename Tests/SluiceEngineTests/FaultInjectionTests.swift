@@ -46,99 +46,108 @@ import Testing
     /// artifact's path and the cause, `PRAGMA integrity_check` is ok, no partial artifact is visible, and once
     /// space is back the next run works. The filesystem lives in a private mount namespace (`unshare -m`), so it
     /// is gone with the test's shell.
-    @Test func diskFullWhileStoringAnArtifact() throws {
-        guard getuid() == 0 else {
-            Issue.record("mounting a small filesystem needs root (CI runs as root)")
-            return
+    @Test func diskFullWhileStoringAnArtifact() async throws {
+        // Blocks for long on the processes it starts: off the threads the async tests share.
+        try await onOwnThread {
+            guard getuid() == 0 else {
+                Issue.record("mounting a small filesystem needs root (CI runs as root)")
+                return
+            }
+            let sandbox = try Sandbox()
+            try sandbox.write("blob.yaml", Self.blobPipeline.module)
+            try sandbox.write("pipeline.yaml", Self.blobPipeline.pipeline)
+            try FileManager.default.createDirectory(atPath: sandbox.home, withIntermediateDirectories: true)
+            let status = try Self.shell(
+                sandbox,
+                """
+                mount -t tmpfs -o size=2m sluice-test "$SLUICE_HOME" || exit 90
+                "$SLUICE" run pipeline.yaml > full.log 2>&1; echo $? > full.status
+                \(Self.integrityCheck) "$SLUICE_HOME/sluice.db" > integrity.txt
+                find "$SLUICE_HOME/artifacts" -type f > artifacts.txt
+                for file in $(find "$SLUICE_HOME/artifacts/sha256" -type f); do
+                    echo "$(basename "$file") $(sha256sum "$file" | cut -d' ' -f1)" >> hashes.txt
+                done
+                mount -o remount,size=16m "$SLUICE_HOME" || exit 91
+                "$SLUICE" run pipeline.yaml > again.log 2>&1; echo $? > again.status
+                \(Self.integrityCheck) "$SLUICE_HOME/sluice.db" >> integrity.txt
+                """,
+                namespace: true)
+            #expect(status == 0)
+            func read(_ name: String) -> String {
+                String(
+                    decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/\(name)") ?? Data(), as: UTF8.self
+                )
+            }
+            #expect(read("full.status").trimmingCharacters(in: .whitespacesAndNewlines) != "0")
+            let full = read("full.log")
+            #expect(full.contains("No space left on device"), "\(full)")
+            #expect(full.contains("/artifacts/sha256/"), "the error names the artifact's path: \(full)")
+            #expect(read("integrity.txt") == "ok\nok\n")
+            // No temporary or partial artifact: every stored file is whole (its content hashes to its name).
+            #expect(!read("artifacts.txt").contains(".tmp-"), "\(read("artifacts.txt"))")
+            for line in read("hashes.txt").split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                #expect(parts.count == 2 && parts[0] == parts[1], "artifact \(line) is not whole")
+            }
+            #expect(read("again.status").trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(read("again.log"))")
         }
-        let sandbox = try Sandbox()
-        try sandbox.write("blob.yaml", Self.blobPipeline.module)
-        try sandbox.write("pipeline.yaml", Self.blobPipeline.pipeline)
-        try FileManager.default.createDirectory(atPath: sandbox.home, withIntermediateDirectories: true)
-        let status = try Self.shell(
-            sandbox,
-            """
-            mount -t tmpfs -o size=2m sluice-test "$SLUICE_HOME" || exit 90
-            "$SLUICE" run pipeline.yaml > full.log 2>&1; echo $? > full.status
-            \(Self.integrityCheck) "$SLUICE_HOME/sluice.db" > integrity.txt
-            find "$SLUICE_HOME/artifacts" -type f > artifacts.txt
-            for file in $(find "$SLUICE_HOME/artifacts/sha256" -type f); do
-                echo "$(basename "$file") $(sha256sum "$file" | cut -d' ' -f1)" >> hashes.txt
-            done
-            mount -o remount,size=16m "$SLUICE_HOME" || exit 91
-            "$SLUICE" run pipeline.yaml > again.log 2>&1; echo $? > again.status
-            \(Self.integrityCheck) "$SLUICE_HOME/sluice.db" >> integrity.txt
-            """,
-            namespace: true)
-        #expect(status == 0)
-        func read(_ name: String) -> String {
-            String(decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/\(name)") ?? Data(), as: UTF8.self)
-        }
-        #expect(read("full.status").trimmingCharacters(in: .whitespacesAndNewlines) != "0")
-        let full = read("full.log")
-        #expect(full.contains("No space left on device"), "\(full)")
-        #expect(full.contains("/artifacts/sha256/"), "the error names the artifact's path: \(full)")
-        #expect(read("integrity.txt") == "ok\nok\n")
-        // No temporary or partial artifact: every stored file is whole (its content hashes to its name).
-        #expect(!read("artifacts.txt").contains(".tmp-"), "\(read("artifacts.txt"))")
-        for line in read("hashes.txt").split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            #expect(parts.count == 2 && parts[0] == parts[1], "artifact \(line) is not whole")
-        }
-        #expect(read("again.status").trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(read("again.log"))")
     }
 
     /// Another process holds SQLite's write lock for 10 s: `sluice run` waits for it (busy timeout), then
     /// succeeds; the database is intact.
-    @Test func writersWaitForAnotherProcessHoldingTheWriteLock() throws {
-        let sandbox = try Sandbox()
-        try sandbox.write(
-            "echo.yaml",
-            "name: Echo\nimplementation: {builtin: echo}\ninputs: [{name: value, type: String}]\n"
-                + "outputs: [{name: value, type: String}]\n")
-        try sandbox.write(
-            "pipeline.yaml", "name: Hello\nsteps:\n  - name: Say\n    module: Echo\n    inputs: {value: hi}\n")
-        let (first, output) = try sandbox.run(["run", "pipeline.yaml"])
-        #expect(first == 0, "\(output)")
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        holder.arguments = [
-            "-c",
-            """
-            import sqlite3, sys, time
-            db = sqlite3.connect(sys.argv[1], isolation_level=None)
-            db.execute("BEGIN IMMEDIATE")
-            open(sys.argv[2], "w").write("locked")
-            time.sleep(10)
-            open(sys.argv[3], "w").write("released")
-            db.execute("COMMIT")
-            """,
-            "\(sandbox.home)/sluice.db", "\(sandbox.folder)/locked", "\(sandbox.folder)/released",
-        ]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
-        defer {
-            if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }
+    @Test func writersWaitForAnotherProcessHoldingTheWriteLock() async throws {
+        // Blocks for long on the processes it starts: off the threads the async tests share.
+        try await onOwnThread {
+            let sandbox = try Sandbox()
+            try sandbox.write(
+                "echo.yaml",
+                "name: Echo\nimplementation: {builtin: echo}\ninputs: [{name: value, type: String}]\n"
+                    + "outputs: [{name: value, type: String}]\n")
+            try sandbox.write(
+                "pipeline.yaml", "name: Hello\nsteps:\n  - name: Say\n    module: Echo\n    inputs: {value: hi}\n")
+            let (first, output) = try sandbox.run(["run", "pipeline.yaml"])
+            #expect(first == 0, "\(output)")
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            holder.arguments = [
+                "-c",
+                """
+                import sqlite3, sys, time
+                db = sqlite3.connect(sys.argv[1], isolation_level=None)
+                db.execute("BEGIN IMMEDIATE")
+                open(sys.argv[2], "w").write("locked")
+                time.sleep(10)
+                open(sys.argv[3], "w").write("released")
+                db.execute("COMMIT")
+                """,
+                "\(sandbox.home)/sluice.db", "\(sandbox.folder)/locked", "\(sandbox.folder)/released",
+            ]
+            holder.standardOutput = FileHandle.nullDevice
+            holder.standardError = FileHandle.nullDevice
+            try holder.run()
+            defer {
+                if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }
+                holder.waitUntilExit()
+            }
+            for _ in 0..<500 where !FileManager.default.fileExists(atPath: "\(sandbox.folder)/locked") {
+                usleep(20_000)
+            }
+            #expect(FileManager.default.fileExists(atPath: "\(sandbox.folder)/locked"))
+            let (second, log) = try sandbox.run(["run", "pipeline.yaml"])
+            #expect(second == 0, "\(log)")
+            // The run could only finish after the lock was released.
+            #expect(FileManager.default.fileExists(atPath: "\(sandbox.folder)/released"))
             holder.waitUntilExit()
+            #expect(holder.terminationStatus == 0)
+            let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+            #expect(try store.executions().count == 2)
+            #expect(try store.executions().allSatisfy { $0.status == .succeeded })
+            let check = try Self.shell(sandbox, "\(Self.integrityCheck) \"$SLUICE_HOME/sluice.db\" > integrity.txt")
+            #expect(check == 0)
+            #expect(
+                String(
+                    decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/integrity.txt")!, as: UTF8.self)
+                    == "ok\n")
         }
-        for _ in 0..<500 where !FileManager.default.fileExists(atPath: "\(sandbox.folder)/locked") {
-            usleep(20_000)
-        }
-        #expect(FileManager.default.fileExists(atPath: "\(sandbox.folder)/locked"))
-        let (second, log) = try sandbox.run(["run", "pipeline.yaml"])
-        #expect(second == 0, "\(log)")
-        // The run could only finish after the lock was released.
-        #expect(FileManager.default.fileExists(atPath: "\(sandbox.folder)/released"))
-        holder.waitUntilExit()
-        #expect(holder.terminationStatus == 0)
-        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
-        #expect(try store.executions().count == 2)
-        #expect(try store.executions().allSatisfy { $0.status == .succeeded })
-        let check = try Self.shell(sandbox, "\(Self.integrityCheck) \"$SLUICE_HOME/sluice.db\" > integrity.txt")
-        #expect(check == 0)
-        #expect(
-            String(decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/integrity.txt")!, as: UTF8.self)
-                == "ok\n")
     }
 }
