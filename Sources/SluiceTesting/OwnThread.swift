@@ -10,3 +10,22 @@ public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T)
         Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
+
+/// Runs `process` to the end on a thread of its own and returns what it printed on standard output and standard
+/// error: blocking one of Swift's concurrency threads would starve a server under test that answers the process.
+public func runOffThePool(_ process: Process) async throws -> (output: Data, error: String) {
+    let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "sluice-test-\(UUID().uuidString).err")
+    _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errorFile) }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = try FileHandle(forWritingTo: errorFile)
+    let data = try await onOwnThread {
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return data
+    }
+    return (data, (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
+}

@@ -2,6 +2,7 @@ import Foundation
 import SluiceCloud
 import SluiceCore
 import SluiceSpec
+import SluiceTesting
 import Testing
 
 /// The pinned AWS tools (moto, statelint, cfn-lint, boto3) in the virtual environment `scripts/aws-test-tools`
@@ -57,26 +58,7 @@ enum AWSTools {
         merged.merge(environment) { _, new in new }
         process.environment = merged
         if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
-        let errorFile = NSTemporaryDirectory() + "sluice-tool-\(UUID().uuidString).err"
-        _ = FileManager.default.createFile(atPath: errorFile, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errorFile) }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorFile))
-        let data: Data = try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                do {
-                    try process.run()
-                } catch {
-                    continuation.resume(throwing: error)
-                    return
-                }
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: data)
-            }.start()
-        }
-        let error = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
+        let (data, error) = try await runOffThePool(process)
         return (process.terminationStatus, String(decoding: data, as: UTF8.self), error)
     }
 

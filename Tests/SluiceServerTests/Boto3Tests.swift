@@ -1,6 +1,7 @@
 import Foundation
 import SluiceServer
 import SluiceServing
+import SluiceTesting
 import Testing
 
 /// boto3's own `sagemaker-runtime` client against a live Sluice server.
@@ -60,30 +61,4 @@ import Testing
             #expect(error[2] as? String == "Invalid request data type, only 'text/csv' is supported.")
         }
     }
-}
-
-/// Runs `process` to completion on its own thread: blocking a thread of the cooperative pool would starve the
-/// server under test, which answers the process from that pool.
-func runOffThePool(_ process: Process) async throws -> (Data, String) {
-    let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "sluice-test-\(UUID().uuidString).err")
-    _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: errorFile) }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = try FileHandle(forWritingTo: errorFile)
-    let data: Data = try await withCheckedThrowingContinuation { continuation in
-        Thread {
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
-                return
-            }
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            continuation.resume(returning: data)
-        }.start()
-    }
-    return (data, (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceServer
 import SluiceServing
+import SluiceTesting
 import Testing
 
 /// The serving routes are answered on the event loop when a request is small and keeps the connection alive, and
@@ -125,7 +126,7 @@ import Testing
             let busy = try RawConnection(port: port)
             defer { busy.close() }
             let request = Self.post("/production/stream", #"{"x": [[1, 2]]}"#, key: key)
-            let answers = await onOwnThread {
+            let answers = try await onOwnThread {
                 (0..<8).map { _ -> String in
                     busy.write(request)
                     let answer = busy.readBlocking { Self.responses($0).count == 1 }
@@ -137,12 +138,5 @@ import Testing
             let (_, closed) = try await idle.read { _ in false }
             #expect(closed)
         }
-    }
-}
-
-/// Runs `body` on a new thread, outside Swift's concurrency pool.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: body()) }.start()
     }
 }
