@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "SluiceTesting",
             dependencies: [
-                "SluiceCore", "SluiceEngine",
+                "SluiceCore", "SluiceEngine", "SluiceSpec",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceSpecTests",
-            dependencies: ["SluiceSpec", "SluiceCore"],
+            dependencies: ["SluiceSpec", "SluiceCore", "SluiceTesting"],
             exclude: ["Fixtures"],
             swiftSettings: upcoming
         ),

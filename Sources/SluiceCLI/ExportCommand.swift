@@ -3,6 +3,7 @@ import Foundation
 import SluiceCloud
 import SluiceCore
 import SluiceSpec
+import SluiceStore
 
 /// `sluice export stepfunctions|sagemaker PIPELINE`: the pipeline as AWS runs it.
 struct ExportCommand: ParsableCommand {
@@ -77,7 +78,8 @@ private let templateKeyOrder = [
 ]
 
 private func loadForExport(_ path: String) throws -> Pipeline {
-    let (loaded, diagnostics) = PipelineLoader.load(path: path)
+    let (loaded, diagnostics) = PipelineLoader.load(
+        path: path, options: ValidationOptions(catalog: try SluiceHome.resolve().catalog()))
     report(diagnostics)
     guard let loaded else { throw ExitCode.failure }
     return loaded

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceCore
 import SluiceSpec
+import SluiceStore
 
 /// `sluice graph PIPELINE`: the resolved step graph as text, Graphviz DOT or Mermaid.
 struct GraphCommand: ParsableCommand {
@@ -17,7 +18,8 @@ struct GraphCommand: ParsableCommand {
     var format: GraphRenderer.Format = .text
 
     func run() throws {
-        let (loaded, diagnostics) = PipelineLoader.load(path: pipeline)
+        let (loaded, diagnostics) = PipelineLoader.load(
+            path: pipeline, options: ValidationOptions(catalog: try SluiceHome.resolve().catalog()))
         for diagnostic in diagnostics { writeToStandardError(diagnostic.description) }
         guard let loaded else { throw ExitCode.failure }
         print(GraphRenderer.render(loaded, as: format), terminator: "")

@@ -25,7 +25,9 @@ struct EnableTriggersCommand: ParsableCommand {
 
     func run() throws {
         let (loaded, diagnostics) = PipelineLoader.load(
-            path: pipeline, options: ValidationOptions(knownBuiltins: BuiltinCatalog.names))
+            path: pipeline,
+            options: ValidationOptions(knownBuiltins: BuiltinCatalog.names, catalog: try SluiceHome.resolve().catalog())
+        )
         for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
         guard let loaded else {
             printError("\(pipeline) does not validate (see above); no trigger was enabled")

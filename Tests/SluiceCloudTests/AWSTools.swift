@@ -34,7 +34,8 @@ enum AWSTools {
     }
 
     static func load(_ path: String) throws -> Pipeline {
-        let (pipeline, diagnostics) = PipelineLoader.load(path: path)
+        // W4 names its modules by ModuleId from the catalog: the README publishes them first.
+        let (pipeline, diagnostics) = PipelineLoader.load(path: path, options: ExampleCatalog.options)
         guard let pipeline else {
             throw ToolFailure(message: diagnostics.map(\.description).joined(separator: "\n"))
         }

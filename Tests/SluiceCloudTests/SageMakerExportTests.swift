@@ -47,6 +47,29 @@ struct SageMakerExportTests {
         }
     }
 
+    /// SageMaker takes hyperparameters as strings and has no JSON parameters: W4's `HyperParameters` becomes one
+    /// String parameter per key, and the training step reads each as a string.
+    @Test func hyperParametersAreStringsReadFromOneParameterPerKey() throws {
+        let pipeline = try AWSTools.load(AWSTools.packageRoot + "/examples/w4-xgboost/pipeline.yaml")
+        let export = try #require(SageMakerPipelineExporter.export(pipeline).export)
+        let parameters = try #require(export.definition["Parameters"]?.array)
+        #expect(
+            parameters == [
+                ["Name": "HyperParameters_eval_metric", "Type": "String", "DefaultValue": "rmse"],
+                ["Name": "HyperParameters_num_round", "Type": "String", "DefaultValue": "5"],
+                ["Name": "HyperParameters_objective", "Type": "String", "DefaultValue": "reg:logistic"],
+            ])
+        let train = try #require(export.definition["Steps"]?.array?.first { $0["Name"] == "Train Model" })
+        let hyperParameters = try #require(train["Arguments"]?["HyperParameters"]?.object)
+        #expect(hyperParameters.keys.sorted() == ["eval_metric", "num_round", "objective"])
+        for (key, value) in hyperParameters {
+            #expect(
+                value == ["Std:Join": ["On": "", "Values": [["Get": .string("Parameters.HyperParameters_\(key)")]]]],
+                "\(key): \(value)")
+        }
+        #expect(export.notes.contains { $0.contains("HyperParameters_num_round") })
+    }
+
     @Test func abaloneDefinitionUsesTheSDKForms() throws {
         let pipeline = try AWSTools.load(AWSTools.packageRoot + "/examples/w2-abalone/pipeline.yaml")
         let definition = try #require(SageMakerPipelineExporter.export(pipeline).export?.definition)

@@ -18,7 +18,7 @@ import Testing
                 atPath: examples + "/" + folder, toPath: scratch.folder + "/examples/" + folder)
         }
         for command in [
-            ["modules", "publish", "examples/seed-000", "examples/w4-xgboost/batch-transform.yaml"],
+            ["modules", "publish", "examples/seed-000", "examples/modules"],
             ["s3", "cp", "examples/w4-xgboost/data/customer-churn.csv", "s3://ml-pipeline-xgboost/data/"],
             ["s3", "cp", "examples/w4-xgboost/data/batch", "s3://ml-pipeline-xgboost/data/batch"],
         ] {

@@ -1,12 +1,13 @@
 import Foundation
 import SluiceCore
 import SluiceSpec
+import SluiceTesting
 import Testing
 
 @Suite struct ExamplesTests {
     @Test func everyExampleValidatesWithoutErrors() {
-        let diagnostics = PipelineLoader.validate(
-            paths: [Paths.examples], options: ValidationOptions(knownBuiltins: builtinCatalog))
+        // W4 names its modules by ModuleId from the catalog: the README publishes them first.
+        let diagnostics = PipelineLoader.validate(paths: [Paths.examples], options: ExampleCatalog.options)
         let errors = diagnostics.filter { $0.severity == .error }
         #expect(errors.isEmpty, "\(errors.map(\.description).joined(separator: "\n"))")
         // A module without a type (read as a Command) is the only acceptable warning.
@@ -19,8 +20,7 @@ import Testing
         "w4-xgboost/pipeline.yaml",
     ])
     func everyExamplePipelineLoads(_ path: String) throws {
-        let (pipeline, diagnostics) = PipelineLoader.load(
-            path: Paths.example(path), options: ValidationOptions(knownBuiltins: builtinCatalog))
+        let (pipeline, diagnostics) = PipelineLoader.load(path: Paths.example(path), options: ExampleCatalog.options)
         let loaded = try #require(pipeline, "\(diagnostics)")
         #expect(!loaded.steps.isEmpty)
         #expect(loaded.graph.topologicalOrder() != nil)
@@ -115,7 +115,9 @@ import Testing
     }
 
     @Test func xgboostPipelineCleansUpAndNotifiesOnFailure() throws {
-        let pipeline = try #require(PipelineLoader.load(path: Paths.example("w4-xgboost/pipeline.yaml")).pipeline)
+        let pipeline = try #require(
+            PipelineLoader.load(path: Paths.example("w4-xgboost/pipeline.yaml"), options: ExampleCatalog.options)
+                .pipeline)
         #expect(pipeline.onFailure.map(\.name) == ["Clean Up", "Notify Failure"])
         #expect(pipeline.maxConcurrentExecutions == 1)
         let train = try #require(pipeline.step(named: "Train Model"))
@@ -124,5 +126,28 @@ import Testing
         #expect(
             task.inputs["Training Data"]
                 == .reference(Reference(.stepOutput(step: "Generate Data Set", output: "S3OutputArtifactUri"))))
+    }
+
+    /// W4 names each step's module by ModuleId, as the seed does, and finds them in the catalog: without the
+    /// published modules it does not load, and says which id it could not find, where.
+    @Test func xgboostPipelineResolvesItsModulesFromTheCatalog() throws {
+        let path = Paths.example("w4-xgboost/pipeline.yaml")
+        let pipeline = try #require(PipelineLoader.load(path: path, options: ExampleCatalog.options).pipeline)
+        for step in ["Generate Data Set", "Train Model", "Batch Transform"] {
+            guard case .task(let task)? = pipeline.step(named: step)?.kind else {
+                Issue.record("\(step) is not a task")
+                continue
+            }
+            #expect(pipeline.modules[task.module]?.catalog?.version == 1, "\(step): \(task.module)")
+        }
+        #expect(pipeline.modules["XGBoostTrainer"]?.id == "123e4567-e89b-12d3-a456-426614174001")
+        let (unpublished, diagnostics) = PipelineLoader.load(
+            path: path, options: ValidationOptions(knownBuiltins: builtinCatalog))
+        #expect(unpublished == nil)
+        let unknown = diagnostics.filter { $0.code == "unknown-module" }
+        #expect(unknown.count == 5, "\(diagnostics)")
+        let first = try #require(unknown.first { $0.location?.line == 17 }, "\(unknown)")
+        #expect(first.location?.file == path && first.location?.column == 15)
+        #expect(first.message.contains("123e4567-e89b-12d3-a456-426614174000"), "\(first.message)")
     }
 }

@@ -31,7 +31,8 @@ import Testing
 
     @Test func trainerWithoutTypeRunsSageMakersBuiltinXGBoost() throws {
         let trainer = try module("xgboost-trainer.yaml")
-        #expect(trainer.id == nil)
+        // Sluice's one addition to the seed's trainer: an id, so W4 names the published trainer by ModuleId.
+        #expect(trainer.id == "123e4567-e89b-12d3-a456-426614174001")
         #expect(trainer.kind == .sageMakerTraining)
         #expect(trainer.implementation == .builtin(name: "train.sagemaker.xgboost", options: [:]))
         #expect(trainer.inputs.map(\.name) == ["ImageName", "Training Data", "HyperParameters"])

@@ -59,7 +59,15 @@ struct SageMakerBuilder {
         let order = machine.topologicalNames(pipeline.steps)
         let topLevel = partition(order)
         let steps = topLevel.compactMap { stepDefinition($0) }
-        let parameters: [JSONValue] = pipeline.parameters.map { parameter in
+        let parameters: [JSONValue] = pipeline.parameters.flatMap { parameter -> [JSONValue] in
+            if let scalars = MachineBuilder.scalarParameters(of: parameter) {
+                notes.append(
+                    "JSON parameter '\(parameter.name)' becomes the String parameters "
+                        + scalars.map(\.name).joined(separator: ", ") + " (SageMaker's parameters are scalars).")
+                return scalars.map {
+                    ["Name": .string($0.name), "Type": "String", "DefaultValue": .string($0.defaultValue)]
+                }
+            }
             var entry: [String: JSONValue] = [
                 "Name": .string(parameter.name), "Type": .string(typeName(parameter.type)),
             ]
@@ -71,7 +79,7 @@ struct SageMakerBuilder {
                 entry["DefaultValue"] = value
             }
             if let allowed = parameter.allowedValues { entry["EnumValues"] = .array(allowed) }
-            return .object(entry)
+            return [.object(entry)]
         }
         notes += machine.notes
         diagnostics += machine.diagnostics
@@ -194,6 +202,7 @@ struct SageMakerBuilder {
     /// A Step Functions path or `States.Format` from the shared job builder, in SageMaker's terms.
     func expression(_ text: String, step: Step) -> JSONValue {
         if text.hasPrefix("$.parameters.") {
+            if let scalar = scalarParameter(text) { return ["Get": .string("Parameters." + scalar)] }
             return ["Get": .string("Parameters." + text.dropFirst("$.parameters.".count))]
         }
         if text == "$.run" { return ["Get": "Execution.PipelineExecutionId"] }

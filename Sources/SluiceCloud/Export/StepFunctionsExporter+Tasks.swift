@@ -516,11 +516,7 @@ extension MachineBuilder {
         ]
         if !channels.isEmpty { parameters["InputDataConfig"] = .array(channels) }
         if let port = module.input(named: JobPorts.hyperParameters), let binding = binding(port, inputs) {
-            if case .literal(.object(let values)) = binding {
-                parameters["HyperParameters"] = .object(values.mapValues { .string($0.string ?? $0.compactJSON) })
-            } else {
-                put(&parameters, "HyperParameters", binding, type: .json, scope: scope)
-            }
+            putHyperParameters(binding, step: step, scope: scope, into: &parameters)
         }
         var variables = environment
         variables[ContainerJob.stepVariable] = .string(step.name)

@@ -42,6 +42,16 @@ elif command == "download":
     bucket, key, path = args
     client("s3").download_file(bucket, key, path)
     print(sha256(path))
+elif command == "list":
+    bucket, prefix = args
+    pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
+        for entry in page.get("Contents", []):
+            print(entry["Key"])
+elif command == "cat":
+    sys.stdout.write(client("s3").get_object(Bucket=args[0], Key=args[1])["Body"].read().decode())
+elif command == "delete":
+    client("s3").delete_object(Bucket=args[0], Key=args[1])
 elif command == "etag":
     print(client("s3").head_object(Bucket=args[0], Key=args[1])["ETag"])
 elif command == "sha256":
