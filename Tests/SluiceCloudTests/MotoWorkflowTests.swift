@@ -25,12 +25,13 @@ import Testing
             .description
     }
 
-    /// What `sluice show ID` records as the error of `step`.
+    /// The cause `sluice show ID` records for the error of `step`.
     static func stepError(_ id: String, _ step: String, in scratch: Scratch, aws: [String: String]) throws -> String {
         let shown = try sluice(["show", id, "--format", "json"], in: scratch, aws: aws)
         let detail = try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: Any]
         let steps = detail?["steps"] as? [[String: Any]] ?? []
-        return "\(steps.first { $0["name"] as? String == step }?["error"] ?? "")"
+        let error = steps.first { $0["name"] as? String == step }?["error"]
+        return (error as? [String: Any])?["cause"] as? String ?? "\(error ?? "")"
     }
 
     @Test func w4ReadsAndWritesARealS3API() async throws {
@@ -61,7 +62,7 @@ import Testing
             let refusedError = try Self.stepError(
                 try Self.executionID(refused.output), "Generate Data Set", in: scratch, aws: aws)
             #expect(
-                refusedError.contains("\(Self.dataSet): GetObject failed (HTTP 403 SignatureDoesNotMatch)"),
+                refusedError.contains("\(Self.dataSet): HeadObject failed (HTTP 403 SignatureDoesNotMatch)"),
                 "\(refusedError)")
             #expect(refusedError.contains("AWS_SECRET_ACCESS_KEY"), "\(refusedError)")
 
@@ -96,7 +97,11 @@ import Testing
             #expect(missing.status != 0)
             let missingError = try Self.stepError(
                 try Self.executionID(missing.output), "Generate Data Set", in: scratch, aws: aws)
-            #expect(missingError.contains("\(Self.dataSet): GetObject failed (HTTP 404 NoSuchKey)"), "\(missingError)")
+            #expect(
+                missingError.contains(
+                    "\(Self.dataSet): GetObject failed: no object 'data/customer-churn.csv' and no objects under"),
+                "\(missingError)")
+            #expect(missingError.contains("sluice s3 cp FILE \(Self.dataSet)"), "\(missingError)")
         }
     }
 }

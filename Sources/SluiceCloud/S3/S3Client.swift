@@ -84,7 +84,25 @@ public struct S3Client: ObjectStore {
             return ObjectSummary(uri: uri, size: size, lastModified: head.headers.first(name: "last-modified"))
         } catch let error as S3Error where error.code == .noSuchKey {
             return nil
+        } catch let error as S3Error where error.serviceCode == nil && error.status != nil {
+            throw await withServiceCode(error, uri)
         }
+    }
+
+    /// A HEAD answer has no body, so a refused HEAD does not say why (a wrong secret or a missing permission): a
+    /// one-key listing of the same bucket, refused the same way, carries the store's code in its body.
+    private func withServiceCode(_ error: S3Error, _ uri: ObjectURI) async -> S3Error {
+        do {
+            _ = try await send(
+                "GET", ObjectURI(bucket: uri.bucket, key: ""),
+                query: [
+                    (name: "list-type", value: "2"), (name: "max-keys", value: "1"), (name: "prefix", value: uri.key),
+                ],
+                operation: error.operation, subject: uri)
+        } catch let probe as S3Error where probe.status == error.status && probe.serviceCode != nil {
+            return probe
+        } catch {}
+        return error
     }
 
     public func delete(_ uri: ObjectURI) async throws {
