@@ -118,6 +118,11 @@ public struct SluiceServer: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/ping") { _, _ in HTTPResponse.Status.ok }
         router.get("/health") { _, _ in HTTPResponse.Status.ok }
+        let document = ByteBuffer(string: OpenAPIDocument.document(groups: routes).canonicalJSON)
+        router.get("/openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
+        }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,
