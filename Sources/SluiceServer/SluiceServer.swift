@@ -111,8 +111,10 @@ public struct SluiceServer: Sendable {
         addRoutes(to: router)
         addLookupRoutes(to: router)
         for group in routes { group.addRoutes(to: router) }
-        // Added last, so it sees only the requests no route claimed.
+        let described = router.routes
+        // Added last, so they see only the requests no route claimed.
         router.add(middleware: ConfiguredLookupMiddleware(server: self))
+        router.add(middleware: UnknownRouteMiddleware(routes: described))
         return router
     }
 

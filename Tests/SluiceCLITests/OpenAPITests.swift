@@ -17,6 +17,7 @@ import Testing
     static let checks = [
         "not_a_server_error", "status_code_conformance", "content_type_conformance",
         "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
+        "unsupported_method", "allow_header_conformance",
     ]
 
     @Test func schemathesisFindsEveryOperationAnsweredAsDocumented() async throws {
@@ -45,6 +46,9 @@ import Testing
         ] {
             #expect(paths[path] != nil, "\(path) is not in /openapi.json")
         }
+        // A path no route claims answers a JSON error pointing at the document.
+        let unknown = try await post(port, "/no/such/route", "{}", key: nil)
+        #expect(unknown.status == 404 && unknown.body.contains("/openapi.json"), "\(unknown.status) \(unknown.body)")
         let methods = ["get", "put", "post", "delete", "patch"]
         let operations = Set(
             paths.flatMap { path, item in
