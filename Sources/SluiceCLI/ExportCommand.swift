@@ -76,14 +76,14 @@ private let templateKeyOrder = [
     "AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs", "Type", "Properties",
 ]
 
-private func loadForExport(_ path: String) throws -> Pipeline {
+func loadForExport(_ path: String) throws -> Pipeline {
     let (loaded, diagnostics) = PipelineLoader.load(path: path)
     report(diagnostics)
     guard let loaded else { throw ExitCode.failure }
     return loaded
 }
 
-private func report(_ diagnostics: [Diagnostic]) {
+func report(_ diagnostics: [Diagnostic]) {
     for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
 }
 

@@ -21,6 +21,17 @@ enum AWSTools {
         return venv + "/bin"
     }()
 
+    /// The Python of the pinned SageMaker Python SDK's environment (`scripts/sagemaker-sdk`, run on first use).
+    static let sagemakerPython: String = {
+        let environment = ProcessInfo.processInfo.environment
+        let venv = environment["SLUICE_SAGEMAKER_VENV"] ?? (NSHomeDirectory() + "/.cache/sluice-test/sagemaker-venv")
+        let setup = Process()
+        setup.executableURL = URL(fileURLWithPath: packageRoot + "/scripts/sagemaker-sdk")
+        try? setup.run()
+        setup.waitUntilExit()
+        return venv + "/bin/python"
+    }()
+
     /// Every pipeline under `examples/` (files named `*pipeline*.yaml`).
     static var examplePipelines: [String] {
         let root = packageRoot + "/examples"
