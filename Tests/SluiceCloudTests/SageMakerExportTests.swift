@@ -2,6 +2,7 @@ import Foundation
 import SluiceCloud
 import SluiceCore
 import SluiceSpec
+import SluiceTesting
 import Testing
 
 @Suite("SageMaker Pipelines export")
@@ -109,6 +110,12 @@ struct SageMakerExportTests {
         let pipeline = try AWSTools.load(AWSTools.packageRoot + "/examples/w2-abalone/pipeline.yaml")
         let definition = try #require(SageMakerPipelineExporter.export(pipeline).export?.definition)
         try AWSTools.write(definition.prettyJSON, to: folder + "/pipeline.json")
+        // The command, given the pipeline by a relative path, writes the same definition (local data included).
+        let command = try await AWSTools.run(
+            SluiceBinary.path, ["export", "sagemaker", "examples/w2-abalone/pipeline.yaml", "-o", folder + "/cli"],
+            environment: ["SLUICE_HOME": folder + "/home"], in: AWSTools.packageRoot)
+        #expect(command.status == 0, "\(command.error)")
+        #expect(try String(contentsOfFile: folder + "/cli/pipeline.json", encoding: .utf8) == definition.prettyJSON)
         let script = AWSTools.packageRoot + "/Tests/SluiceCloudTests/Fixtures/sagemaker-sdk/abalone.py"
         let result = try await AWSTools.run(AWSTools.sagemakerPython, [script, folder + "/pipeline.json"], in: folder)
         try #require(result.status == 0, "\(result.error)")

@@ -183,7 +183,12 @@ struct MachineBuilder {
     /// An `s3://` URI for a location written in the spec: kept when it is one, else under the bucket's `inputs/`.
     mutating func s3Location(_ text: String, what: String) -> String {
         if text.hasPrefix("s3://") { return text }
-        let base = pipeline.location.map { ($0.file as NSString).deletingLastPathComponent } ?? ""
+        var base = pipeline.location.map { ($0.file as NSString).deletingLastPathComponent } ?? ""
+        if !base.hasPrefix("/"), text.hasPrefix("/") {
+            // Paths in the spec are made absolute when it is loaded; its own location may still be relative.
+            let folder = FileManager.default.currentDirectoryPath as NSString
+            base = (folder.appendingPathComponent(base) as NSString).standardizingPath
+        }
         var path = text
         if !base.isEmpty, text.hasPrefix(base + "/") {
             path = String(text.dropFirst(base.count + 1))

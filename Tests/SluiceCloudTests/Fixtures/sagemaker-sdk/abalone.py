@@ -40,7 +40,7 @@ processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", def
 training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
 model_approval_status = ParameterString(name="ModelApprovalStatus", default_value="Approved")
 mse_threshold = ParameterFloat(name="MseThreshold", default_value=6.0)
-input_data = ParameterString(name="InputData", default_value="s3://${ArtifactBucket}/inputs/abalone.csv")
+input_data = ParameterString(name="InputData", default_value="s3://${ArtifactBucket}/inputs/data/abalone.csv")
 
 
 def processor(count):
