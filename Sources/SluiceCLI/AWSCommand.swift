@@ -44,8 +44,9 @@ struct AWSCommand: AsyncParsableCommand {
                     filled["Region"] = try AWSConfiguration().region
                 }
                 let name = stack ?? StepFunctionsRunner.machineName(for: loaded)
-                let (arn, created) = try await AWSCommand.runner().deploy(
-                    export, name: name, roleArn: role, values: filled)
+                let (arn, created, uploaded) = try await AWSCommand.runner().deploy(
+                    export, name: name, roleArn: role, values: filled, store: S3Command.store())
+                for uri in uploaded { print("uploaded \(uri)") }
                 print("\(created ? "created" : "updated") state machine \(arn)")
             }
         }

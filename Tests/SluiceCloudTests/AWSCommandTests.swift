@@ -41,7 +41,16 @@ struct AWSCommandTests {
         for name in ["score", "approval"]:
             functions.create_function(FunctionName=name, Runtime="python3.12", Role=role,
                                       Handler="index.handler", Code={"ZipFile": archive.getvalue()})
+        boto3.client("s3", **options).create_bucket(Bucket="sluice-artifacts")
         print(role)
+        """
+
+    /// Prints an object's text from moto's S3.
+    static let readObject = """
+        import sys, boto3
+        s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")
+        print(s3.get_object(Bucket=sys.argv[2], Key=sys.argv[3])["Body"].read().decode(), end="")
         """
 
     /// A moto server of its own on a free loopback port (`MOTO_PORT` equal to it), stopped by its pid.
@@ -74,7 +83,11 @@ struct AWSCommandTests {
         let folder = try AWSTools.temporaryFolder("aws-command")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         for (name, text) in MotoExecutionTests.modules { try AWSTools.write(text, to: "\(folder)/\(name)") }
-        try AWSTools.write(MotoExecutionTests.pipeline, to: folder + "/pipeline.yaml")
+        // The machine of MotoExecutionTests, with a local data file for `deploy` to upload.
+        let pipeline = MotoExecutionTests.pipeline.replacingOccurrences(
+            of: "parameters:\n", with: "parameters:\n  - name: Rows\n    type: DataUri\n    default: data/rows.csv\n")
+        try AWSTools.write(pipeline, to: folder + "/pipeline.yaml")
+        try AWSTools.write("x,y\n1,2\n", to: folder + "/data/rows.csv")
         let moto = try Moto(folder: folder)
         defer { moto.stop() }
         let prepared = try await AWSTools.python(Self.setup, [moto.url])
@@ -103,12 +116,16 @@ struct AWSCommandTests {
         let created = try await sluice(complete)
         #expect(created.status == 0, "\(created.error)")
         let machine = try #require(created.output.firstMatch(of: /created state machine (\S+)/)?.1)
+        #expect(created.output.contains("uploaded s3://sluice-artifacts/inputs/data/rows.csv\n"), "\(created.output)")
+        let rows = try await AWSTools.python(Self.readObject, [moto.url, "sluice-artifacts", "inputs/data/rows.csv"])
+        #expect(rows.output == "x,y\n1,2\n", "\(rows.error)")
         let updated = try await sluice(complete)
         #expect(updated.output.contains("updated state machine \(machine)"), "\(updated.output) \(updated.error)")
 
         let unknown = try await sluice(["aws", "start", "pipeline.yaml", "--stack", "gate", "-p", "Scroe=1"])
         #expect(unknown.status != 0)
-        #expect(unknown.error.contains("no parameter 'Scroe' (it has: Score, Threshold, Items)"), "\(unknown.error)")
+        #expect(
+            unknown.error.contains("no parameter 'Scroe' (it has: Rows, Score, Threshold, Items)"), "\(unknown.error)")
 
         // The Choice's else branch: --follow draws the states and exits non-zero with the Fail state's message.
         let low = try await start(sluice, name: "low-score", ["-p", "Score=0.1"])

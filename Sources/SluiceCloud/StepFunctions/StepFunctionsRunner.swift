@@ -38,12 +38,30 @@ public struct StepFunctionsRunner: Sendable {
         return text
     }
 
-    /// Creates or updates the state machine `name` with the filled-in definition.
-    public func deploy(_ export: StepFunctionsExport, name: String, roleArn: String, values: [String: String])
-        async throws -> (arn: String, created: Bool)
-    {
+    /// Uploads the local files the machine reads to the artifact bucket (`values["ArtifactBucket"]`), then creates
+    /// or updates the state machine `name` with the filled-in definition.
+    /// - Parameter store: where `s3://` objects go (the configured S3 API).
+    /// - Returns: the machine's ARN, whether it was created, and the URIs uploaded.
+    public func deploy(
+        _ export: StepFunctionsExport, name: String, roleArn: String, values: [String: String],
+        store: any ObjectStore
+    ) async throws -> (arn: String, created: Bool, uploaded: [ObjectURI]) {
         let definition = try Self.definition(export, values: values)
-        return try await client.createOrUpdateStateMachine(name: name, definition: definition, roleArn: roleArn)
+        var uploaded: [ObjectURI] = []
+        if let bucket = values["ArtifactBucket"] {
+            for (path, key) in export.uploads.sorted(by: { $0.value < $1.value }) {
+                let uri = ObjectURI(bucket: bucket, key: key)
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw StepFunctionsError(
+                        message: "\(path): no such file to upload to \(uri); the pipeline reads it there")
+                }
+                try await store.publish(path, to: uri)
+                uploaded.append(uri)
+            }
+        }
+        let (arn, created) = try await client.createOrUpdateStateMachine(
+            name: name, definition: definition, roleArn: roleArn)
+        return (arn, created, uploaded)
     }
 
     /// Starts the deployed machine `machine` with `input` (the parameters, merged over the defaults by the
