@@ -77,7 +77,7 @@ private let templateKeyOrder = [
     "AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs", "Type", "Properties",
 ]
 
-private func loadForExport(_ path: String) throws -> Pipeline {
+func loadForExport(_ path: String) throws -> Pipeline {
     let (loaded, diagnostics) = PipelineLoader.load(
         path: path, options: ValidationOptions(catalog: try SluiceHome.resolve().catalog()))
     report(diagnostics)
@@ -85,7 +85,7 @@ private func loadForExport(_ path: String) throws -> Pipeline {
     return loaded
 }
 
-private func report(_ diagnostics: [Diagnostic]) {
+func report(_ diagnostics: [Diagnostic]) {
     for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
 }
 

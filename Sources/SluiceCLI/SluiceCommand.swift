@@ -9,7 +9,7 @@ public struct SluiceCommand: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, GraphCommand.self, SchemaCommand.self, RunCommand.self,
             ResumeCommand.self, RetryCommand.self, CancelCommand.self, ApproveCommand.self, RejectCommand.self,
-            FeaturesCommand.self, ExportCommand.self, JobCommand.self,
+            FeaturesCommand.self, ExportCommand.self, AWSCommand.self, JobCommand.self,
             ExecutionsCommand.self, ShowCommand.self, LogsCommand.self,
             ModelsCommand.self, ModulesCommand.self, EndpointsCommand.self, KeysCommand.self, ServeCommand.self,
             DemoCommand.self, TriggersCommand.self, S3Command.self, MonitorCommand.self,

@@ -11,15 +11,22 @@ enum AWSTools {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    static let bin: String = {
-        let environment = ProcessInfo.processInfo.environment
-        let venv = environment["SLUICE_AWS_VENV"] ?? (NSHomeDirectory() + "/.cache/sluice-test/aws-venv")
+    static let bin = environment(script: "aws-test-tools", variable: "SLUICE_AWS_VENV", folder: "aws-venv") + "/bin"
+
+    /// The Python of the pinned SageMaker Python SDK's environment (`scripts/sagemaker-sdk`, run on first use).
+    static let sagemakerPython =
+        environment(script: "sagemaker-sdk", variable: "SLUICE_SAGEMAKER_VENV", folder: "sagemaker-venv")
+        + "/bin/python"
+
+    /// Runs `scripts/<script>` (which returns at once when its environment is complete) and returns the folder of
+    /// that virtual environment: `$<variable>`, else `~/.cache/sluice-test/<folder>`.
+    static func environment(script: String, variable: String, folder: String) -> String {
         let setup = Process()
-        setup.executableURL = URL(fileURLWithPath: packageRoot + "/scripts/aws-test-tools")
+        setup.executableURL = URL(fileURLWithPath: packageRoot + "/scripts/" + script)
         try? setup.run()
         setup.waitUntilExit()
-        return venv + "/bin"
-    }()
+        return ProcessInfo.processInfo.environment[variable] ?? (NSHomeDirectory() + "/.cache/sluice-test/" + folder)
+    }
 
     /// Every pipeline under `examples/` (files named `*pipeline*.yaml`).
     static var examplePipelines: [String] {

@@ -205,4 +205,65 @@ struct MotoExecutionTests {
         #expect(steps["Recover"]?["outputs"] == ["value": "recovered"])
         #expect(run["output"]?["failure"]?["Error"] == "Glue.EntityNotFoundException")
     }
+
+    /// The reports each example's Choice reads, by pipeline (relative to `examples/`), as its evaluation job would
+    /// write them: values that take the branch which registers the model.
+    static let reports: [String: JSONValue] = [
+        "w1-diabetes/pipeline.yaml": ["Evaluate/metrics": ["regression_metrics": ["r2": ["value": 0.9]]]],
+        "w1-diabetes/deploy-pipeline.yaml": ["Evaluate/metrics": ["regression_metrics": ["r2": ["value": 0.9]]]],
+        "w2-abalone/pipeline.yaml": ["Evaluate/metrics": ["regression_metrics": ["mse": ["value": 4.0]]]],
+        "w2-abalone/staged-pipeline.yaml": ["Evaluate/metrics": ["regression_metrics": ["rmse": ["value": 1.0]]]],
+    ]
+
+    /// Every example pipeline's exported machine, unchanged but for its placeholders, runs to a successful end in
+    /// moto (`Fixtures/moto/run-exported.py`, which lists the stand-ins for what moto does not simulate): every step
+    /// of the path it takes is entered, approvals are answered, and no task fails.
+    @Test func everyExampleMachineRunsToItsEnd() async throws {
+        let folder = try AWSTools.temporaryFolder("moto-examples")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var cases: [JSONValue] = []
+        var pipelines: [Pipeline] = []
+        for (index, path) in AWSTools.examplePipelines.enumerated() {
+            let pipeline = try AWSTools.load(path)
+            let export = try #require(StepFunctionsExporter.export(pipeline).export, "\(path)")
+            let file = "\(folder)/\(index).asl.json"
+            try AWSTools.write(export.definition.prettyJSON, to: file)
+            let relative = String(path.dropFirst(AWSTools.packageRoot.count + "/examples/".count))
+            cases.append([
+                "definition": .string(file), "name": .string("example-\(index)"),
+                "reports": Self.reports[relative] ?? [:],
+                "objects": ["inputs/incoming/a.csv", "inputs/incoming/b.csv", "inputs/incoming/notes.txt"],
+            ])
+            pipelines.append(pipeline)
+        }
+        #expect(cases.count >= 9)
+        // The data loader answers with where it left the data set (W4 and seed 000 train from it).
+        let plan: JSONValue = [
+            "functions": ["s3csvdataloader": ["S3OutputArtifactUri": "s3://sluice-artifacts/inputs/churn/"]],
+            "cases": .array(cases),
+        ]
+        try AWSTools.write(plan.prettyJSON, to: folder + "/plan.json")
+        let script = AWSTools.packageRoot + "/Tests/SluiceCloudTests/Fixtures/moto/run-exported.py"
+        let result = try await AWSTools.run(AWSTools.bin + "/python", [script, folder + "/plan.json"], in: folder)
+        #expect(result.status == 0, "\(result.error)")
+        let lines = try result.output.split(separator: "\n").map { try AWSTools.json(String($0)) }
+        try #require(lines.count == pipelines.count, "\(result.output) \(result.error)")
+        for (pipeline, line) in zip(pipelines, lines) {
+            #expect(line["status"] == "SUCCEEDED", "\(pipeline.name): \(line)")
+            #expect(line["failedTasks"] == [], "\(pipeline.name): \(line)")
+            let entered = Set(line["entered"]?.array?.compactMap(\.string) ?? [])
+            // Not on the path taken: a condition's else branch, and the handlers steps catch failures into.
+            let offPath = Set(
+                pipeline.steps.flatMap { step -> [String] in
+                    let handlers = step.catches.map(\.next)
+                    if case .condition(let condition) = step.kind { return condition.otherwise + handlers }
+                    return handlers
+                })
+            for step in pipeline.steps where !offPath.contains(step.name) {
+                #expect(entered.contains(step.name), "\(pipeline.name): step '\(step.name)' never ran: \(line)")
+            }
+            let approvals = pipeline.steps.filter { if case .approval = $0.kind { true } else { false } }
+            #expect(line["approved"]?.number == Double(approvals.count), "\(pipeline.name): \(line)")
+        }
+    }
 }

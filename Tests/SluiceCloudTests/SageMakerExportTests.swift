@@ -2,6 +2,7 @@ import Foundation
 import SluiceCloud
 import SluiceCore
 import SluiceSpec
+import SluiceTesting
 import Testing
 
 @Suite("SageMaker Pipelines export")
@@ -122,6 +123,39 @@ struct SageMakerExportTests {
                         "Values": ["Execution failed due to MSE greater than ", ["Get": "Parameters.MseThreshold"]],
                     ]
                 ])
+    }
+
+    /// W2 written with SageMaker's Python SDK (`Fixtures/sagemaker-sdk/abalone.py`, built offline) and W2 exported by
+    /// Sluice agree on parameters, steps, what each step reads, property files, conditions, branches and messages.
+    @Test func abaloneHasTheStructureTheSDKGives() async throws {
+        let folder = try AWSTools.temporaryFolder("sagemaker-sdk")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let pipeline = try AWSTools.load(AWSTools.packageRoot + "/examples/w2-abalone/pipeline.yaml")
+        let definition = try #require(SageMakerPipelineExporter.export(pipeline).export?.definition)
+        try AWSTools.write(definition.prettyJSON, to: folder + "/pipeline.json")
+        // The command, given the pipeline by a relative path, writes the same definition (local data included).
+        let command = try await AWSTools.run(
+            SluiceBinary.path, ["export", "sagemaker", "examples/w2-abalone/pipeline.yaml", "-o", folder + "/cli"],
+            environment: ["SLUICE_HOME": folder + "/home"], in: AWSTools.packageRoot)
+        #expect(command.status == 0, "\(command.error)")
+        #expect(try String(contentsOfFile: folder + "/cli/pipeline.json", encoding: .utf8) == definition.prettyJSON)
+        let script = AWSTools.packageRoot + "/Tests/SluiceCloudTests/Fixtures/sagemaker-sdk/abalone.py"
+        let result = try await AWSTools.run(AWSTools.sagemakerPython, [script, folder + "/pipeline.json"], in: folder)
+        try #require(result.status == 0, "\(result.error)")
+        let summaries = try AWSTools.json(result.output)
+        let sdk = try #require(summaries["sdk"]?.object)
+        let sluice = try #require(summaries["sluice"]?.object)
+        #expect(sluice["Version"] == sdk["Version"])
+        #expect(sluice["Parameters"] == sdk["Parameters"])
+        let sdkSteps = try #require(sdk["Steps"]?.object)
+        let sluiceSteps = try #require(sluice["Steps"]?.object)
+        #expect(sluiceSteps.keys.sorted() == sdkSteps.keys.sorted())
+        for (name, step) in sdkSteps { #expect(sluiceSteps[name] == step, "step \(name)") }
+        // The summary is not empty: seven steps, the condition's two branches, the property file it reads.
+        #expect(sdkSteps.count == 7)
+        #expect(sdkSteps["Check MSE"]?["If"] == ["Register"] && sdkSteps["Check MSE"]?["Else"] == ["MSE Too High"])
+        #expect(sdkSteps["Evaluate"]?["PropertyFiles"]?.array?.count == 1)
+        #expect(sdkSteps["Evaluate"]?["ReadsFrom"] == ["Split", "Train"])
     }
 
     @Test func cacheRetryAndApprovalCarryOver() throws {

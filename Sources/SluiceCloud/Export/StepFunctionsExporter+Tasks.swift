@@ -341,7 +341,7 @@ extension MachineBuilder {
             integrations.insert(.sns)
             var parameters: [String: JSONValue] = ["TopicArn": .string(notificationTopic)]
             if let subject = module.input(named: "Subject"), let binding = binding(subject, inputs) {
-                put(&parameters, "Subject", binding, type: .string, scope: scope)
+                put(&parameters, "Subject", snsSubject(binding, step: step), type: .string, scope: scope)
             }
             if let message = module.input(named: "Message"), let binding = binding(message, inputs),
                 binding != .literal("")
@@ -730,6 +730,29 @@ extension MachineBuilder {
             "Default": .string(names.failed),
         ]
         return states
+    }
+
+    /// SNS refuses a subject over 100 characters. One made from values known only when the execution runs cannot be
+    /// measured here: it is sent as its fixed text (each value as `…`), cut to 100 characters, and the message keeps
+    /// the values (a notice without a message sends the whole subject as its message).
+    mutating func snsSubject(_ binding: Binding, step: Step) -> Binding {
+        let limit = 100
+        var text: String
+        switch binding {
+        case .literal(let value):
+            text = value.string ?? value.canonicalJSON
+            if text.count <= limit { return binding }
+        case .reference:
+            text = ""
+        case .template(let template):
+            text = template.parts.map { if case .literal(let literal) = $0 { literal } else { "…" } }.joined()
+        }
+        if !text.contains(where: \.isLetter) { text = "\(pipeline.name): \(step.name)" }
+        if text.count > limit { text = String(text.prefix(limit - 1)) + "…" }
+        notes.append(
+            "SNS subjects are limited to 100 characters: step '\(step.name)' sends the subject '\(text)'; "
+                + "its message carries the values.")
+        return .literal(.string(text))
     }
 
     // MARK: Approval and Map

@@ -16,6 +16,8 @@ public struct StepFunctionsExport: Sendable {
     public var imageModules: [String: JSONValue]
     /// What the export changed or cannot carry over, one sentence each.
     public var notes: [String]
+    /// The local files the machine reads (path → key in the artifact bucket), which `sluice aws deploy` uploads.
+    public var uploads: [String: String]
 }
 
 /// Turns a validated pipeline into Step Functions' Amazon States Language and a CloudFormation template.
@@ -36,7 +38,8 @@ public enum StepFunctionsExporter {
         let export = StepFunctionsExport(
             definition: builder.definition, template: template, substitutions: builder.substitutions,
             dockerfile: builder.usesSluiceImage ? SluiceImage.dockerfile : nil,
-            imageModules: builder.usesSluiceImage ? builder.imageModules : [:], notes: builder.notes)
+            imageModules: builder.usesSluiceImage ? builder.imageModules : [:], notes: builder.notes,
+            uploads: builder.uploads)
         return (export, builder.diagnostics)
     }
 }
@@ -64,6 +67,8 @@ struct MachineBuilder {
     var diagnostics: [Diagnostic] = []
     var notes: [String] = []
     var substitutions: [String: String] = [:]
+    /// Local files the machine reads, by path, with their keys in the artifact bucket.
+    var uploads: [String: String] = [:]
     var integrations: Set<Integration> = []
     var usesSluiceImage = false
     var imageModules: [String: JSONValue] = [:]
@@ -183,7 +188,12 @@ struct MachineBuilder {
     /// An `s3://` URI for a location written in the spec: kept when it is one, else under the bucket's `inputs/`.
     mutating func s3Location(_ text: String, what: String) -> String {
         if text.hasPrefix("s3://") { return text }
-        let base = pipeline.location.map { ($0.file as NSString).deletingLastPathComponent } ?? ""
+        var base = pipeline.location.map { ($0.file as NSString).deletingLastPathComponent } ?? ""
+        if !base.hasPrefix("/"), text.hasPrefix("/") {
+            // Paths in the spec are made absolute when it is loaded; its own location may still be relative.
+            let folder = FileManager.default.currentDirectoryPath as NSString
+            base = (folder.appendingPathComponent(base) as NSString).standardizingPath
+        }
         var path = text
         if !base.isEmpty, text.hasPrefix(base + "/") {
             path = String(text.dropFirst(base.count + 1))
@@ -192,7 +202,10 @@ struct MachineBuilder {
         }
         let relative = path.split(separator: "/").filter { $0 != "." && $0 != ".." }.joined(separator: "/")
         let uri = "s3://\(bucket)/inputs/\(relative)"
-        notes.append("The local path '\(text)' of \(what) reads \(uri): upload the file there before starting.")
+        notes.append(
+            "The local path '\(text)' of \(what) reads \(uri): `sluice aws deploy` uploads it there (else upload it "
+                + "before starting).")
+        uploads[text.hasPrefix("/") || base.isEmpty ? text : base + "/" + text] = "inputs/\(relative)"
         return uri
     }
 

@@ -1,0 +1,128 @@
+public import Foundation
+public import SluiceCore
+
+/// What `sluice aws` does with an exported pipeline: deploy its state machine, start it, follow an execution and
+/// answer its approvals.
+public struct StepFunctionsRunner: Sendable {
+    public let client: StepFunctionsClient
+
+    public init(client: StepFunctionsClient) { self.client = client }
+
+    /// The state machine name a pipeline deploys as when no stack is named: its name with every character Step
+    /// Functions does not allow in names replaced by `-`.
+    public static func machineName(for pipeline: Pipeline) -> String {
+        String(pipeline.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
+    }
+
+    /// The exported definition with every `${Name}` placeholder replaced by its value.
+    /// - Throws: `StepFunctionsError` naming a placeholder without a value, or a value for no placeholder.
+    public static func definition(_ export: StepFunctionsExport, values: [String: String]) throws -> String {
+        for name in values.keys.sorted() where export.substitutions[name] == nil {
+            throw StepFunctionsError(
+                message: "--set \(name)=…: the exported machine has no placeholder '\(name)' (it has: "
+                    + export.substitutions.keys.sorted().joined(separator: ", ") + ")")
+        }
+        let missing = export.substitutions.keys.sorted().filter { values[$0] == nil }
+        if !missing.isEmpty {
+            let list = missing.map { "\($0) (\(export.substitutions[$0]!))" }.joined(separator: "; ")
+            throw StepFunctionsError(
+                message: "the exported machine needs a value for each placeholder; missing: \(list). Pass "
+                    + missing.map { "--set \($0)=VALUE" }.joined(separator: " "))
+        }
+        var text = export.definition.prettyJSON
+        for (name, value) in values {
+            // Placeholders sit inside JSON strings: the value goes in escaped, without its own quotes.
+            text = text.replacingOccurrences(
+                of: "${\(name)}", with: String(JSONValue.quoted(value).dropFirst().dropLast()))
+        }
+        return text
+    }
+
+    /// Uploads the local files the machine reads to the artifact bucket (`values["ArtifactBucket"]`), then creates
+    /// or updates the state machine `name` with the filled-in definition.
+    /// - Parameter store: where `s3://` objects go (the configured S3 API).
+    /// - Returns: the machine's ARN, whether it was created, and the URIs uploaded.
+    public func deploy(
+        _ export: StepFunctionsExport, name: String, roleArn: String, values: [String: String],
+        store: any ObjectStore
+    ) async throws -> (arn: String, created: Bool, uploaded: [ObjectURI]) {
+        let definition = try Self.definition(export, values: values)
+        var uploaded: [ObjectURI] = []
+        if let bucket = values["ArtifactBucket"] {
+            for (path, key) in export.uploads.sorted(by: { $0.value < $1.value }) {
+                let uri = ObjectURI(bucket: bucket, key: key)
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw StepFunctionsError(
+                        message: "\(path): no such file to upload to \(uri); the pipeline reads it there")
+                }
+                try await store.publish(path, to: uri)
+                uploaded.append(uri)
+            }
+        }
+        let (arn, created) = try await client.createOrUpdateStateMachine(
+            name: name, definition: definition, roleArn: roleArn)
+        return (arn, created, uploaded)
+    }
+
+    /// Starts the deployed machine `machine` with `input` (the parameters, merged over the defaults by the
+    /// machine); returns the execution ARN.
+    public func start(machine: String, executionName: String, input: [String: JSONValue]) async throws -> String {
+        guard let arn = try await client.stateMachineArn(named: machine) else {
+            throw StepFunctionsError(
+                type: "StateMachineDoesNotExist",
+                message: "no state machine '\(machine)' at the configured endpoint: deploy it first with "
+                    + "`sluice aws deploy PIPELINE --stack \(machine) …`")
+        }
+        return try await client.startExecution(stateMachineArn: arn, name: executionName, input: .object(input))
+    }
+
+    /// Draws the execution's history: once, or (`follow`) as it happens until the execution ends.
+    /// - Parameters:
+    ///   - pollInterval: the pause between two reads of the history while following.
+    ///   - emit: receives each line as soon as it is known.
+    /// - Returns: the execution's state after the last line.
+    public func status(
+        of executionArn: String, follow: Bool, pollInterval: Duration = .milliseconds(500),
+        emit: (String) -> Void
+    ) async throws -> ExecutionDescription {
+        var timeline = ExecutionTimeline(executionArn: executionArn)
+        while true {
+            // Described before the history is read, so an execution seen ended has its whole history drawn.
+            let description = try await client.describeExecution(executionArn)
+            for line in timeline.lines(for: try await client.history(executionArn)) { emit(line) }
+            if !follow || !description.isRunning { return description }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// Approves or rejects the approval step `step` that the execution waits at (its task token is read from the
+    /// execution's history).
+    /// - Throws: `StepFunctionsError` when the execution has ended or the step is not waiting.
+    public func decide(executionArn: String, step: String, approve: Bool, reason: String?) async throws {
+        let description = try await client.describeExecution(executionArn)
+        guard description.isRunning else {
+            throw StepFunctionsError(
+                message: "execution \(executionArn) is \(description.status); nothing waits for approval there")
+        }
+        let events = try await client.history(executionArn)
+        let requests = events.compactMap(ApprovalRequest.init)
+        guard let request = requests.last(where: { $0.step == step }) else {
+            let waiting = Set(requests.compactMap(\.step)).sorted()
+            throw StepFunctionsError(
+                message: "step '\(step)' of execution \(executionArn) has not asked for approval"
+                    + (waiting.isEmpty
+                        ? " (no step has yet)" : " (steps that have: \(waiting.joined(separator: ", ")))"))
+        }
+        try await decide(token: request.token, approve: approve, reason: reason)
+    }
+
+    /// Resumes (approve) or fails (reject) the task waiting at `token`, as the exported approval callback does.
+    public func decide(token: String, approve: Bool, reason: String?) async throws {
+        if approve {
+            try await client.sendTaskSuccess(token: token, output: ["approved": true])
+        } else {
+            try await client.sendTaskFailure(
+                token: token, error: "Sluice.ApprovalRejected", cause: reason ?? "Rejected with sluice aws reject")
+        }
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import SluiceCloud
+import SluiceCore
+import SluiceTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `sluice aws deploy|start|status|approve|reject` against moto's server, the exported machine of
+/// `MotoExecutionTests` (a Choice, a Map, an Approval, a Retry then a Catch) run to its end each way.
+///
+/// Moto's limits are worked around here only: its Lambda without Docker echoes its payload, so the harness creates
+/// the functions the machine's placeholders name (with boto3, as a user's own deployment would) and the Retry then
+/// Catch path uses a Glue job that does not exist; SageMaker `.sync` jobs are not simulated, so the pipeline has none;
+/// moto's `SendTaskFailure` keeps the error but drops the cause, so a rejection's reason is not checked here.
+@Suite("sluice aws in moto")
+struct AWSCommandTests {
+    /// Waits for the server, enables execution as the issue says, creates the role and the Lambda functions.
+    static let setup = """
+        import io, json, sys, time, urllib.request, zipfile
+        import boto3
+        url = sys.argv[1]
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url + "/moto-api/"); break
+            except Exception:
+                time.sleep(0.1)
+        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        urllib.request.urlopen(urllib.request.Request(
+            url + "/moto-api/config", data=json.dumps(config).encode(), method="POST"))
+        options = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test")
+        role = boto3.client("iam", **options).create_role(
+            RoleName="sluice", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as files:
+            files.writestr("index.py", "def handler(event, context):\\n    return event\\n")
+        functions = boto3.client("lambda", **options)
+        for name in ["score", "approval"]:
+            functions.create_function(FunctionName=name, Runtime="python3.12", Role=role,
+                                      Handler="index.handler", Code={"ZipFile": archive.getvalue()})
+        boto3.client("s3", **options).create_bucket(Bucket="sluice-artifacts")
+        print(role)
+        """
+
+    /// Prints an object's text from moto's S3.
+    static let readObject = """
+        import sys, boto3
+        s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")
+        print(s3.get_object(Bucket=sys.argv[2], Key=sys.argv[3])["Body"].read().decode(), end="")
+        """
+
+    /// A moto server of its own on a free loopback port (`MOTO_PORT` equal to it), stopped by its pid.
+    struct Moto {
+        let process = Process()
+        let url: String
+
+        init(folder: String) throws {
+            let port = try #require(LoopbackPort.free())
+            url = "http://127.0.0.1:\(port)"
+            process.executableURL = URL(fileURLWithPath: AWSTools.bin + "/moto_server")
+            process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
+            var environment = ProcessInfo.processInfo.environment
+            environment["MOTO_PORT"] = String(port)
+            process.environment = environment
+            process.currentDirectoryURL = URL(fileURLWithPath: folder)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func stop() {
+            // SIGKILL: the server inherits the test runner's blocked SIGTERM and would never stop on terminate().
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    @Test func deployStartFollowApproveAndRejectRunTheExportedMachineToItsEnd() async throws {
+        let folder = try AWSTools.temporaryFolder("aws-command")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for (name, text) in MotoExecutionTests.modules { try AWSTools.write(text, to: "\(folder)/\(name)") }
+        // The machine of MotoExecutionTests, with a local data file for `deploy` to upload.
+        let pipeline = MotoExecutionTests.pipeline.replacingOccurrences(
+            of: "parameters:\n", with: "parameters:\n  - name: Rows\n    type: DataUri\n    default: data/rows.csv\n")
+        try AWSTools.write(pipeline, to: folder + "/pipeline.yaml")
+        try AWSTools.write("x,y\n1,2\n", to: folder + "/data/rows.csv")
+        let moto = try Moto(folder: folder)
+        defer { moto.stop() }
+        let prepared = try await AWSTools.python(Self.setup, [moto.url])
+        try #require(prepared.status == 0, "\(prepared.error)")
+        let role = prepared.output.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let environment = [
+            "AWS_ENDPOINT_URL": moto.url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": folder + "/no-config",
+            "AWS_SHARED_CREDENTIALS_FILE": folder + "/no-credentials",
+        ]
+        func sluice(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
+            try await AWSTools.run(SluiceBinary.path, arguments, environment: environment, in: folder)
+        }
+        let deploy = ["aws", "deploy", "pipeline.yaml", "--stack", "gate", "--role", role]
+        let values = ["--set", "FunctionScore=score", "--set", "ApprovalFunction=approval"]
+
+        // A placeholder without a value is named, with the option that gives it one.
+        let incomplete = try await sluice(deploy + values)
+        #expect(incomplete.status != 0)
+        #expect(incomplete.error.contains("ArtifactBucket (the S3 bucket"), "\(incomplete.error)")
+        #expect(incomplete.error.contains("--set ArtifactBucket=VALUE"), "\(incomplete.error)")
+
+        // Deploying twice creates the machine, then updates it in place.
+        let complete = deploy + values + ["--set", "ArtifactBucket=sluice-artifacts"]
+        let created = try await sluice(complete)
+        #expect(created.status == 0, "\(created.error)")
+        let machine = try #require(created.output.firstMatch(of: /created state machine (\S+)/)?.1)
+        #expect(created.output.contains("uploaded s3://sluice-artifacts/inputs/data/rows.csv\n"), "\(created.output)")
+        let rows = try await AWSTools.python(Self.readObject, [moto.url, "sluice-artifacts", "inputs/data/rows.csv"])
+        #expect(rows.output == "x,y\n1,2\n", "\(rows.error)")
+        let updated = try await sluice(complete)
+        #expect(updated.output.contains("updated state machine \(machine)"), "\(updated.output) \(updated.error)")
+
+        let unknown = try await sluice(["aws", "start", "pipeline.yaml", "--stack", "gate", "-p", "Scroe=1"])
+        #expect(unknown.status != 0)
+        #expect(
+            unknown.error.contains("no parameter 'Scroe' (it has: Rows, Score, Threshold, Items)"), "\(unknown.error)")
+
+        // The Choice's else branch: --follow draws the states and exits non-zero with the Fail state's message.
+        let low = try await start(sluice, name: "low-score", ["-p", "Score=0.1"])
+        let lowRun = try await sluice(["aws", "status", low, "--follow", "--interval", "0.1"])
+        #expect(lowRun.status != 0)
+        #expect(lowRun.output.contains("  → Too Low\n"), "\(lowRun.output)")
+        #expect(!lowRun.output.contains("Fan Out"), "\(lowRun.output)")
+        #expect(lowRun.output.hasSuffix("execution low-score  FAILED  Gate.Rejected: score 0.1 is below 0.5\n"))
+
+        // The then branch: the follower prints the states as they happen and waits with the execution at its
+        // approval, which `sluice aws approve EXECUTION STEP` resumes; then the Retry, the Catch and the end.
+        let approved = try await start(sluice, name: "approved", [])
+        let follower = try Follower(
+            arguments: ["aws", "status", approved, "--follow", "--interval", "0.1"],
+            environment: environment, folder: folder)
+        defer { follower.stop() }
+        let waiting = "    Approve waits for approval: sluice aws approve|reject \(approved) 'Approve'\n"
+        try #require(await follower.waitFor(waiting), "\(follower.output)")
+        #expect(follower.process.isRunning)
+        #expect(!follower.output.contains("Crunch"))
+        let tooEarly = try await sluice(["aws", "approve", approved, "Crunch"])
+        #expect(tooEarly.status != 0)
+        #expect(tooEarly.error.contains("step 'Crunch'"), "\(tooEarly.error)")
+        #expect(tooEarly.error.contains("(steps that have: Approve)"), "\(tooEarly.error)")
+        let approve = try await sluice(["aws", "approve", approved, "Approve"])
+        #expect(approve.status == 0, "\(approve.error)")
+        let status = try await follower.wait()
+        #expect(status == 0, "\(follower.output)")
+        let lines = follower.output.split(separator: "\n").map(String.init)
+        let order = ["  → Score", "  → Gate", "  → Fan Out", "  → Approve", "  → Crunch", "  → Recover"].map {
+            lines.firstIndex(of: $0) ?? -1
+        }
+        #expect(!order.contains(-1) && order == order.sorted(), "\(follower.output)")
+        #expect(lines.filter { $0 == "  → Fan Out: item" }.count == 3, "\(follower.output)")
+        #expect(
+            lines.filter { $0.hasPrefix("    Crunch attempt failed  Glue.EntityNotFoundException") }.count == 2,
+            "\(follower.output)")
+        #expect(lines.last == "execution approved  SUCCEEDED")
+
+        // Once it has ended, nothing waits for approval; a plain status draws the whole history again.
+        let late = try await sluice(["aws", "approve", approved, "Approve"])
+        #expect(late.status != 0)
+        #expect(late.error.contains("is SUCCEEDED; nothing waits for approval"), "\(late.error)")
+        let again = try await sluice(["aws", "status", approved])
+        #expect(again.status == 0)
+        #expect(again.output == follower.output)
+
+        // A rejection fails the execution with Sluice's rejection error (the exported callback's).
+        let rejected = try await start(sluice, name: "rejected", [])
+        let asked = await eventually {
+            (try? await sluice(["aws", "status", rejected]).output.contains("Approve waits for approval")) == true
+        }
+        try #require(asked)
+        let reject = try await sluice(["aws", "reject", rejected, "Approve"])
+        #expect(reject.status == 0, "\(reject.error)")
+        let rejectedRun = try await sluice(["aws", "status", rejected, "--follow", "--interval", "0.1"])
+        #expect(rejectedRun.status != 0)
+        #expect(!rejectedRun.output.contains("  → Crunch"), "\(rejectedRun.output)")
+        #expect(
+            rejectedRun.output.hasSuffix(
+                "    Approve attempt failed  Sluice.ApprovalRejected\n"
+                    + "execution rejected  FAILED  Sluice.ApprovalRejected\n"),
+            "\(rejectedRun.output)")
+    }
+
+    /// `sluice aws start` with an execution name; returns the ARN it prints.
+    func start(
+        _ sluice: ([String]) async throws -> (status: Int32, output: String, error: String), name: String,
+        _ more: [String]
+    ) async throws -> String {
+        let result = try await sluice(["aws", "start", "pipeline.yaml", "--stack", "gate", "--name", name] + more)
+        try #require(result.status == 0, "\(result.error)")
+        let arn = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(arn.hasPrefix("arn:aws:states:") && arn.hasSuffix(":gate:\(name)"), "\(arn)")
+        return arn
+    }
+
+    /// Polls `condition` every 100 ms until it holds or `seconds` pass (generous: two cores run the whole suite).
+    func eventually(within seconds: Double = 120, _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return await condition()
+    }
+
+    /// A `sluice` process left running, its standard output going to a file the test reads as it grows.
+    struct Follower {
+        let process = Process()
+        let outputPath: String
+
+        init(arguments: [String], environment: [String: String], folder: String) throws {
+            outputPath = folder + "/follow-\(UUID().uuidString).out"
+            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+            process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+            process.currentDirectoryURL = URL(fileURLWithPath: folder)
+            process.standardOutput = FileHandle(forWritingAtPath: outputPath)
+            process.standardError = FileHandle(forWritingAtPath: outputPath)
+            try process.run()
+        }
+
+        var output: String {
+            String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+        }
+
+        /// Whether `text` was printed before the process ended (waiting up to two minutes).
+        func waitFor(_ text: String) async -> Bool {
+            let deadline = ContinuousClock.now + .seconds(120)
+            while ContinuousClock.now < deadline, process.isRunning {
+                if output.contains(text) { return true }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return output.contains(text)
+        }
+
+        /// Waits for the process to end, off Swift's concurrency threads; returns its exit status.
+        func wait() async throws -> Int32 {
+            let process = self.process
+            return try await onOwnThread {
+                process.waitUntilExit()
+                return process.terminationStatus
+            }
+        }
+
+        func stop() {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+    }
+}
