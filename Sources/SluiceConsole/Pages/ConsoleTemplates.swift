@@ -1,0 +1,202 @@
+import Mustache
+
+/// The console's Mustache templates. Each page template renders the `<main>` of a page; `layout` wraps it.
+///
+/// `{{name}}` escapes HTML; `{{{name}}}` is used only for markup the console builds itself (the SVG graphs), whose
+/// text is escaped where it is built.
+enum ConsoleTemplates {
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in templates {
+            // The templates are constants of this file: a parse error is a programming error caught by every test.
+            try! library.register(text, named: name)
+        }
+        return library
+    }()
+
+    /// The template `name` rendered with `context`.
+    static func render(_ context: [String: Any], _ name: String) -> String {
+        library.render(context, withTemplate: name) ?? ""
+    }
+
+    static let templates: [String: String] = [
+        "layout": layout, "executions": executions, "execution": execution, "approvals": approvals,
+        "pipelines": pipelines, "pipeline": pipeline, "signIn": signIn, "message": message,
+    ]
+
+    static let layout = """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · Sluice</title>
+        <link rel="stylesheet" href="/console/static/console.css">
+        <script src="/console/static/console.js" defer></script>
+        </head><body>
+        <header class="top"><a class="brand" href="/console/executions">Sluice</a>
+        <nav>
+        <a href="/console/pipelines"{{#nav.pipelines}} aria-current="page"{{/nav.pipelines}}>Pipelines</a>
+        <a href="/console/executions"{{#nav.executions}} aria-current="page"{{/nav.executions}}>Executions</a>
+        <a href="/console/approvals"{{#nav.approvals}} aria-current="page"{{/nav.approvals}}>Approvals\
+        {{#waiting}} <span class="badge">{{waiting}}</span>{{/waiting}}</a>
+        </nav>
+        {{#signedInAs}}<form class="signout" method="post" action="/console/sign-out">\
+        <input type="hidden" name="csrf" value="{{csrf}}"><span>{{signedInAs}}</span> \
+        <button type="submit">Sign out</button></form>{{/signedInAs}}
+        </header>
+        <main>
+        {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+        {{{body}}}
+        </main>
+        </body></html>
+
+        """
+
+    static let executions = """
+        <h1>Executions</h1>
+        <form class="filters" method="get" action="/console/executions">
+        <label>Status <select name="status"><option value="">any</option>
+        {{#statuses}}<option value="{{name}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/statuses}}
+        </select></label>
+        <label>Pipeline <select name="pipeline"><option value="">any</option>
+        {{#pipelines}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/pipelines}}
+        </select></label>
+        <button type="submit">Filter</button>
+        </form>
+        {{^rows}}<p class="empty">No executions{{#filtered}} match these filters{{/filtered}}. \
+        Run one with <code>sluice run pipeline.yaml</code>.</p>{{/rows}}
+        {{#hasRows}}
+        <table class="list executions">
+        <thead><tr><th>Execution</th><th>Pipeline</th><th>Status</th><th>Created</th><th>Duration</th></tr></thead>
+        <tbody>
+        {{#rows}}<tr><td><a href="/console/executions/{{id}}">{{id}}</a></td>\
+        <td><a href="/console/pipelines/{{pipelineLink}}">{{pipeline}}</a></td>\
+        <td><span class="status st-{{status}}">{{status}}</span></td><td>{{created}}</td><td>{{duration}}</td></tr>
+        {{/rows}}
+        </tbody></table>
+        {{/hasRows}}
+        <p class="paging">{{#first}}<a href="{{first}}">Newest</a>{{/first}} \
+        {{#next}}<a rel="next" href="{{next}}">Older →</a>{{/next}}</p>
+
+        """
+
+    static let execution = """
+        <h1>Execution <code>{{id}}</code> <span id="execution-status" class="status st-{{status}}">{{status}}</span></h1>
+        <p class="meta">Pipeline <a href="/console/pipelines/{{pipelineLink}}">{{pipeline}}</a> · created {{created}}\
+        {{#started}} · started {{started}}{{/started}}{{#finished}} · finished {{finished}}{{/finished}}\
+        {{#duration}} · took {{duration}}{{/duration}}</p>
+        {{#error}}<p class="failure">{{error}}</p>{{/error}}
+        <section class="graph" id="graph" data-live="{{liveURL}}">
+        {{{graph}}}
+        <p class="live-note" id="live-note">{{#live}}This page follows the execution as it runs.{{/live}}\
+        {{^live}}Finished.{{/live}} <a href="/console/executions/{{id}}">Reload</a> to see it anew.</p>
+        </section>
+        <section class="actions">
+        {{#actions}}<form method="post" action="/console/executions/{{id}}/{{verb}}">\
+        <input type="hidden" name="csrf" value="{{csrf}}">\
+        <button type="submit" class="{{verb}}" title="{{help}}">{{label}}</button></form>
+        {{/actions}}
+        </section>
+        {{#hasParameters}}<h2>Parameters</h2>
+        <table class="kv">{{#parameters}}<tr><th>{{name}}</th><td><code>{{value}}</code></td></tr>{{/parameters}}</table>
+        {{/hasParameters}}
+        <h2>Steps</h2>
+        <table class="list steps">
+        <thead><tr><th>Step</th><th>Status</th><th>Attempt</th><th>Duration</th><th>Cache</th><th>Outputs</th></tr></thead>
+        <tbody>
+        {{#steps}}<tr data-step-row="{{name}}"><td>{{name}}</td>\
+        <td><span class="status st-{{status}}" data-step-status="{{name}}">{{status}}</span></td>\
+        <td>{{attempt}}</td><td>{{duration}}</td><td>{{#cacheHit}}<span class="cache">hit</span>{{/cacheHit}}</td>\
+        <td>{{#outputs}}<pre>{{outputs}}</pre>{{/outputs}}{{#error}}<p class="failure">{{error}}</p>{{/error}}</td></tr>
+        {{/steps}}
+        </tbody></table>
+        <h2>Attempts</h2>
+        <table class="list attempts">
+        <thead><tr><th>Step</th><th>#</th><th>Status</th><th>Started</th><th>Duration</th><th>Error</th></tr></thead>
+        <tbody>
+        {{#attempts}}<tr><td>{{step}}</td><td>{{number}}</td><td><span class="status st-{{status}}">{{status}}</span></td>\
+        <td>{{started}}</td><td>{{duration}}</td><td>{{error}}</td></tr>
+        {{/attempts}}
+        </tbody></table>
+        <h2>Events</h2>
+        <ol class="events" id="events">
+        {{#events}}<li><time>{{time}}</time> <b>{{subject}}</b> {{kind}} <span>{{message}}</span></li>
+        {{/events}}
+        </ol>
+        {{#hasLogs}}<h2>Logs</h2>
+        {{#logs}}<h3>{{step}} · attempt {{attempt}} · {{file}}</h3><pre class="log">{{text}}</pre>
+        {{/logs}}{{/hasLogs}}
+
+        """
+
+    static let approvals = """
+        <h1>Approvals</h1>
+        {{^items}}<p class="empty">Nothing waits for a decision.</p>{{/items}}
+        {{#items}}<article class="approval">
+        <h2>{{prompt}}</h2>
+        <p class="meta">Step <b>{{step}}</b> of <a href="/console/executions/{{executionID}}">{{executionID}}</a> \
+        ({{pipeline}}) · waiting since {{created}}{{#expires}} · times out {{expires}}{{/expires}}</p>
+        <form method="post" action="/console/approvals/decide" class="decide">
+        <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="approval" value="{{tokenHash}}">
+        <input type="hidden" name="decision" value="approve">
+        <button type="submit" class="approve" data-approve="{{step}}">Approve</button></form>
+        <form method="post" action="/console/approvals/decide" class="decide">
+        <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="approval" value="{{tokenHash}}">
+        <input type="hidden" name="decision" value="reject">
+        <label>Reason <input name="reason" required placeholder="why this is rejected"></label>
+        <button type="submit" class="reject">Reject</button></form>
+        </article>
+        {{/items}}
+
+        """
+
+    static let pipelines = """
+        <h1>Pipelines</h1>
+        {{^items}}<p class="empty">No pipeline has run yet. Run one with <code>sluice run pipeline.yaml</code>.</p>\
+        {{/items}}
+        {{#items}}<article class="pipeline">
+        <h2><a href="/console/pipelines/{{link}}">{{name}}</a></h2>
+        <p class="meta">{{steps}} steps · {{executions}} executions · version <code>{{version}}</code>\
+        {{#description}} · {{description}}{{/description}}</p>
+        {{{graph}}}
+        </article>
+        {{/items}}
+
+        """
+
+    static let pipeline = """
+        <h1>Pipeline {{name}}</h1>
+        <p class="meta">version <code>{{version}}</code> · {{executions}} executions · \
+        <a href="/console/executions?pipeline={{link}}">its executions</a></p>
+        {{#description}}<p>{{description}}</p>{{/description}}
+        {{{graph}}}
+        <h2>Triggers</h2>
+        {{^triggers}}<p class="empty">None: it runs when started.</p>{{/triggers}}
+        <ul>{{#triggers}}<li>{{.}}</li>{{/triggers}}</ul>
+        <h2>Parameters</h2>
+        {{^parameters}}<p class="empty">None.</p>{{/parameters}}
+        <table class="kv">{{#parameters}}<tr><th>{{name}}</th><td>{{type}}{{#value}} = <code>{{value}}</code>{{/value}}</td></tr>\
+        {{/parameters}}</table>
+        <h2>Spec</h2>
+        <pre class="spec">{{spec}}</pre>
+
+        """
+
+    static let signIn = """
+        <h1>Sign in</h1>
+        <p>This server is reachable beyond this machine: sign in with an API key (<code>sluice keys create NAME</code>).</p>
+        {{#failure}}<p class="failure">{{failure}}</p>{{/failure}}
+        <form method="post" action="/console/sign-in" class="signin">
+        <input type="hidden" name="next" value="{{next}}">
+        <label>API key <input type="password" name="key" required autocomplete="off"></label>
+        <button type="submit">Sign in</button>
+        </form>
+
+        """
+
+    static let message = """
+        <h1>{{heading}}</h1>
+        <p>{{text}}</p>
+        {{#link}}<p><a href="{{link}}">{{linkText}}</a></p>{{/link}}
+
+        """
+}
