@@ -100,6 +100,9 @@ enum ConsoleAssets {
               source.close();
               var note = document.getElementById("live-note");
               if (note) note.firstChild.textContent = "Finished (" + state.status + "). ";
+              // The offered actions were those of a running execution; the reloaded page shows the current ones.
+              var actions = document.querySelector(".actions");
+              if (actions) actions.hidden = true;
             }
           });
         });

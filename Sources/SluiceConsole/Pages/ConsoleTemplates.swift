@@ -29,7 +29,7 @@ enum ConsoleTemplates {
         <html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{title}} · Sluice</title>
-        <link rel="stylesheet" href="/console/static/console.css">
+        <link rel="icon" href="data:,"><link rel="stylesheet" href="/console/static/console.css">
         <script src="/console/static/console.js" defer></script>
         </head><body>
         <header class="top"><a class="brand" href="/console/executions">Sluice</a>

@@ -60,7 +60,7 @@ extension ConsoleRoutes {
         guard let record = try store.execution(id: id) else {
             throw ConsoleNotFound(message: "No execution '\(id)'; pick one from the executions list.")
         }
-        let steps = try store.steps(executionID: id)
+        let steps = try shownSteps(executionID: id)
         let attempts = try store.attempts(executionID: id)
         let events = try store.events(executionID: id)
         let pipeline = storedPipeline(hash: record.pipelineHash)
@@ -110,6 +110,18 @@ extension ConsoleRoutes {
         context["hasLogs"] = !logs.isEmpty
         let body = ConsoleTemplates.render(context, "execution")
         return ("Execution \(record.id)", body, .ok)
+    }
+
+    /// An execution's steps as the console shows them: a running Approval step whose request waits for a decision
+    /// is shown `waiting`.
+    func shownSteps(executionID id: String) throws -> [StepRecord] {
+        try store.steps(executionID: id).map { step in
+            guard step.status == .running, try store.approval(executionID: id, step: step.name)?.decision == .pending
+            else { return step }
+            var shown = step
+            shown.status = .waiting
+            return shown
+        }
     }
 
     /// A stored pipeline version, nil when it is missing or no longer decodes.

@@ -19,6 +19,7 @@ extension ConsoleRoutes {
         headers[.contentType] = "text/event-stream; charset=utf-8"
         let store = store
         let clock = clock
+        let routes = self
         let interval = configuration.streamInterval
         let body = ResponseBody { writer in
             var sequence = after
@@ -31,7 +32,7 @@ extension ConsoleRoutes {
                     try await writer.write(ByteBuffer(string: "event: missing\ndata: {}\n\n"))
                     break
                 }
-                let steps = try store.steps(executionID: id)
+                let steps = try routes.shownSteps(executionID: id)
                 let events = try store.events(executionID: id, after: sequence)
                 let snapshot = Self.snapshot(record, steps)
                 if snapshot != lastSnapshot || !events.isEmpty {
