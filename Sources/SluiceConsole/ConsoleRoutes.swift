@@ -143,7 +143,8 @@ public struct ConsoleRoutes: ServerRoutes {
 
     /// Answers a GET with a page built by `build`, inside the layout.
     func viewing(
-        _ request: Request, nav: String, _ build: (Visitor) throws -> (title: String, body: String, status: HTTPResponse.Status)
+        _ request: Request, nav: String,
+        _ build: (Visitor) throws -> (title: String, body: String, status: HTTPResponse.Status)
     ) -> Response {
         let visitor = visitor(request)
         if let refusal = visitor.refusal { return refusal }
@@ -176,7 +177,8 @@ public struct ConsoleRoutes: ServerRoutes {
                 .contentTooLarge, title: "Form too large",
                 body: Self.message("Form too large", "The form is larger than 64 KB."))
         }
-        let fields = Dictionary(ApprovalRoutes.formFields(String(buffer: body)), uniquingKeysWith: { first, _ in first })
+        let fields = Dictionary(
+            ApprovalRoutes.formFields(String(buffer: body)), uniquingKeysWith: { first, _ in first })
         guard !visitor.isNew, let token = fields["csrf"], sessions.isValid(csrf: token, for: visitor.session) else {
             return Self.page(
                 .forbidden, title: "Form refused",

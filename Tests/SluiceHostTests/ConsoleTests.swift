@@ -131,7 +131,8 @@ import Testing
                     id: record.id, name: "alice", hashHex: Hex.encode(record.hash),
                     createdAt: Date().timeIntervalSince1970))
             let signedIn = try await browser.post(
-                "/console/sign-in", "key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+                "/console/sign-in",
+                "key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
                     + "&next=%2Fconsole%2Fapprovals")
             #expect(signedIn.status == 303 && signedIn.headers["location"] == "/console/approvals")
             let cookie = try #require(signedIn.headers["set-cookie"])

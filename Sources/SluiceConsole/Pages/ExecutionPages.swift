@@ -99,11 +99,14 @@ extension ConsoleRoutes {
             "csrf": sessions.csrfToken(for: visitor.session),
         ]
         if !record.status.isFinished {
-            context["liveURL"] = "/console/executions/\(Self.pathEscaped(id))/events?after=\(events.last?.sequence ?? 0)"
+            context["liveURL"] =
+                "/console/executions/\(Self.pathEscaped(id))/events?after=\(events.last?.sequence ?? 0)"
         }
         if let started = record.startedAt { context["started"] = Self.time(started) }
         if let finished = record.finishedAt { context["finished"] = Self.time(finished) }
-        if record.startedAt != nil { context["duration"] = Self.duration(from: record.startedAt, to: record.finishedAt, now: now) }
+        if record.startedAt != nil {
+            context["duration"] = Self.duration(from: record.startedAt, to: record.finishedAt, now: now)
+        }
         if let error = record.error { context["error"] = error.description }
         let logs = logTails(executionID: id, attempts: attempts)
         context["logs"] = logs
@@ -256,7 +259,8 @@ extension ConsoleRoutes {
         let data = Data(text.utf8)
         guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
             let pretty = try? JSONSerialization.data(
-                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+                withJSONObject: object,
+                options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
         else { return text }
         return String(decoding: pretty, as: UTF8.self)
     }

@@ -69,7 +69,8 @@ enum PipelineGraphSVG {
             let (escapedName, status) = (HTMLText.escape(name), HTMLText.escape(node.status))
             let rect = "<rect x=\"\(at.x)\" y=\"\(at.y)\" width=\"\(nodeWidth)\" height=\"\(nodeHeight)\"/>"
             let title = "<text x=\"\(at.x + 10)\" y=\"\(at.y + 19)\">\(HTMLText.escape(shown))</text>"
-            let label = "<text class=\"kind\" x=\"\(at.x + 10)\" y=\"\(at.y + 36)\">\(HTMLText.escape(node.label))</text>"
+            let label =
+                "<text class=\"kind\" x=\"\(at.x + 10)\" y=\"\(at.y + 36)\">\(HTMLText.escape(node.label))</text>"
             svg.append(
                 "<g class=\"node st-\(status)\" data-step=\"\(escapedName)\"><title>\(escapedName)</title>"
                     + rect + title + label + "</g>")
