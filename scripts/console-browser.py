@@ -88,6 +88,10 @@ def pages(check, expectations):
         print(f"ok execution {execution}: succeeded steps drawn green: {', '.join(done)}")
     check.open("/console/executions?status=succeeded", "executions-succeeded", *expectations["executions"])
     check.open("/console/approvals", "approvals", "Approvals")
+    check.open("/console/registry", "registry", *expectations["groups"])
+    for group in expectations["groups"]:
+        check.open("/console/registry/" + group, "registry-" + group, group, "v1", "Audit log", "Lineage")
+    check.open("/console/endpoints", "endpoints", "API keys", *expectations["keys"])
 
 
 def approval(check, execution, step):
@@ -121,14 +125,17 @@ def main():
     os.makedirs(shots, exist_ok=True)
     print(f"screenshots: {shots}")
     driver = browser()
+    check = Check(driver, base, shots)
     try:
-        check = Check(driver, base, shots)
         if mode == "pages":
             pages(check, json.loads(sys.argv[4]))
         elif mode == "approval":
             approval(check, sys.argv[4], sys.argv[5])
         else:
             check.fail(f"unknown mode {mode!r}; use pages or approval")
+    except Exception as error:  # a timeout or a missing element: say where, with the page as it was
+        body = driver.find_element(By.TAG_NAME, "body").text[:2000]
+        check.fail(f"{type(error).__name__} at {driver.current_url}: {error}\n{body}")
     finally:
         driver.quit()
     print("passed")

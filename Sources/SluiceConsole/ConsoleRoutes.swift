@@ -102,6 +102,27 @@ public struct ConsoleRoutes: ServerRoutes {
         router.post("/console/approvals/decide") { request, _ in
             await acting(request) { _, fields in try decide(fields) }
         }
+        router.get("/console/registry") { request, _ in
+            viewing(request, nav: "registry") { visitor in try registryPage(visitor) }
+        }
+        router.get("/console/registry/{group}") { request, context in
+            viewing(request, nav: "registry") { visitor in try groupPage(context.parameters.get("group") ?? "", visitor)
+            }
+        }
+        router.post("/console/registry/{group}/{version}/{verb}") { request, context in
+            await acting(request) { visitor, fields in
+                try decideModel(
+                    group: context.parameters.get("group") ?? "", version: context.parameters.get("version") ?? "",
+                    verb: context.parameters.get("verb") ?? "", fields: fields,
+                    by: visitor.signedInAs.map { "console: \($0)" } ?? "console (loopback)")
+            }
+        }
+        router.get("/console/endpoints") { request, _ in
+            viewing(request, nav: "endpoints") { visitor in try endpointsPage(visitor) }
+        }
+        router.post("/console/keys/{id}/revoke") { request, context in
+            await acting(request) { _, _ in try revokeKey(context.parameters.get("id") ?? "") }
+        }
         router.get("/console/pipelines") { request, _ in
             viewing(request, nav: "pipelines") { visitor in try pipelinesPage(visitor) }
         }

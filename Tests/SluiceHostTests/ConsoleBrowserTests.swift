@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceServing
 import SluiceStore
 import SluiceTesting
 import Testing
@@ -35,9 +36,16 @@ import Testing
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, _ in
             let executions = try server.context.store.executions(limit: 10)
             #expect(executions.count == 3 && executions.allSatisfy { $0.status == .succeeded })
+            let (_, record) = APIKey.generate(name: "browser-ci")
+            try server.context.store.createAPIKey(
+                StoredAPIKey(
+                    id: record.id, name: "browser-ci", hashHex: Hex.encode(record.hash),
+                    createdAt: Date().timeIntervalSince1970))
             let expectations: [String: [String]] = [
                 "pipelines": Array(Set(executions.map(\.pipelineName))).sorted(), "executions": executions.map(\.id),
+                "groups": try server.context.store.modelGroups().map(\.name), "keys": ["browser-ci"],
             ]
+            #expect(expectations["groups"]?.count == 3)
             let json = String(decoding: try JSONEncoder().encode(expectations), as: UTF8.self)
             let output = try await Self.drive(["pages", base.absoluteString, scratch.folder + "/screenshots", json])
             #expect(output.hasSuffix("passed\n"), "\(output)")

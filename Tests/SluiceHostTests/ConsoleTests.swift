@@ -73,6 +73,50 @@ import Testing
         }
     }
 
+    /// The registry page approves a pending model version (audited under the console) and the endpoints page revokes
+    /// a key by name, each only with the session's CSRF token; no page shows a key's secret.
+    @Test func registryApprovesAndEndpointsRevokeWithTheToken() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, _ in
+            let store = server.context.store
+            _ = try store.registerModelVersion(
+                NewModelVersion(
+                    group: "Churn", artifactPath: "/tmp/model",
+                    artifactHash: "sha256:" + String(repeating: "ab", count: 32),
+                    metrics: .object(["auc": .double(0.91)]), status: .pendingManualApproval,
+                    registeredBy: "test", createdAt: 1_700_000_000))
+            let (key, record) = APIKey.generate(name: "scoring-team")
+            try store.createAPIKey(
+                StoredAPIKey(
+                    id: record.id, name: "scoring-team", hashHex: Hex.encode(record.hash), createdAt: 1_700_000_000,
+                    dailyQuota: 100))
+            let browser = Browser(base: base)
+            let registry = try await browser.get("/console/registry")
+            #expect(registry.body.contains("Churn") && registry.body.contains("PendingManualApproval"))
+            let group = try await browser.get("/console/registry/Churn")
+            #expect(group.body.contains("0.91") && group.body.contains("Audit log"), "\(group.body)")
+            let csrf = try #require(group.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
+            #expect(try await browser.post("/console/registry/Churn/1/approve", "").status == 403)
+            #expect(try store.modelVersion(group: "Churn", version: 1)?.status == .pendingManualApproval)
+            let rejected = try await browser.post("/console/registry/Churn/1/reject", "csrf=\(csrf)")
+            #expect(rejected.status == 400 && rejected.body.contains("reason"))
+            let approved = try await browser.post("/console/registry/Churn/1/approve", "csrf=\(csrf)&reason=looks+good")
+            #expect(approved.status == 303)
+            #expect(try store.modelVersion(group: "Churn", version: 1)?.status == .approved)
+            let audit = try await browser.get("/console/registry/Churn")
+            #expect(audit.body.contains("console (loopback)") && audit.body.contains("looks good"))
+
+            let endpoints = try await browser.get("/console/endpoints")
+            #expect(endpoints.body.contains("scoring-team") && endpoints.body.contains("100/day"))
+            #expect(!endpoints.body.contains(key), "the key's secret is never shown")
+            #expect(try await browser.post("/console/keys/\(record.id)/revoke", "csrf=bad").status == 403)
+            #expect(try store.apiKeys().first?.revokedAt == nil)
+            #expect(try await browser.post("/console/keys/\(record.id)/revoke", "csrf=\(csrf)").status == 303)
+            #expect(try store.apiKeys().first?.revokedAt != nil)
+            #expect(try await browser.get("/console/endpoints").body.contains("revoked"))
+        }
+    }
+
     /// `next` links walk every execution exactly once, newest first; filters narrow the list.
     @Test func pagingWalksEveryExecutionOnce() async throws {
         let scratch = try Scratch()

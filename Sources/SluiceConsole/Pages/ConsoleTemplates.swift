@@ -22,6 +22,7 @@ enum ConsoleTemplates {
     static let templates: [String: String] = [
         "layout": layout, "executions": executions, "execution": execution, "approvals": approvals,
         "pipelines": pipelines, "pipeline": pipeline, "signIn": signIn, "message": message,
+        "registry": registry, "group": group, "endpoints": endpoints,
     ]
 
     static let layout = """
@@ -36,6 +37,8 @@ enum ConsoleTemplates {
         <nav>
         <a href="/console/pipelines"{{#nav.pipelines}} aria-current="page"{{/nav.pipelines}}>Pipelines</a>
         <a href="/console/executions"{{#nav.executions}} aria-current="page"{{/nav.executions}}>Executions</a>
+        <a href="/console/registry"{{#nav.registry}} aria-current="page"{{/nav.registry}}>Registry</a>
+        <a href="/console/endpoints"{{#nav.endpoints}} aria-current="page"{{/nav.endpoints}}>Endpoints</a>
         <a href="/console/approvals"{{#nav.approvals}} aria-current="page"{{/nav.approvals}}>Approvals\
         {{#waiting}} <span class="badge">{{waiting}}</span>{{/waiting}}</a>
         </nav>
@@ -178,6 +181,77 @@ enum ConsoleTemplates {
         {{/parameters}}</table>
         <h2>Spec</h2>
         <pre class="spec">{{spec}}</pre>
+
+        """
+
+    static let registry = """
+        <h1>Model registry</h1>
+        {{^groups}}<p class="empty">No model is registered yet.</p>{{/groups}}
+        {{#hasGroups}}<table class="list groups">
+        <thead><tr><th>Group</th><th>Versions</th><th>Latest</th><th>Created</th></tr></thead><tbody>
+        {{#groups}}<tr><td><a href="/console/registry/{{link}}">{{name}}</a></td><td>{{versions}}</td>\
+        <td>{{#latest}}<span class="status st-{{statusClass}}">v{{version}} {{status}}</span>{{/latest}}</td>\
+        <td>{{created}}</td></tr>
+        {{/groups}}</tbody></table>{{/hasGroups}}
+
+        """
+
+    static let group = """
+        <h1>Model group {{name}}</h1>
+        <h2>Versions</h2>
+        <table class="list versions">
+        <thead><tr><th>Version</th><th>Status</th><th>Metrics</th><th>Lineage</th><th>Registered</th><th></th></tr></thead>
+        <tbody>
+        {{#versions}}<tr><td>v{{version}}</td><td><span class="status st-{{statusClass}}">{{status}}</span></td>\
+        <td>{{#metrics}}<pre>{{metrics}}</pre>{{/metrics}}</td>\
+        <td>{{#execution}}execution <a href="/console/executions/{{execution}}">{{execution}}</a>\
+        {{#step}}, step {{step}}{{/step}}{{/execution}}{{#inputs}}<br><small>{{name}} <code>{{hash}}</code></small>{{/inputs}}\
+        <br><small>artifact <code>{{artifact}}</code></small></td><td>{{created}}</td>
+        <td>{{#pending}}<form method="post" action="/console/registry/{{link}}/{{version}}/approve" class="decide">\
+        <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="approve">Approve</button></form>\
+        <form method="post" action="/console/registry/{{link}}/{{version}}/reject" class="decide">\
+        <input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" required placeholder="reason">\
+        <button type="submit" class="reject">Reject</button></form>{{/pending}}</td></tr>
+        {{/versions}}
+        </tbody></table>
+        <h2>Audit log</h2>
+        <table class="list audit">
+        <thead><tr><th>Time</th><th>Version</th><th>What</th><th>By</th><th>Reason</th></tr></thead><tbody>
+        {{#events}}<tr><td>{{time}}</td><td>{{version}}</td><td>{{kind}}</td><td>{{by}}</td><td>{{reason}}</td></tr>
+        {{/events}}</tbody></table>
+
+        """
+
+    static let endpoints = """
+        <h1>Endpoints</h1>
+        {{^stages}}<p class="empty">Nothing is deployed. Deploy with <code>sluice endpoints deploy</code>.</p>{{/stages}}
+        {{#hasStages}}<h2>Live stages</h2>
+        <table class="list stages">
+        <thead><tr><th>Endpoint</th><th>Stage</th><th>Variants and weights</th><th>Since</th><th>By</th></tr></thead>
+        <tbody>
+        {{#stages}}<tr><td>{{endpoint}}</td><td>{{stage}}</td><td>{{#variants}}{{name}}: {{model}} \
+        ({{weight}}{{#shadow}}, shadow{{/shadow}})<br>{{/variants}}</td><td>{{time}}</td><td>{{by}}</td></tr>
+        {{/stages}}</tbody></table>{{/hasStages}}
+        {{#endpoints}}<h2>Deployment history of {{name}}</h2>
+        <p class="meta">capture {{capture}} % · created {{created}}</p>
+        <table class="list history">
+        <thead><tr><th>Time</th><th>Stage</th><th>Action</th><th>Variants</th><th>By</th><th>Reason</th></tr></thead>
+        <tbody>
+        {{#history}}<tr><td>{{time}}</td><td>{{stage}}</td><td>{{action}}</td><td>{{variants}}</td><td>{{by}}</td>\
+        <td>{{reason}}</td></tr>
+        {{/history}}</tbody></table>
+        {{/endpoints}}
+        <h2>API keys</h2>
+        {{^keys}}<p class="empty">No API keys. Create one with <code>sluice keys create NAME</code>.</p>{{/keys}}
+        {{#hasKeys}}<table class="list keys">
+        <thead><tr><th>Name</th><th>Id</th><th>Plan</th><th>Used today</th><th>Used this month</th><th>Created</th>\
+        <th></th></tr></thead><tbody>
+        {{#keys}}<tr><td>{{name}}</td><td><code>{{id}}</code></td><td>{{plan}}</td><td>{{today}}</td><td>{{month}}</td>\
+        <td>{{created}}</td><td>{{#revoked}}<span class="status st-rejected">revoked {{revoked}}</span>{{/revoked}}\
+        {{^revoked}}<form method="post" action="/console/keys/{{id}}/revoke"><input type="hidden" name="csrf" \
+        value="{{csrf}}"><button type="submit" class="reject">Revoke</button></form>{{/revoked}}</td></tr>
+        {{/keys}}</tbody></table>{{/hasKeys}}
+        <p class="meta">A key's secret is shown once, when it is created; this page never shows it.</p>
 
         """
 
