@@ -92,6 +92,8 @@ def pages(check, expectations):
     for group in expectations["groups"]:
         check.open("/console/registry/" + group, "registry-" + group, group, "v1", "Audit log", "Lineage")
     check.open("/console/endpoints", "endpoints", "API keys", *expectations["keys"])
+    check.open("/console/monitoring", "monitoring", "Schedules", "Runs")
+    check.open("/console/features", "features", "Feature store")
 
 
 def approval(check, execution, step):

@@ -123,6 +123,12 @@ public struct ConsoleRoutes: ServerRoutes {
         router.post("/console/keys/{id}/revoke") { request, context in
             await acting(request) { _, _ in try revokeKey(context.parameters.get("id") ?? "") }
         }
+        router.get("/console/monitoring") { request, _ in
+            viewing(request, nav: "monitoring") { visitor in try monitoringPage(visitor) }
+        }
+        router.get("/console/features") { request, _ in
+            viewing(request, nav: "features") { visitor in try featuresPage(request, visitor) }
+        }
         router.get("/console/pipelines") { request, _ in
             viewing(request, nav: "pipelines") { visitor in try pipelinesPage(visitor) }
         }

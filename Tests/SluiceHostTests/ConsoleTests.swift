@@ -117,6 +117,35 @@ import Testing
         }
     }
 
+    /// The feature store page looks a record up by id (the online read); the monitoring page lists schedules and runs.
+    @Test func featureRecordByIdAndMonitoring() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, _ in
+            let store = server.context.store
+            _ = try store.createFeatureGroup(
+                FeatureGroup(
+                    name: "customers", recordIdentifier: "id", eventTime: "at",
+                    features: [
+                        .init(name: "id", type: .string), .init(name: "at", type: .string),
+                        .init(name: "spend", type: .fractional),
+                    ],
+                    onlineStore: true, createdAt: 1_700_000_000))
+            _ = try store.putFeatureRecords(
+                group: "customers",
+                records: [
+                    FeatureRecord(recordID: "c7", eventTime: "2026-01-01", features: ["spend": .double(12.5)]),
+                    FeatureRecord(recordID: "c7", eventTime: "2026-02-01", features: ["spend": .double(99.25)]),
+                ], now: 1_700_000_000)
+            let browser = Browser(base: base)
+            let page = try await browser.get("/console/features?group=customers&id=c7")
+            #expect(page.body.contains("customers") && page.body.contains("99.25") && !page.body.contains("12.5"))
+            let missing = try await browser.get("/console/features?group=customers&id=nobody")
+            #expect(missing.body.contains("No record ") && missing.body.contains("nobody"))
+            let monitoring = try await browser.get("/console/monitoring")
+            #expect(monitoring.status == 200 && monitoring.body.contains("No monitoring run yet"))
+        }
+    }
+
     /// `next` links walk every execution exactly once, newest first; filters narrow the list.
     @Test func pagingWalksEveryExecutionOnce() async throws {
         let scratch = try Scratch()

@@ -22,7 +22,7 @@ enum ConsoleTemplates {
     static let templates: [String: String] = [
         "layout": layout, "executions": executions, "execution": execution, "approvals": approvals,
         "pipelines": pipelines, "pipeline": pipeline, "signIn": signIn, "message": message,
-        "registry": registry, "group": group, "endpoints": endpoints,
+        "registry": registry, "group": group, "endpoints": endpoints, "monitoring": monitoring, "features": features,
     ]
 
     static let layout = """
@@ -39,6 +39,8 @@ enum ConsoleTemplates {
         <a href="/console/executions"{{#nav.executions}} aria-current="page"{{/nav.executions}}>Executions</a>
         <a href="/console/registry"{{#nav.registry}} aria-current="page"{{/nav.registry}}>Registry</a>
         <a href="/console/endpoints"{{#nav.endpoints}} aria-current="page"{{/nav.endpoints}}>Endpoints</a>
+        <a href="/console/monitoring"{{#nav.monitoring}} aria-current="page"{{/nav.monitoring}}>Monitoring</a>
+        <a href="/console/features"{{#nav.features}} aria-current="page"{{/nav.features}}>Features</a>
         <a href="/console/approvals"{{#nav.approvals}} aria-current="page"{{/nav.approvals}}>Approvals\
         {{#waiting}} <span class="badge">{{waiting}}</span>{{/waiting}}</a>
         </nav>
@@ -252,6 +254,38 @@ enum ConsoleTemplates {
         value="{{csrf}}"><button type="submit" class="reject">Revoke</button></form>{{/revoked}}</td></tr>
         {{/keys}}</tbody></table>{{/hasKeys}}
         <p class="meta">A key's secret is shown once, when it is created; this page never shows it.</p>
+
+        """
+
+    static let monitoring = """
+        <h1>Monitoring</h1>
+        <h2>Schedules</h2>
+        {{^schedules}}<p class="empty">No monitoring schedule. Add one with <code>sluice monitor schedule</code>.</p>\
+        {{/schedules}}
+        <ul>{{#schedules}}<li>{{endpoint}} / {{stage}} every {{every}}{{#notify}}, alerts to {{notify}}{{/notify}}</li>\
+        {{/schedules}}</ul>
+        <h2>Runs</h2>
+        {{^runs}}<p class="empty">No monitoring run yet.</p>{{/runs}}
+        {{#hasRuns}}<table class="list runs">
+        <thead><tr><th>Window end</th><th>Endpoint / stage</th><th>Model</th><th>Rows</th><th>Drifted columns</th>\
+        <th>Violations</th><th>Dataset drift</th></tr></thead><tbody>
+        {{#runs}}<tr><td>{{windowEnd}}</td><td>{{endpoint}} / {{stage}}</td><td>{{model}}</td><td>{{rows}}</td>\
+        <td>{{drifted}}</td><td>{{violations}}</td><td>{{#drift}}<span class="status st-failed">drift</span>{{/drift}}\
+        {{^drift}}<span class="status st-succeeded">none</span>{{/drift}}</td></tr>
+        {{/runs}}</tbody></table>{{/hasRuns}}
+
+        """
+
+    static let features = """
+        <h1>Feature store</h1>
+        {{^groups}}<p class="empty">No feature group yet.</p>{{/groups}}
+        {{#groups}}<article class="pipeline"><h2>{{name}}</h2>
+        <p class="meta">record id <code>{{recordIdentifier}}</code> · event time <code>{{eventTime}}</code> · \
+        {{records}} records · {{features}} features</p>
+        <form method="get" action="/console/features"><input type="hidden" name="group" value="{{name}}">\
+        <label>Record id <input name="id" value="{{lookedUp}}"></label> <button type="submit">Look up</button></form>
+        {{#record}}<pre>{{record}}</pre>{{/record}}{{#missing}}<p class="empty">{{missing}}</p>{{/missing}}
+        </article>{{/groups}}
 
         """
 
