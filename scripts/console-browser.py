@@ -18,6 +18,7 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -98,7 +99,9 @@ def pages(check, expectations):
 
 def approval(check, execution, step):
     driver = check.driver
-    wait = WebDriverWait(driver, 30, poll_frequency=0.05)
+    # A click navigates: an element read just before belongs to the old page, so a look is simply tried again.
+    wait = WebDriverWait(driver, 30, poll_frequency=0.05,
+                         ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
     node = f'svg.pipeline-graph g.node[data-step="{step}"]'
     check.open("/console/executions/" + execution, "execution-waiting", execution, step)
     wait.until(lambda d: "st-waiting" in d.find_element(By.CSS_SELECTOR, node).get_attribute("class"))
@@ -108,7 +111,7 @@ def approval(check, execution, step):
     driver.switch_to.new_window("tab")
     check.open("/console/approvals", "approvals-inbox", step, execution)
     driver.find_element(By.CSS_SELECTOR, f'button.approve[data-approve="{step}"]').click()
-    WebDriverWait(driver, 30).until(lambda d: "Approved" in d.find_element(By.TAG_NAME, "body").text)
+    wait.until(lambda d: "Approved" in d.find_element(By.TAG_NAME, "body").text)
     check.see("approved", "Approved step")
     driver.switch_to.window(page)
     wait.until(lambda d: d.find_element(By.ID, "execution-status").text == "succeeded")
