@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Pure: identifiers, values, the validated pipeline model, diagnostics, graph algorithms. No I/O.
@@ -108,6 +109,21 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The web console: server-rendered pages (Mustache templates, SVG graphs, a little plain JavaScript) added to
+        // the server as one route group; it reads the store and acts through the engine.
+        .target(
+            name: "SluiceConsole",
+            dependencies: [
+                "SluiceCore", "SluiceStore", "SluiceEngine", "SluiceServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Baselines, drift statistics, constraint violations, model quality. Pure numerics, no I/O.
         .target(name: "SluiceMonitor", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
         // AWS: SigV4, the standard configuration, the S3 client and the embedded S3 folder store; Step Functions
@@ -128,7 +144,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceCore", "SluiceSpec", "SluiceML", "SluiceExecutors", "SluiceStore", "SluiceEngine",
-                "SluiceServing", "SluiceServer", "SluiceMonitor", "SluiceCloud",
+                "SluiceServing", "SluiceServer", "SluiceMonitor", "SluiceCloud", "SluiceConsole",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -219,7 +235,7 @@ let package = Package(
             name: "SluiceHostTests",
             dependencies: [
                 "SluiceCLI", "SluiceServer", "SluiceServing", "SluiceStore", "SluiceEngine", "SluiceCore",
-                "SluiceTesting",
+                "SluiceTesting", "SluiceConsole",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming

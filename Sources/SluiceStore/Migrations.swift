@@ -381,6 +381,16 @@ enum Migrations {
                     """)
         }
         registerTriggerMigrations(&migrator)
+        // The console lists executions newest first, filtered by status or pipeline, 50 at a time.
+        migrator.registerMigration("v11_execution_listing") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX execution_by_time ON execution(created_at, id);
+                    CREATE INDEX execution_by_status_time ON execution(status, created_at, id);
+                    CREATE INDEX execution_by_name_time ON execution(pipeline_name, created_at, id);
+                    CREATE INDEX approval_by_status ON approval(status);
+                    """)
+        }
         return migrator
     }
 }

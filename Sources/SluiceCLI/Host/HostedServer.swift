@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+import SluiceConsole
 import SluiceEngine
 import SluiceServer
 import SluiceServing
@@ -34,11 +35,17 @@ struct HostedServer: Sendable {
         // Beyond loopback, running pipelines over HTTP needs a key: a pipeline runs commands on this machine.
         let keyring = APIKeyring()
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(configuration.host)
+        let desk = StoreApprovalDesk(store: context.store, bell: bell, clock: context.engine.clock)
+        let console = ConsoleRoutes(
+            store: context.store, engine: engine, desk: desk, clock: context.engine.clock,
+            configuration: .init(loopbackOnly: loopback, executionsPath: home.executionsPath),
+            authenticate: { key in (try? keyring.authenticate(key))?.name })
         self.runtime = try ServeRuntime(
             home: home, store: context.store, configuration: configuration, logger: logger, keyring: keyring,
             routes: [
-                ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell, clock: context.engine.clock)),
+                ApprovalRoutes(desk: desk),
                 ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring, pipelineRoot: workingDirectory),
+                console,
             ],
             services: [engine, HostedTriggers(context: context, engine: engine, sink: sink)])
     }

@@ -23,7 +23,12 @@ public struct StoreApprovalDesk: ApprovalDesk {
     }
 
     public func decide(token: String, approve: Bool, reason: String) async throws -> ApprovalVerdict {
-        let hash = SHA256.hex(token)
+        try decide(tokenHash: SHA256.hex(token), approve: approve, reason: reason)
+    }
+
+    /// Decides by the token's hash, as the console's inbox does (it lists waiting approvals, whose tokens are never
+    /// stored); the same compare-and-set, so a token still works once however it is presented.
+    public func decide(tokenHash hash: String, approve: Bool, reason: String) throws -> ApprovalVerdict {
         do {
             let decided = try store.decideApproval(
                 tokenHash: hash, approve: approve, reason: reason.isEmpty && !approve ? "no reason given" : reason,

@@ -114,7 +114,7 @@ public struct ApprovalRoutes: ServerRoutes {
     }
 
     /// Fields of an `application/x-www-form-urlencoded` body.
-    static func formFields(_ body: String) -> [(String, String)] {
+    public static func formFields(_ body: String) -> [(String, String)] {
         body.split(separator: "&").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ text: Substring) -> String {

@@ -1,0 +1,356 @@
+public import Foundation
+import HTTPTypes
+public import Hummingbird
+import NIOCore
+public import SluiceCore
+public import SluiceEngine
+import SluiceServer
+public import SluiceStore
+
+/// The web console at `/console/` (and `/`, which leads there): executions, approvals and pipelines as server-rendered
+/// pages, one execution as a graph that follows the run over server-sent events.
+///
+/// Who may act: on a loopback-only server whoever can connect; beyond loopback only a browser that signed in with an
+/// API key. Every page carries a strict `Content-Security-Policy`; every state change is a POST carrying the
+/// session's CSRF token; a GET never changes anything.
+public struct ConsoleRoutes: ServerRoutes {
+    /// Console settings.
+    public struct Configuration: Sendable {
+        /// Whether the server listens on loopback only (no sign-in needed).
+        public var loopbackOnly: Bool
+        /// The folder of attempt work directories (`.sluice/executions`), for log tails.
+        public var executionsPath: String
+        /// Executions per page.
+        public var pageSize: Int
+        /// How often an open execution page's stream reads the store.
+        public var streamInterval: Double
+
+        public init(loopbackOnly: Bool, executionsPath: String, pageSize: Int = 50, streamInterval: Double = 0.1) {
+            self.loopbackOnly = loopbackOnly
+            self.executionsPath = executionsPath
+            self.pageSize = pageSize
+            self.streamInterval = streamInterval
+        }
+    }
+
+    let store: SQLiteStore
+    let engine: HostedEngine
+    let desk: StoreApprovalDesk
+    let clock: any EngineClock
+    let configuration: Configuration
+    /// The name of the API key `key` is, nil when it is not a valid key.
+    let authenticate: @Sendable (_ key: String) -> String?
+    let sessions = ConsoleSessions()
+
+    /// - Parameters:
+    ///   - engine: runs resumed and retried executions in the server's process.
+    ///   - desk: decides approvals (and wakes the waiting execution).
+    ///   - authenticate: the name of a valid, unrevoked API key; nil for any other text.
+    public init(
+        store: SQLiteStore, engine: HostedEngine, desk: StoreApprovalDesk, clock: any EngineClock,
+        configuration: Configuration, authenticate: @escaping @Sendable (_ key: String) -> String?
+    ) {
+        self.store = store
+        self.engine = engine
+        self.desk = desk
+        self.clock = clock
+        self.configuration = configuration
+        self.authenticate = authenticate
+    }
+
+    public func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in Self.redirect("/console/executions") }
+        router.get("/console") { _, _ in Self.redirect("/console/executions") }
+        router.get("/console/static/console.css") { _, _ in
+            Self.asset(ConsoleAssets.stylesheet, type: "text/css; charset=utf-8")
+        }
+        router.get("/console/static/console.js") { _, _ in
+            Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8")
+        }
+        router.get("/console/sign-in") { request, _ in signInPage(request, failure: nil) }
+        router.post("/console/sign-in") { request, _ in await signIn(request) }
+        router.post("/console/sign-out") { request, _ in
+            await acting(request) { visitor, _ in
+                sessions.signOut(visitor.session)
+                var response = Self.redirect("/console/sign-in")
+                response.headers[.setCookie] = ConsoleSessions.expiredCookie
+                return response
+            }
+        }
+        router.get("/console/executions") { request, _ in
+            viewing(request, nav: "executions") { visitor in try executionsPage(request, visitor) }
+        }
+        router.get("/console/executions/{id}") { request, context in
+            viewing(request, nav: "executions") { visitor in
+                try executionPage(context.parameters.get("id") ?? "", visitor)
+            }
+        }
+        router.get("/console/executions/{id}/events") { request, context in
+            if let refusal = visitor(request).refusal { return refusal }
+            let after = request.uri.queryParameters.get("after").flatMap { Int64($0) } ?? 0
+            return stream(executionID: context.parameters.get("id") ?? "", after: after)
+        }
+        router.post("/console/executions/{id}/{verb}") { request, context in
+            await acting(request) { _, _ in
+                try await act(
+                    context.parameters.get("verb") ?? "", executionID: context.parameters.get("id") ?? "")
+            }
+        }
+        router.get("/console/approvals") { request, _ in
+            viewing(request, nav: "approvals") { visitor in try approvalsPage(visitor) }
+        }
+        router.post("/console/approvals/decide") { request, _ in
+            await acting(request) { _, fields in try decide(fields) }
+        }
+        router.get("/console/registry") { request, _ in
+            viewing(request, nav: "registry") { visitor in try registryPage(visitor) }
+        }
+        router.get("/console/registry/{group}") { request, context in
+            viewing(request, nav: "registry") { visitor in try groupPage(context.parameters.get("group") ?? "", visitor)
+            }
+        }
+        router.post("/console/registry/{group}/{version}/{verb}") { request, context in
+            await acting(request) { visitor, fields in
+                try decideModel(
+                    group: context.parameters.get("group") ?? "", version: context.parameters.get("version") ?? "",
+                    verb: context.parameters.get("verb") ?? "", fields: fields,
+                    by: visitor.signedInAs.map { "console: \($0)" } ?? "console (loopback)")
+            }
+        }
+        router.get("/console/endpoints") { request, _ in
+            viewing(request, nav: "endpoints") { visitor in try endpointsPage(visitor) }
+        }
+        router.post("/console/keys/{id}/revoke") { request, context in
+            await acting(request) { _, _ in try revokeKey(context.parameters.get("id") ?? "") }
+        }
+        router.get("/console/monitoring") { request, _ in
+            viewing(request, nav: "monitoring") { visitor in try monitoringPage(visitor) }
+        }
+        router.get("/console/features") { request, _ in
+            viewing(request, nav: "features") { visitor in try featuresPage(request, visitor) }
+        }
+        router.get("/console/pipelines") { request, _ in
+            viewing(request, nav: "pipelines") { visitor in try pipelinesPage(visitor) }
+        }
+        router.get("/console/pipelines/{name}") { request, context in
+            viewing(request, nav: "pipelines") { visitor in
+                try pipelinePage(context.parameters.get("name") ?? "", visitor)
+            }
+        }
+    }
+
+    // MARK: Access
+
+    /// A browser allowed to look: its session id, whether the id is new (the cookie is then set), who signed in.
+    struct Visitor {
+        var session: String
+        var isNew: Bool
+        var signedInAs: String?
+        var refusal: Response?
+    }
+
+    func visitor(_ request: Request) -> Visitor {
+        let existing = ConsoleSessions.session(inCookieHeader: request.headers[.cookie])
+        let name = existing.flatMap { sessions.signedInName($0, now: clock.now) }
+        if !configuration.loopbackOnly && name == nil {
+            let next = request.method == .get ? request.uri.path : "/console/executions"
+            let refusal =
+                request.method == .get
+                ? Self.redirect("/console/sign-in?next=" + Self.queryEscaped(next))
+                : Self.page(
+                    .forbidden, title: "Sign in first",
+                    body: Self.message(
+                        "Sign in first", "This server is reachable beyond this machine: sign in with an API key.",
+                        link: "/console/sign-in"))
+            return Visitor(session: existing ?? "", isNew: false, signedInAs: nil, refusal: refusal)
+        }
+        if let existing { return Visitor(session: existing, isNew: false, signedInAs: name, refusal: nil) }
+        return Visitor(session: sessions.newSessionID(), isNew: true, signedInAs: nil, refusal: nil)
+    }
+
+    /// Answers a GET with a page built by `build`, inside the layout.
+    func viewing(
+        _ request: Request, nav: String,
+        _ build: (Visitor) throws -> (title: String, body: String, status: HTTPResponse.Status)
+    ) -> Response {
+        let visitor = visitor(request)
+        if let refusal = visitor.refusal { return refusal }
+        do {
+            let page = try build(visitor)
+            var context = layoutContext(visitor, nav: nav)
+            context["title"] = page.title
+            context["body"] = page.body
+            if let notice = Self.notice(request) { context["notice"] = notice }
+            var response = Self.html(page.status, ConsoleTemplates.render(context, "layout"))
+            if visitor.isNew { response.headers[.setCookie] = ConsoleSessions.cookie(visitor.session) }
+            return response
+        } catch let missing as ConsoleNotFound {
+            return Self.page(.notFound, title: "Not found", body: Self.message("Not found", missing.message))
+        } catch {
+            return Self.page(
+                .internalServerError, title: "Could not read the store",
+                body: Self.message("Could not read the store", "\(error)"))
+        }
+    }
+
+    /// Answers a POST: checks the session and its CSRF token, then runs `act` (which answers with a redirect).
+    func acting(
+        _ request: Request, _ act: (Visitor, [String: String]) async throws -> Response
+    ) async -> Response {
+        let visitor = visitor(request)
+        if let refusal = visitor.refusal { return refusal }
+        guard let body = try? await request.body.collect(upTo: 64 * 1024) else {
+            return Self.page(
+                .contentTooLarge, title: "Form too large",
+                body: Self.message("Form too large", "The form is larger than 64 KB."))
+        }
+        let fields = Dictionary(
+            ApprovalRoutes.formFields(String(buffer: body)), uniquingKeysWith: { first, _ in first })
+        guard !visitor.isNew, let token = fields["csrf"], sessions.isValid(csrf: token, for: visitor.session) else {
+            return Self.page(
+                .forbidden, title: "Form refused",
+                body: Self.message(
+                    "Form refused",
+                    "The form's CSRF token is missing or does not match this browser's session: nothing was changed. "
+                        + "Reload the page and submit the form again.", link: "/console/executions"))
+        }
+        do {
+            return try await act(visitor, fields)
+        } catch let refusal as ConsoleRefusal {
+            return Self.page(
+                refusal.status, title: refusal.heading,
+                body: Self.message(refusal.heading, refusal.message, link: refusal.link))
+        } catch {
+            return Self.page(
+                .internalServerError, title: "Nothing was changed",
+                body: Self.message("Nothing was changed", "The store could not be updated: \(error)."))
+        }
+    }
+
+    func layoutContext(_ visitor: Visitor, nav: String) -> [String: Any] {
+        var context: [String: Any] = ["nav": [nav: true], "csrf": sessions.csrfToken(for: visitor.session)]
+        if let name = visitor.signedInAs { context["signedInAs"] = name }
+        if let waiting = try? store.waitingApprovals(now: clock.now).count, waiting > 0 {
+            context["waiting"] = String(waiting)
+        }
+        return context
+    }
+
+    // MARK: Sign-in
+
+    func signInPage(_ request: Request, failure: String?, status: HTTPResponse.Status = .ok) -> Response {
+        let next = Self.localPath(request.uri.queryParameters.get("next").map { String($0) })
+        var context: [String: Any] = ["next": next]
+        if let failure { context["failure"] = failure }
+        let body = ConsoleTemplates.render(context, "signIn")
+        return Self.page(status, title: "Sign in", body: body)
+    }
+
+    func signIn(_ request: Request) async -> Response {
+        let body = (try? await request.body.collect(upTo: 16 * 1024)).map { String(buffer: $0) } ?? ""
+        let fields = Dictionary(ApprovalRoutes.formFields(body), uniquingKeysWith: { first, _ in first })
+        let key = fields["key"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard let name = authenticate(key) else {
+            var context: [String: Any] = [
+                "next": Self.localPath(fields["next"]),
+                "failure": key.isEmpty
+                    ? "Field 'key' is empty: paste an API key (create one with `sluice keys create NAME`)."
+                    : "That API key is not valid or was revoked; create one with `sluice keys create NAME`.",
+            ]
+            context["title"] = "Sign in"
+            return Self.page(
+                .unauthorized, title: "Sign in",
+                body: ConsoleTemplates.render(context, "signIn"))
+        }
+        let session = sessions.signIn(name: name, now: clock.now)
+        var response = Self.redirect(Self.localPath(fields["next"]))
+        response.headers[.setCookie] = ConsoleSessions.cookie(session)
+        return response
+    }
+
+    // MARK: Responses
+
+    /// What every console answer carries: scripts, styles and connections only from this server, no framing, no
+    /// caching, no referrer.
+    static let securityHeaders: HTTPFields = [
+        HTTPField.Name("Content-Security-Policy")!:
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+        .cacheControl: "no-store",
+    ]
+
+    static func html(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        var headers = securityHeaders
+        headers[.contentType] = "text/html; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A whole page (layout without navigation state) around `body`.
+    static func page(_ status: HTTPResponse.Status, title: String, body: String) -> Response {
+        let context: [String: Any] = ["title": title, "body": body]
+        return html(status, ConsoleTemplates.render(context, "layout"))
+    }
+
+    static func message(_ heading: String, _ text: String, link: String? = nil) -> String {
+        var context: [String: Any] = ["heading": heading, "text": text]
+        if let link {
+            context["link"] = link
+            context["linkText"] = "Continue"
+        }
+        return ConsoleTemplates.render(context, "message")
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers = securityHeaders
+        headers[.contentType] = type
+        headers[.cacheControl] = "max-age=300"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        var headers = securityHeaders
+        headers[.location] = location
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// A path on this console, or the executions page: a sign-in never sends the browser elsewhere.
+    static func localPath(_ path: String?) -> String {
+        guard let path, path.hasPrefix("/console/"), !path.hasPrefix("//"), !path.contains("\\") else {
+            return "/console/executions"
+        }
+        return path
+    }
+
+    /// The one-line notice an action left in the redirect's query (`?done=…`).
+    static func notice(_ request: Request) -> String? {
+        request.uri.queryParameters.get("done").map { String($0.prefix(300)) }
+    }
+
+    static func queryEscaped(_ text: String) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+?#")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    static func pathEscaped(_ text: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+}
+
+/// A page asked for something the store does not have.
+struct ConsoleNotFound: Error {
+    var message: String
+}
+
+/// An action refused (a 4xx with a page saying why and how to fix it).
+struct ConsoleRefusal: Error {
+    var status: HTTPResponse.Status
+    var heading: String
+    var message: String
+    var link: String?
+}

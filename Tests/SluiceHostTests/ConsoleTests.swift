@@ -1,0 +1,276 @@
+import Foundation
+import SluiceCore
+import SluiceServing
+import SluiceStore
+import SluiceTesting
+import Testing
+
+@testable import SluiceCLI
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The web console over real HTTP against the hosted server: pages, the approval inbox, CSRF, sign-in, the stream.
+@Suite struct ConsoleTests {
+    /// The executions list and page show a waiting execution; the inbox lists its approval; a decision without the
+    /// session's CSRF token is refused and changes nothing; with it the execution continues to success; the stream of
+    /// a finished execution says so and ends. Every page carries the Content-Security-Policy.
+    @Test func inboxDecidesOnlyWithTheSessionsToken() async throws {
+        let scratch = try Scratch()
+        try scratch.write("gate.yaml", gatePipeline)
+        try scratch.write("echo.yaml", echoModule)
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, console in
+            let submitted = try await send(
+                base, "/api/executions", method: "POST",
+                body: #"{"pipeline": "gate.yaml", "parameters": {"Version": "7"}}"#, contentType: "application/json")
+            let id = try #require(
+                (try JSONSerialization.jsonObject(with: Data(submitted.body.utf8)) as? [String: Any])?["id"] as? String)
+            _ = try await console.wait(for: #"/approvals/(sl-[0-9a-f]+)"#)
+            let browser = Browser(base: base)
+
+            let list = try await browser.get("/console/executions")
+            #expect(list.status == 200 && list.body.contains(id) && list.body.contains("Gate"))
+            #expect(list.headers["content-security-policy"]?.contains("script-src 'self'") == true)
+            #expect(list.headers["content-security-policy"]?.contains("unsafe-inline") == false)
+            let cookie = try #require(list.headers["set-cookie"])
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "\(cookie)")
+            #expect(try await browser.get("/console/executions?status=running").body.contains(id))
+            #expect(!(try await browser.get("/console/executions?status=succeeded").body.contains(id)))
+
+            let page = try await browser.get("/console/executions/\(id)")
+            for text in [#"data-step="Ship It""#, #"data-step="Echo""#, "data-live=", "Ship version 7?", "Version"] {
+                #expect(page.body.contains(text), "the execution page shows \(text)")
+            }
+            #expect(try await browser.get("/console/executions/no-such-id").status == 404)
+
+            let inbox = try await browser.get("/console/approvals")
+            #expect(inbox.body.contains("Ship version 7?") && inbox.body.contains(id))
+            let csrf = try #require(inbox.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
+            let approval = try #require(inbox.body.firstMatch(of: /name="approval" value="([0-9a-f]{64})"/)?.output.1)
+            let form = "approval=\(approval)&decision=approve"
+
+            let tokenless = try await browser.post("/console/approvals/decide", form)
+            #expect(tokenless.status == 403 && tokenless.body.contains("CSRF"), "\(tokenless.body)")
+            let stranger = Browser(base: base)
+            _ = try await stranger.get("/console/approvals")
+            let foreign = try await stranger.post("/console/approvals/decide", form + "&csrf=\(csrf)")
+            #expect(foreign.status == 403, "a token from another session does not work")
+            #expect(try server.context.store.approval(executionID: id, step: "Ship It")?.decision == .pending)
+
+            let decided = try await browser.post("/console/approvals/decide", form + "&csrf=\(csrf)")
+            #expect(decided.status == 303 && decided.headers["location"]?.contains("Approved") == true)
+            let final = try await finalStatus(base, id)
+            #expect(final["status"] as? String == "succeeded", "\(final)")
+            let again = try await browser.post("/console/approvals/decide", form + "&csrf=\(csrf)")
+            #expect(again.status == 410, "a decision works once: \(again.body)")
+            #expect(!(try await browser.get("/console/approvals").body.contains(id)))
+
+            let stream = try await browser.get("/console/executions/\(id)/events")
+            #expect(stream.headers["content-type"]?.hasPrefix("text/event-stream") == true)
+            #expect(stream.body.contains("event: state") && stream.body.contains(#""finished":true"#))
+            #expect(stream.body.contains(#""name":"Echo","status":"succeeded""#), "\(stream.body)")
+        }
+    }
+
+    /// The registry page approves a pending model version (audited under the console) and the endpoints page revokes
+    /// a key by name, each only with the session's CSRF token; no page shows a key's secret.
+    @Test func registryApprovesAndEndpointsRevokeWithTheToken() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, _ in
+            let store = server.context.store
+            _ = try store.registerModelVersion(
+                NewModelVersion(
+                    group: "Churn", artifactPath: "/tmp/model",
+                    artifactHash: "sha256:" + String(repeating: "ab", count: 32),
+                    metrics: .object(["auc": .double(0.91)]), status: .pendingManualApproval,
+                    registeredBy: "test", createdAt: 1_700_000_000))
+            let (key, record) = APIKey.generate(name: "scoring-team")
+            try store.createAPIKey(
+                StoredAPIKey(
+                    id: record.id, name: "scoring-team", hashHex: Hex.encode(record.hash), createdAt: 1_700_000_000,
+                    dailyQuota: 100))
+            let browser = Browser(base: base)
+            let registry = try await browser.get("/console/registry")
+            #expect(registry.body.contains("Churn") && registry.body.contains("PendingManualApproval"))
+            let group = try await browser.get("/console/registry/Churn")
+            #expect(group.body.contains("0.91") && group.body.contains("Audit log"), "\(group.body)")
+            let csrf = try #require(group.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
+            #expect(try await browser.post("/console/registry/Churn/1/approve", "").status == 403)
+            #expect(try store.modelVersion(group: "Churn", version: 1)?.status == .pendingManualApproval)
+            let rejected = try await browser.post("/console/registry/Churn/1/reject", "csrf=\(csrf)")
+            #expect(rejected.status == 400 && rejected.body.contains("reason"))
+            let approved = try await browser.post("/console/registry/Churn/1/approve", "csrf=\(csrf)&reason=looks+good")
+            #expect(approved.status == 303)
+            #expect(try store.modelVersion(group: "Churn", version: 1)?.status == .approved)
+            let audit = try await browser.get("/console/registry/Churn")
+            #expect(audit.body.contains("console (loopback)") && audit.body.contains("looks good"))
+
+            let endpoints = try await browser.get("/console/endpoints")
+            #expect(endpoints.body.contains("scoring-team") && endpoints.body.contains("100/day"))
+            #expect(!endpoints.body.contains(key), "the key's secret is never shown")
+            #expect(try await browser.post("/console/keys/\(record.id)/revoke", "csrf=bad").status == 403)
+            #expect(try store.apiKeys().first?.revokedAt == nil)
+            #expect(try await browser.post("/console/keys/\(record.id)/revoke", "csrf=\(csrf)").status == 303)
+            #expect(try store.apiKeys().first?.revokedAt != nil)
+            #expect(try await browser.get("/console/endpoints").body.contains("revoked"))
+        }
+    }
+
+    /// The feature store page looks a record up by id (the online read); the monitoring page lists schedules and runs.
+    @Test func featureRecordByIdAndMonitoring() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, _ in
+            let store = server.context.store
+            _ = try store.createFeatureGroup(
+                FeatureGroup(
+                    name: "customers", recordIdentifier: "id", eventTime: "at",
+                    features: [
+                        .init(name: "id", type: .string), .init(name: "at", type: .string),
+                        .init(name: "spend", type: .fractional),
+                    ],
+                    onlineStore: true, createdAt: 1_700_000_000))
+            _ = try store.putFeatureRecords(
+                group: "customers",
+                records: [
+                    FeatureRecord(recordID: "c7", eventTime: "2026-01-01", features: ["spend": .double(12.5)]),
+                    FeatureRecord(recordID: "c7", eventTime: "2026-02-01", features: ["spend": .double(99.25)]),
+                ], now: 1_700_000_000)
+            let browser = Browser(base: base)
+            let page = try await browser.get("/console/features?group=customers&id=c7")
+            #expect(page.body.contains("customers") && page.body.contains("99.25") && !page.body.contains("12.5"))
+            let missing = try await browser.get("/console/features?group=customers&id=nobody")
+            #expect(missing.body.contains("No record ") && missing.body.contains("nobody"))
+            let monitoring = try await browser.get("/console/monitoring")
+            #expect(monitoring.status == 200 && monitoring.body.contains("No monitoring run yet"))
+        }
+    }
+
+    /// `next` links walk every execution exactly once, newest first; filters narrow the list.
+    @Test func pagingWalksEveryExecutionOnce() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, _ in
+            let store = server.context.store
+            var made: [String] = []
+            for index in 0..<123 {
+                let id = String(format: "exec-%03d", index)
+                try store.createExecution(
+                    NewExecution(
+                        id: id, pipelineName: index % 3 == 0 ? "Thirds" : "Others",
+                        pipelineHash: "sha256:" + (index % 3 == 0 ? "a" : "b"), pipelineDefinition: "{}",
+                        parameters: [:], stepNames: ["Only"], maxConcurrentExecutions: 0,
+                        // Pairs share a creation time: the id orders them.
+                        createdAt: 1_000 + Double(index / 2)))
+                made.append(id)
+            }
+            let browser = Browser(base: base)
+            var seen: [String] = []
+            var path: String? = "/console/executions"
+            while let next = path {
+                let page = try await browser.get(next)
+                #expect(page.status == 200)
+                seen += page.body.matches(of: /<td><a href="\/console\/executions\/(exec-\d+)">/).map {
+                    String($0.output.1)
+                }
+                path = page.body.firstMatch(of: /rel="next" href="([^"]+)"/).map {
+                    String($0.output.1).replacingOccurrences(of: "&amp;", with: "&")
+                }
+            }
+            #expect(seen == made.reversed(), "every execution once, newest first")
+            let thirds = try await browser.get("/console/executions?pipeline=Thirds")
+            #expect(thirds.body.contains("exec-120") && !thirds.body.contains("exec-121"))
+        }
+    }
+
+    /// Bound beyond loopback, pages redirect to sign-in and forms are refused until a browser signs in with an API
+    /// key; the session cookie is HttpOnly and SameSite=Strict; signing out ends it.
+    @Test func beyondLoopbackEveryPageNeedsASignIn() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder, host: "0.0.0.0") {
+            base, server, _ in
+            let browser = Browser(base: base)
+            let page = try await browser.get("/console/approvals")
+            #expect(page.status == 303 && page.headers["location"] == "/console/sign-in?next=/console/approvals")
+            #expect(try await browser.post("/console/approvals/decide", "decision=approve").status == 403)
+            #expect(try await browser.get("/console/executions/x/events").status == 303)
+            let form = try await browser.get("/console/sign-in")
+            #expect(form.status == 200 && form.body.contains(#"name="key""#))
+            let wrong = try await browser.post("/console/sign-in", "key=sk_wrong&next=/console/approvals")
+            #expect(wrong.status == 401 && wrong.body.contains("not valid"))
+
+            let (key, record) = APIKey.generate(name: "alice")
+            try server.context.store.createAPIKey(
+                StoredAPIKey(
+                    id: record.id, name: "alice", hashHex: Hex.encode(record.hash),
+                    createdAt: Date().timeIntervalSince1970))
+            let signedIn = try await browser.post(
+                "/console/sign-in",
+                "key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+                    + "&next=%2Fconsole%2Fapprovals")
+            #expect(signedIn.status == 303 && signedIn.headers["location"] == "/console/approvals")
+            let cookie = try #require(signedIn.headers["set-cookie"])
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+            let inbox = try await browser.get("/console/approvals")
+            #expect(inbox.status == 200 && inbox.body.contains("alice"), "\(inbox.body)")
+            let csrf = try #require(inbox.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
+            #expect(try await browser.post("/console/sign-out", "csrf=\(csrf)").status == 303)
+            #expect(try await browser.get("/console/approvals").status == 303)
+        }
+    }
+}
+
+/// A browser's view of the console: keeps the session cookie, does not follow redirects.
+final class Browser: @unchecked Sendable {
+    struct Answer {
+        var status: Int
+        var body: String
+        var headers: [String: String]
+    }
+
+    let base: URL
+    private var cookie: String?
+    private let session: URLSession
+
+    init(base: URL) {
+        self.base = base
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpShouldSetCookies = false
+        configuration.httpCookieAcceptPolicy = .never
+        session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
+    }
+
+    func get(_ path: String) async throws -> Answer { try await exchange(path, method: "GET", body: nil) }
+
+    func post(_ path: String, _ form: String) async throws -> Answer {
+        try await exchange(path, method: "POST", body: form)
+    }
+
+    private func exchange(_ path: String, method: String, body: String?) async throws -> Answer {
+        var request = URLRequest(url: URL(string: base.absoluteString + path)!)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        }
+        if let cookie { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
+        let (data, response) = try await session.data(for: request)
+        let http = response as! HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http.allHeaderFields {
+            if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
+        }
+        if let set = headers["set-cookie"], let pair = set.split(separator: ";").first {
+            cookie = set.contains("Max-Age=0") ? nil : String(pair)
+        }
+        return Answer(status: http.statusCode, body: String(decoding: data, as: UTF8.self), headers: headers)
+    }
+}
+
+private final class NoRedirects: NSObject, URLSessionTaskDelegate {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
+    }
+}
