@@ -26,8 +26,13 @@ import Testing
         return process.terminationStatus
     }
 
-    static let integrityCheck =
-        #"/usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("pragma integrity_check").fetchone()[0])'"#
+    /// A shell command printing the first value `query` answers in the SQLite file given as its argument.
+    static func sqlite(_ query: String) -> String {
+        #"/usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(""#
+            + query + #"").fetchone()[0])'"#
+    }
+
+    static let integrityCheck = sqlite("pragma integrity_check")
 
     static let blobPipeline = (
         module: """
@@ -73,11 +78,7 @@ import Testing
                 """,
                 namespace: true)
             #expect(status == 0)
-            func read(_ name: String) -> String {
-                String(
-                    decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/\(name)") ?? Data(), as: UTF8.self
-                )
-            }
+            let read = sandbox.read
             #expect(read("full.status").trimmingCharacters(in: .whitespacesAndNewlines) != "0")
             let full = read("full.log")
             #expect(full.contains("No space left on device"), "\(full)")
@@ -90,6 +91,139 @@ import Testing
                 #expect(parts.count == 2 && parts[0] == parts[1], "artifact \(line) is not whole")
             }
             #expect(read("again.status").trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(read("again.log"))")
+        }
+    }
+
+    /// The disk fills while the database is written (a feature ingest's transaction on a tmpfs left with 400 KiB):
+    /// the step fails with an error naming the database file, the cause and the fix; `PRAGMA integrity_check` is
+    /// ok, none of the ingest's records is visible, and once space is back the same pipeline ingests them all.
+    @Test func diskFullWhileWritingTheDatabase() async throws {
+        // Blocks for long on the processes it starts: off the threads the async tests share.
+        try await onOwnThread {
+            guard getuid() == 0 else {
+                Issue.record("mounting a small filesystem needs root (CI runs as root)")
+                return
+            }
+            let sandbox = try Sandbox()
+            var csv = "id,event_time,amount,note\n"
+            for row in 0..<10_000 { csv += "r\(row),2026-01-01,\(row % 97),a note long enough to need pages \(row)\n" }
+            try sandbox.write("features.csv", csv)
+            try sandbox.write("ingest.yaml", Self.ingestModule)
+            try sandbox.write(
+                "pipeline.yaml",
+                """
+                name: Features
+                steps:
+                  - name: Load
+                    module: Ingest
+                    inputs: {Features: \(sandbox.folder)/features.csv, FeatureGroup: cards}
+                """)
+            try FileManager.default.createDirectory(atPath: sandbox.home, withIntermediateDirectories: true)
+            let count = Self.sqlite("select count(*) from feature_record")
+            let status = try Self.shell(
+                sandbox,
+                """
+                mount -t tmpfs -o size=32m sluice-test "$SLUICE_HOME" || exit 90
+                "$SLUICE" executions > first.log 2>&1 || exit 91
+                dd if=/dev/zero of="$SLUICE_HOME/filler" bs=64k 2> filler.log
+                truncate -s -400k "$SLUICE_HOME/filler" || exit 92
+                "$SLUICE" run pipeline.yaml > full.log 2>&1; echo $? > full.status
+                \(Self.integrityCheck) "$SLUICE_HOME/sluice.db" > integrity.txt
+                \(count) "$SLUICE_HOME/sluice.db" > counts.txt
+                rm "$SLUICE_HOME/filler"
+                "$SLUICE" run pipeline.yaml > again.log 2>&1; echo $? > again.status
+                \(Self.integrityCheck) "$SLUICE_HOME/sluice.db" >> integrity.txt
+                \(count) "$SLUICE_HOME/sluice.db" >> counts.txt
+                """,
+                namespace: true)
+            #expect(status == 0)
+            let read = sandbox.read
+            #expect(read("full.status").trimmingCharacters(in: .whitespacesAndNewlines) != "0")
+            let full = read("full.log")
+            #expect(full.contains("\(sandbox.home)/sluice.db: no space left on the disk"), "\(full)")
+            #expect(full.contains("database or disk is full"), "the cause as SQLite gave it: \(full)")
+            #expect(full.contains("Fix: free space on the filesystem holding \(sandbox.home)"), "\(full)")
+            #expect(read("integrity.txt") == "ok\nok\n")
+            #expect(read("counts.txt") == "0\n10000\n", "all the ingest's records or none")
+            #expect(read("again.status").trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(read("again.log"))")
+        }
+    }
+
+    static let ingestModule = """
+        name: Ingest
+        implementation: {builtin: features.ingest}
+        inputs:
+          - {name: Features, type: Data}
+          - {name: FeatureGroup, type: String}
+        outputs:
+          - {name: RecordCount, type: Integer}
+        """
+
+    /// `kill -9` of `sluice run`/`resume` while a chain of model-registration steps runs, 20 times, each kill a
+    /// random 0–30 ms after a step was shown running (so some land between the registration's commit and the
+    /// step's): the store passes `PRAGMA integrity_check`, and each step's version is registered exactly once.
+    @Test func killedRegistrationStepRegistersOnce() async throws {
+        // Blocks for long on the processes it starts: off the threads the async tests share.
+        try await onOwnThread {
+            let sandbox = try Sandbox()
+            try sandbox.write("model.json", #"{"weights": [1, 2, 3]}"#)
+            try sandbox.write(
+                "register.yaml",
+                """
+                name: Register
+                implementation: {builtin: registry.register}
+                inputs:
+                  - {name: Model, type: ModelUri}
+                  - {name: ModelPackageGroup, type: String}
+                  - {name: ApprovalStatus, type: String}
+                outputs:
+                  - {name: ModelVersion, type: String}
+                """)
+            let steps = 30
+            var pipeline = "name: Registrations\nsteps:\n"
+            for index in 0..<steps {
+                pipeline += "  - name: R\(index)\n    module: Register\n"
+                pipeline +=
+                    "    inputs: {Model: \(sandbox.folder)/model.json, ModelPackageGroup: G, ApprovalStatus: Approved}\n"
+                if index > 0 { pipeline += "    after: [R\(index - 1)]\n" }
+            }
+            try sandbox.write("pipeline.yaml", pipeline)
+            var kills = 0
+            var finished = false
+            var generator = SystemRandomNumberGenerator()
+            for round in 0..<200 where !finished {
+                let id = try? SQLiteStore(path: "\(sandbox.home)/sluice.db").executions(limit: 1).first?.id
+                let log = "\(sandbox.folder)/driver-\(round).log"
+                let driver = sandbox.process(id.map { ["resume", $0] } ?? ["run", "pipeline.yaml"], output: log)
+                try driver.run()
+                if kills < 20 {
+                    // Wait until a step runs, then kill within a registration step's few milliseconds.
+                    while driver.isRunning, !sandbox.read(log).contains("running") { usleep(1000) }
+                    usleep(UInt32.random(in: 0...30_000, using: &generator))
+                    if driver.isRunning {
+                        kill(driver.processIdentifier, SIGKILL)
+                        kills += 1
+                    }
+                }
+                driver.waitUntilExit()
+                finished = driver.terminationReason == .exit && driver.terminationStatus == 0
+            }
+            #expect(finished)
+            #expect(kills == 20)
+            let check = try Self.shell(sandbox, "\(Self.integrityCheck) \"$SLUICE_HOME/sluice.db\" > integrity.txt")
+            #expect(check == 0)
+            #expect(sandbox.read("integrity.txt") == "ok\n")
+            let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+            let execution = try #require(try store.executions().first)
+            #expect(try store.executions().count == 1)
+            #expect(execution.status == .succeeded)
+            let versions = try store.modelVersions(group: "G")
+            #expect(versions.map(\.version) == Array(1...steps), "one version per step, numbered without gaps")
+            #expect(Set(versions.compactMap(\.stepName)) == Set((0..<steps).map { "R\($0)" }))
+            #expect(versions.allSatisfy { $0.executionID == execution.id })
+            let interrupted = try store.attempts(executionID: execution.id).filter { $0.number > 1 }.count
+            print(
+                "registration kill -9: \(kills) kills, \(interrupted) step attempts re-run, \(versions.count) versions")
         }
     }
 

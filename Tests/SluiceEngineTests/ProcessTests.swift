@@ -15,6 +15,12 @@ struct Sandbox {
         try Data(text.utf8).write(to: URL(fileURLWithPath: "\(folder)/\(name)"))
     }
 
+    /// The text of a file, by absolute path or relative to the sandbox; empty when it does not exist.
+    func read(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : "\(folder)/\(path)"
+        return String(decoding: FileManager.default.contents(atPath: full) ?? Data(), as: UTF8.self)
+    }
+
     /// A process of the binary in this sandbox; its output goes to the file `output` (created here, inside the
     /// sandbox), or is discarded through `FileHandle.nullDevice` when `output` is nil. Never create or replace
     /// `/dev/null` itself: as root that turns the device into a regular file for every program on the machine.
