@@ -2,7 +2,7 @@ import Foundation
 import SluiceCore
 import Testing
 
-@Suite(.serialized) struct CaptureDiskFullTests {
+@Suite(.serialized) struct ServeDiskFullTests {
     /// The disk holding the capture folder fills while `sluice serve` captures every request (a 128 KiB tmpfs, half
     /// of it taken by a filler file, in the server's own mount namespace): every request is still answered, the
     /// records the disk refused are counted in `/metrics` and logged once with the file's path, the cause and the
@@ -93,6 +93,89 @@ import Testing
         #expect(after["failed"] == full["failed"], "\(after)")
         #expect(Self.failuresAndRecoveries(server.output()).hasSuffix("FW"), "\(server.output())")
         expectWholeLines(count: written + 50)
+    }
+
+    /// The disk holding the database fills while `sluice serve` answers (the home copied onto a 4 MiB tmpfs in the
+    /// server's own mount namespace, then filled): every request is still answered, the quota counts that cannot
+    /// be kept are logged with the database's path, the cause and the fix, `PRAGMA integrity_check` is ok, and once
+    /// space is back the counts the full disk refused are kept too.
+    @Test func diskFullWhileKeepingQuotaCountsKeepsAnswering() async throws {
+        guard getuid() == 0 else {
+            Issue.record("mounting a small filesystem needs root (CI runs as root)")
+            return
+        }
+        let sandbox = try ServingSandbox()
+        try sandbox.register("G", slope: 2)
+        #expect(try sandbox.run(["endpoints", "deploy", "w1", "G/1", "--stage", "production"]).status == 0)
+        let key = try sandbox.run(["keys", "create", "--daily-quota", "1000000"]).out
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let home = sandbox.homePath
+        // The home moves onto the small filesystem, its write-ahead log emptied so that new commits need new space.
+        let server = try sandbox.start(
+            ["serve", "--port", "0"],
+            inNamespaceAfter: """
+                cp -a "\(home)/." "\(sandbox.folder)/home-copy" || exit 90
+                mount -t tmpfs -o size=4m sluice-test "\(home)" || exit 91
+                cp -a "\(sandbox.folder)/home-copy/." "\(home)/" || exit 92
+                python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("pragma wal_checkpoint(truncate)")' \
+                    "\(home)/sluice.db" || exit 93
+                """)
+        defer {
+            if server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) }
+            server.process.waitUntilExit()
+        }
+        let port = try #require(
+            await server.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0) },
+            "\(server.output())")
+        // The home as the server sees it, through its mount namespace.
+        let root = "/proc/\(server.process.processIdentifier)/root\(home)"
+        /// The first value `sql` answers in the server's database, read inside its mount namespace (SQLite would
+        /// resolve a `/proc/PID/root` path to the file outside it).
+        func query(_ sql: String) throws -> String {
+            let python = Process()
+            python.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+            python.arguments = [
+                "-t", String(server.process.processIdentifier), "-m", "/usr/bin/python3", "-c",
+                "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])",
+                home + "/sluice.db", sql,
+            ]
+            let pipe = Pipe()
+            python.standardOutput = pipe
+            python.standardError = FileHandle.nullDevice
+            try python.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            python.waitUntilExit()
+            return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func answered(_ requests: Int) async -> Int {
+            var answered = 0
+            for _ in 0..<requests {
+                let reply = try? await post(port, "/production/stream", #"{"x": [[1]]}"#, key: key)
+                if reply?.status == 200 { answered += 1 }
+            }
+            return answered
+        }
+        func kept() -> String? { try? query("select day_count from api_key_usage") }
+        func integrity() throws -> String { try query("pragma integrity_check") }
+
+        #expect(await answered(50) == 50)
+        #expect(await eventually { kept() == "50" })
+        // Fill the disk to its last block.
+        #expect(FileManager.default.createFile(atPath: root + "/filler", contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: root + "/filler"))
+        while (try? handle.write(contentsOf: Data(count: 4096))) != nil {}
+        try handle.close()
+
+        #expect(await answered(50) == 50, "every request is answered while the disk is full")
+        let message = "cannot keep quota counts in the store: \(home)/sluice.db: no space left on the disk"
+        #expect(await eventually { server.output().contains(message) }, "\(server.output())")
+        #expect(server.output().contains("Fix: free space on the filesystem holding \(home)"))
+        #expect(try integrity() == "ok")
+        #expect(kept() == "50", "nothing of the refused commits was kept")
+
+        try FileManager.default.removeItem(atPath: root + "/filler")
+        #expect(await eventually { kept() == "100" }, "the counts the full disk refused are kept once space is back")
+        #expect(try integrity() == "ok")
     }
 
     /// The capture writer's log as a word: `F` for each failure logged, `W` for each "writing again".
