@@ -188,26 +188,9 @@ import Testing
                 if index > 0 { pipeline += "    after: [R\(index - 1)]\n" }
             }
             try sandbox.write("pipeline.yaml", pipeline)
-            var kills = 0
-            var finished = false
-            var generator = SystemRandomNumberGenerator()
-            for round in 0..<200 where !finished {
-                let id = try? SQLiteStore(path: "\(sandbox.home)/sluice.db").executions(limit: 1).first?.id
-                let log = "\(sandbox.folder)/driver-\(round).log"
-                let driver = sandbox.process(id.map { ["resume", $0] } ?? ["run", "pipeline.yaml"], output: log)
-                try driver.run()
-                if kills < 20 {
-                    // Wait until a step runs, then kill within a registration step's few milliseconds.
-                    while driver.isRunning, !sandbox.read(log).contains("running") { usleep(1000) }
-                    usleep(UInt32.random(in: 0...30_000, using: &generator))
-                    if driver.isRunning {
-                        kill(driver.processIdentifier, SIGKILL)
-                        kills += 1
-                    }
-                }
-                driver.waitUntilExit()
-                finished = driver.terminationReason == .exit && driver.terminationStatus == 0
-            }
+            // Each kill lands within a registration step's few milliseconds after it was shown running.
+            let (_, kills, finished) = try sandbox.runKillingTheDriver(
+                kills: 20, delays: 0...30_000, afterShowing: "running")
             #expect(finished)
             #expect(kills == 20)
             let check = try Self.shell(sandbox, "\(Self.integrityCheck) \"$SLUICE_HOME/sluice.db\" > integrity.txt")

@@ -45,18 +45,24 @@ struct Sandbox {
     }
 
     /// `sluice run pipeline.yaml`, then `sluice resume` until the execution succeeds, each of the first `kills`
-    /// drivers killed with SIGKILL after a random delay in `delays` (microseconds) if it is still running then.
+    /// drivers killed with SIGKILL after a random delay in `delays` (microseconds) if it is still running then. With
+    /// `afterShowing`, the delay starts once the driver has printed that text (e.g. `running`: a step started), so
+    /// kills land in steps however slow the binary is to start.
     /// - Returns: the execution's id, the kills made, and whether a driver finished it (within 200 runs).
-    func runKillingTheDriver(kills wanted: Int, delays: ClosedRange<UInt32>) throws -> (
-        id: String?, kills: Int, finished: Bool
-    ) {
+    func runKillingTheDriver(kills wanted: Int, delays: ClosedRange<UInt32>, afterShowing text: String? = nil) throws
+        -> (id: String?, kills: Int, finished: Bool)
+    {
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         var executionID: String?
-        for _ in 0..<200 {
-            let driver = process(executionID.map { ["resume", $0] } ?? ["run", "pipeline.yaml"])
+        for round in 0..<200 {
+            let log = text.map { _ in "\(folder)/driver-\(round).log" }
+            let driver = process(executionID.map { ["resume", $0] } ?? ["run", "pipeline.yaml"], output: log)
             try driver.run()
             if kills < wanted {
+                if let log, let text {
+                    while driver.isRunning, !read(log).contains(text) { usleep(1000) }
+                }
                 usleep(UInt32.random(in: delays, using: &generator))
                 if driver.isRunning {
                     kill(driver.processIdentifier, SIGKILL)
