@@ -70,10 +70,13 @@ struct Sandbox {
                 }
             }
             driver.waitUntilExit()
-            if executionID == nil, FileManager.default.fileExists(atPath: "\(home)/sluice.db") {
-                executionID = try SQLiteStore(path: "\(home)/sluice.db").executions(limit: 1).first?.id
+            guard FileManager.default.fileExists(atPath: "\(home)/sluice.db") else { continue }
+            let store = try SQLiteStore(path: "\(home)/sluice.db")
+            if executionID == nil { executionID = try store.executions(limit: 1).first?.id }
+            // A driver killed just after the execution succeeded finished it too.
+            if let executionID, try store.execution(id: executionID)?.status == .succeeded {
+                return (executionID, kills, true)
             }
-            if driver.terminationReason == .exit, driver.terminationStatus == 0 { return (executionID, kills, true) }
         }
         return (executionID, kills, false)
     }
