@@ -179,7 +179,7 @@ import Testing
                 outputs:
                   - {name: ModelVersion, type: String}
                 """)
-            let steps = 30
+            let steps = 60
             var pipeline = "name: Registrations\nsteps:\n"
             for index in 0..<steps {
                 pipeline += "  - name: R\(index)\n    module: Register\n"
@@ -188,11 +188,12 @@ import Testing
                 if index > 0 { pipeline += "    after: [R\(index - 1)]\n" }
             }
             try sandbox.write("pipeline.yaml", pipeline)
-            // Each kill lands within a registration step's few milliseconds after it was shown running.
+            // Each kill lands within a registration step's few milliseconds after it was shown running. A busy
+            // machine may run a resumed driver through many steps before its kill, finishing in fewer kills.
             let (_, kills, finished) = try sandbox.runKillingTheDriver(
-                kills: 20, delays: 0...30_000, afterShowing: "running")
+                kills: 20, delays: 0...15_000, afterShowing: "running")
             #expect(finished)
-            #expect(kills == 20)
+            #expect(kills >= 10)
             let check = try Self.shell(sandbox, "\(Self.integrityCheck) \"$SLUICE_HOME/sluice.db\" > integrity.txt")
             #expect(check == 0)
             #expect(sandbox.read("integrity.txt") == "ok\n")
@@ -204,9 +205,18 @@ import Testing
             #expect(versions.map(\.version) == Array(1...steps), "one version per step, numbered without gaps")
             #expect(Set(versions.compactMap(\.stepName)) == Set((0..<steps).map { "R\($0)" }))
             #expect(versions.allSatisfy { $0.executionID == execution.id })
-            let interrupted = try store.attempts(executionID: execution.id).filter { $0.number > 1 }.count
+            // A version kept in an earlier attempt's folder than the step's last attempt: that attempt was killed
+            // between its registration's commit and the step's, and the re-run got its version back.
+            let lastAttempts = Dictionary(
+                uniqueKeysWithValues: try store.steps(executionID: execution.id).map { ($0.name, $0.attempt) })
+            let reused = versions.filter { version in
+                guard let step = version.stepName, let last = lastAttempts[step] else { return false }
+                return !version.artifactPath.contains("/\(step)/\(last)/")
+            }
+            let rerun = try store.attempts(executionID: execution.id).filter { $0.number > 1 }.count
             print(
-                "registration kill -9: \(kills) kills, \(interrupted) step attempts re-run, \(versions.count) versions")
+                "registration kill -9: \(kills) kills, \(rerun) step attempts re-run, \(reused.count) of them after "
+                    + "their registration's commit, \(versions.count) versions")
         }
     }
 
