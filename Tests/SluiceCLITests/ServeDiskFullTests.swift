@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceTesting
 import Testing
 
 @Suite(.serialized) struct ServeDiskFullTests {
@@ -13,13 +14,7 @@ import Testing
             Issue.record("mounting a small filesystem needs root (CI runs as root)")
             return
         }
-        let sandbox = try ServingSandbox()
-        try sandbox.register("G", slope: 2)
-        #expect(
-            try sandbox.run(["endpoints", "deploy", "w1", "G/1", "--stage", "production", "--capture-percent", "100"])
-                .status == 0)
-        let key = try sandbox.run(["keys", "create", "--daily-quota", "1000000"]).out.trimmingCharacters(
-            in: .whitespacesAndNewlines)
+        let (sandbox, key) = try await Self.deployed(capturePercent: 100)
         let capture = sandbox.homePath + "/capture"
         let server = try sandbox.start(
             ["serve", "--port", "0"],
@@ -104,11 +99,7 @@ import Testing
             Issue.record("mounting a small filesystem needs root (CI runs as root)")
             return
         }
-        let sandbox = try ServingSandbox()
-        try sandbox.register("G", slope: 2)
-        #expect(try sandbox.run(["endpoints", "deploy", "w1", "G/1", "--stage", "production"]).status == 0)
-        let key = try sandbox.run(["keys", "create", "--daily-quota", "1000000"]).out
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let (sandbox, key) = try await Self.deployed(capturePercent: 0)
         let home = sandbox.homePath
         // The home moves onto the small filesystem, its write-ahead log emptied so that new commits need new space.
         let server = try sandbox.start(
@@ -131,7 +122,7 @@ import Testing
         let root = "/proc/\(server.process.processIdentifier)/root\(home)"
         /// The first value `sql` answers in the server's database, read inside its mount namespace (SQLite would
         /// resolve a `/proc/PID/root` path to the file outside it).
-        func query(_ sql: String) throws -> String {
+        func query(_ sql: String) async throws -> String {
             let python = Process()
             python.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
             python.arguments = [
@@ -139,12 +130,7 @@ import Testing
                 "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])",
                 home + "/sluice.db", sql,
             ]
-            let pipe = Pipe()
-            python.standardOutput = pipe
-            python.standardError = FileHandle.nullDevice
-            try python.run()
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            python.waitUntilExit()
+            let output = try await runOffThePool(python).output
             return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         func answered(_ requests: Int) async -> Int {
@@ -155,11 +141,11 @@ import Testing
             }
             return answered
         }
-        func kept() -> String? { try? query("select day_count from api_key_usage") }
-        func integrity() throws -> String { try query("pragma integrity_check") }
+        func kept() async -> String? { try? await query("select day_count from api_key_usage") }
+        func integrity() async throws -> String { try await query("pragma integrity_check") }
 
         #expect(await answered(50) == 50)
-        #expect(await eventually { kept() == "50" })
+        #expect(await eventually { await kept() == "50" })
         // Fill the disk to its last block.
         #expect(FileManager.default.createFile(atPath: root + "/filler", contents: nil))
         let handle = try #require(FileHandle(forWritingAtPath: root + "/filler"))
@@ -170,12 +156,27 @@ import Testing
         let message = "cannot keep quota counts in the store: \(home)/sluice.db: no space left on the disk"
         #expect(await eventually { server.output().contains(message) }, "\(server.output())")
         #expect(server.output().contains("Fix: free space on the filesystem holding \(home)"))
-        #expect(try integrity() == "ok")
-        #expect(kept() == "50", "nothing of the refused commits was kept")
+        #expect(try await integrity() == "ok")
+        #expect(await kept() == "50", "nothing of the refused commits was kept")
 
         try FileManager.default.removeItem(atPath: root + "/filler")
-        #expect(await eventually { kept() == "100" }, "the counts the full disk refused are kept once space is back")
-        #expect(try integrity() == "ok")
+        #expect(
+            await eventually { await kept() == "100" }, "the counts the full disk refused are kept once space is back")
+        #expect(try await integrity() == "ok")
+    }
+
+    /// A sandbox with `G/1` deployed as `w1`'s production stage capturing `capturePercent` % of requests, and a key;
+    /// made on a thread of its own, as it waits on the processes it runs.
+    static func deployed(capturePercent: Int) async throws -> (ServingSandbox, String) {
+        try await onOwnThread {
+            let sandbox = try ServingSandbox()
+            try sandbox.register("G", slope: 2)
+            let deploy = try sandbox.run(
+                ["endpoints", "deploy", "w1", "G/1", "--stage", "production", "--capture-percent", "\(capturePercent)"])
+            #expect(deploy.status == 0, "\(deploy.err)")
+            let key = try sandbox.run(["keys", "create", "--daily-quota", "1000000"]).out
+            return (sandbox, key.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
 
     /// The capture writer's log as a word: `F` for each failure logged, `W` for each "writing again".
