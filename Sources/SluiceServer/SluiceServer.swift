@@ -143,7 +143,7 @@ public struct SluiceServer: Sendable {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render()))
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render() + captureMetrics()))
             )
         }
         // SageMaker's runtime and container routes and W1's, from the table the event-loop handler matches too.
@@ -363,6 +363,22 @@ struct ServingReply {
             if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
         }
         return fields
+    }
+}
+
+extension SluiceServer {
+    /// The capture writer's counts in Prometheus' text format (none without capture): records written, dropped
+    /// because the buffer was full, and lost because the disk refused them.
+    func captureMetrics() -> [UInt8] {
+        guard let capture = service.capture else { return [] }
+        var text = "# HELP sluice_capture_records_total Captured records by outcome: written, dropped (buffer full), "
+        text += "failed (the disk refused them).\n# TYPE sluice_capture_records_total counter\n"
+        for (outcome, count) in [
+            ("written", capture.writtenCount), ("dropped", capture.droppedCount), ("failed", capture.failedCount),
+        ] {
+            text += "sluice_capture_records_total{outcome=\"\(outcome)\"} \(count)\n"
+        }
+        return Array(text.utf8)
     }
 }
 

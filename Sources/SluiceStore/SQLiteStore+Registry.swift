@@ -2,9 +2,26 @@ import GRDB
 public import SluiceCore
 
 extension SQLiteStore: ModelRegistry {
+    /// Registers a new version, numbered from 1 per group. When the same step of the same execution registered the
+    /// same artifact in the group before (an attempt re-run after its driver died), returns that version and adds
+    /// nothing; a Map's iterations registering different models each get their own.
     public func registerModelVersion(_ new: NewModelVersion) throws -> ModelVersionRecord {
         guard !new.group.isEmpty else { throw ModelRegistryError("a model package group name must not be empty") }
         return try write { db in
+            // An attempt re-run because its driver died between this commit and the step's success commit gets the
+            // version already registered, not a second one.
+            if let execution = new.executionID, let step = new.stepName,
+                let version = try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT version FROM model_version
+                        WHERE group_name = ? AND execution_id = ? AND step = ? AND artifact_hash = ?
+                        """,
+                    arguments: [new.group, execution, step, new.artifactHash]),
+                let registered = try Self.modelVersion(db, group: new.group, version: version)
+            {
+                return registered
+            }
             try db.execute(
                 sql: "INSERT OR IGNORE INTO model_group (name, created_at) VALUES (?, ?)",
                 arguments: [new.group, new.createdAt])

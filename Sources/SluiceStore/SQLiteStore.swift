@@ -23,9 +23,13 @@ public final class SQLiteStore: ExecutionStore {
     public convenience init(path: String, durability: Durability = .power) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(60)
-        let pool = try Self.openPool(path: path, configuration: Self.configured(configuration))
-        // DatabasePool resets `synchronous` while preparing connections; set it on the writer once opened.
-        try Self.setDurability(durability, of: pool)
+        let pool = try Self.namingTheFile(path) {
+            let pool = try Self.openPool(path: path, configuration: Self.configured(configuration))
+            // DatabasePool resets `synchronous` while preparing connections; set it on the writer once opened.
+            try Self.setDurability(durability, of: pool)
+            try Self.migrate(pool)
+            return pool
+        }
         try self.init(writer: pool)
     }
 
@@ -80,14 +84,17 @@ public final class SQLiteStore: ExecutionStore {
         }
     }
 
+    /// Runs `body` in one immediate transaction; a full disk or an I/O error names the database file.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try writer.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
+        try Self.namingTheFile(writer.path) {
+            try writer.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
             }
-            return result!
         }
     }
 }

@@ -73,9 +73,10 @@ final class Counter: Sendable {
     }
 }
 
-/// Every line of every capture file under the sandbox, each with its newline (a torn last line has none).
-func captureLines(_ sandbox: ServingSandbox) -> [String] {
-    let root = sandbox.homePath + "/capture"
+/// Every line of every capture file under the sandbox (or under `root`), each with its newline (a torn last line has
+/// none).
+func captureLines(_ sandbox: ServingSandbox, root: String? = nil) -> [String] {
+    let root = root ?? sandbox.homePath + "/capture"
     let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String }.filter {
         $0.hasSuffix(".jsonl")
     }

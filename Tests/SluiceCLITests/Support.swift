@@ -40,7 +40,11 @@ struct ServingSandbox {
     }
 
     /// Starts the built `sluice` binary in the sandbox, its output going to two files.
-    func start(_ arguments: [String]) throws -> RunningCommand {
+    ///
+    /// With `prelude`, the binary runs in a private mount namespace (`unshare -m`) after the shell commands of
+    /// `prelude` (e.g. mounting a small filesystem, gone with the process). Each program execs the next, so the
+    /// process is still the binary: killing it stops everything, and `/proc/PID/root` shows the namespace's files.
+    func start(_ arguments: [String], inNamespaceAfter prelude: String? = nil) throws -> RunningCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SluiceBinary.path)
         process.arguments = arguments
@@ -48,6 +52,11 @@ struct ServingSandbox {
         var environment = ProcessInfo.processInfo.environment
         environment["SLUICE_HOME"] = homePath
         environment["SLUICE_DURABILITY"] = "process"
+        if let prelude {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["-m", "/bin/sh", "-c", prelude + "\nexec \"$SLUICE\" \"$@\"", "sh"] + arguments
+            environment["SLUICE"] = SluiceBinary.path
+        }
         process.environment = environment
         let out = folder + "/out-\(UUID().uuidString)"
         let err = out + ".err"
@@ -101,6 +110,12 @@ let httpSession: URLSession = {
     configuration.httpMaximumConnectionsPerHost = 8
     return URLSession(configuration: configuration)
 }()
+
+/// GETs `path`; returns the status and the body.
+func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {
+    let (data, response) = try await httpSession.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+}
 
 /// POSTs JSON `body` to `path` with `key` in `x-api-key`.
 func post(_ port: Int, _ path: String, _ body: String, key: String?) async throws -> Exchange {

@@ -15,6 +15,12 @@ struct Sandbox {
         try Data(text.utf8).write(to: URL(fileURLWithPath: "\(folder)/\(name)"))
     }
 
+    /// The text of a file, by absolute path or relative to the sandbox; empty when it does not exist.
+    func read(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : "\(folder)/\(path)"
+        return String(decoding: FileManager.default.contents(atPath: full) ?? Data(), as: UTF8.self)
+    }
+
     /// A process of the binary in this sandbox; its output goes to the file `output` (created here, inside the
     /// sandbox), or is discarded through `FileHandle.nullDevice` when `output` is nil. Never create or replace
     /// `/dev/null` itself: as root that turns the device into a regular file for every program on the machine.
@@ -39,18 +45,24 @@ struct Sandbox {
     }
 
     /// `sluice run pipeline.yaml`, then `sluice resume` until the execution succeeds, each of the first `kills`
-    /// drivers killed with SIGKILL after a random delay in `delays` (microseconds) if it is still running then.
+    /// drivers killed with SIGKILL after a random delay in `delays` (microseconds) if it is still running then. With
+    /// `afterShowing`, the delay starts once the driver has printed that text (e.g. `running`: a step started), so
+    /// kills land in steps however slow the binary is to start.
     /// - Returns: the execution's id, the kills made, and whether a driver finished it (within 200 runs).
-    func runKillingTheDriver(kills wanted: Int, delays: ClosedRange<UInt32>) throws -> (
-        id: String?, kills: Int, finished: Bool
-    ) {
+    func runKillingTheDriver(kills wanted: Int, delays: ClosedRange<UInt32>, afterShowing text: String? = nil) throws
+        -> (id: String?, kills: Int, finished: Bool)
+    {
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         var executionID: String?
-        for _ in 0..<200 {
-            let driver = process(executionID.map { ["resume", $0] } ?? ["run", "pipeline.yaml"])
+        for round in 0..<200 {
+            let log = text.map { _ in "\(folder)/driver-\(round).log" }
+            let driver = process(executionID.map { ["resume", $0] } ?? ["run", "pipeline.yaml"], output: log)
             try driver.run()
             if kills < wanted {
+                if let log, let text {
+                    while driver.isRunning, !read(log).contains(text) { usleep(1000) }
+                }
                 usleep(UInt32.random(in: delays, using: &generator))
                 if driver.isRunning {
                     kill(driver.processIdentifier, SIGKILL)
@@ -58,10 +70,13 @@ struct Sandbox {
                 }
             }
             driver.waitUntilExit()
-            if executionID == nil, FileManager.default.fileExists(atPath: "\(home)/sluice.db") {
-                executionID = try SQLiteStore(path: "\(home)/sluice.db").executions(limit: 1).first?.id
+            guard FileManager.default.fileExists(atPath: "\(home)/sluice.db") else { continue }
+            let store = try SQLiteStore(path: "\(home)/sluice.db")
+            if executionID == nil { executionID = try store.executions(limit: 1).first?.id }
+            // A driver killed just after the execution succeeded finished it too.
+            if let executionID, try store.execution(id: executionID)?.status == .succeeded {
+                return (executionID, kills, true)
             }
-            if driver.terminationReason == .exit, driver.terminationStatus == 0 { return (executionID, kills, true) }
         }
         return (executionID, kills, false)
     }

@@ -41,6 +41,23 @@ import Testing
         #expect(groups.map(\.versionCount) == [perGroup, perGroup])
     }
 
+    /// Registering the same artifact again from the same step of the same execution (an attempt re-run after its
+    /// driver died) returns the version already there; another artifact of that step (a Map's next iteration) or
+    /// another execution gets the next number.
+    @Test func aStepOfAnExecutionRegistersAnArtifactOnce() throws {
+        let (store, _) = try Self.freshStore()
+        let first = try store.registerModelVersion(Self.version("G", .approved, hash: 1))
+        var again = Self.version("G", .approved, hash: 1)
+        again.artifactPath = "/models/G/attempt-2"
+        again.createdAt = 99
+        #expect(try store.registerModelVersion(again) == first)
+        var iteration = Self.version("G", .approved, hash: 1)
+        iteration.artifactHash = "sha256:other"
+        #expect(try store.registerModelVersion(iteration).version == 2)
+        #expect(try store.registerModelVersion(Self.version("G", .approved, hash: 2)).version == 3)
+        #expect(try store.modelVersions(group: "G").count == 3)
+    }
+
     @Test func latestApprovedSkipsPendingAndRejected() throws {
         let (store, _) = try Self.freshStore()
         _ = try store.registerModelVersion(Self.version("G", .approved, hash: 1))

@@ -92,6 +92,9 @@ import Testing
         let kept = first.takeChanges()
         #expect(kept.map(\.dayCount) == [2] && kept.map(\.monthCount) == [2])
         #expect(first.takeChanges().isEmpty, "nothing changed since the last call")
+        first.keepLater(kept)  // could not be saved (a full disk): taken again, whole
+        #expect(first.takeChanges() == kept)
+        #expect(first.takeChanges().isEmpty)
 
         let restarted = UsageMeter()
         restarted.restore(kept)

@@ -54,7 +54,8 @@ struct ServeRuntime: Sendable {
         try sync.refresh()
         meter = UsageMeter()
         meter.restore(try store.keyUsage())
-        let capture = CaptureWriter(root: URL(fileURLWithPath: home.path).appendingPathComponent("capture"))
+        let capture = CaptureWriter(
+            root: URL(fileURLWithPath: home.path).appendingPathComponent("capture"), logger: logger)
         let service = InferenceService(
             endpoints: table, keyring: keyring, meter: meter, capture: capture, features: store)
         server = SluiceServer(

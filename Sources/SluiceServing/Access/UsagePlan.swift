@@ -93,6 +93,14 @@ public final class UsageMeter: Sendable {
         }
     }
 
+    /// Marks `counts` (from `takeChanges`) as changed again because they could not be kept (a full disk): the next
+    /// `takeChanges` returns their keys' counts, current by then.
+    public func keepLater(_ counts: [KeyUsage]) {
+        usage.withLock { table in
+            for count in counts { table[count.keyID]?.changed = true }
+        }
+    }
+
     /// Counts a request by `record` at `now`, or throws 429's error with its Retry-After.
     public func admit(_ record: APIKeyRecord, now: Double) throws(ServingError) {
         guard let plan = record.plan else { return }

@@ -1,7 +1,12 @@
 import Foundation
+import Logging
 import NIOCore
 public import SluiceCore
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One captured request/response pair.
 public struct CaptureRecord: Sendable {
@@ -170,6 +175,10 @@ public final class InferenceIDGenerator: Sendable {
 /// Writes capture records to `<root>/<endpoint>/<stage>/<variant>/yyyy/mm/dd/hh/*.jsonl` off the request path:
 /// requests `submit` into a bounded buffer (dropping, and counting, when it is full); `run` drains it, writing
 /// in batches.
+///
+/// A write the disk refuses (full, read-only, an I/O error) never stops the server: the file is cut back to its last
+/// whole line, the batch's records are counted as failed, the first failure is logged with the file's path, the
+/// cause and the fix, and the next batch opens a new file, so writing resumes once space is back.
 public final class CaptureWriter: Sendable {
     /// The capture root, e.g. `.sluice/capture`.
     public let root: URL
@@ -179,15 +188,21 @@ public final class CaptureWriter: Sendable {
     private let queue = Mutex<(records: [CaptureRecord], finished: Bool)>(([], false))
     private let dropped = Atomic<Int>(0)
     private let written = Atomic<Int>(0)
+    private let failed = Atomic<Int>(0)
+    private let logger: Logger
 
     /// Names new capture files by the time of day.
     let clock: any WallClock
 
-    /// A writer under `root`, buffering at most `capacity` records.
-    public init(root: URL, capacity: Int = 10_000, clock: any WallClock = SystemWallClock()) {
+    /// A writer under `root`, buffering at most `capacity` records; write failures go to `logger`.
+    public init(
+        root: URL, capacity: Int = 10_000, clock: any WallClock = SystemWallClock(),
+        logger: Logger = Logger(label: "sluice.capture")
+    ) {
         self.root = root
         self.capacity = capacity
         self.clock = clock
+        self.logger = logger
     }
 
     /// Queues a record without waiting.
@@ -204,37 +219,67 @@ public final class CaptureWriter: Sendable {
     public var droppedCount: Int { dropped.load(ordering: .relaxed) }
     /// Records written so far.
     public var writtenCount: Int { written.load(ordering: .relaxed) }
+    /// Records lost because the disk refused them (full, read-only, an I/O error).
+    public var failedCount: Int { failed.load(ordering: .relaxed) }
 
     /// Ends the stream; `run` returns after writing what is queued.
     public func finish() { queue.withLock { $0.finished = true } }
 
+    /// An open capture file and the length of its whole lines.
+    private struct OpenFile {
+        var path: String
+        var descriptor: Int32
+        var length: Int
+    }
+
     /// Drains the buffer until `finish` is called (or the task is cancelled), then flushes.
     public func run() async {
-        var files: [String: FileHandle] = [:]
-        var pending: [String: [UInt8]] = [:]
+        var files: [String: OpenFile] = [:]
+        var pending: [String: (bytes: [UInt8], count: Int)] = [:]
         var pendingCount = 0
-        let fileManager = FileManager.default
+        var failure = FailureReport()
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        func fail(_ count: Int, path: String, cause: String) {
+            failed.add(count, ordering: .relaxed)
+            guard failure.failed(count) else { return }
+            logger.error(
+                """
+                capture: cannot write \(path): \(cause); \(count) record(s) lost, and later ones are lost too \
+                (counted in /metrics as sluice_capture_records_total{outcome="failed"}) until a write succeeds. \
+                Fix: free space on the disk holding \(root.path) (`df -h \(root.path)`; move old capture files \
+                elsewhere), or lower the capture percentage (`sluice endpoints deploy ... --capture-percent N`)
+                """)
+        }
         func flush() {
-            for (folder, bytes) in pending where !bytes.isEmpty {
-                let handle: FileHandle
+            for (folder, batch) in pending where !batch.bytes.isEmpty {
+                var file: OpenFile
                 if let open = files[folder] {
-                    handle = open
+                    file = open
                 } else {
-                    let directory = root.appendingPathComponent(folder, isDirectory: true)
-                    try? fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
-                    let date = UTCDate(secondsSince1970: clock.now)
-                    let name =
-                        "\(pad(date.minute, 2))-\(pad(date.second, 2))-\(pad(date.millisecond, 3))-\(suffix).jsonl"
-                    let file = directory.appendingPathComponent(name)
-                    fileManager.createFile(atPath: file.path, contents: nil)
-                    guard let opened = try? FileHandle(forWritingTo: file) else { continue }
-                    files[folder] = opened
-                    handle = opened
+                    do {
+                        file = try newFile(in: folder, suffix: suffix)
+                    } catch {
+                        fail(batch.count, path: error.path, cause: error.cause)
+                        continue
+                    }
                 }
-                try? handle.write(contentsOf: bytes)
+                if let code = Self.writeAll(batch.bytes, to: file.descriptor) {
+                    // Cut the file back to its whole lines and close it; the next batch starts a new file.
+                    _ = ftruncate(file.descriptor, off_t(file.length))
+                    close(file.descriptor)
+                    if file.length == 0 { unlink(file.path) }
+                    files[folder] = nil
+                    fail(batch.count, path: file.path, cause: String(cString: strerror(code)))
+                    continue
+                }
+                file.length += batch.bytes.count
+                files[folder] = file
+                written.add(batch.count, ordering: .relaxed)
+                if let lost = failure.recovered() {
+                    logger.notice(
+                        "capture: writing again (\(file.path)); \(lost) record(s) were lost while writes failed")
+                }
             }
-            written.add(pendingCount, ordering: .relaxed)
             pending.removeAll(keepingCapacity: true)
             pendingCount = 0
         }
@@ -264,7 +309,8 @@ public final class CaptureWriter: Sendable {
                     folder = record.relativeFolder
                     folders[key] = folder
                 }
-                record.appendJSONLine(to: &pending[folder, default: []])
+                record.appendJSONLine(to: &pending[folder, default: ([], 0)].bytes)
+                pending[folder]!.count += 1
             }
             pendingCount += batch.count
             // Batch writes: every 256 records or once a second, whichever comes first.
@@ -276,6 +322,61 @@ public final class CaptureWriter: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         flush()
-        for handle in files.values { try? handle.close() }
+        for file in files.values { close(file.descriptor) }
+    }
+
+    /// A file that could not be opened: its path and why.
+    private struct OpenFailure: Error {
+        var path: String
+        var cause: String
+    }
+
+    /// Creates a new capture file in `folder` (and the folder), named by the time of day.
+    private func newFile(in folder: String, suffix: String) throws(OpenFailure) -> OpenFile {
+        let directory = root.appendingPathComponent(folder, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw OpenFailure(path: directory.path, cause: "cannot create the folder (\(error.localizedDescription))")
+        }
+        let date = UTCDate(secondsSince1970: clock.now)
+        let name = "\(pad(date.minute, 2))-\(pad(date.second, 2))-\(pad(date.millisecond, 3))-\(suffix).jsonl"
+        let path = directory.appendingPathComponent(name).path
+        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw OpenFailure(path: path, cause: String(cString: strerror(errno))) }
+        var status = stat()
+        let length = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
+        return OpenFile(path: path, descriptor: descriptor, length: length)
+    }
+
+    /// Writes all of `bytes`; returns `errno` if the system refuses part of them.
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += count
+        }
+        return nil
+    }
+
+    /// Whether writes are failing, so the log gets one line when they start failing and one when they work again.
+    private struct FailureReport {
+        private var lost = 0
+
+        /// Counts `count` lost records; true for the first failure of a run of failures.
+        mutating func failed(_ count: Int) -> Bool {
+            defer { lost += count }
+            return lost == 0
+        }
+
+        /// After a successful write: the records lost since the last one, if any were.
+        mutating func recovered() -> Int? {
+            defer { lost = 0 }
+            return lost > 0 ? lost : nil
+        }
     }
 }

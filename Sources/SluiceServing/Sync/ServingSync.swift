@@ -104,11 +104,13 @@ public struct StorePoller: Service {
         keepUsage()
     }
 
-    /// Counts are totals, so one that fails to save is written whole with its key's next change.
+    /// Counts are totals: those that fail to save (a full disk) are saved whole at the next try.
     private func keepUsage() {
+        let changes = meter.takeChanges()
         do {
-            try sync.source.store.saveKeyUsage(meter.takeChanges())
+            try sync.source.store.saveKeyUsage(changes)
         } catch {
+            meter.keepLater(changes)
             sync.logger.error("cannot keep quota counts in the store: \(error)")
         }
     }
