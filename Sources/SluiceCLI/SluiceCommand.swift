@@ -30,7 +30,7 @@ public struct SluiceBenchCommand: AsyncParsableCommand {
         commandName: "sluice-bench",
         abstract: "Sluice's benchmarks: training, engine overhead and the serving benchmark server (BENCHMARKS.md).",
         version: "0.1.0",
-        subcommands: [BenchTrainCommand.self, BenchEngineCommand.self, ServeBenchCommand.self]
+        subcommands: [BenchTrainCommand.self, BenchEngineCommand.self, ServeBenchCommand.self, BenchDriftCommand.self]
     )
 
     public init() {}

@@ -381,6 +381,7 @@ enum Migrations {
                     """)
         }
         registerTriggerMigrations(&migrator)
+        registerMonitorQualityMigration(&migrator)
         return migrator
     }
 }

@@ -40,7 +40,10 @@ struct HostedServer: Sendable {
                 ApprovalRoutes(desk: StoreApprovalDesk(store: context.store, bell: bell, clock: context.engine.clock)),
                 ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring, pipelineRoot: workingDirectory),
             ],
-            services: [engine, HostedTriggers(context: context, engine: engine, sink: sink)])
+            services: [
+                engine, HostedTriggers(context: context, engine: engine, sink: sink),
+                HostedMonitors(runner: MonitorRunner(home: home, store: context.store), report: sink),
+            ])
     }
 
     /// Serves until SIGINT/SIGTERM, or until a `companion` service returns (it then shuts the group down
