@@ -44,7 +44,8 @@ import Testing
 
         #expect(
             try sandbox.run([
-                "endpoints", "deploy", "diabetes", "DiabetesModelGroup/1", "--capture-percent", "100",
+                "endpoints", "deploy", "diabetes", "DiabetesModelGroup/1", "--stage", "production", "--capture-percent",
+                "100",
             ]).status == 0)
         let key = try sandbox.run(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         let server = try sandbox.start(["serve", "--port", "0"])

@@ -24,10 +24,10 @@ import Testing
         #expect(report.pairCount == 3)
         #expect(report.unlabelled == 1)
         #expect(report.problems.count == 1 && report.problems[0].hasPrefix("d:"))
-        // Errors 2, 3, 4: mae 3, mse 29/3; truth 12, 17, 34 has mean 21 and total sum of squares 158.
+        // Errors 2, 3, 4: mae 3, mse 29/3; truth 12, 17, 34 has mean 21 and total sum of squares 81 + 16 + 169 = 266.
         #expect(report.metrics["mae"] == 3)
         #expect(abs(report.metrics["mse"]! - 29.0 / 3) < 1e-12)
-        #expect(abs(report.metrics["r2"]! - (1 - 29.0 / 158)) < 1e-12)
+        #expect(abs(report.metrics["r2"]! - (1 - 29.0 / 266)) < 1e-12)
         #expect(report.violations.map(\.metricName) == ["mae", "r2"])
         #expect(report.violations[0].constraintCheckType == .greaterThanThreshold)
         #expect(report.violations[0].description == "Metric mae with 3.0 was GreaterThanThreshold '2.0'")
