@@ -101,9 +101,10 @@ import Testing
                 } == labels.count
             })
 
-        // Recorded while the server runs: it picks the schedule up and runs it when due.
+        // Recorded while the server runs: it picks the schedule up and runs it when due, 3 s later, over a window
+        // ending 2 s before the run (capture settles), so after all the traffic above.
         let scheduled = try sandbox.run([
-            "monitor", "schedule", "diabetes", "--every", "PT1S", "--notify", "ds@example.com", "--problem",
+            "monitor", "schedule", "diabetes", "--every", "PT3S", "--notify", "ds@example.com", "--problem",
             "Regression", "--threshold", "mae>1", "r2<-100",
         ])
         #expect(scheduled.status == 0, "\(scheduled.err)")
@@ -147,8 +148,8 @@ import Testing
             exposition, "sluice_monitor_quality{endpoint=\"diabetes\",stage=\"production\",metric=\"mae\"}")
         #expect(maeGauge.map { abs($0 - mae) < 1e-6 } == true, "\(exposition)")
 
-        // Later windows hold no traffic: they are not kept and alert no one again.
-        try await Task.sleep(for: .seconds(2.5))
+        // Later windows (one more period) hold no traffic: they are not kept and alert no one again.
+        try await Task.sleep(for: .seconds(3.5))
         #expect(mails().count == 1)
         let mail = String(
             decoding: FileManager.default.contents(atPath: outbox + "/" + mails()[0]) ?? Data(), as: UTF8.self)

@@ -11,15 +11,19 @@ struct HostedMonitors: Service {
     let clock: any WallClock
     /// How often the schedules are read.
     let interval: Duration
+    /// A window ends this many seconds before the run, so the capture writer has flushed every inference in it
+    /// (it writes every 20 ms); a window never starts before the previous one ended, so nothing is skipped.
+    let captureSettle: Double
     let report: @Sendable (String) -> Void
 
     init(
         runner: MonitorRunner, clock: any WallClock = SystemWallClock(), interval: Duration = .seconds(1),
-        report: @escaping @Sendable (String) -> Void
+        captureSettle: Double = 2, report: @escaping @Sendable (String) -> Void
     ) {
         self.runner = runner
         self.clock = clock
         self.interval = interval
+        self.captureSettle = captureSettle
         self.report = report
     }
 
@@ -51,11 +55,12 @@ struct HostedMonitors: Service {
             let key = schedule.endpoint + "\u{0}" + schedule.stage
             let now = clock.now
             let since = max(view.lastRunEnd ?? schedule.createdAt, attempted[key] ?? 0)
-            guard now >= since + schedule.everySeconds else { continue }
+            let end = now - captureSettle
+            guard now >= since + schedule.everySeconds, end > (view.lastRunEnd ?? 0) else { continue }
             attempted[key] = now
             do {
                 let outcome = try runner.run(
-                    endpoint: schedule.endpoint, stage: schedule.stage, now: now,
+                    endpoint: schedule.endpoint, stage: schedule.stage, now: end,
                     quality: schedule.quality.flatMap(QualityOptions.decode), skipEmpty: true)
                 guard outcome.recorded else { continue }
                 report("monitor: " + (outcome.summary.split(separator: "\n").first.map(String.init) ?? ""))
