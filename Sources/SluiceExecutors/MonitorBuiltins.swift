@@ -20,8 +20,7 @@ public struct MonitorBaselineStep: BuiltinStep {
         func failure(_ message: String) -> StepFailure {
             StepFailure(ErrorName.taskFailed, cause: "step '\(context.stepName)': \(message)")
         }
-        guard let text = context.value("ModelVersion")?.string, let slash = text.lastIndex(of: "/"),
-            slash != text.startIndex, let version = Int(text[text.index(after: slash)...])
+        guard let text = context.value("ModelVersion")?.string, let (group, version) = modelVersionReference(text)
         else {
             throw failure(
                 "input 'ModelVersion' is '\(context.value("ModelVersion")?.string ?? "")'; write Group/N, e.g. "
@@ -37,7 +36,6 @@ public struct MonitorBaselineStep: BuiltinStep {
             features = names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         default: features = nil
         }
-        let group = String(text[..<slash])
         let folder = context.workDirectory + "/baseline"
         let described: [String]
         do {
