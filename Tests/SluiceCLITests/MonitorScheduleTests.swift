@@ -28,7 +28,9 @@ import Testing
         let sandbox = try ServingSandbox()
         defer { try? FileManager.default.removeItem(atPath: sandbox.folder) }
         let data = Self.examples + "/data/diabetes_scaled.csv"
-        let trained = try sandbox.run(["run", Self.examples + "/w1-diabetes/pipeline.yaml", "-p", "InputData=\(data)"])
+        let trained = try await sandbox.running([
+            "run", Self.examples + "/w1-diabetes/pipeline.yaml", "-p", "InputData=\(data)",
+        ])
         #expect(trained.status == 0, "\(trained.out)\(trained.err)")
         // The pipeline's Baseline step attached the training rows' baseline to the version it registered.
         let baseline = try #require(try sandbox.store.monitorBaseline(group: "DiabetesModelGroup", version: 1))
@@ -43,11 +45,11 @@ import Testing
         let target = rows.map { Double($0[targetIndex])! }
 
         #expect(
-            try sandbox.run([
+            try await sandbox.running([
                 "endpoints", "deploy", "diabetes", "DiabetesModelGroup/1", "--stage", "production", "--capture-percent",
                 "100",
             ]).status == 0)
-        let key = try sandbox.run(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = try await sandbox.running(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         let server = try sandbox.start(["serve", "--port", "0"])
         defer { if server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) } }
         let port = try #require(
@@ -103,7 +105,7 @@ import Testing
 
         // Recorded while the server runs: it picks the schedule up and runs it when due, 3 s later, over a window
         // ending 2 s before the run (capture settles), so after all the traffic above.
-        let scheduled = try sandbox.run([
+        let scheduled = try await sandbox.running([
             "monitor", "schedule", "diabetes", "--every", "PT3S", "--notify", "ds@example.com", "--problem",
             "Regression", "--threshold", "mae>1", "r2<-100",
         ])
@@ -115,7 +117,7 @@ import Testing
         }
         #expect(await eventually(within: 60) { !mails().isEmpty }, "\(server.output())")
 
-        let shown = try sandbox.run(["monitor", "show", "diabetes", "--format", "json"])
+        let shown = try await sandbox.running(["monitor", "show", "diabetes", "--format", "json"])
         let runs = try JSONDecoder().decode(JSONValue.self, from: Data(shown.out.utf8)).array ?? []
         let run = try #require(runs.first, "\(shown.out)")
         #expect(run["rows"]?.number == Double(bmi.count))

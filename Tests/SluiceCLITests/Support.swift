@@ -132,3 +132,11 @@ func eventually(within seconds: Double = 60, _ condition: () async throws -> Boo
     }
     return try await condition()
 }
+
+extension ServingSandbox {
+    /// `run` on a thread of its own, for async tests: blocking one of Swift's few concurrency threads while the
+    /// command works would starve the servers other tests are answering with.
+    func running(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+        try await onOwnThread { try self.run(arguments) }
+    }
+}
