@@ -115,6 +115,6 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: file), "\(file)")
         }
         kill(server.process.processIdentifier, SIGINT)
-        server.process.waitUntilExit()
+        #expect(await eventually(within: 30) { !server.process.isRunning })
     }
 }
