@@ -23,6 +23,7 @@ struct EngineContext {
             + featureBuiltinSteps(store: store) + [NotifyStep(delivery: notifyDelivery(artifacts: artifacts))]
             + endpointBuiltinSteps(endpoints: store, registry: store, serveURL: serveURL)
             + [EndpointTestStep(secret: secret(named:))]
+            + [MonitorBaselineStep(maker: MonitorBaselines(store: store, artifacts: artifacts))]
     }
 
     /// Secrets this process holds for its steps (the demo's fresh API key), by environment variable name.

@@ -32,6 +32,7 @@ public struct SluiceBenchCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             BenchTrainCommand.self, BenchEngineCommand.self, ServeBenchCommand.self, ConsoleBenchCommand.self,
+            BenchDriftCommand.self,
         ]
     )
 

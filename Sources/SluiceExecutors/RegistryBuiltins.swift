@@ -83,10 +83,9 @@ public struct RegisteredModelStep: BuiltinStep {
         }
         let record: ModelVersionRecord
         if let text = context.value("ModelVersion")?.string, !text.isEmpty {
-            guard let slash = text.lastIndex(of: "/"), slash != text.startIndex,
-                let number = Int(text[text.index(after: slash)...])
-            else { throw failure("input 'ModelVersion' is '\(text)'; write Group/N (e.g. DiabetesModelGroup/3)") }
-            let group = String(text[..<slash])
+            guard let (group, number) = modelVersionReference(text) else {
+                throw failure("input 'ModelVersion' is '\(text)'; write Group/N (e.g. DiabetesModelGroup/3)")
+            }
             guard let found = try registry.modelVersion(group: group, version: number) else {
                 throw failure("\(text) is not registered; see `sluice models list \(group)`")
             }
@@ -109,6 +108,14 @@ public struct RegisteredModelStep: BuiltinStep {
         context.log("using \(record.reference) (\(record.status.rawValue)): \(record.artifactPath)")
         return ["Model": .string(record.artifactPath), "ModelVersion": .string(record.reference)]
     }
+}
+
+/// The group and number of a `Group/N` reference, nil when `text` is not one.
+func modelVersionReference(_ text: String) -> (group: String, version: Int)? {
+    guard let slash = text.lastIndex(of: "/"), slash != text.startIndex,
+        let number = Int(text[text.index(after: slash)...])
+    else { return nil }
+    return (String(text[..<slash]), number)
 }
 
 /// The built-ins that need the model registry.

@@ -16,6 +16,8 @@ struct ServingExchange: Sendable {
     var apiKey: String?
     var contentType: String?
     var targetVariant: String?
+    /// `X-Amzn-SageMaker-Inference-Id`: the client's name for the inference, captured in place of a generated one.
+    var inferenceID: String?
     var started: ContinuousClock.Instant
     /// The request's path, for the access log.
     var path: String
@@ -42,6 +44,8 @@ struct ServingExchange: Sendable {
                 append(value, to: &contentType)
             } else if asciiCaselessEqual(name, "x-amzn-sagemaker-target-variant") {
                 append(value, to: &targetVariant)
+            } else if asciiCaselessEqual(name, "x-amzn-sagemaker-inference-id") {
+                append(value, to: &inferenceID)
             }
         }
     }

@@ -1,7 +1,8 @@
 import Prometheus
 import Synchronization
 
-/// Prometheus metrics: request counts by endpoint, variant and status, latency histograms by endpoint and variant.
+/// Prometheus metrics: request counts by endpoint, variant and status, latency histograms by endpoint and variant,
+/// and gauges set by the server's other parts (the monitor's alerts).
 public final class ServingMetrics: Sendable {
     /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
@@ -58,6 +59,14 @@ public final class ServingMetrics: Sendable {
         }
         counter.increment()
         histogram.record(duration)
+    }
+
+    /// Sets gauge `sluice_<name>` with `labels` (the registry returns the same gauge for the same name and labels).
+    /// - Parameter help: the `# HELP` line of the metric.
+    public func setGauge(_ name: String, help: String, labels: [(String, String)], to value: Double) {
+        registry.makeGauge(
+            descriptor: .init(namespace: "sluice", metricName: name, unitName: "", helpText: help), labels: labels
+        ).set(value)
     }
 
     /// The Prometheus text exposition.

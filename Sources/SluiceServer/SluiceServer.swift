@@ -201,7 +201,7 @@ public struct SluiceServer: Sendable {
     func invoke(_ live: LiveStage, body: ByteBuffer, _ exchange: ServingExchange) throws(ServingError) -> Invocation {
         try service.invoke(
             live, body: body, contentType: exchange.contentType, shape: exchange.route.shape,
-            targetVariant: exchange.targetVariant, allocator: Self.allocator
+            targetVariant: exchange.targetVariant, inferenceId: exchange.inferenceID, allocator: Self.allocator
         )
     }
 
@@ -228,7 +228,8 @@ public struct SluiceServer: Sendable {
         case .success(let invocation):
             variant = invocation.variant
             reply = ServingReply(
-                status: .ok, contentType: invocation.contentType, body: invocation.body, variant: variant)
+                status: .ok, contentType: invocation.contentType, body: invocation.body, variant: variant,
+                inferenceId: invocation.inferenceId)
         case .failure(let error):
             reply = Self.errorReply(error)
         }
@@ -331,6 +332,8 @@ struct ServingReply {
     var body: ByteBuffer
     /// `x-Amzn-Invoked-Production-Variant`.
     var variant: String?
+    /// `x-sluice-inference-id`: the captured inference's id, the key its ground truth is sent with.
+    var inferenceId: String?
     /// `x-amzn-ErrorType`.
     var errorType: String?
     /// `Retry-After`, in seconds.
@@ -338,8 +341,9 @@ struct ServingReply {
 
     init(
         status: HTTPResponse.Status, contentType: String, body: ByteBuffer, variant: String? = nil,
-        errorType: String? = nil, retryAfter: Int? = nil
+        inferenceId: String? = nil, errorType: String? = nil, retryAfter: Int? = nil
     ) {
+        self.inferenceId = inferenceId
         self.status = status
         self.contentType = contentType
         self.body = body
@@ -352,6 +356,7 @@ struct ServingReply {
     func forEachHeader(_ body: (_ name: String, _ value: String) -> Void) {
         body("Content-Type", contentType)
         if let variant { body("x-Amzn-Invoked-Production-Variant", variant) }
+        if let inferenceId { body("x-sluice-inference-id", inferenceId) }
         if let errorType { body("x-amzn-ErrorType", errorType) }
         if let retryAfter { body("Retry-After", String(retryAfter)) }
     }

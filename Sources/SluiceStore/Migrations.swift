@@ -391,6 +391,7 @@ enum Migrations {
                     CREATE INDEX approval_by_status ON approval(status);
                     """)
         }
+        registerMonitorQualityMigration(&migrator)
         return migrator
     }
 }

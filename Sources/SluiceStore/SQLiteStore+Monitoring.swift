@@ -35,6 +35,8 @@ public struct MonitorScheduleRecord: Hashable, Sendable {
     public var everySeconds: Double
     /// Addresses alerted when a run finds a violation or drift.
     public var notify: [String]
+    /// The model-quality settings (problem type and thresholds), when quality is monitored.
+    public var quality: JSONValue?
     public var createdAt: Double
 }
 
@@ -51,6 +53,8 @@ public struct MonitorRunRecord: Hashable, Sendable {
     public var violationCount: Int
     public var driftedCount: Int
     public var datasetDrift: Bool
+    /// Model-quality thresholds crossed.
+    public var qualityBreaches: Int
     /// The whole report as JSON.
     public var report: JSONValue
     /// Where its files are.
@@ -60,8 +64,9 @@ public struct MonitorRunRecord: Hashable, Sendable {
     public init(
         id: String, endpoint: String, stage: String, group: String, version: Int, windowStart: Double,
         windowEnd: Double, rowCount: Int, violationCount: Int, driftedCount: Int, datasetDrift: Bool,
-        report: JSONValue, folder: String, createdAt: Double
+        report: JSONValue, folder: String, createdAt: Double, qualityBreaches: Int = 0
     ) {
+        self.qualityBreaches = qualityBreaches
         self.id = id
         self.endpoint = endpoint
         self.stage = stage
@@ -120,7 +125,8 @@ extension SQLiteStore {
 
     /// Records (or changes) the schedule of an endpoint stage.
     public func setMonitorSchedule(
-        endpoint: String, stage: String, everySeconds: Double, notify: [String], now: Double
+        endpoint: String, stage: String, everySeconds: Double, notify: [String], quality: JSONValue? = nil,
+        now: Double
     ) throws {
         try write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM endpoint WHERE name = ?", arguments: [endpoint]) != nil
@@ -131,13 +137,14 @@ extension SQLiteStore {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO monitor_schedule (endpoint, stage, every_seconds, notify, created_at)
-                        VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO monitor_schedule (endpoint, stage, every_seconds, notify, quality, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (endpoint, stage) DO UPDATE SET every_seconds = excluded.every_seconds,
-                        notify = excluded.notify
+                        notify = excluded.notify, quality = excluded.quality
                     """,
                 arguments: [
-                    endpoint, stage, everySeconds, JSONValue.array(notify.map { .string($0) }).canonicalJSON, now,
+                    endpoint, stage, everySeconds, JSONValue.array(notify.map { .string($0) }).canonicalJSON,
+                    quality?.canonicalJSON, now,
                 ])
         }
     }
@@ -149,7 +156,7 @@ extension SQLiteStore {
                 MonitorScheduleRecord(
                     endpoint: $0["endpoint"], stage: $0["stage"], everySeconds: $0["every_seconds"],
                     notify: ($0["notify"] as String?).flatMap(JSONValue.parse)?.array?.compactMap(\.string) ?? [],
-                    createdAt: $0["created_at"])
+                    quality: ($0["quality"] as String?).flatMap(JSONValue.parse), createdAt: $0["created_at"])
             }
         }
     }
@@ -160,13 +167,14 @@ extension SQLiteStore {
             try db.execute(
                 sql: """
                     INSERT INTO monitor_run (id, endpoint, stage, group_name, version, window_start, window_end,
-                        row_count, violation_count, drifted_count, dataset_drift, report, folder, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        row_count, violation_count, drifted_count, dataset_drift, report, folder, created_at,
+                        quality_breaches)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     run.id, run.endpoint, run.stage, run.group, run.version, run.windowStart, run.windowEnd,
                     run.rowCount, run.violationCount, run.driftedCount, run.datasetDrift ? 1 : 0,
-                    run.report.canonicalJSON, run.folder, run.createdAt,
+                    run.report.canonicalJSON, run.folder, run.createdAt, run.qualityBreaches,
                 ])
         }
     }
@@ -194,6 +202,94 @@ extension SQLiteStore {
             rowCount: row["row_count"], violationCount: row["violation_count"],
             driftedCount: row["drifted_count"], datasetDrift: (row["dataset_drift"] as Int) == 1,
             report: (row["report"] as String?).flatMap(JSONValue.parse) ?? .null, folder: row["folder"],
-            createdAt: row["created_at"])
+            createdAt: row["created_at"], qualityBreaches: row["quality_breaches"])
+    }
+
+    /// The newest run of every endpoint stage.
+    public func latestMonitorRuns() throws -> [MonitorRunRecord] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM monitor_run AS run WHERE run.id = (
+                        SELECT latest.id FROM monitor_run AS latest
+                        WHERE latest.endpoint = run.endpoint AND latest.stage = run.stage
+                        ORDER BY latest.window_end DESC, latest.created_at DESC LIMIT 1)
+                    ORDER BY run.endpoint, run.stage
+                    """
+            ).map(Self.monitorRun)
+        }
+    }
+
+    /// How many runs are recorded: a cheap check of whether anything changed.
+    public func monitorRunCount() throws -> Int {
+        try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitor_run") ?? 0 }
+    }
+
+    /// The labels kept for `ids` of `endpoint`, by inference id.
+    public func groundTruth(endpoint: String, ids: [String]) throws -> [String: JSONValue] {
+        try writer.read { db in
+            var found: [String: JSONValue] = [:]
+            // In slices, to stay under SQLite's limit on bound parameters.
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let slice = Array(ids[start..<min(start + 500, ids.count)])
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                let rows = try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT inference_id, label FROM ground_truth WHERE endpoint = ? AND inference_id IN (\(marks))",
+                    arguments: StatementArguments([endpoint] + slice))
+                for row in rows {
+                    if let label = (row["label"] as String?).flatMap(JSONValue.parse) {
+                        found[row["inference_id"]] = label
+                    }
+                }
+            }
+            return found
+        }
+    }
+}
+
+extension Migrations {
+    static func registerMonitorQualityMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v12_monitor_quality") { db in
+            // Ground truth joined with the capture by inference id; model-quality settings and threshold crossings.
+            try db.execute(
+                sql: """
+                    CREATE TABLE ground_truth (
+                        endpoint TEXT NOT NULL REFERENCES endpoint(name),
+                        inference_id TEXT NOT NULL CHECK (inference_id <> ''),
+                        label TEXT NOT NULL CHECK (json_valid(label)),
+                        received_at REAL NOT NULL,
+                        PRIMARY KEY (endpoint, inference_id)
+                    ) STRICT, WITHOUT ROWID;
+                    ALTER TABLE monitor_schedule ADD COLUMN quality TEXT CHECK (quality IS NULL OR json_valid(quality));
+                    ALTER TABLE monitor_run ADD COLUMN quality_breaches INTEGER NOT NULL DEFAULT 0
+                        CHECK (quality_breaches >= 0);
+                    """)
+        }
+    }
+}
+
+extension SQLiteStore: GroundTruthStoring {
+    public func endpointExists(_ name: String) throws -> Bool {
+        try writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM endpoint WHERE name = ?", arguments: [name]) != nil
+        }
+    }
+
+    public func recordGroundTruth(endpoint: String, labels: [GroundTruthLabel], now: Double) throws -> Int {
+        try write { db in
+            for label in labels {
+                try db.execute(
+                    sql: """
+                        INSERT INTO ground_truth (endpoint, inference_id, label, received_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (endpoint, inference_id) DO UPDATE SET label = excluded.label,
+                            received_at = excluded.received_at
+                        """,
+                    arguments: [endpoint, label.inferenceId, label.label.canonicalJSON, now])
+            }
+            return labels.count
+        }
     }
 }

@@ -42,7 +42,9 @@ import Testing
         let sandbox = try ServingSandbox()
         defer { try? FileManager.default.removeItem(atPath: sandbox.folder) }
         let data = Self.examples + "/data/diabetes_scaled.csv"
-        let trained = try sandbox.run(["run", Self.examples + "/w1-diabetes/pipeline.yaml", "-p", "InputData=\(data)"])
+        let trained = try await sandbox.running([
+            "run", Self.examples + "/w1-diabetes/pipeline.yaml", "-p", "InputData=\(data)",
+        ])
         #expect(trained.status == 0, "\(trained.out)\(trained.err)")
 
         // The training rows, as W1's Preprocess splits them: the first 422.
@@ -52,7 +54,7 @@ import Testing
         let bmiIndex = try #require(lines[0].split(separator: ",").firstIndex(of: "bmi"))
         let bmi = lines.dropFirst().map { Double($0.split(separator: ",")[bmiIndex])! }
 
-        let baseline = try sandbox.run(["monitor", "baseline", "DiabetesModelGroup/1", "--data", training])
+        let baseline = try await sandbox.running(["monitor", "baseline", "DiabetesModelGroup/1", "--data", training])
         #expect(baseline.status == 0, "\(baseline.err)")
         let folder = sandbox.homePath + "/monitoring/baselines/DiabetesModelGroup/1"
         let statistics = try JSONDecoder().decode(
@@ -67,15 +69,17 @@ import Testing
         #expect(constraints["features"]?.array?.first?["completeness"]?.number == 1)
         #expect(constraints["monitoring_config"]?["evaluate_constraints"]?.string == "Enabled")
 
-        let deployed = try sandbox.run([
+        let deployed = try await sandbox.running([
             "endpoints", "deploy", "diabetes", "DiabetesModelGroup/1", "--stage", "production", "--capture-percent",
             "100",
         ])
         #expect(deployed.status == 0, "\(deployed.err)")
-        let key = try sandbox.run(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = try await sandbox.running(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(
-            try sandbox.run(["monitor", "schedule", "diabetes", "--every", "PT1H", "--notify", "ds@example.com"])
-                .status == 0)
+            try await sandbox.running([
+                "monitor", "schedule", "diabetes", "--every", "PT1H", "--notify", "ds@example.com",
+            ])
+            .status == 0)
         let server = try sandbox.start(["serve", "--port", "0"])
         defer { if server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) } }
         let port = try #require(
@@ -84,7 +88,7 @@ import Testing
         // Unshifted traffic: every row's bmi, as it was.
         try await send(bmi, port: port, key: key)
         #expect(await eventually(within: 30) { capturedLines(sandbox) == 9 })
-        let calm = try sandbox.run(["monitor", "run", "diabetes", "--format", "json"])
+        let calm = try await sandbox.running(["monitor", "run", "diabetes", "--format", "json"])
         #expect(calm.status == 0, "\(calm.err)")
         let calmViolations = try JSONDecoder().decode(JSONValue.self, from: Data(calm.out.utf8))
         #expect(calmViolations["violations"]?.array == [], "\(calm.out)")
@@ -93,7 +97,7 @@ import Testing
         // bmi shifted by +0.05: only these rows are analysed by the next run.
         try await send(bmi.map { $0 + 0.05 }, port: port, key: key)
         #expect(await eventually(within: 30) { capturedLines(sandbox) == 18 })
-        let drifted = try sandbox.run(["monitor", "run", "diabetes", "--format", "json"])
+        let drifted = try await sandbox.running(["monitor", "run", "diabetes", "--format", "json"])
         #expect(drifted.status == 0, "\(drifted.err)")
         let violations = try JSONDecoder().decode(JSONValue.self, from: Data(drifted.out.utf8))["violations"]?.array
         let drift = violations?.first { $0["constraint_check_type"]?.string == "baseline_drift_check" }
@@ -102,7 +106,7 @@ import Testing
         #expect(mails.count == 1 && mails[0].contains("ds@example.com") && mails[0].contains("bmi"))
 
         // Both runs are kept in the store and as files, each with its own window.
-        let shown = try sandbox.run(["monitor", "show", "diabetes", "--format", "json"])
+        let shown = try await sandbox.running(["monitor", "show", "diabetes", "--format", "json"])
         let runs = try JSONDecoder().decode(JSONValue.self, from: Data(shown.out.utf8)).array ?? []
         #expect(runs.compactMap { $0["rows"]?.number } == [442, 442])
         #expect(runs.compactMap { $0["violations"]?.number }.first == 1)
@@ -111,6 +115,6 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: file), "\(file)")
         }
         kill(server.process.processIdentifier, SIGINT)
-        server.process.waitUntilExit()
+        #expect(await eventually(within: 30) { !server.process.isRunning })
     }
 }

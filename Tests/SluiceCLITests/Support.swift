@@ -97,12 +97,13 @@ struct RunningCommand {
     }
 }
 
-/// One HTTP exchange: status, body, the variant header and Retry-After.
+/// One HTTP exchange: status, body, the variant header, Retry-After and the captured inference's id.
 struct Exchange: Sendable {
     var status: Int
     var body: String
     var variant: String?
     var retryAfter: String?
+    var inferenceId: String? = nil
 }
 
 let httpSession: URLSession = {
@@ -117,19 +118,23 @@ func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String
     return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
 }
 
-/// POSTs JSON `body` to `path` with `key` in `x-api-key`.
-func post(_ port: Int, _ path: String, _ body: String, key: String?) async throws -> Exchange {
+/// POSTs JSON `body` to `path` with `key` in `x-api-key` and further `headers`.
+func post(
+    _ port: Int, _ path: String, _ body: String, key: String?, headers: [String: String] = [:]
+) async throws -> Exchange {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
     request.httpMethod = "POST"
     request.httpBody = Data(body.utf8)
     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
     if let key { request.setValue(key, forHTTPHeaderField: "x-api-key") }
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     let (data, response) = try await httpSession.data(for: request)
     let http = response as! HTTPURLResponse
     return Exchange(
         status: http.statusCode, body: String(decoding: data, as: UTF8.self),
         variant: http.value(forHTTPHeaderField: "x-Amzn-Invoked-Production-Variant"),
-        retryAfter: http.value(forHTTPHeaderField: "Retry-After"))
+        retryAfter: http.value(forHTTPHeaderField: "Retry-After"),
+        inferenceId: http.value(forHTTPHeaderField: "x-sluice-inference-id"))
 }
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass (generous: the whole suite shares two cores);
@@ -141,4 +146,12 @@ func eventually(within seconds: Double = 60, _ condition: () async throws -> Boo
         try? await Task.sleep(for: .milliseconds(20))
     }
     return try await condition()
+}
+
+extension ServingSandbox {
+    /// `run` on a thread of its own, for async tests: blocking one of Swift's few concurrency threads while the
+    /// command works would starve the servers other tests are answering with.
+    func running(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+        try await onOwnThread { try self.run(arguments) }
+    }
 }

@@ -35,6 +35,10 @@ import Testing
         // The model carries its transforms: raw rows (sex as text) are what it takes.
         let model = try String(contentsOfFile: registered.artifactPath, encoding: .utf8)
         #expect(model.contains("\"inputColumns\":[\"sex\",\"length\""))
+        // The Baseline step attached the raw training split's baseline: the request's columns, sex among them.
+        let baseline = try #require(
+            try store.monitorBaseline(group: "AbalonePackageGroup", version: registered.version))
+        #expect(baseline.features.first == "sex" && baseline.features.count == 8, "\(baseline.features)")
 
         // A whole Float keeps its point in the message, as SageMaker's Join prints it, after the store's round trip.
         let (failed, failure) = try sandbox.run(["run", pipeline, "-p", data, "-p", "MseThreshold=1"])

@@ -47,7 +47,10 @@ struct HostedServer: Sendable {
                 ExecutionRoutes(host: engine, keyring: loopback ? nil : keyring, pipelineRoot: workingDirectory),
                 console,
             ],
-            services: [engine, HostedTriggers(context: context, engine: engine, sink: sink)])
+            services: [
+                engine, HostedTriggers(context: context, engine: engine, sink: sink),
+                HostedMonitors(runner: MonitorRunner(home: home, store: context.store), report: sink),
+            ])
     }
 
     /// Serves until SIGINT/SIGTERM, or until a `companion` service returns (it then shuts the group down

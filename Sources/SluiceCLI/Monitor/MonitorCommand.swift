@@ -36,11 +36,16 @@ struct MonitorCommand: AsyncParsableCommand {
 
         private func execute() throws {
             let context = try EngineContext.open()
-            let made = try MonitorBaselines(home: context.home, store: context.store).make(
-                group: model.group, version: model.version, data: data, features: features.isEmpty ? nil : features)
-            print("\(model.group)/\(model.version): baseline of \(made.features.count) feature(s)")
-            print("  statistics:  \(made.folder)/statistics.json")
-            print("  constraints: \(made.folder)/constraints.json")
+            let folder = "\(context.home.path)/monitoring/baselines/\(model.group)/\(model.version)"
+            let made = try MonitorBaselines(
+                store: context.store, artifacts: ArtifactStore(root: context.home.artifactsPath)
+            )
+            .makeBaseline(
+                group: model.group, version: model.version, data: data,
+                features: features.isEmpty ? nil : features, folder: folder)
+            print("\(model.group)/\(model.version): baseline of \(made.count) feature(s)")
+            print("  statistics:  \(folder)/statistics.json")
+            print("  constraints: \(folder)/constraints.json")
         }
     }
 
@@ -53,23 +58,25 @@ struct MonitorCommand: AsyncParsableCommand {
         @Option(help: "text, or json (constraint_violations.json).") var format: ListFormat = .text
         @Option(parsing: .upToNextOption, help: "Addresses alerted on a violation (default: the schedule's).")
         var notify: [String] = []
+        @OptionGroup var quality: QualityOptions
 
         func run() async throws { try await reportingErrors(execute) }
 
         private func execute() async throws {
             let context = try EngineContext.open()
             let runner = MonitorRunner(home: context.home, store: context.store)
-            let outcome = try runner.run(endpoint: endpoint, stage: stage, now: Date().timeIntervalSince1970)
-            let recipients = try notify.isEmpty ? runner.scheduledRecipients(endpoint: endpoint, stage: stage) : notify
+            let schedule = try runner.schedule(endpoint: endpoint, stage: stage)
+            let settings = try quality.settings() ?? schedule?.quality.flatMap(QualityOptions.decode)
+            let outcome = try runner.run(
+                endpoint: endpoint, stage: stage, now: Date().timeIntervalSince1970, quality: settings)
+            let recipients = notify.isEmpty ? schedule?.notify ?? [] : notify
             if format == .json {
                 print(String(decoding: try MonitorCommand.encoder.encode(outcome.report.violations), as: UTF8.self))
             } else {
                 print(outcome.summary)
             }
             if outcome.needsAlert && !recipients.isEmpty {
-                let delivery = EngineContext.notifyDelivery(artifacts: ArtifactStore(root: context.home.artifactsPath))
-                let destination = try await delivery.deliver(
-                    to: recipients, subject: outcome.alertSubject, body: outcome.summary, id: "monitor-\(outcome.id)")
+                let destination = try await runner.alert(outcome, to: recipients)
                 FileHandle.standardError.write(
                     Data("alert sent to \(recipients.joined(separator: ", ")): \(destination)\n".utf8))
             }
@@ -84,6 +91,7 @@ struct MonitorCommand: AsyncParsableCommand {
         @Option(help: "The stage.") var stage: String = "production"
         @Option(help: "How often, as an ISO 8601 duration (PT1H, PT15M, P1D).") var every: String = "PT1H"
         @Option(parsing: .upToNextOption, help: "Addresses alerted on a violation.") var notify: [String] = []
+        @OptionGroup var quality: QualityOptions
 
         func run() throws { try reportingErrors(execute) }
 
@@ -91,11 +99,19 @@ struct MonitorCommand: AsyncParsableCommand {
             guard let span = TimeSpan(iso8601: every), span.seconds > 0 else {
                 throw CLIError("--every \(every): not an ISO 8601 duration; write e.g. PT1H, PT15M or P1D")
             }
+            let settings = try quality.settings()
             let store = try EngineContext.open().store
             try store.setMonitorSchedule(
                 endpoint: endpoint, stage: stage, everySeconds: span.seconds, notify: notify,
+                quality: try settings.map { try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode($0)) },
                 now: Date().timeIntervalSince1970)
-            print("\(endpoint) (\(stage)): monitored every \(span)")
+            let checks = settings.map { settings in
+                ", model quality (\(settings.problem.rawValue)"
+                    + (settings.thresholds.isEmpty
+                        ? "" : ": " + settings.thresholds.map(\.text).joined(separator: ", "))
+                    + ")"
+            }
+            print("\(endpoint) (\(stage)): monitored every \(span)\(checks ?? "")")
         }
     }
 
@@ -116,7 +132,7 @@ struct MonitorCommand: AsyncParsableCommand {
                             [
                                 "endpoint": .string($0.endpoint), "stage": .string($0.stage),
                                 "everySeconds": .double($0.everySeconds),
-                                "notify": .array($0.notify.map { .string($0) }),
+                                "notify": .array($0.notify.map { .string($0) }), "quality": $0.quality ?? .null,
                             ]
                         }),
                     "runs": .array(runs.map(\.json)),
@@ -155,6 +171,51 @@ struct MonitorCommand: AsyncParsableCommand {
     }
 }
 
+/// `--problem` and `--threshold`: what model quality a monitor checks.
+struct QualityOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Check model quality against ground truth (POST /endpoints/NAME/ground-truth): Regression, "
+                + "BinaryClassification or MulticlassClassification.", valueName: "problem"))
+    var problem: String?
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "A model-quality threshold, METRIC>VALUE or METRIC<VALUE (e.g. mae>50, r2<0.3); crossing it is a "
+                + "violation.", valueName: "threshold"))
+    var threshold: [String] = []
+
+    /// The settings given, nil when `--problem` is not.
+    func settings() throws -> QualitySettings? {
+        guard let problem else {
+            if !threshold.isEmpty { throw CLIError("--threshold needs --problem (e.g. --problem Regression)") }
+            return nil
+        }
+        guard let type = ProblemType.allCases.first(where: { $0.rawValue.lowercased() == problem.lowercased() }) else {
+            throw CLIError(
+                "--problem \(problem): use one of \(ProblemType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var thresholds: [QualityThreshold] = []
+        for text in threshold {
+            guard let parsed = QualityThreshold(text) else {
+                throw CLIError("--threshold \(text): write METRIC>VALUE or METRIC<VALUE, e.g. mae>50 or r2<0.3")
+            }
+            guard type.metricNames.contains(parsed.metric) else {
+                throw CLIError(
+                    "--threshold \(text): \(type.rawValue) has no metric '\(parsed.metric)'; use one of "
+                        + type.metricNames.joined(separator: ", "))
+            }
+            thresholds.append(parsed)
+        }
+        return QualitySettings(problem: type, thresholds: thresholds)
+    }
+
+    /// Settings kept with a schedule.
+    static func decode(_ value: JSONValue) -> QualitySettings? {
+        try? JSONDecoder().decode(QualitySettings.self, from: Data(value.canonicalJSON.utf8))
+    }
+}
+
 extension MonitorRunRecord {
     var json: JSONValue {
         [
@@ -162,6 +223,7 @@ extension MonitorRunRecord {
             "model": .string("\(group)/\(version)"), "windowStart": .double(windowStart),
             "windowEnd": .double(windowEnd), "rows": .int(rowCount), "violations": .int(violationCount),
             "driftedFeatures": .int(driftedCount), "datasetDrift": .bool(datasetDrift), "folder": .string(folder),
+            "qualityViolations": .int(qualityBreaches),
             "report": report,
         ]
     }

@@ -1,22 +1,18 @@
 import Foundation
 import SluiceCore
+import SluiceExecutors
 import SluiceML
 import SluiceMonitor
 import SluiceStore
 
 /// Makes baselines: reads training data, writes Model Monitor's files, keeps them as artifacts of a model version.
-struct MonitorBaselines {
-    let home: SluiceHome
+struct MonitorBaselines: BaselineMaking {
     let store: SQLiteStore
+    let artifacts: ArtifactStore
 
-    struct Made {
-        var features: [String]
-        var folder: String
-    }
-
-    /// The baseline of `group/version` from `data`.
-    /// - Parameter features: the features in request order; nil takes the model's input columns, else all columns.
-    func make(group: String, version: Int, data: String, features: [String]?) throws -> Made {
+    func makeBaseline(group: String, version: Int, data: String, features: [String]?, folder: String) throws
+        -> [String]
+    {
         guard let record = try store.modelVersion(group: group, version: version) else {
             throw CLIError("no model version \(group)/\(version); list them with `sluice models list \(group)`")
         }
@@ -33,13 +29,11 @@ struct MonitorBaselines {
         } catch {
             throw CLIError("\(data): \(error); name the features with --features")
         }
-        let folder = "\(home.path)/monitoring/baselines/\(group)/\(version)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try MonitorCommand.encoder.encode(baseline.statistics).write(
             to: URL(fileURLWithPath: "\(folder)/statistics.json"))
         try MonitorCommand.encoder.encode(baseline.constraints).write(
             to: URL(fileURLWithPath: "\(folder)/constraints.json"))
-        let artifacts = ArtifactStore(root: home.artifactsPath)
         try store.setMonitorBaseline(
             MonitorBaselineRecord(
                 group: group, version: version,
@@ -47,13 +41,13 @@ struct MonitorBaselines {
                 constraintsHash: try artifacts.ingest(path: "\(folder)/constraints.json").hash,
                 referenceHash: try artifacts.ingest(path: data).hash, features: chosen,
                 createdAt: Date().timeIntervalSince1970))
-        return Made(features: chosen, folder: folder)
+        return chosen
     }
 
     private func modelInputColumns(_ record: ModelVersionRecord) -> [String]? {
         var path = record.artifactPath
         if !FileManager.default.fileExists(atPath: path) {
-            path = ArtifactStore(root: home.artifactsPath).location(of: record.artifactHash)
+            path = artifacts.location(of: record.artifactHash)
         }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
@@ -78,18 +72,38 @@ struct MonitorRunner {
         var report: MonitoringReport
         var folder: String
         var summary: String
-        /// A violation or dataset drift was found.
-        var needsAlert: Bool { !report.violations.violations.isEmpty || report.drift.drifted }
+        /// Whether the run was kept (a scheduled run over a window with no traffic is not).
+        var recorded: Bool
+        /// A violation, dataset drift or a quality threshold crossed was found.
+        var needsAlert: Bool {
+            !report.violations.violations.isEmpty || report.drift.drifted || qualityViolations > 0
+        }
+        var qualityViolations: Int { report.quality?.violations.count ?? 0 }
         var alertSubject: String {
-            "Sluice monitor: \(report.violations.violations.count) violation(s) on \(endpoint) (\(stage))"
+            "Sluice monitor: \(report.violations.violations.count + qualityViolations) violation(s) on \(endpoint) "
+                + "(\(stage))"
         }
     }
 
-    func scheduledRecipients(endpoint: String, stage: String) throws -> [String] {
-        try store.monitorSchedules().first { $0.endpoint == endpoint && $0.stage == stage }?.notify ?? []
+    func schedule(endpoint: String, stage: String) throws -> MonitorScheduleRecord? {
+        try store.monitorSchedules().first { $0.endpoint == endpoint && $0.stage == stage }
     }
 
-    func run(endpoint: String, stage: String, now: Double) throws -> Outcome {
+    /// Sends the run's summary to `recipients` (SMTP, or the outbox); returns where it went.
+    func alert(_ outcome: Outcome, to recipients: [String]) async throws -> String {
+        let delivery = EngineContext.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath))
+        return try await delivery.deliver(
+            to: recipients, subject: outcome.alertSubject, body: outcome.summary, id: "monitor-\(outcome.id)")
+    }
+
+    /// Analyses what `endpoint` (`stage`) captured since the last run.
+    /// - Parameters:
+    ///   - quality: the model-quality settings; nil checks data quality and drift only.
+    ///   - skipEmpty: keep no run when the window holds no traffic (scheduled runs), so the last real run stays the
+    ///     latest and the next run covers the waiting time too.
+    func run(
+        endpoint: String, stage: String, now: Double, quality: QualitySettings? = nil, skipEmpty: Bool = false
+    ) throws -> Outcome {
         guard
             let deployment = try store.currentDeployments().first(where: {
                 $0.endpoint == endpoint && $0.stage == stage
@@ -120,12 +134,26 @@ struct MonitorRunner {
             window.add(
                 captureFile: try Data(contentsOf: URL(fileURLWithPath: "\(root)/\(file)")), name: "\(root)/\(file)")
         }
-        let report = window.report(features: baseline.features, constraints: constraints, reference: reference)
+        var report = window.report(features: baseline.features, constraints: constraints, reference: reference)
+        if let quality {
+            let labels = try store.groundTruth(endpoint: endpoint, ids: window.inferences.map(\.inferenceId))
+            report.quality = ModelQuality.report(inferences: window.inferences, labels: labels, settings: quality)
+        }
         let id = EngineContext.newExecutionID()
+        if skipEmpty && report.rowCount == 0 {
+            return Outcome(
+                id: id, endpoint: endpoint, stage: stage, report: report, folder: "",
+                summary: "\(endpoint) (\(stage)): no traffic captured since the last run", recorded: false)
+        }
         let folder = "\(home.path)/monitoring/\(endpoint)/\(stage)/\(id)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let violations = try MonitorCommand.encoder.encode(report.violations)
         try violations.write(to: URL(fileURLWithPath: "\(folder)/constraint_violations.json"))
+        if let quality = report.quality {
+            // Model Monitor's model-quality jobs write their violations apart from the data-quality ones.
+            try MonitorCommand.encoder.encode(["violations": quality.violations]).write(
+                to: URL(fileURLWithPath: "\(folder)/model_quality_violations.json"))
+        }
         let reportData = try MonitorCommand.encoder.encode(report)
         try reportData.write(to: URL(fileURLWithPath: "\(folder)/report.json"))
         try store.recordMonitorRun(
@@ -135,7 +163,7 @@ struct MonitorRunner {
                 violationCount: report.violations.violations.count, driftedCount: report.drift.driftedCount,
                 datasetDrift: report.drift.drifted,
                 report: (try? JSONDecoder().decode(JSONValue.self, from: reportData)) ?? .null, folder: folder,
-                createdAt: now))
+                createdAt: now, qualityBreaches: report.quality?.violations.count ?? 0))
         var lines = [
             "\(endpoint) (\(stage)) against \(primary.group)/\(primary.version)'s baseline: \(report.rowCount) rows "
                 + "captured since \(start == 0 ? "the start" : Self.format(start))"
@@ -153,11 +181,22 @@ struct MonitorRunner {
                 "  violation  \(violation.constraintCheckType.rawValue)  \(violation.featureName): \(violation.description)"
             )
         }
+        if let quality = report.quality {
+            let metrics = quality.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            lines.append(
+                "  model quality (\(quality.problem.rawValue)): \(quality.pairCount) labelled prediction(s), "
+                    + "\(quality.unlabelled) inference(s) without ground truth"
+                    + (metrics.isEmpty ? "" : ": " + metrics.joined(separator: ", ")))
+            for violation in quality.violations {
+                lines.append("  violation  \(violation.constraintCheckType.rawValue)  \(violation.description)")
+            }
+            for problem in quality.problems.prefix(5) { lines.append("  unpaired ground truth: \(problem)") }
+        }
         for problem in window.problems.prefix(5) { lines.append("  unreadable capture: \(problem)") }
         lines.append("  report: \(folder)/constraint_violations.json")
         return Outcome(
             id: id, endpoint: endpoint, stage: stage, report: report, folder: folder,
-            summary: lines.joined(separator: "\n"))
+            summary: lines.joined(separator: "\n"), recorded: true)
     }
 
     private static func format(_ seconds: Double) -> String {

@@ -32,6 +32,8 @@ struct ServeRuntime: Sendable {
     /// Usage-plan counts, restored from the store at start and kept there by the poller.
     let meter: UsageMeter
     let server: SluiceServer
+    /// The monitor's alerts on `/metrics`, read after each poll.
+    let gauges: MonitorGauges
     let logger: Logger
 
     /// A runtime over an already open store.
@@ -58,13 +60,16 @@ struct ServeRuntime: Sendable {
             root: URL(fileURLWithPath: home.path).appendingPathComponent("capture"), logger: logger)
         let service = InferenceService(
             endpoints: table, keyring: keyring, meter: meter, capture: capture, features: store)
+        let metrics = ServingMetrics()
+        gauges = MonitorGauges(store: store, metrics: metrics)
         server = SluiceServer(
             service: service,
             configuration: .init(
                 host: configuration.host, port: configuration.port, accessLog: configuration.accessLog,
                 invocationsRequireKey: configuration.invocationsRequireKey,
                 eventLoopThreads: configuration.eventLoopThreads),
-            logger: logger, routes: routes, services: services)
+            metrics: metrics, logger: logger, routes: routes + [GroundTruthRoutes(store: store, keyring: keyring)],
+            services: services)
     }
 
     /// Applies store changes now instead of at the next poll (e.g. right after a deploy in the same process).
@@ -75,7 +80,9 @@ struct ServeRuntime: Sendable {
     /// has drained.
     func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         [
-            StorePoller(sync: sync, meter: meter, interval: configuration.pollInterval),
+            StorePoller(
+                sync: sync, meter: meter, interval: configuration.pollInterval,
+                onPoll: { [gauges] in try gauges.refresh() }),
             server.makeApplication(onServerRunning: onServerRunning),
         ]
     }

@@ -54,6 +54,7 @@ public enum BuiltinCatalog {
         "endpoint.deploy": [:], "endpoint.test": [:],
         "features.ingest": [:],
         "notify": [:],
+        "monitor.baseline": [:],
         "train.sagemaker.xgboost": ["trees": .number],
     ]
 

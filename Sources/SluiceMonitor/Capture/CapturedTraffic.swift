@@ -10,6 +10,13 @@ public struct CapturedInference: Sendable, Equatable {
     public var rows: [[CaptureCell]]
     /// The response's values, flattened.
     public var predictions: [Double]
+
+    public init(inferenceId: String, inferenceTime: String, rows: [[CaptureCell]], predictions: [Double]) {
+        self.inferenceId = inferenceId
+        self.inferenceTime = inferenceTime
+        self.rows = rows
+        self.predictions = predictions
+    }
 }
 
 /// A request cell.

@@ -113,7 +113,7 @@ public enum DriftDetector {
             return KolmogorovSmirnov.twoSample(reference, current).pValue
         case .wasserstein:
             let norm = max(Distances.standardDeviation(reference), 0.001)
-            return Distances.wasserstein(sorted: reference.sorted(), current.sorted()) / norm
+            return Distances.wasserstein(sorted: RadixSort.sorted(reference), RadixSort.sorted(current)) / norm
         case .jensenshannon where Set(reference).count > 20:
             let edges = Distances.sturgesEdges(reference + current)
             let r = Distances.histogram(reference, edges: edges).map { $0 / Double(reference.count) }
@@ -157,11 +157,23 @@ public enum DriftDetector {
         return result
     }
 
+    /// The number of distinct values of both samples, counted up to 6: the rules only ask whether it is above 2
+    /// or above 5.
     private static func distinctCount(_ reference: ColumnSample, _ current: ColumnSample) -> Int {
         switch (reference, current) {
-        case (.numerical(let r), .numerical(let c)): Set(r).union(c).count
-        case (.categorical(let r), .categorical(let c)): Set(r).union(c).count
+        case (.numerical(let r), .numerical(let c)): distinctCount(r, c, upTo: 6)
+        case (.categorical(let r), .categorical(let c)): distinctCount(r, c, upTo: 6)
         default: 0
         }
+    }
+
+    private static func distinctCount<Value: Hashable>(_ first: [Value], _ second: [Value], upTo limit: Int) -> Int {
+        var seen: Set<Value> = []
+        for values in [first, second] {
+            for value in values {
+                if seen.insert(value).inserted && seen.count >= limit { return seen.count }
+            }
+        }
+        return seen.count
     }
 }

@@ -122,8 +122,18 @@ public enum OpenAPIDocument {
     static let variantHeader: [String: JSONValue] = [
         "x-Amzn-Invoked-Production-Variant": [
             "description": "The variant that answered.", "schema": ["type": "string"],
-        ]
+        ],
+        "x-sluice-inference-id": [
+            "description": .string(
+                "The id the captured inference is kept under (sent only when it was captured); "
+                    + "ground truth names it."),
+            "schema": ["type": "string"],
+        ],
     ]
+    static let inferenceIDParameter = OpenAPI.parameter(
+        "X-Amzn-SageMaker-Inference-Id", in: "header",
+        "Capture the inference under this id instead of a generated one.",
+        required: false)
     static let predictionSchema: JSONValue = [
         "type": "object", "required": ["result"], "properties": ["result": ["type": "string"]],
     ]
@@ -139,6 +149,7 @@ public enum OpenAPIDocument {
             }
         }
         parameters.append(targetVariantParameter)
+        if entry.shape != .byID { parameters.append(inferenceIDParameter) }
         let number: JSONValue = ["type": "number"]
         let row: JSONValue = ["type": "array", "items": number]
         let summary: String

@@ -22,12 +22,15 @@ public struct Invocation: Sendable {
     public var contentType: String
     /// The variant that answered.
     public var variant: String
+    /// The id the inference was captured under (nil when it was not captured): ground truth is sent with it.
+    public var inferenceId: String?
 
     /// Creates an answer.
-    public init(body: ByteBuffer, contentType: String, variant: String) {
+    public init(body: ByteBuffer, contentType: String, variant: String, inferenceId: String? = nil) {
         self.body = body
         self.contentType = contentType
         self.variant = variant
+        self.inferenceId = inferenceId
     }
 }
 
@@ -87,6 +90,7 @@ public final class InferenceService: Sendable {
     ///   - contentType: the request's Content-Type header, if any.
     ///   - shape: how to answer.
     ///   - targetVariant: the `X-Amzn-SageMaker-Target-Variant` header, if any.
+    ///   - inferenceId: the `X-Amzn-SageMaker-Inference-Id` header, if any: the id to capture the inference under.
     ///   - allocator: allocates the response buffer.
     public func invoke(
         _ stage: LiveStage,
@@ -94,6 +98,7 @@ public final class InferenceService: Sendable {
         contentType: String?,
         shape: ResponseShape,
         targetVariant: String?,
+        inferenceId: String? = nil,
         allocator: ByteBufferAllocator
     ) throws(ServingError) -> Invocation {
         let format = try inputFormat(contentType, stage: stage, shape: shape)
@@ -113,9 +118,9 @@ public final class InferenceService: Sendable {
             output, rows: rows.rowCount, width: predictor.outputWidth, shape: shape, format: format,
             allocator: allocator
         )
-        captureIfSampled(
-            stage, variant: variant.name, inputType: format.rawValue, input: body, outputType: outputType,
-            output: buffer
+        let captured = captureIfSampled(
+            stage, variant: variant.name, inferenceId: inferenceId, inputType: format.rawValue, input: body,
+            outputType: outputType, output: buffer
         ) { shadow in
             guard let shadowOutput = try? predict(shadow.predictor, rows, variant: shadow.name) else { return nil }
             return Self.encode(
@@ -123,7 +128,7 @@ public final class InferenceService: Sendable {
                 format: format, allocator: allocator
             ).0
         }
-        return Invocation(body: buffer, contentType: outputType, variant: variant.name)
+        return Invocation(body: buffer, contentType: outputType, variant: variant.name, inferenceId: captured)
     }
 
     /// The latest feature map of record `id` in the feature group of `stage`'s endpoint.
@@ -201,13 +206,16 @@ public final class InferenceService: Sendable {
 
     /// Writes the request and its answer to the capture (and the shadow's answer, from `shadowOutput`) when the
     /// stage's sampling picks it.
+    /// - Parameter inferenceId: the client's id for the inference; nil generates one.
+    /// - Returns: the id the inference was captured under, nil when it was not captured.
+    @discardableResult
     private func captureIfSampled(
-        _ stage: LiveStage, variant: String, inputType: String, input: ByteBuffer, outputType: String,
-        output: ByteBuffer, shadowOutput: (Variant) -> ByteBuffer?
-    ) {
-        guard let capture, sampler.shouldCapture(percentage: stage.deployment.capturePercentage) else { return }
+        _ stage: LiveStage, variant: String, inferenceId clientID: String? = nil, inputType: String,
+        input: ByteBuffer, outputType: String, output: ByteBuffer, shadowOutput: (Variant) -> ByteBuffer?
+    ) -> String? {
+        guard let capture, sampler.shouldCapture(percentage: stage.deployment.capturePercentage) else { return nil }
         let now = clock.now
-        let inferenceId = inferenceIds.next()
+        let inferenceId = clientID.flatMap { $0.isEmpty ? nil : $0 } ?? inferenceIds.next()
         capture.submit(
             CaptureRecord(
                 endpoint: stage.endpoint, stage: stage.stage.rawValue, variant: variant, inferenceId: inferenceId,
@@ -225,6 +233,7 @@ public final class InferenceService: Sendable {
                 )
             )
         }
+        return inferenceId
     }
 
     private func inputFormat(_ contentType: String?, stage: LiveStage, shape: ResponseShape) throws(ServingError)

@@ -34,6 +34,8 @@ public struct ServingError: SluiceError, Sendable, Equatable {
         public static let requestTimeout = Code(name: "RequestTimeout")
         /// The request's header fields are over their size or count limit.
         public static let headersTooLarge = Code(name: "RequestHeaderFieldsTooLarge")
+        /// The server could not finish the request (its store failed).
+        public static let internalFailure = Code(name: "InternalFailure")
 
         public var description: String { name }
     }

@@ -82,11 +82,17 @@ public struct StorePoller: Service {
     public let sync: ServingSync
     public let meter: UsageMeter
     public let interval: Duration
+    /// Called after each poll, to read what else the server shows from the store (the monitor's alert gauges);
+    /// an error is logged and the next poll calls it again.
+    public let onPoll: @Sendable () throws -> Void
 
-    public init(sync: ServingSync, meter: UsageMeter, interval: Duration) {
+    public init(
+        sync: ServingSync, meter: UsageMeter, interval: Duration, onPoll: @escaping @Sendable () throws -> Void = {}
+    ) {
         self.sync = sync
         self.meter = meter
         self.interval = interval
+        self.onPoll = onPoll
     }
 
     public func run() async throws {
@@ -98,6 +104,11 @@ public struct StorePoller: Service {
                     sync.logger.error("cannot read deployments from the store: \(error)")
                 }
                 keepUsage()
+                do {
+                    try onPoll()
+                } catch {
+                    sync.logger.error("cannot read the store after a poll: \(error)")
+                }
                 try? await Task.sleep(for: interval)
             }
         }
