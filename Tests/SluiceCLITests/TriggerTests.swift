@@ -218,4 +218,66 @@ import Testing
         }
         #expect(versions.sorted() == ["G/2", "G/3"])
     }
+
+    /// Two schedules firing every second whose step takes longer than a second: the one allowing one execution at
+    /// a time never runs two at once; the one allowing three does overlap.
+    @Test func firingsOfOneScheduleOverlapOnlyWhenThePipelineAllows() async throws {
+        let sandbox = try ServingSandbox()
+        try FileManager.default.createDirectory(atPath: "\(sandbox.folder)/modules", withIntermediateDirectories: true)
+        try """
+        name: Wait
+        implementation: {command: [sleep, "2"]}
+        inputs: []
+        outputs: []
+        """.write(toFile: "\(sandbox.folder)/modules/wait.yaml", atomically: true, encoding: .utf8)
+        for (name, allowed) in [("OneAtATime", 1), ("ThreeAtATime", 3)] {
+            try """
+            name: \(name)
+            modules: [modules]
+            max_concurrent_executions: \(allowed)
+            triggers:
+              - {every: PT1S}
+            steps:
+              - {name: Wait, module: Wait}
+            """.write(toFile: "\(sandbox.folder)/\(name).yaml", atomically: true, encoding: .utf8)
+            let enabled = try sandbox.run(["triggers", "enable", "\(name).yaml"])
+            #expect(enabled.status == 0, "\(enabled.err)")
+        }
+        func finished(_ trigger: String) -> [(start: Double, end: Double, scheduled: Double)] {
+            ((try? executions(sandbox, trigger: trigger)) ?? []).compactMap { execution in
+                let fields = execution.object
+                guard let start = fields?["startedAt"]?.string.flatMap(Self.seconds),
+                    let end = fields?["finishedAt"]?.string.flatMap(Self.seconds),
+                    let scheduled = fields?["firing"]?.object?["scheduledTime"]?.number
+                else { return nil }
+                return (start, end, scheduled)
+            }.sorted { $0.start < $1.start }
+        }
+        let server = try sandbox.start(["serve", "--port", "0"])
+        defer { stop(server) }
+        #expect(
+            await eventually(within: 120) {
+                finished("OneAtATime:1").count >= 3 && finished("ThreeAtATime:1").count >= 3
+            }, "\(server.output())")
+        stop(server)
+
+        let serial = finished("OneAtATime:1")
+        let failed = try executions(sandbox, trigger: "OneAtATime:1").filter {
+            $0.object?["status"]?.string == "failed"
+        }
+        #expect(failed.isEmpty)
+        for (before, after) in zip(serial, serial.dropFirst()) {
+            #expect(after.start >= before.end, "\(serial)")
+            #expect(after.scheduled > before.scheduled, "\(serial)")
+        }
+        let parallel = finished("ThreeAtATime:1")
+        #expect(zip(parallel, parallel.dropFirst()).contains { $1.start < $0.end }, "\(parallel)")
+    }
+
+    /// Seconds since 1970 from the ISO 8601 times `sluice executions` prints.
+    static func seconds(_ text: String) -> Double? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)?.timeIntervalSince1970
+    }
 }
