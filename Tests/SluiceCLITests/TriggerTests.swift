@@ -153,6 +153,63 @@ import Testing
         #expect(triggers.first?.object?["lastFiring"]?.object?["key"]?.string?.contains("f000.csv") == true)
     }
 
+    #if os(Linux)
+        /// A writer that keeps its file open and pauses far longer than the polling settle time: the kernel says the
+        /// file is still open, so it fires once, when closed, with its whole content.
+        @Test func aFileOpenForWritingWaitsForItsClose() async throws {
+            let sandbox = try ServingSandbox()
+            let folder = sandbox.folder
+            for name in ["incoming", "out", "modules"] {
+                try FileManager.default.createDirectory(
+                    atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
+            }
+            try Self.countRowsModule.write(toFile: "\(folder)/modules/count.yaml", atomically: true, encoding: .utf8)
+            try """
+            name: CountFile
+            modules: [modules]
+            parameters:
+              - {name: File, type: String, default: ""}
+              - {name: Out, type: String, default: "\(folder)/out"}
+            triggers:
+              - {files: incoming, glob: "*.csv", parameter: File}
+            steps:
+              - {name: Count, module: CountRows, inputs: {path: $.parameters.File, out: $.parameters.Out}}
+            """.write(toFile: "\(folder)/count.yaml", atomically: true, encoding: .utf8)
+            #expect(try sandbox.run(["triggers", "enable", "count.yaml"]).status == 0)
+            let server = try sandbox.start(["serve", "--port", "0"])
+            defer { stop(server) }
+            // A first file renamed in shows the server watches the folder.
+            try "x\n1\n".write(toFile: "\(folder)/incoming/first.csv", atomically: true, encoding: .utf8)
+            #expect(
+                await eventually(within: 120) { FileManager.default.fileExists(atPath: "\(folder)/out/first.csv.out") },
+                "\(server.output())")
+
+            let writer = Process()
+            writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            writer.arguments = [
+                "python3", "-c",
+                "import sys, time\nf = open(sys.argv[1], 'w')\nf.write('x\\n1\\n')\nf.flush()\ntime.sleep(1.5)\n"
+                    + "f.write('2\\n3\\n')\nf.close()",
+                "\(folder)/incoming/slow.csv",
+            ]
+            try writer.run()
+            defer {
+                if writer.isRunning { kill(writer.processIdentifier, SIGKILL) }
+                writer.waitUntilExit()
+            }
+            #expect(
+                await eventually(within: 120) {
+                    (try? String(contentsOfFile: "\(folder)/out/slow.csv.out", encoding: .utf8)) != nil
+                })
+            #expect(!writer.isRunning)
+            #expect(try String(contentsOfFile: "\(folder)/out/slow.csv.out", encoding: .utf8) == "3 3\n")
+            let files = try executions(sandbox, trigger: "CountFile:1").compactMap {
+                $0.object?["parameters"]?.object?["File"]?.string
+            }
+            #expect(files.sorted() == ["\(folder)/incoming/first.csv", "\(folder)/incoming/slow.csv"])
+        }
+    #endif
+
     @Test func aScheduleCatchesUpOnceAfterDowntime() async throws {
         let sandbox = try ServingSandbox()
         try FileManager.default.createDirectory(atPath: "\(sandbox.folder)/modules", withIntermediateDirectories: true)
