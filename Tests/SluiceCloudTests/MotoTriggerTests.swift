@@ -45,10 +45,15 @@ import Testing
         let enabled = try sluice(["triggers", "enable", "batch.yaml"], in: scratch, aws: aws)
         #expect(enabled.status == 0, "\(enabled.errors)")
 
-        func put(_ key: String, _ text: String) throws {
-            let name = "upload-\(UUID().uuidString)"
-            try scratch.write(name, text)
-            _ = try moto.boto(["upload", bucket, key, name], keys: keys, in: scratch)
+        /// Puts each (key, text) with one boto3 process.
+        func put(_ objects: [(key: String, text: String)]) throws {
+            var pairs: [String] = []
+            for object in objects {
+                let name = "upload-\(UUID().uuidString)"
+                try scratch.write(name, object.text)
+                pairs += [object.key, name]
+            }
+            _ = try moto.boto(["upload-many", bucket] + pairs, keys: keys, in: scratch)
         }
         func fired() throws -> [String] {
             let listed = try sluice(
@@ -59,11 +64,10 @@ import Testing
         let uri = { (name: String) in "s3://\(bucket)/incoming/\(name)" }
 
         // Only objects directly under the prefix whose names match the glob fire.
-        try put("incoming/a.csv", "x\n1\n")
-        try put("incoming/b.csv", "x\n2\n")
-        try put("incoming/notes.txt", "not a csv\n")
-        try put("incoming/deeper/c.csv", "x\n3\n")
-        try put("elsewhere/d.csv", "x\n4\n")
+        try put([
+            ("incoming/a.csv", "x\n1\n"), ("incoming/b.csv", "x\n2\n"), ("incoming/notes.txt", "not a csv\n"),
+            ("incoming/deeper/c.csv", "x\n3\n"), ("elsewhere/d.csv", "x\n4\n"),
+        ])
         var server = try Serve(in: scratch, aws: aws)
         defer { server.stop() }
         #expect(waitUntil { (try? fired())?.count ?? 0 >= 2 }, "\(server.log())")
@@ -72,9 +76,7 @@ import Testing
         // Killed: what changes meanwhile is found by the next server. The same content again (same ETag) does not
         // fire; new content does, and so does a new object.
         server.kill9()
-        try put("incoming/a.csv", "x\n1\n")
-        try put("incoming/b.csv", "x\n2\n3\n")
-        try put("incoming/e.csv", "x\n5\n")
+        try put([("incoming/a.csv", "x\n1\n"), ("incoming/b.csv", "x\n2\n3\n"), ("incoming/e.csv", "x\n5\n")])
         server = try Serve(in: scratch, aws: aws)
         #expect(waitUntil { (try? fired())?.count ?? 0 >= 4 }, "\(server.log())")
         // A listing fires in key order, so a second firing of a.csv would have come before e.csv's.
