@@ -278,6 +278,18 @@ import Testing
             $0.object?["parameters"]?.object?["Version"]?.string
         }
         #expect(versions.sorted() == ["G/2", "G/3"])
+
+        // A restarted server does not start it again for those versions: the registry's events are read in order,
+        // so a second start for G/2 or G/3 would come before G/4's.
+        let restarted = try sandbox.start(["serve", "--port", "0"])
+        defer { stop(restarted) }
+        try sandbox.register("G", slope: 4, status: .approved, time: Date().timeIntervalSince1970)
+        #expect(await eventually(within: 120) { ((try? executions(sandbox, trigger: "Deploy:1")) ?? []).count >= 3 })
+        stop(restarted)
+        let after = try executions(sandbox, trigger: "Deploy:1").compactMap {
+            $0.object?["parameters"]?.object?["Version"]?.string
+        }
+        #expect(after.sorted() == ["G/2", "G/3", "G/4"])
     }
 
     /// Two schedules firing every second whose step takes longer than a second: the one allowing one execution at
