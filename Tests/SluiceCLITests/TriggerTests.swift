@@ -57,6 +57,30 @@ import Testing
             time.sleep(0.02)
         """#
 
+    /// Writes the folders `incoming`, `out` and `modules` (with CountRows) and a pipeline whose files trigger on
+    /// `incoming/*.csv` passes each file to CountRows, which writes `out/<name>.out`.
+    static func writeCountingPipeline(named name: String, maxConcurrent: Int, to file: String, in folder: String) throws
+    {
+        for name in ["incoming", "out", "modules"] {
+            try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
+        }
+        try countRowsModule.write(toFile: "\(folder)/modules/count.yaml", atomically: true, encoding: .utf8)
+        try """
+        name: \(name)
+        modules: [modules]
+        max_concurrent_executions: \(maxConcurrent)
+        parameters:
+          - {name: File, type: String, default: ""}
+          - {name: Out, type: String, default: "\(folder)/out"}
+        triggers:
+          - {files: incoming, glob: "*.csv", parameter: File}
+        steps:
+          - name: Predict
+            module: CountRows
+            inputs: {path: $.parameters.File, out: $.parameters.Out}
+        """.write(toFile: "\(folder)/\(file)", atomically: true, encoding: .utf8)
+    }
+
     func executions(_ sandbox: ServingSandbox, trigger: String) throws -> [JSONValue] {
         let listed = try sandbox.run(["executions", "--trigger", trigger, "--limit", "1000", "--format", "json"])
         return try JSONDecoder().decode(JSONValue.self, from: Data(listed.out.utf8)).array ?? []
@@ -75,25 +99,8 @@ import Testing
     @Test func filesFireOncePerContentAcrossAKilledServer() async throws {
         let sandbox = try ServingSandbox()
         let folder = sandbox.folder
-        for name in ["incoming", "out", "modules"] {
-            try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
-        }
-        try Self.countRowsModule.write(toFile: "\(folder)/modules/count.yaml", atomically: true, encoding: .utf8)
+        try Self.writeCountingPipeline(named: "PredictFile", maxConcurrent: 4, to: "batch.yaml", in: folder)
         try Self.writer.write(toFile: "\(folder)/writer.py", atomically: true, encoding: .utf8)
-        try """
-        name: PredictFile
-        modules: [modules]
-        max_concurrent_executions: 4
-        parameters:
-          - {name: File, type: String, default: ""}
-          - {name: Out, type: String, default: "\(folder)/out"}
-        triggers:
-          - {files: incoming, glob: "*.csv", parameter: File}
-        steps:
-          - name: Predict
-            module: CountRows
-            inputs: {path: $.parameters.File, out: $.parameters.Out}
-        """.write(toFile: "\(folder)/batch.yaml", atomically: true, encoding: .utf8)
         let enabled = try sandbox.run(["triggers", "enable", "batch.yaml"])
         #expect(enabled.status == 0, "\(enabled.err)")
         #expect(enabled.out.contains("enabled PredictFile:1"))
@@ -159,22 +166,7 @@ import Testing
         @Test func aFileOpenForWritingWaitsForItsClose() async throws {
             let sandbox = try ServingSandbox()
             let folder = sandbox.folder
-            for name in ["incoming", "out", "modules"] {
-                try FileManager.default.createDirectory(
-                    atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
-            }
-            try Self.countRowsModule.write(toFile: "\(folder)/modules/count.yaml", atomically: true, encoding: .utf8)
-            try """
-            name: CountFile
-            modules: [modules]
-            parameters:
-              - {name: File, type: String, default: ""}
-              - {name: Out, type: String, default: "\(folder)/out"}
-            triggers:
-              - {files: incoming, glob: "*.csv", parameter: File}
-            steps:
-              - {name: Count, module: CountRows, inputs: {path: $.parameters.File, out: $.parameters.Out}}
-            """.write(toFile: "\(folder)/count.yaml", atomically: true, encoding: .utf8)
+            try Self.writeCountingPipeline(named: "CountFile", maxConcurrent: 1, to: "count.yaml", in: folder)
             #expect(try sandbox.run(["triggers", "enable", "count.yaml"]).status == 0)
             let server = try sandbox.start(["serve", "--port", "0"])
             defer { stop(server) }
