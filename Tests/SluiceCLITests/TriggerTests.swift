@@ -57,6 +57,30 @@ import Testing
             time.sleep(0.02)
         """#
 
+    /// Writes the folders `incoming`, `out` and `modules` (with CountRows) and a pipeline whose files trigger on
+    /// `incoming/*.csv` passes each file to CountRows, which writes `out/<name>.out`.
+    static func writeCountingPipeline(named name: String, maxConcurrent: Int, to file: String, in folder: String) throws
+    {
+        for name in ["incoming", "out", "modules"] {
+            try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
+        }
+        try countRowsModule.write(toFile: "\(folder)/modules/count.yaml", atomically: true, encoding: .utf8)
+        try """
+        name: \(name)
+        modules: [modules]
+        max_concurrent_executions: \(maxConcurrent)
+        parameters:
+          - {name: File, type: String, default: ""}
+          - {name: Out, type: String, default: "\(folder)/out"}
+        triggers:
+          - {files: incoming, glob: "*.csv", parameter: File}
+        steps:
+          - name: Predict
+            module: CountRows
+            inputs: {path: $.parameters.File, out: $.parameters.Out}
+        """.write(toFile: "\(folder)/\(file)", atomically: true, encoding: .utf8)
+    }
+
     func executions(_ sandbox: ServingSandbox, trigger: String) throws -> [JSONValue] {
         let listed = try sandbox.run(["executions", "--trigger", trigger, "--limit", "1000", "--format", "json"])
         return try JSONDecoder().decode(JSONValue.self, from: Data(listed.out.utf8)).array ?? []
@@ -75,25 +99,8 @@ import Testing
     @Test func filesFireOncePerContentAcrossAKilledServer() async throws {
         let sandbox = try ServingSandbox()
         let folder = sandbox.folder
-        for name in ["incoming", "out", "modules"] {
-            try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
-        }
-        try Self.countRowsModule.write(toFile: "\(folder)/modules/count.yaml", atomically: true, encoding: .utf8)
+        try Self.writeCountingPipeline(named: "PredictFile", maxConcurrent: 4, to: "batch.yaml", in: folder)
         try Self.writer.write(toFile: "\(folder)/writer.py", atomically: true, encoding: .utf8)
-        try """
-        name: PredictFile
-        modules: [modules]
-        max_concurrent_executions: 4
-        parameters:
-          - {name: File, type: String, default: ""}
-          - {name: Out, type: String, default: "\(folder)/out"}
-        triggers:
-          - {files: incoming, glob: "*.csv", parameter: File}
-        steps:
-          - name: Predict
-            module: CountRows
-            inputs: {path: $.parameters.File, out: $.parameters.Out}
-        """.write(toFile: "\(folder)/batch.yaml", atomically: true, encoding: .utf8)
         let enabled = try sandbox.run(["triggers", "enable", "batch.yaml"])
         #expect(enabled.status == 0, "\(enabled.err)")
         #expect(enabled.out.contains("enabled PredictFile:1"))
@@ -153,6 +160,48 @@ import Testing
         #expect(triggers.first?.object?["lastFiring"]?.object?["key"]?.string?.contains("f000.csv") == true)
     }
 
+    #if os(Linux)
+        /// A writer that keeps its file open and pauses far longer than the polling settle time: the kernel says the
+        /// file is still open, so it fires once, when closed, with its whole content.
+        @Test func aFileOpenForWritingWaitsForItsClose() async throws {
+            let sandbox = try ServingSandbox()
+            let folder = sandbox.folder
+            try Self.writeCountingPipeline(named: "CountFile", maxConcurrent: 1, to: "count.yaml", in: folder)
+            #expect(try sandbox.run(["triggers", "enable", "count.yaml"]).status == 0)
+            let server = try sandbox.start(["serve", "--port", "0"])
+            defer { stop(server) }
+            // A first file renamed in shows the server watches the folder.
+            try "x\n1\n".write(toFile: "\(folder)/incoming/first.csv", atomically: true, encoding: .utf8)
+            #expect(
+                await eventually(within: 120) { FileManager.default.fileExists(atPath: "\(folder)/out/first.csv.out") },
+                "\(server.output())")
+
+            let writer = Process()
+            writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            writer.arguments = [
+                "python3", "-c",
+                "import sys, time\nf = open(sys.argv[1], 'w')\nf.write('x\\n1\\n')\nf.flush()\ntime.sleep(1.5)\n"
+                    + "f.write('2\\n3\\n')\nf.close()",
+                "\(folder)/incoming/slow.csv",
+            ]
+            try writer.run()
+            defer {
+                if writer.isRunning { kill(writer.processIdentifier, SIGKILL) }
+                writer.waitUntilExit()
+            }
+            #expect(
+                await eventually(within: 120) {
+                    (try? String(contentsOfFile: "\(folder)/out/slow.csv.out", encoding: .utf8)) != nil
+                })
+            #expect(!writer.isRunning)
+            #expect(try String(contentsOfFile: "\(folder)/out/slow.csv.out", encoding: .utf8) == "3 3\n")
+            let files = try executions(sandbox, trigger: "CountFile:1").compactMap {
+                $0.object?["parameters"]?.object?["File"]?.string
+            }
+            #expect(files.sorted() == ["\(folder)/incoming/first.csv", "\(folder)/incoming/slow.csv"])
+        }
+    #endif
+
     @Test func aScheduleCatchesUpOnceAfterDowntime() async throws {
         let sandbox = try ServingSandbox()
         try FileManager.default.createDirectory(atPath: "\(sandbox.folder)/modules", withIntermediateDirectories: true)
@@ -161,25 +210,36 @@ import Testing
         name: Tick
         modules: [modules]
         triggers:
-          - {every: PT1S}
+          - {every: PT4S}
         steps:
           - {name: Echo, module: Echo, inputs: {value: tick}}
         """.write(toFile: "\(sandbox.folder)/tick.yaml", atomically: true, encoding: .utf8)
         #expect(try sandbox.run(["triggers", "enable", "tick.yaml"]).status == 0)
-        // No server for a few periods: these firings are missed.
-        try await Task.sleep(for: .seconds(4))
-        let serverStart = Int64(Date().timeIntervalSince1970)
+        // Firings are due at the whole second after enabling, then every 4 s. No server for the first three: all
+        // missed. The server starts after the third (later on a busy machine: the catch-up is then a later one).
+        let list = try sandbox.run(["triggers", "list", "--format", "json"])
+        let enabledAt = try #require(
+            (try JSONDecoder().decode(JSONValue.self, from: Data(list.out.utf8))).array?.first?.object?["enabledAt"]?
+                .number)
+        let lastMissed = Int64(enabledAt.rounded(.up)) + 8
+        try await Task.sleep(for: .seconds(max(0, Double(lastMissed) + 0.2 - Date().timeIntervalSince1970)))
+        let serverStart = Date().timeIntervalSince1970
         let server = try sandbox.start(["serve", "--port", "0"])
         defer { stop(server) }
-        #expect(await eventually(within: 120) { ((try? executions(sandbox, trigger: "Tick:1")) ?? []).count >= 2 })
+        #expect(await eventually(within: 120) { ((try? executions(sandbox, trigger: "Tick:1")) ?? []).count >= 1 })
         stop(server)
-        let scheduled = try executions(sandbox, trigger: "Tick:1").compactMap {
-            $0.object?["firing"]?.object?["scheduledTime"]?.number.map(Int64.init)
-        }.sorted()
-        // One catch-up at the latest missed time, then the schedule: nothing from before the server started.
-        #expect(scheduled.count >= 2)
-        #expect(scheduled.allSatisfy { $0 >= serverStart - 1 }, "\(scheduled) from \(serverStart)")
-        #expect(scheduled.filter { $0 <= serverStart }.count <= 1)
+        let firings = try executions(sandbox, trigger: "Tick:1").compactMap { execution -> (Int64, Double)? in
+            guard let firing = execution.object?["firing"]?.object,
+                let scheduled = firing["scheduledTime"]?.number, let firedAt = firing["firedAt"]?.number
+            else { return nil }
+            return (Int64(scheduled), firedAt)
+        }.sorted { $0.0 < $1.0 }
+        let scheduled = firings.map(\.0)
+        // One catch-up, at the latest time due when it fired: not one per missed firing, not the first missed one.
+        let first = try #require(firings.first)
+        let anchor = lastMissed - 8
+        #expect(first.0 >= lastMissed, "\(scheduled) from \(serverStart)")
+        #expect(first.0 == anchor + Int64((first.1 - Double(anchor)) / 4) * 4, "\(firings)")
         #expect(Set(scheduled).count == scheduled.count)
     }
 
@@ -217,5 +277,79 @@ import Testing
             $0.object?["parameters"]?.object?["Version"]?.string
         }
         #expect(versions.sorted() == ["G/2", "G/3"])
+
+        // A restarted server does not start it again for those versions: the registry's events are read in order,
+        // so a second start for G/2 or G/3 would come before G/4's.
+        let restarted = try sandbox.start(["serve", "--port", "0"])
+        defer { stop(restarted) }
+        try sandbox.register("G", slope: 4, status: .approved, time: Date().timeIntervalSince1970)
+        #expect(await eventually(within: 120) { ((try? executions(sandbox, trigger: "Deploy:1")) ?? []).count >= 3 })
+        stop(restarted)
+        let after = try executions(sandbox, trigger: "Deploy:1").compactMap {
+            $0.object?["parameters"]?.object?["Version"]?.string
+        }
+        #expect(after.sorted() == ["G/2", "G/3", "G/4"])
+    }
+
+    /// Two schedules firing every second whose step takes longer than a second: the one allowing one execution at
+    /// a time never runs two at once; the one allowing three does overlap.
+    @Test func firingsOfOneScheduleOverlapOnlyWhenThePipelineAllows() async throws {
+        let sandbox = try ServingSandbox()
+        try FileManager.default.createDirectory(atPath: "\(sandbox.folder)/modules", withIntermediateDirectories: true)
+        try """
+        name: Wait
+        implementation: {command: [sleep, "2"]}
+        inputs: []
+        outputs: []
+        """.write(toFile: "\(sandbox.folder)/modules/wait.yaml", atomically: true, encoding: .utf8)
+        for (name, allowed) in [("OneAtATime", 1), ("ThreeAtATime", 3)] {
+            try """
+            name: \(name)
+            modules: [modules]
+            max_concurrent_executions: \(allowed)
+            triggers:
+              - {every: PT1S}
+            steps:
+              - {name: Wait, module: Wait}
+            """.write(toFile: "\(sandbox.folder)/\(name).yaml", atomically: true, encoding: .utf8)
+            let enabled = try sandbox.run(["triggers", "enable", "\(name).yaml"])
+            #expect(enabled.status == 0, "\(enabled.err)")
+        }
+        func finished(_ trigger: String) -> [(start: Double, end: Double, scheduled: Double)] {
+            ((try? executions(sandbox, trigger: trigger)) ?? []).compactMap { execution in
+                let fields = execution.object
+                guard let start = fields?["startedAt"]?.string.flatMap(Self.seconds),
+                    let end = fields?["finishedAt"]?.string.flatMap(Self.seconds),
+                    let scheduled = fields?["firing"]?.object?["scheduledTime"]?.number
+                else { return nil }
+                return (start, end, scheduled)
+            }.sorted { $0.start < $1.start }
+        }
+        let server = try sandbox.start(["serve", "--port", "0"])
+        defer { stop(server) }
+        #expect(
+            await eventually(within: 120) {
+                finished("OneAtATime:1").count >= 3 && finished("ThreeAtATime:1").count >= 3
+            }, "\(server.output())")
+        stop(server)
+
+        let serial = finished("OneAtATime:1")
+        let failed = try executions(sandbox, trigger: "OneAtATime:1").filter {
+            $0.object?["status"]?.string == "failed"
+        }
+        #expect(failed.isEmpty)
+        for (before, after) in zip(serial, serial.dropFirst()) {
+            #expect(after.start >= before.end, "\(serial)")
+            #expect(after.scheduled > before.scheduled, "\(serial)")
+        }
+        let parallel = finished("ThreeAtATime:1")
+        #expect(zip(parallel, parallel.dropFirst()).contains { $1.start < $0.end }, "\(parallel)")
+    }
+
+    /// Seconds since 1970 from the ISO 8601 times `sluice executions` prints.
+    static func seconds(_ text: String) -> Double? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)?.timeIntervalSince1970
     }
 }

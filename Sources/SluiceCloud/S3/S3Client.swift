@@ -81,7 +81,9 @@ public struct S3Client: ObjectStore {
         do {
             let head = try await send("HEAD", uri, operation: "HeadObject")
             let size = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
-            return ObjectSummary(uri: uri, size: size, lastModified: head.headers.first(name: "last-modified"))
+            return ObjectSummary(
+                uri: uri, size: size, lastModified: head.headers.first(name: "last-modified"),
+                etag: head.headers.first(name: "etag").map(ListPage.unquoted))
         } catch let error as S3Error where error.code == .noSuchKey {
             return nil
         } catch let error as S3Error where error.serviceCode == nil && error.status != nil {
@@ -122,7 +124,9 @@ public struct S3Client: ObjectStore {
             }
             let page = ListPage(xml: String(decoding: body, as: UTF8.self))
             objects += page.objects.map {
-                ObjectSummary(uri: ObjectURI(bucket: uri.bucket, key: $0.key), size: $0.size, lastModified: $0.modified)
+                ObjectSummary(
+                    uri: ObjectURI(bucket: uri.bucket, key: $0.key), size: $0.size, lastModified: $0.modified,
+                    etag: $0.etag)
             }
             token = page.isTruncated ? page.nextToken : nil
         } while token != nil
@@ -237,7 +241,7 @@ public struct S3Client: ObjectStore {
 
 /// One page of a ListObjectsV2 answer.
 struct ListPage {
-    var objects: [(key: String, size: Int, modified: String?)] = []
+    var objects: [(key: String, size: Int, modified: String?, etag: String?)] = []
     var isTruncated = false
     var nextToken: String?
 
@@ -247,8 +251,16 @@ struct ListPage {
         for entry in XMLText.all("Contents", in: xml) {
             guard let key = XMLText.first("Key", in: entry) else { continue }
             objects.append(
-                (key, Int(XMLText.first("Size", in: entry) ?? "") ?? 0, XMLText.first("LastModified", in: entry)))
+                (
+                    key, Int(XMLText.first("Size", in: entry) ?? "") ?? 0, XMLText.first("LastModified", in: entry),
+                    XMLText.first("ETag", in: entry).map(Self.unquoted)
+                ))
         }
+    }
+
+    /// An ETag without the quotes S3 puts around it.
+    static func unquoted(_ etag: String) -> String {
+        etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 }
 

@@ -36,11 +36,14 @@ public struct ObjectSummary: Hashable, Sendable {
     public var size: Int
     /// The time of the last write as the store reports it (ISO 8601), when it does.
     public var lastModified: String?
+    /// The store's tag of the content (S3's ETag, without quotes), when it gives one: equal tags, equal content.
+    public var etag: String?
 
-    public init(uri: ObjectURI, size: Int, lastModified: String? = nil) {
+    public init(uri: ObjectURI, size: Int, lastModified: String? = nil, etag: String? = nil) {
         self.uri = uri
         self.size = size
         self.lastModified = lastModified
+        self.etag = etag
     }
 }
 

@@ -19,15 +19,25 @@ public final class TriggerService: Sendable {
     public struct Configuration: Sendable {
         /// Seconds between two looks at folders, schedules and the registry.
         public var pollSeconds: Double
-        /// A file is complete when its size and modification time stayed the same at two looks in a row at least
-        /// this many seconds apart.
+        /// A file the kernel says nothing about (no inotify, or written before the server watched) is complete when
+        /// its size and modification time stayed the same at two looks in a row at least this many seconds apart.
         public var settleSeconds: Double
+        /// A file closed by its writer is complete when nobody wrote to it again within this many seconds (a file
+        /// renamed into the folder is complete at once; one still open for writing waits for its close).
+        public var closedSettleSeconds: Double
+        /// Seconds between two listings of each `s3://` prefix.
+        public var objectPollSeconds: Double
         /// Seconds between two readings of which triggers are enabled.
         public var reloadSeconds: Double
 
-        public init(pollSeconds: Double = 0.05, settleSeconds: Double = 0.1, reloadSeconds: Double = 0.5) {
+        public init(
+            pollSeconds: Double = 0.05, settleSeconds: Double = 0.1, closedSettleSeconds: Double = 0.02,
+            objectPollSeconds: Double = 1, reloadSeconds: Double = 0.5
+        ) {
             self.pollSeconds = pollSeconds
             self.settleSeconds = settleSeconds
+            self.closedSettleSeconds = closedSettleSeconds
+            self.objectPollSeconds = objectPollSeconds
             self.reloadSeconds = reloadSeconds
         }
     }
@@ -59,19 +69,31 @@ public final class TriggerService: Sendable {
         self.report = report
     }
 
-    /// Polls until the task is cancelled.
+    /// Polls until the task is cancelled: folders, schedules and the registry in one loop woken early by the
+    /// kernel's file events, `s3://` prefixes in another.
     public func run() async {
-        var state = State()
         relaunchUnstarted()
-        var lastReload = -Double.infinity
-        while !Task.isCancelled {
-            let now = engine.clock.now
-            if now - lastReload >= configuration.reloadSeconds {
-                reload(&state)
-                lastReload = now
+        let doorbell = Doorbell()
+        let watcher = FolderWatcher(wake: { doorbell.ring() })
+        defer { watcher.stop() }
+        let objectTriggers = ActiveTriggers()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.watchObjects(objectTriggers) }
+            var state = State()
+            var lastReload = -Double.infinity
+            while !Task.isCancelled {
+                if engine.clock.now - lastReload >= configuration.reloadSeconds {
+                    reload(&state)
+                    watcher.watch(Set(state.active.compactMap(\.localFolder)))
+                    let prefixes = state.active.filter { $0.objectPrefix != nil }
+                    objectTriggers.list.withLock { $0 = prefixes }
+                    lastReload = engine.clock.now
+                }
+                note(watcher.drain(), &state)
+                poll(&state)
+                await doorbell.wait(seconds: nextLook(state))
             }
-            poll(&state)
-            try? await Task.sleep(nanoseconds: UInt64(configuration.pollSeconds * 1e9))
+            group.cancelAll()
         }
     }
 
@@ -86,12 +108,31 @@ public final class TriggerService: Sendable {
         var handledKeys: [Int64: Set<String>] = [:]
         /// Problems already reported, so a poll does not repeat them.
         var reported: Set<String> = []
+        /// What the kernel said about each file since it was last handled, per trigger.
+        var marks: [Int64: [String: FileMark]] = [:]
+    }
+
+    /// The enabled triggers one loop hands to another.
+    final class ActiveTriggers: Sendable {
+        let list = Mutex<[Active]>([])
     }
 
     struct Active {
         var record: EnabledTrigger
         var trigger: Trigger
         var pipeline: Pipeline
+
+        /// The folder of a files trigger on local files.
+        var localFolder: String? {
+            guard case .files(let folder, _) = trigger.kind, ObjectURI(parsing: folder) == nil else { return nil }
+            return folder
+        }
+
+        /// The prefix of a files trigger on `s3://` objects.
+        var objectPrefix: ObjectURI? {
+            guard case .files(let folder, _) = trigger.kind else { return nil }
+            return ObjectURI(parsing: folder)
+        }
     }
 
     struct FileSeen: Equatable {
@@ -131,6 +172,7 @@ public final class TriggerService: Sendable {
         state.files = state.files.filter { ids.contains($0.key) }
         state.lastScheduled = state.lastScheduled.filter { ids.contains($0.key) }
         state.handledKeys = state.handledKeys.filter { ids.contains($0.key) }
+        state.marks = state.marks.filter { ids.contains($0.key) }
         state.active = active
     }
 
@@ -143,55 +185,13 @@ public final class TriggerService: Sendable {
         for active in state.active {
             switch active.trigger.kind {
             case .files(let folder, let glob):
-                pollFolder(active, folder: folder, glob: glob ?? "*", &state)
+                if active.localFolder != nil { pollFolder(active, folder: folder, glob: glob ?? "*", &state) }
             case .schedule, .expression:
                 if let schedule = active.trigger.schedule { pollSchedule(active, schedule, &state) }
             case .registry(let event, let group):
                 pollRegistry(active, event: event, group: group, &state)
             }
         }
-    }
-
-    // MARK: Files
-
-    private func pollFolder(_ active: Active, folder: String, glob: String, _ state: inout State) {
-        let id = active.record.id
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
-            reportOnce(&state, "\(active.record.name): cannot read the folder \(folder); create it or fix 'files:'")
-            return
-        }
-        var seen = state.files[id] ?? [:]
-        var present: Set<String> = []
-        for name in names.sorted() where Self.watches(name, glob: glob) {
-            let path = folder.hasSuffix("/") ? folder + name : folder + "/" + name
-            var info = stat()
-            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            present.insert(path)
-            let now = FileSeen(
-                size: Int64(info.st_size),
-                modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-                since: engine.clock.now)
-            guard var before = seen[path], before.size == now.size, before.modified == now.modified else {
-                seen[path] = now  // new or still changing: look again next time
-                continue
-            }
-            guard !before.handled, now.since - before.since >= configuration.settleSeconds else { continue }
-            before.handled = fireFile(active, path: path, &state)
-            seen[path] = before
-        }
-        state.files[id] = seen.filter { present.contains($0.key) }
-    }
-
-    /// Hidden files and `*.tmp` are being written by convention; the rest must match the glob.
-    static func watches(_ name: String, glob: String) -> Bool {
-        !name.hasPrefix(".") && !name.hasSuffix(".tmp") && fnmatch(glob, name, 0) == 0
-    }
-
-    /// Fires for a complete file unless its content already fired; true when the file needs no further look.
-    private func fireFile(_ active: Active, path: String, _ state: inout State) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path) else { return false }
-        let key = "file:\(path):sha256:\(SHA256.hex(data))"
-        return fire(active, key: key, scheduledTime: nil, value: path, &state)
     }
 
     // MARK: Schedules
@@ -251,7 +251,7 @@ public final class TriggerService: Sendable {
 
     /// Commits the firing with a new execution and launches it; true when the key is done with (fired now or before,
     /// or refused for good by the pipeline's parameters).
-    private func fire(
+    func fire(
         _ active: Active, key: String, scheduledTime: Int64?, value: String?, _ state: inout State
     ) -> Bool {
         var overrides = active.trigger.parameters.mapValues { $0.string ?? $0.canonicalJSON }
@@ -276,7 +276,7 @@ public final class TriggerService: Sendable {
         return true
     }
 
-    private func reportOnce(_ state: inout State, _ line: String) {
+    func reportOnce(_ state: inout State, _ line: String) {
         if state.reported.insert(line).inserted { report(line) }
     }
 }

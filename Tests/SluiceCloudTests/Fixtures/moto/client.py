@@ -38,6 +38,10 @@ elif command == "make-bucket":
 elif command == "upload":
     bucket, key, path = args
     client("s3").upload_file(path, bucket, key)
+elif command == "upload-many":
+    bucket, pairs = args[0], args[1:]
+    for key, path in zip(pairs[::2], pairs[1::2]):
+        client("s3").upload_file(path, bucket, key)
 elif command == "download":
     bucket, key, path = args
     client("s3").download_file(bucket, key, path)
