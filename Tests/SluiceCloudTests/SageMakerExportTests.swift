@@ -151,9 +151,12 @@ struct SageMakerExportTests {
         let sluiceSteps = try #require(sluice["Steps"]?.object)
         #expect(sluiceSteps.keys.sorted() == sdkSteps.keys.sorted())
         for (name, step) in sdkSteps { #expect(sluiceSteps[name] == step, "step \(name)") }
-        // The summary is not empty: seven steps, the condition's two branches, the property file it reads.
-        #expect(sdkSteps.count == 7)
-        #expect(sdkSteps["Check MSE"]?["If"] == ["Register"] && sdkSteps["Check MSE"]?["Else"] == ["MSE Too High"])
+        // The summary is not empty: eight steps, the condition's two branches, the property file it reads.
+        #expect(sdkSteps.count == 8)
+        #expect(
+            sdkSteps["Check MSE"]?["If"] == ["Register", "Baseline"]
+                && sdkSteps["Check MSE"]?["Else"] == ["MSE Too High"])
+        #expect(sdkSteps["Baseline"]?["ReadsFrom"] == ["Register", "Split"])
         #expect(sdkSteps["Evaluate"]?["PropertyFiles"]?.array?.count == 1)
         #expect(sdkSteps["Evaluate"]?["ReadsFrom"] == ["Split", "Train"])
     }

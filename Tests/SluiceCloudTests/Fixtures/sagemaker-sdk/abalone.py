@@ -90,6 +90,13 @@ register = RegisterModel(
     model_metrics=ModelMetrics(model_statistics=MetricsSource(
         s3_uri=Join(on="", values=[source(evaluate, "report"), "value.json"]), content_type="application/json")))
 
+# Model Monitor's baseline of the registered version, from the training rows (Sluice's `monitor.baseline` step).
+baseline = ProcessingStep(name="Baseline", step_args=Processor(
+    image_uri=image, role=role, instance_count=1, instance_type="ml.m5.large", sagemaker_session=session,
+    env={"SLUICE_INPUT_MODELVERSION": register.steps[-1].properties.ModelPackageArn}).run(
+    inputs=[ProcessingInput(source=source(split, "train"), destination="/opt/ml/processing/input/Data")],
+    outputs=[output("Statistics"), output("Constraints"), output("ModelVersion")]))
+
 too_high = FailStep(name="MSE Too High", error_message=Join(
     on="", values=["Execution failed due to MSE greater than ", mse_threshold]))
 
@@ -98,7 +105,7 @@ check = ConditionStep(
     conditions=[ConditionLessThanOrEqualTo(
         left=JsonGet(step_name=evaluate.name, property_file=metrics, json_path="regression_metrics.mse.value"),
         right=mse_threshold)],
-    if_steps=[register], else_steps=[too_high])
+    if_steps=[register, baseline], else_steps=[too_high])
 
 pipeline = Pipeline(
     name="AbaloneRegression",
