@@ -25,23 +25,21 @@ struct ExportCommand: ParsableCommand {
         var output: String?
 
         func run() throws {
-            let loaded = try loadForExport(pipeline)
-            let (export, diagnostics) = StepFunctionsExporter.export(loaded)
-            report(diagnostics)
-            guard let export else { throw ExitCode.failure }
-            let folder = output ?? "export/\(loaded.name)/stepfunctions"
-            var files: [(String, String)] = [
-                ("statemachine.asl.json", export.definition.prettyJSON),
-                ("template.yaml", export.template.yaml(keyOrder: templateKeyOrder)),
-                ("NOTES.md", notesText(loaded, export.notes, export.substitutions, caching: true)),
-            ]
-            if let dockerfile = export.dockerfile {
-                files.append(("image/Dockerfile", dockerfile))
-                for (name, module) in export.imageModules.sorted(by: { $0.key < $1.key }) {
-                    files.append(("image/modules/\(name)", module.prettyJSON))
+            try writeExport(pipeline, to: output, folder: "stepfunctions", { StepFunctionsExporter.export($0) }) {
+                loaded, export in
+                var files: [(String, String)] = [
+                    ("statemachine.asl.json", export.definition.prettyJSON),
+                    ("template.yaml", export.template.yaml(keyOrder: templateKeyOrder)),
+                    ("NOTES.md", notesText(loaded, export.notes, export.substitutions, caching: true)),
+                ]
+                if let dockerfile = export.dockerfile {
+                    files.append(("image/Dockerfile", dockerfile))
+                    for (name, module) in export.imageModules.sorted(by: { $0.key < $1.key }) {
+                        files.append(("image/modules/\(name)", module.prettyJSON))
+                    }
                 }
+                return files
             }
-            try write(files, to: folder)
         }
     }
 
@@ -58,16 +56,13 @@ struct ExportCommand: ParsableCommand {
         var output: String?
 
         func run() throws {
-            let loaded = try loadForExport(pipeline)
-            let (export, diagnostics) = SageMakerPipelineExporter.export(loaded)
-            report(diagnostics)
-            guard let export else { throw ExitCode.failure }
-            let folder = output ?? "export/\(loaded.name)/sagemaker"
-            try write(
+            try writeExport(pipeline, to: output, folder: "sagemaker", { SageMakerPipelineExporter.export($0) }) {
+                loaded, export in
                 [
                     ("pipeline.json", export.definition.prettyJSON),
                     ("NOTES.md", notesText(loaded, export.notes, export.substitutions, caching: false)),
-                ], to: folder)
+                ]
+            }
         }
     }
 }
@@ -76,11 +71,19 @@ private let templateKeyOrder = [
     "AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs", "Type", "Properties",
 ]
 
-private func loadForExport(_ path: String) throws -> Pipeline {
-    let (loaded, diagnostics) = PipelineLoader.load(path: path)
-    report(diagnostics)
+/// Loads and exports a pipeline, reporting every diagnostic, and writes the export's files to `output` (default:
+/// `export/<pipeline name>/<folder>`).
+private func writeExport<Export>(
+    _ path: String, to output: String?, folder: String, _ export: (Pipeline) -> (Export?, [Diagnostic]),
+    files: (Pipeline, Export) -> [(String, String)]
+) throws {
+    let (loaded, loadDiagnostics) = PipelineLoader.load(path: path)
+    report(loadDiagnostics)
     guard let loaded else { throw ExitCode.failure }
-    return loaded
+    let (exported, diagnostics) = export(loaded)
+    report(diagnostics)
+    guard let exported else { throw ExitCode.failure }
+    try write(files(loaded, exported), to: output ?? "export/\(loaded.name)/\(folder)")
 }
 
 private func report(_ diagnostics: [Diagnostic]) {
