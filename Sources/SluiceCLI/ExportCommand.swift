@@ -18,14 +18,10 @@ struct ExportCommand: ParsableCommand {
             abstract: "Write statemachine.asl.json, template.yaml, NOTES.md and (when needed) Sluice's image folder."
         )
 
-        @Argument(help: "The pipeline file.")
-        var pipeline: String
-
-        @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/stepfunctions).")
-        var output: String?
+        @OptionGroup var target: ExportTarget
 
         func run() throws {
-            try writeExport(pipeline, to: output, folder: "stepfunctions", { StepFunctionsExporter.export($0) }) {
+            try target.write(folder: "stepfunctions", { StepFunctionsExporter.export($0) }) {
                 loaded, export in
                 var files: [(String, String)] = [
                     ("statemachine.asl.json", export.definition.prettyJSON),
@@ -49,14 +45,10 @@ struct ExportCommand: ParsableCommand {
             abstract: "Write pipeline.json (SageMaker Pipelines, Version 2020-12-01) and NOTES.md."
         )
 
-        @Argument(help: "The pipeline file.")
-        var pipeline: String
-
-        @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/sagemaker).")
-        var output: String?
+        @OptionGroup var target: ExportTarget
 
         func run() throws {
-            try writeExport(pipeline, to: output, folder: "sagemaker", { SageMakerPipelineExporter.export($0) }) {
+            try target.write(folder: "sagemaker", { SageMakerPipelineExporter.export($0) }) {
                 loaded, export in
                 [
                     ("pipeline.json", export.definition.prettyJSON),
@@ -67,24 +59,32 @@ struct ExportCommand: ParsableCommand {
     }
 }
 
+/// What both export formats take: the pipeline file and the folder to write.
+struct ExportTarget: ParsableArguments {
+    @Argument(help: "The pipeline file.")
+    var pipeline: String
+
+    @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/<format>).")
+    var output: String?
+
+    /// Loads and exports the pipeline, reporting every diagnostic, and writes the export's files to `output`
+    /// (default: `export/<pipeline name>/<folder>`).
+    func write<Export>(
+        folder: String, _ export: (Pipeline) -> (Export?, [Diagnostic]), files: (Pipeline, Export) -> [(String, String)]
+    ) throws {
+        let (loaded, loadDiagnostics) = PipelineLoader.load(path: pipeline)
+        report(loadDiagnostics)
+        guard let loaded else { throw ExitCode.failure }
+        let (exported, diagnostics) = export(loaded)
+        report(diagnostics)
+        guard let exported else { throw ExitCode.failure }
+        try writeFiles(files(loaded, exported), to: output ?? "export/\(loaded.name)/\(folder)")
+    }
+}
+
 private let templateKeyOrder = [
     "AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs", "Type", "Properties",
 ]
-
-/// Loads and exports a pipeline, reporting every diagnostic, and writes the export's files to `output` (default:
-/// `export/<pipeline name>/<folder>`).
-private func writeExport<Export>(
-    _ path: String, to output: String?, folder: String, _ export: (Pipeline) -> (Export?, [Diagnostic]),
-    files: (Pipeline, Export) -> [(String, String)]
-) throws {
-    let (loaded, loadDiagnostics) = PipelineLoader.load(path: path)
-    report(loadDiagnostics)
-    guard let loaded else { throw ExitCode.failure }
-    let (exported, diagnostics) = export(loaded)
-    report(diagnostics)
-    guard let exported else { throw ExitCode.failure }
-    try write(files(loaded, exported), to: output ?? "export/\(loaded.name)/\(folder)")
-}
 
 private func report(_ diagnostics: [Diagnostic]) {
     for diagnostic in diagnostics { FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8)) }
@@ -106,7 +106,7 @@ private func notesText(_ pipeline: Pipeline, _ notes: [String], _ substitutions:
     return text
 }
 
-private func write(_ files: [(String, String)], to folder: String) throws {
+private func writeFiles(_ files: [(String, String)], to folder: String) throws {
     for (name, content) in files {
         let path = "\(folder)/\(name)"
         try FileManager.default.createDirectory(
