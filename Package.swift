@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "SluiceEngineTests",
             dependencies: [
-                "SluiceEngine", "SluiceCore", "SluiceStore", "SluiceTesting", "SluiceExecutors",
+                "SluiceEngine", "SluiceCore", "SluiceML", "SluiceStore", "SluiceTesting", "SluiceExecutors",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -169,7 +169,11 @@ public struct SluiceServer: Sendable {
             try service.authorize(
                 key: exchange.apiKey, endpoint: exchange.endpointName, now: Date().timeIntervalSince1970)
         }
-        return try service.endpoints.stage(endpoint: exchange.endpointName, stage: exchange.route.stage ?? .production)
+        let stage = exchange.route.stage ?? .production
+        if exchange.route.endpoint == nil, service.endpoints.defaultEndpoint == nil {
+            throw service.endpoints.ambiguity(path: exchange.path, stage: stage)
+        }
+        return try service.endpoints.stage(endpoint: exchange.endpointName, stage: stage)
     }
 
     /// Runs the inference on the whole body.

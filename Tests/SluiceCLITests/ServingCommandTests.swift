@@ -95,7 +95,8 @@ import Testing
         #expect(server.process.terminationStatus == 0, "\(server.output())")
     }
 
-    /// `--default-endpoint` picks the endpoint behind the unqualified routes; an unknown name is one error line.
+    /// With two endpoints the unqualified routes refuse to guess (404 naming both and how to choose);
+    /// `--default-endpoint` picks one; an unknown name is one error line.
     @Test func defaultEndpointChoosesWhoAnswersTheUnqualifiedRoutes() async throws {
         let sandbox = try ServingSandbox()
         try sandbox.register("G", slope: 2)
@@ -106,13 +107,26 @@ import Testing
         let refused = try sandbox.run(["serve", "--port", "0", "--default-endpoint", "betta"])
         #expect(refused.status == 1 && refused.err.contains("did you mean 'beta'?"), "\(refused.err)")
 
-        for (option, answer) in [([] as [String], "2.0"), (["--default-endpoint", "beta"], "4.0")] {
+        for option in [[], ["--default-endpoint", "beta"]] as [[String]] {
             let server = try sandbox.start(["serve", "--port", "0"] + option)
             defer { if server.process.isRunning { server.process.terminate() } }
             let port = try #require(
                 await server.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0) })
             let body = #"{"x": [[1]]}"#
-            #expect(try await post(port, "/production/stream", body, key: key).body == answer, "\(option)")
+            let unqualified = try await post(port, "/production/stream", body, key: key)
+            let named = try await post(port, "/endpoints/alpha/production/stream", body, key: key)
+            #expect(named.status == 200 && named.body == "2.0", "\(named.body)")
+            if option.isEmpty {
+                #expect(unqualified.status == 404, "\(unqualified.body)")
+                #expect(
+                    unqualified.body.contains("/production/stream names no endpoint and 2 are deployed (alpha, beta)")
+                        && unqualified.body.contains("/endpoints/alpha/production/stream")
+                        && unqualified.body.contains("--default-endpoint"), "\(unqualified.body)")
+                let bare = try await post(port, "/invocations", "1\n", key: key)
+                #expect(bare.status == 404 && bare.body.contains("/endpoints/alpha/production/invocations"))
+            } else {
+                #expect(unqualified.status == 200 && unqualified.body == "4.0", "\(unqualified.body)")
+            }
             kill(server.process.processIdentifier, SIGINT)
             server.process.waitUntilExit()
         }

@@ -1,7 +1,12 @@
 import Foundation
 import SluiceCore
+import SluiceML
 import SluiceStore
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// W2 and W3 through the real binary, as a user runs them.
 @Suite(.serialized) struct ExampleRunTests {
@@ -285,5 +290,62 @@ import Testing
                 file.wholeMatch(of: #/\d+-(.+)-(approval|notify)-[A-Za-z0-9]+\.eml/#)?.output.1 == Substring(execution),
                 "\(files)")
         }
+
+        // W3's API, served: `/invokeSagemakerAPI` answers the registered forest's prediction for the user's latest
+        // features, the same number as the model file evaluated here on the feature store's record.
+        let model = try ModelArtifact.load(path: registered.artifactPath)
+        let features = try #require(latest["features"]?.object, "\(record)")
+        let frame = try Frame(
+            names: model.inputColumns,
+            columns: model.inputColumns.map { name in
+                switch try #require(features[name], "feature '\(name)' in \(record)") {
+                case .string(let text): .text([text])
+                case let value: .numeric([try #require(value.number, "\(name): \(value)")])
+                }
+            })
+        let direct = try model.predict(frame)[0]
+        let (answer, reply) = try Self.askServedAPI(
+            sandbox, path: "/invokeSagemakerAPI",
+            body: #"{"user_id": "\#(repeated)", "sagemaker_endpoint": "credit-risk"}"#)
+        #expect(answer == 200 && reply == #"{"result":"\#(direct)"}"#, "\(reply); the model says \(direct)")
+    }
+
+    /// Starts `sluice serve` in the sandbox, creates a key, POSTs `body` to `path` with it and stops the server by
+    /// its pid; returns the answer's status and body.
+    static func askServedAPI(_ sandbox: Sandbox, path: String, body: String) throws -> (Int, String) {
+        let (created, printed) = try sandbox.run(["keys", "create", "--name", "risk"])
+        let key = try #require(
+            printed.split(separator: "\n").first { $0.hasPrefix("sk_") }, "exit \(created): \(printed)")
+        let log = "\(sandbox.folder)/serve.log"
+        let server = sandbox.process(["serve", "--port", "0"], output: log)
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        var port: Int?
+        for _ in 0..<600 where port == nil && server.isRunning {
+            usleep(50_000)
+            let text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+            port = text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.output.1) }
+        }
+        let serveLog = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+        let bound = try #require(port, "no port printed: \(serveLog)")
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(bound)\(path)")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(String(key), forHTTPHeaderField: "x-api-key")
+        let answered = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (Int, String) = (0, "no answer")
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            result = (
+                (response as? HTTPURLResponse)?.statusCode ?? 0,
+                data.map { String(decoding: $0, as: UTF8.self) } ?? "\(String(describing: error))"
+            )
+            answered.signal()
+        }.resume()
+        answered.wait()
+        return result
     }
 }

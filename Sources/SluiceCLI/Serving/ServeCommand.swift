@@ -81,6 +81,10 @@ struct ServeCommand: AsyncParsableCommand {
                 ]
                 if let name = endpoints.defaultEndpoint {
                     lines.append("  /production/stream, /production/batch and /invocations answer for endpoint \(name)")
+                } else if Set(endpoints.all().map(\.endpoint)).count > 1 {
+                    lines.append(
+                        "  /production/stream, /invocations, …: several endpoints, so name one in the path "
+                            + "(/endpoints/NAME/STAGE/stream) or start with --default-endpoint NAME")
                 }
                 for deployment in (try? store.currentDeployments()) ?? [] {
                     lines.append(

@@ -111,13 +111,41 @@ public final class EndpointTable: Sendable {
         var endpoint: String
         var stage: StageName
     }
-    private let stages = Mutex<[Key: LiveStage]>([:])
-    private let defaultName: Mutex<String?> = Mutex(nil)
+    private struct State {
+        var stages: [Key: LiveStage] = [:]
+        /// Set by `sluice serve --default-endpoint` (or `sluice demo`).
+        var chosenDefault: String?
+        /// The one endpoint deployed, when there is exactly one.
+        var soleEndpoint: String?
 
-    /// The endpoint answering the unqualified `/stream`, `/production/stream`, … (the first deployed, unless set).
+        mutating func noteEndpoints() {
+            let names = Set(stages.keys.map(\.endpoint))
+            soleEndpoint = names.count == 1 ? names.first : nil
+        }
+    }
+    private let state = Mutex(State())
+
+    /// The endpoint answering the unqualified `/stream`, `/production/stream`, …: the one chosen, else the only one
+    /// deployed. With several endpoints and none chosen it is nil, and those routes refuse to guess.
     public var defaultEndpoint: String? {
-        get { defaultName.withLock { $0 } }
-        set { defaultName.withLock { $0 = newValue } }
+        get { state.withLock { $0.chosenDefault ?? $0.soleEndpoint } }
+        set { state.withLock { $0.chosenDefault = newValue } }
+    }
+
+    /// Why the unqualified route `path` has no endpoint: the candidates, and how to name one.
+    public func ambiguity(path: String, stage: StageName) -> ServingError {
+        let names = state.withLock { Set($0.stages.keys.map(\.endpoint)) }.sorted()
+        guard let first = names.first else {
+            return ServingError(
+                .unknownEndpoint, "No endpoint is deployed yet; deploy one with `sluice endpoints deploy`.")
+        }
+        let route = path.split(separator: "?").first.map(String.init) ?? path
+        let action = route.split(separator: "/").last.map(String.init) ?? "invocations"
+        return ServingError(
+            .unknownEndpoint,
+            "\(route) names no endpoint and \(names.count) are deployed (\(names.joined(separator: ", "))): name one, "
+                + "e.g. /endpoints/\(first)/\(stage)/\(action), or start the server with "
+                + "`sluice serve --default-endpoint \(first)`.")
     }
 
     /// Creates an empty table.
@@ -127,33 +155,39 @@ public final class EndpointTable: Sendable {
     @discardableResult
     public func deploy(endpoint: String, stage: StageName, _ deployment: StageDeployment) -> LiveStage {
         let live = LiveStage(endpoint: endpoint, stage: stage, deployment: deployment)
-        stages.withLock { $0[Key(endpoint: endpoint, stage: stage)] = live }
-        defaultName.withLock { if $0 == nil { $0 = endpoint } }
+        state.withLock {
+            $0.stages[Key(endpoint: endpoint, stage: stage)] = live
+            $0.noteEndpoints()
+        }
         return live
     }
 
     /// Removes a stage; returns whether it existed.
     @discardableResult
     public func remove(endpoint: String, stage: StageName) -> Bool {
-        stages.withLock { $0.removeValue(forKey: Key(endpoint: endpoint, stage: stage)) != nil }
+        state.withLock {
+            let removed = $0.stages.removeValue(forKey: Key(endpoint: endpoint, stage: stage)) != nil
+            $0.noteEndpoints()
+            return removed
+        }
     }
 
     /// The live snapshot of a stage, or a `ResourceNotFound` error naming the endpoints that exist.
     public func stage(endpoint: String, stage: StageName) throws(ServingError) -> LiveStage {
-        if let live = stages.withLock({ $0[Key(endpoint: endpoint, stage: stage)] }) { return live }
-        let known = stages.withLock { $0.keys.map { "\($0.endpoint)/\($0.stage)" } }.sorted()
+        if let live = state.withLock({ $0.stages[Key(endpoint: endpoint, stage: stage)] }) { return live }
+        let known = state.withLock { $0.stages.keys.map { "\($0.endpoint)/\($0.stage)" } }.sorted()
         let list = known.isEmpty ? "none is deployed yet" : "deployed: " + known.joined(separator: ", ")
         throw ServingError(.unknownEndpoint, "No endpoint '\(endpoint)' with stage '\(stage)' (\(list)).")
     }
 
     /// Whether `stage` of `endpoint` is deployed.
     public func contains(endpoint: String, stage: StageName) -> Bool {
-        stages.withLock { $0[Key(endpoint: endpoint, stage: stage)] != nil }
+        state.withLock { $0.stages[Key(endpoint: endpoint, stage: stage)] != nil }
     }
 
     /// Every live stage, sorted by endpoint then stage.
     public func all() -> [LiveStage] {
-        stages.withLock { Array($0.values) }.sorted {
+        state.withLock { Array($0.stages.values) }.sorted {
             ($0.endpoint, $0.stage.rawValue) < ($1.endpoint, $1.stage.rawValue)
         }
     }
