@@ -87,12 +87,7 @@ public struct SluiceServer: Sendable {
     public func makeApplication(
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = Router(context: BasicRequestContext.self)
-        addRoutes(to: router)
-        addLookupRoutes(to: router)
-        for group in routes { group.addRoutes(to: router) }
-        // Added last, so it sees only the requests no route claimed.
-        router.add(middleware: ConfiguredLookupMiddleware(server: self))
+        let router = makeRouter()
         var services = services
         if let capture = service.capture { services.append(CaptureService(writer: capture)) }
         return Application(
@@ -110,6 +105,27 @@ public struct SluiceServer: Sendable {
         )
     }
 
+    /// The router with every route: serving's, the lookups, `/openapi.json`, and each group's.
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        addRoutes(to: router)
+        addLookupRoutes(to: router)
+        for group in routes { group.addRoutes(to: router) }
+        let described = router.routes
+        // Added last, so they see only the requests no route claimed.
+        router.add(middleware: ConfiguredLookupMiddleware(server: self))
+        router.add(middleware: UnknownRouteMiddleware(routes: described))
+        return router
+    }
+
+    /// Every route the server answers, as `METHOD /path/{parameter}`, to check `/openapi.json` against.
+    public var routeList: [String] {
+        makeRouter().routes.map { "\($0.method) \($0.path)" }
+    }
+
+    /// The OpenAPI document served at `/openapi.json`.
+    public var openAPIDocument: JSONValue { OpenAPIDocument.document(groups: routes) }
+
     /// Serves until SIGINT or SIGTERM.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await makeApplication(onServerRunning: onServerRunning).runService()
@@ -118,6 +134,11 @@ public struct SluiceServer: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/ping") { _, _ in HTTPResponse.Status.ok }
         router.get("/health") { _, _ in HTTPResponse.Status.ok }
+        let document = ByteBuffer(string: openAPIDocument.canonicalJSON)
+        router.get("/openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
+        }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,
