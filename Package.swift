@@ -54,11 +54,23 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The HTTP/1.1 client over SwiftNIO that the executors and the AWS clients share.
+        .target(
+            name: "SluiceHTTPClient",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Built-in steps, command, Lambda-style handler, HTTP and container executors.
         .target(
             name: "SluiceExecutors",
             dependencies: [
-                "SluiceCore", "SluiceML",
+                "SluiceCore", "SluiceML", "SluiceHTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -131,7 +143,7 @@ let package = Package(
         .target(
             name: "SluiceCloud",
             dependencies: [
-                "SluiceCore",
+                "SluiceCore", "SluiceHTTPClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -144,7 +156,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceCore", "SluiceSpec", "SluiceML", "SluiceExecutors", "SluiceStore", "SluiceEngine",
-                "SluiceServing", "SluiceServer", "SluiceMonitor", "SluiceCloud", "SluiceConsole",
+                "SluiceServing", "SluiceServer", "SluiceMonitor", "SluiceCloud", "SluiceConsole", "SluiceHTTPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -187,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "SluiceExecutorsTests",
             dependencies: [
-                "SluiceExecutors", "SluiceCore", "SluiceTesting",
+                "SluiceExecutors", "SluiceHTTPClient", "SluiceCore", "SluiceTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -205,6 +217,7 @@ let package = Package(
             dependencies: [
                 "SluiceCLI", "SluiceStore", "SluiceServing", "SluiceCore", "SluiceExecutors", "SluiceML",
                 "SluiceServer", "SluiceTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

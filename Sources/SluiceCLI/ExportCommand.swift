@@ -19,30 +19,24 @@ struct ExportCommand: ParsableCommand {
             abstract: "Write statemachine.asl.json, template.yaml, NOTES.md and (when needed) Sluice's image folder."
         )
 
-        @Argument(help: "The pipeline file.")
-        var pipeline: String
-
-        @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/stepfunctions).")
-        var output: String?
+        @OptionGroup var target: ExportTarget
 
         func run() throws {
-            let loaded = try loadForExport(pipeline)
-            let (export, diagnostics) = StepFunctionsExporter.export(loaded)
-            report(diagnostics)
-            guard let export else { throw ExitCode.failure }
-            let folder = output ?? "export/\(loaded.name)/stepfunctions"
-            var files: [(String, String)] = [
-                ("statemachine.asl.json", export.definition.prettyJSON),
-                ("template.yaml", export.template.yaml(keyOrder: templateKeyOrder)),
-                ("NOTES.md", notesText(loaded, export.notes, export.substitutions, caching: true)),
-            ]
-            if let dockerfile = export.dockerfile {
-                files.append(("image/Dockerfile", dockerfile))
-                for (name, module) in export.imageModules.sorted(by: { $0.key < $1.key }) {
-                    files.append(("image/modules/\(name)", module.prettyJSON))
+            try target.write(folder: "stepfunctions", { StepFunctionsExporter.export($0) }) {
+                loaded, export in
+                var files: [(String, String)] = [
+                    ("statemachine.asl.json", export.definition.prettyJSON),
+                    ("template.yaml", export.template.yaml(keyOrder: templateKeyOrder)),
+                    ("NOTES.md", notesText(loaded, export.notes, export.substitutions, caching: true)),
+                ]
+                if let dockerfile = export.dockerfile {
+                    files.append(("image/Dockerfile", dockerfile))
+                    for (name, module) in export.imageModules.sorted(by: { $0.key < $1.key }) {
+                        files.append(("image/modules/\(name)", module.prettyJSON))
+                    }
                 }
+                return files
             }
-            try write(files, to: folder)
         }
     }
 
@@ -52,24 +46,38 @@ struct ExportCommand: ParsableCommand {
             abstract: "Write pipeline.json (SageMaker Pipelines, Version 2020-12-01) and NOTES.md."
         )
 
-        @Argument(help: "The pipeline file.")
-        var pipeline: String
-
-        @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/sagemaker).")
-        var output: String?
+        @OptionGroup var target: ExportTarget
 
         func run() throws {
-            let loaded = try loadForExport(pipeline)
-            let (export, diagnostics) = SageMakerPipelineExporter.export(loaded)
-            report(diagnostics)
-            guard let export else { throw ExitCode.failure }
-            let folder = output ?? "export/\(loaded.name)/sagemaker"
-            try write(
+            try target.write(folder: "sagemaker", { SageMakerPipelineExporter.export($0) }) {
+                loaded, export in
                 [
                     ("pipeline.json", export.definition.prettyJSON),
                     ("NOTES.md", notesText(loaded, export.notes, export.substitutions, caching: false)),
-                ], to: folder)
+                ]
+            }
         }
+    }
+}
+
+/// What both export formats take: the pipeline file and the folder to write.
+struct ExportTarget: ParsableArguments {
+    @Argument(help: "The pipeline file.")
+    var pipeline: String
+
+    @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/<format>).")
+    var output: String?
+
+    /// Loads and exports the pipeline, reporting every diagnostic, and writes the export's files to `output`
+    /// (default: `export/<pipeline name>/<folder>`).
+    func write<Export>(
+        folder: String, _ export: (Pipeline) -> (Export?, [Diagnostic]), files: (Pipeline, Export) -> [(String, String)]
+    ) throws {
+        let loaded = try loadForExport(pipeline)
+        let (exported, diagnostics) = export(loaded)
+        report(diagnostics)
+        guard let exported else { throw ExitCode.failure }
+        try writeFiles(files(loaded, exported), to: output ?? "export/\(loaded.name)/\(folder)")
     }
 }
 
@@ -105,7 +113,7 @@ private func notesText(_ pipeline: Pipeline, _ notes: [String], _ substitutions:
     return text
 }
 
-private func write(_ files: [(String, String)], to folder: String) throws {
+private func writeFiles(_ files: [(String, String)], to folder: String) throws {
     for (name, content) in files {
         let path = "\(folder)/\(name)"
         try FileManager.default.createDirectory(

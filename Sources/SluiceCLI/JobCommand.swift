@@ -11,7 +11,9 @@ import SluiceStore
 struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job",
-        abstract: "Run one built-in module inside a SageMaker job (the entry point of Sluice's exported image)."
+        abstract: "Run one built-in module inside a SageMaker job (the entry point of Sluice's exported image).",
+        // Called by the exported image, not typed by users: kept out of `sluice --help`.
+        shouldDisplay: false
     )
 
     @Option(help: "The module spec as JSON (written by `sluice export` into the image).")

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import NIOPosix
 import SluiceExecutors
+import SluiceHTTPClient
 import SluiceTesting
 import Testing
 

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import SluiceCore
 import SluiceEngine
 import SluiceExecutors
+import SluiceHTTPClient
 import SluiceServer
 import SluiceServing
 import SluiceStore

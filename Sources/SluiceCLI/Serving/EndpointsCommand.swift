@@ -108,6 +108,16 @@ struct EndpointsCommand: ParsableCommand {
     struct Actor: ParsableArguments {
         @Option(help: "Why (kept in the history).") var reason: String = ""
         @Option(help: "Who (default: $USER, else your login name).") var by: String = ModelsCommand.currentUser
+
+        /// Makes one change to a stage in the store, as this actor, now, and prints the stage's new variant set.
+        func change(
+            _ apply: (_ store: SQLiteStore, _ by: String, _ reason: String, _ now: Double) throws -> DeploymentRecord
+        ) throws {
+            let record = try apply(try EngineContext.open().store, by, reason, Date().timeIntervalSince1970)
+            var line = "\(record.endpoint) (\(record.stage)) #\(record.id)"
+            if let restoredID = record.restoredID { line += " restores #\(restoredID)" }
+            print("\(line): \(record.variantSummary)")
+        }
     }
 
     struct List: ParsableCommand {
@@ -217,14 +227,15 @@ struct EndpointsCommand: ParsableCommand {
         @Flag(help: "Promote even if a version is not Approved.") var allowUnapproved = false
         @OptionGroup var actor: Actor
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
-            let store = try EngineContext.open().store
-            let record = try store.promote(
-                endpoint: endpoint, from: from, to: to, allowUnapproved: allowUnapproved, by: actor.by,
-                reason: actor.reason, now: Date().timeIntervalSince1970)
-            print("\(endpoint) (\(to)) #\(record.id): \(record.variantSummary)")
+        func run() throws {
+            try reportingErrors {
+                try actor.change { store, by, reason, now in
+                    try store.promote(
+                        endpoint: endpoint, from: from, to: to, allowUnapproved: allowUnapproved, by: by,
+                        reason: reason,
+                        now: now)
+                }
+            }
         }
     }
 
@@ -235,14 +246,12 @@ struct EndpointsCommand: ParsableCommand {
         @Option(help: "The stage.") var stage: String = "production"
         @OptionGroup var actor: Actor
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
-            let store = try EngineContext.open().store
-            let record = try store.rollback(
-                endpoint: endpoint, stage: stage, by: actor.by, reason: actor.reason,
-                now: Date().timeIntervalSince1970)
-            print("\(endpoint) (\(stage)) #\(record.id) restores #\(record.restoredID ?? 0): \(record.variantSummary)")
+        func run() throws {
+            try reportingErrors {
+                try actor.change { store, by, reason, now in
+                    try store.rollback(endpoint: endpoint, stage: stage, by: by, reason: reason, now: now)
+                }
+            }
         }
     }
 
@@ -266,11 +275,10 @@ struct EndpointsCommand: ParsableCommand {
                 parsed[parts[0]] = weight
             }
             guard !parsed.isEmpty else { throw CLIError("give at least one VARIANT=WEIGHT, e.g. AllTraffic=1") }
-            let store = try EngineContext.open().store
-            let record = try store.setTraffic(
-                endpoint: endpoint, stage: stage, weights: parsed, by: actor.by, reason: actor.reason,
-                now: Date().timeIntervalSince1970)
-            print("\(endpoint) (\(stage)) #\(record.id): \(record.variantSummary)")
+            try actor.change { store, by, reason, now in
+                try store.setTraffic(
+                    endpoint: endpoint, stage: stage, weights: parsed, by: by, reason: reason, now: now)
+            }
         }
     }
 
@@ -283,14 +291,13 @@ struct EndpointsCommand: ParsableCommand {
         @Option(help: "The stage.") var stage: String = "production"
         @OptionGroup var actor: Actor
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
-            let store = try EngineContext.open().store
-            let record = try store.removeVariant(
-                endpoint: endpoint, stage: stage, variant: variant, by: actor.by, reason: actor.reason,
-                now: Date().timeIntervalSince1970)
-            print("\(endpoint) (\(stage)) #\(record.id): \(record.variantSummary)")
+        func run() throws {
+            try reportingErrors {
+                try actor.change { store, by, reason, now in
+                    try store.removeVariant(
+                        endpoint: endpoint, stage: stage, variant: variant, by: by, reason: reason, now: now)
+                }
+            }
         }
     }
 

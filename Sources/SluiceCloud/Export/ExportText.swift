@@ -106,26 +106,6 @@ extension JSONValue {
         return text + "\n"
     }
 
-    /// The JSON text of a string, quoted and escaped.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case let control where control.value < 0x20:
-                result +=
-                    "\\u" + String(repeating: "0", count: 4 - String(control.value, radix: 16).count)
-                    + String(control.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
-
     /// A number as JSON text; a whole `Double` keeps `.0`.
     static func number(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return "\(Int(value)).0" }

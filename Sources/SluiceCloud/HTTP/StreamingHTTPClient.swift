@@ -1,12 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import SluiceHTTPClient
 
 /// An HTTP/1.1 exchange whose response body is handed over chunk by chunk, so objects of any size stream to disk.
 ///
@@ -63,74 +58,31 @@ struct StreamingHTTPClient: Sendable {
         _ endpoint: Endpoint, head: HTTPRequestHead, body: ByteBuffer?,
         onBody: (HTTPResponseHead, ByteBuffer) throws -> Void
     ) async throws(HTTPExchangeError) -> HTTPResponseHead {
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let channel: HTTP1Exchange.Channel
         do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.seconds(10))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: endpoint.host, port: endpoint.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                            wrappingChannelSynchronously: channel)
-                    }
-                }
+            channel = try await HTTP1Exchange.connect(
+                host: endpoint.host, port: endpoint.port, group: group, timeout: .seconds(10))
         } catch {
-            throw HTTPExchangeError(
-                kind: .unreachable, detail: "cannot connect to \(endpoint.url): \(Self.describe(error))")
+            var reason = HTTP1Exchange.describe(error)
+            if case ChannelError.connectTimeout = error { reason = "no answer within 10 s" }
+            throw HTTPExchangeError(kind: .unreachable, detail: "cannot connect to \(endpoint.url): \(reason)")
         }
         var head = head
         head.headers.replaceOrAdd(name: "Connection", value: "close")
-        let requestHead = head
+        let response: HTTPResponseHead?
         do {
-            return try await channel.executeThenClose { inbound, outbound in
-                // The body is written while the answer is read: a server may answer early (403) and close.
-                let writer = Task {
-                    try await outbound.write(.head(requestHead))
-                    if let body, body.readableBytes > 0 { try await outbound.write(.body(.byteBuffer(body))) }
-                    try await outbound.write(.end(nil))
-                }
-                defer { writer.cancel() }
-                var response: HTTPResponseHead?
-                for try await part in inbound {
-                    switch part {
-                    case .head(let received):
-                        if received.status.code >= 200 { response = received }
-                    case .body(let chunk):
-                        if let response { try onBody(response, chunk) }
-                    case .end:
-                        if let response { return response }
-                    }
-                }
-                try await writer.value
-                throw HTTPExchangeError(
-                    kind: .closed, detail: "\(endpoint.url) closed the connection before a complete response")
-            }
-        } catch let error as HTTPExchangeError {
-            throw error
+            response = try await HTTP1Exchange.exchange(on: channel, head: head, body: body, onBody: onBody)
         } catch let error as S3Error {
             throw HTTPExchangeError(kind: .consumer, detail: error.description, underlying: error)
         } catch {
             throw HTTPExchangeError(
-                kind: .closed, detail: "the exchange with \(endpoint.url) failed: \(Self.describe(error))")
+                kind: .closed, detail: "the exchange with \(endpoint.url) failed: \(HTTP1Exchange.describe(error))")
         }
-    }
-
-    /// A readable account of a connection error (the errno text, not a type dump).
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? NIOConnectionError {
-            if let first = error.connectionErrors.first { return describe(first.error) }
-            if let dns = error.dnsAAAAError ?? error.dnsAError { return "name resolution failed (\(dns))" }
+        guard let response else {
+            throw HTTPExchangeError(
+                kind: .closed, detail: "\(endpoint.url) closed the connection before a complete response")
         }
-        if let error = error as? IOError {
-            switch error.errnoCode {
-            case ECONNREFUSED: return "connection refused (is the server running, and is the port right?)"
-            case ECONNRESET: return "connection reset by peer"
-            default: return "\(error)"
-            }
-        }
-        if case ChannelError.connectTimeout = error { return "no answer within 10 s" }
-        return "\(error)"
+        return response
     }
 }
 

@@ -1,13 +1,13 @@
 /// A UTC calendar minute, computed without Foundation so schedules stay pure and exact.
 ///
 /// Days are counted from 1970-01-01 with Howard Hinnant's `days_from_civil` algorithm (proleptic Gregorian).
-struct CivilDay: Hashable, Comparable, Sendable {
+public struct CivilDay: Hashable, Comparable, Sendable {
     /// Days since 1970-01-01.
-    var ordinal: Int64
+    public var ordinal: Int64
 
-    init(ordinal: Int64) { self.ordinal = ordinal }
+    public init(ordinal: Int64) { self.ordinal = ordinal }
 
-    init(year: Int, month: Int, day: Int) {
+    public init(year: Int, month: Int, day: Int) {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -17,7 +17,8 @@ struct CivilDay: Hashable, Comparable, Sendable {
         ordinal = era * 146_097 + dayOfEra - 719_468
     }
 
-    var date: (year: Int, month: Int, day: Int) {
+    /// The day's year, month (1-12) and day of the month (1-31).
+    public var date: (year: Int, month: Int, day: Int) {
         let z = ordinal + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -44,7 +45,7 @@ struct CivilDay: Hashable, Comparable, Sendable {
         }
     }
 
-    static func < (lhs: CivilDay, rhs: CivilDay) -> Bool { lhs.ordinal < rhs.ordinal }
+    public static func < (lhs: CivilDay, rhs: CivilDay) -> Bool { lhs.ordinal < rhs.ordinal }
 }
 
 extension Int64 {

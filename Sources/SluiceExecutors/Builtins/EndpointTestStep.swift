@@ -1,5 +1,6 @@
 import Foundation
 public import SluiceCore
+public import SluiceHTTPClient
 import SluiceML
 
 /// `endpoint.test`: invokes an endpoint stage over HTTP with every row of a test CSV and fails on any non-2xx

@@ -1,5 +1,6 @@
 import Foundation
 public import SluiceCore
+public import SluiceHTTPClient
 
 /// Runs `http` modules: POSTs the resolved inputs as one JSON object and takes the JSON object answered as the
 /// step's outputs.

@@ -172,31 +172,13 @@ public struct UTCDate: Sendable, Equatable {
         hour = rest / 3600
         minute = rest % 3600 / 60
         second = rest % 60
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        day = doy - (153 * mp + 2) / 5 + 1
-        month = mp < 10 ? mp + 3 : mp - 9
-        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        (year, month, day) = CivilDay(ordinal: Int64(days)).date
     }
 
     /// Seconds from this instant to 00:00 UTC on the first of next month.
     var secondsUntilNextMonth: Double {
         let (y, m) = month == 12 ? (year + 1, 1) : (year, month + 1)
-        return Double(UTCDate.daysFromCivil(year: y, month: m, day: 1)) * 86_400 - secondsSince1970
-    }
-
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        return Double(CivilDay(year: y, month: m, day: 1).ordinal) * 86_400 - secondsSince1970
     }
 
     /// `yyyy-mm-ddThh:mm:ss.sssZ`.
@@ -222,20 +204,15 @@ public struct UTCDate: Sendable, Equatable {
                 divisor /= 10
             }
         }
-        digits(year, 4)
-        out.append(UInt8(ascii: "-"))
-        digits(month, 2)
-        out.append(UInt8(ascii: "-"))
-        digits(day, 2)
-        out.append(UInt8(ascii: "T"))
-        digits(hour, 2)
-        out.append(UInt8(ascii: ":"))
-        digits(minute, 2)
-        out.append(UInt8(ascii: ":"))
-        digits(second, 2)
-        out.append(UInt8(ascii: "."))
-        digits(millisecond, 3)
-        out.append(UInt8(ascii: "Z"))
+        let fields =
+            [
+                (year, 4, "-"), (month, 2, "-"), (day, 2, "T"), (hour, 2, ":"), (minute, 2, ":"), (second, 2, "."),
+                (millisecond, 3, "Z"),
+            ] as [(Int, Int, Unicode.Scalar)]
+        for (value, width, separator) in fields {
+            digits(value, width)
+            out.append(UInt8(ascii: separator))
+        }
     }
 }
 

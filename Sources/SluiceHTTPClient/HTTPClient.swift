@@ -4,12 +4,6 @@ import NIOHTTP1
 import NIOPosix
 public import SluiceCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// A small async HTTP/1.1 client over SwiftNIO: one connection per request, plain `http://` only.
 public struct HTTPClient: Sendable {
     /// One request to send.
@@ -91,28 +85,21 @@ public struct HTTPClient: Sendable {
         let failure = { (kind: HTTPClientError.Kind, detail: String) in
             HTTPClientError(kind: kind, method: request.method, url: request.url, detail: detail)
         }
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let channel: HTTP1Exchange.Channel
         do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(TimeAmount(timeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: target.host, port: target.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                            wrappingChannelSynchronously: channel)
-                    }
-                }
+            channel = try await HTTP1Exchange.connect(
+                host: target.host, port: target.port, group: group, timeout: TimeAmount(timeout))
         } catch {
             // Only NIO's connect timeout is a timeout: a refusal noticed late (a busy machine resuming this task
             // after the deadline) is still a refusal.
             if case ChannelError.connectTimeout = error {
                 throw failure(.timeout, "no connection to \(target.authority) within \(timeout)")
             }
-            throw failure(.connectionFailed, "cannot connect to \(target.authority): \(Self.describe(error))")
+            throw failure(
+                .connectionFailed, "cannot connect to \(target.authority): \(HTTP1Exchange.describe(error))")
         }
 
-        // The deadline closes the connection, which ends the read loop below.
+        // The deadline closes the connection, which ends the exchange below.
         let timedOut = NIOLockedValueBox(false)
         let underlying = channel.channel
         let timer = underlying.eventLoop.scheduleTask(deadline: deadline) {
@@ -120,6 +107,13 @@ public struct HTTPClient: Sendable {
             underlying.close(promise: nil)
         }
         defer { timer.cancel() }
+        // What ended the exchange early, when the connection did not: the deadline or the caller.
+        let interruption = { () -> HTTPClientError? in
+            if timedOut.withLockedValue({ $0 }) {
+                return failure(.timeout, "no complete response from \(target.authority) within \(timeout)")
+            }
+            return Task.isCancelled ? failure(.cancelled, "the request was cancelled") : nil
+        }
 
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: target.path)
         for field in request.headers { head.headers.add(name: field.name, value: field.value) }
@@ -131,84 +125,37 @@ public struct HTTPClient: Sendable {
 
         let limit = maximumResponseBytes
         let requestHead = head
-        let requestBody = request.body
-        let result: Result<Response, HTTPClientError>
+        let requestBody = request.body.isEmpty ? nil : ByteBuffer(bytes: request.body)
+        var body = ByteBuffer()
+        let responseHead: HTTPResponseHead?
         do {
-            result = try await withTaskCancellationHandler {
-                try await channel.executeThenClose { inbound, outbound in
-                    // The request is written while the answer is read: a server may answer (a 401, a 413) and close
-                    // its side before it has read the whole body, and then its answer is the outcome.
-                    let writer = Task {
-                        try await outbound.write(.head(requestHead))
-                        if !requestBody.isEmpty {
-                            try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: requestBody))))
-                        }
-                        try await outbound.write(.end(nil))
+            responseHead = try await withTaskCancellationHandler {
+                try await HTTP1Exchange.exchange(on: channel, head: requestHead, body: requestBody) { _, chunk in
+                    if body.readableBytes + chunk.readableBytes > limit {
+                        throw failure(.responseTooLarge, "the response exceeds \(limit) bytes")
                     }
-                    defer { writer.cancel() }
-                    var response: Response?
-                    var body = ByteBuffer()
-                    for try await part in inbound {
-                        switch part {
-                        case .head(let head):
-                            // 1xx interim answers precede the real one.
-                            if head.status.code < 200 { continue }
-                            response = Response(
-                                status: Int(head.status.code), reason: head.status.reasonPhrase,
-                                headers: head.headers.map { (name: $0.name, value: $0.value) }, body: [])
-                        case .body(var chunk):
-                            guard response != nil else { continue }
-                            if body.readableBytes + chunk.readableBytes > limit {
-                                return .failure(failure(.responseTooLarge, "the response exceeds \(limit) bytes"))
-                            }
-                            body.writeBuffer(&chunk)
-                        case .end:
-                            guard var complete = response else { continue }
-                            complete.body = body.readBytes(length: body.readableBytes) ?? []
-                            return .success(complete)
-                        }
-                    }
-                    // No answer: a failed write says better what went wrong than the closed connection does.
-                    try await writer.value
-                    return .failure(
-                        failure(
-                            .connectionClosed, "\(target.authority) closed the connection before a complete response"))
+                    body.writeImmutableBuffer(chunk)
                 }
             } onCancel: {
                 underlying.close(promise: nil)
             }
+        } catch let error as HTTPClientError {
+            throw error
         } catch {
-            if timedOut.withLockedValue({ $0 }) {
-                throw failure(.timeout, "no complete response from \(target.authority) within \(timeout)")
-            }
-            if Task.isCancelled { throw failure(.cancelled, "the request was cancelled") }
-            throw failure(.connectionClosed, "the exchange with \(target.authority) failed: \(Self.describe(error))")
+            if let interrupted = interruption() { throw interrupted }
+            throw failure(
+                .connectionClosed,
+                "the exchange with \(target.authority) failed: \(HTTP1Exchange.describe(error))")
         }
-        if case .failure(let error) = result, error.kind == .connectionClosed {
-            if timedOut.withLockedValue({ $0 }) {
-                throw failure(.timeout, "no complete response from \(target.authority) within \(timeout)")
-            }
-            if Task.isCancelled { throw failure(.cancelled, "the request was cancelled") }
+        guard let responseHead else {
+            if let interrupted = interruption() { throw interrupted }
+            throw failure(
+                .connectionClosed, "\(target.authority) closed the connection before a complete response")
         }
-        return try result.get()
-    }
-
-    /// A readable account of a NIO connection error (the errno text, not the type dump).
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? NIOConnectionError {
-            let reasons = error.connectionErrors.map { describe($0.error) }
-            if let first = reasons.first { return first }
-            if let dns = error.dnsAAAAError ?? error.dnsAError { return "name resolution failed (\(dns))" }
-        }
-        if let error = error as? IOError {
-            switch error.errnoCode {
-            case ECONNREFUSED: return "connection refused (is a server listening there?)"
-            case ECONNRESET: return "connection reset by peer"
-            case ETIMEDOUT: return "timed out"
-            default: return "\(error)"
-            }
-        }
-        return "\(error)"
+        return Response(
+            status: Int(responseHead.status.code), reason: responseHead.status.reasonPhrase,
+            headers: responseHead.headers.map { (name: $0.name, value: $0.value) },
+            body: body.readBytes(length: body.readableBytes) ?? [])
     }
 }
 
@@ -242,21 +189,22 @@ public struct HTTPClientError: SluiceError, Sendable, Equatable {
 }
 
 /// The parts of an `http://host[:port]/path` target.
-struct HTTPTarget: Equatable {
-    var host: String
-    var port: Int
-    var path: String
+public struct HTTPTarget: Equatable, Sendable {
+    public var host: String
+    public var port: Int
+    public var path: String
 
     /// `host:port` as written in a `Host` header and in messages.
-    var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
-    init(host: String, port: Int, path: String) {
+    public init(host: String, port: Int, path: String) {
         self.host = host
         self.port = port
         self.path = path
     }
 
-    init(parsing url: String) throws(HTTPClientError) {
+    /// Parses `url`, or names what is wrong with it.
+    public init(parsing url: String) throws(HTTPClientError) {
         func invalid(_ detail: String) -> HTTPClientError {
             HTTPClientError(kind: .invalidURL, method: "", url: url, detail: detail)
         }
