@@ -22,7 +22,9 @@ import Testing
     @Test func sluiceHelpListsUserCommandsOnly() throws {
         let listed = Self.listedCommands(SluiceCommand.helpMessage(columns: 120))
         #expect(listed.isSuperset(of: ["run", "serve", "endpoints", "models", "export", "monitor"]), "\(listed)")
-        let unlisted: Set<String> = ["job", "bench-train", "bench-engine", "serve-bench"]
+        let unlisted: Set<String> = [
+            "job", "bench-train", "bench-engine", "bench-drift", "serve-bench", "console-bench",
+        ]
         #expect(listed.isDisjoint(with: unlisted), "\(listed)")
         #expect(Self.listedCommands(SluiceBenchCommand.helpMessage(columns: 120)) == unlisted.subtracting(["job"]))
         // The unlisted entry point still parses.
