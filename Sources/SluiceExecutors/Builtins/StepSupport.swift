@@ -9,6 +9,17 @@ public let mlBuiltinSteps: [any BuiltinStep] = [
     TrainMLPStep(), EvaluateStep(), PredictBatchStep(), SageMakerXGBoostStep(),
 ]
 
+/// A built-in step that reads its inputs and options through `StepArguments`, as every ML step here does.
+protocol ArgumentStep: BuiltinStep {
+    func run(_ args: StepArguments) async throws -> [String: JSONValue]
+}
+
+extension ArgumentStep {
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        try await run(StepArguments(context))
+    }
+}
+
 /// Typed access to a step's inputs and options, failing with a message that names the field.
 struct StepArguments {
     let context: BuiltinStepContext
