@@ -12,7 +12,7 @@ struct DataValidateStep: ArgumentStep {
 
     func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let path = try args.dataFile("data")
-        let rules = args.context.value("columns")?.object ?? [:]
+        let rules = args.value("columns")?.object ?? [:]
         struct Violation: Encodable {
             var column: String
             var line: Int?
@@ -149,7 +149,7 @@ struct DataTransformStep: ArgumentStep {
 
     func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let train = try args.frame("train")
-        guard let specs = args.context.value("transforms")?.array else {
+        guard let specs = args.value("transforms")?.array else {
             throw args.failure("'transforms' must be a list of {kind, columns, strategy, fill}")
         }
         var fitted: [FittedTransform] = []
@@ -171,7 +171,7 @@ struct DataTransformStep: ArgumentStep {
             "transforms": .string(
                 try args.writeJSON(TransformFile(inputColumns: train.names, transforms: fitted), to: "transforms.json")),
         ]
-        for name in ["validation", "test", "data"] where args.context.value(name) != nil {
+        for name in ["validation", "test", "data"] where args.value(name) != nil {
             var frame = try args.frame(name)
             for transform in fitted { frame = try args.wrap { () throws(MLError) in try transform.apply(frame) } }
             outputs[name] = .string(try args.write(CSVWriter.text(frame, header: header), to: "\(name).csv"))

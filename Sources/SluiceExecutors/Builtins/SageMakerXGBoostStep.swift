@@ -18,7 +18,7 @@ struct SageMakerXGBoostStep: ArgumentStep {
 
     func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let hyperparameters = try Self.hyperparameters(args)
-        guard let trainInput = Self.trainChannels.first(where: { args.context.value($0).flatMap(\.string) != nil }) else {
+        guard let trainInput = Self.trainChannels.first(where: { args.value($0).flatMap(\.string) != nil }) else {
             throw args.failure(
                 "no training data: bind one of the inputs \(Self.trainChannels.map { "'\($0)'" }.joined(separator: ", "))"
             )
@@ -26,7 +26,7 @@ struct SageMakerXGBoostStep: ArgumentStep {
         let trainFolder = try args.requiredString(trainInput)
         let trainPath = try Self.channelFile(trainFolder, preferring: "train", input: trainInput, args)
         var validationPath: String?
-        if let input = Self.validationChannels.first(where: { args.context.value($0).flatMap(\.string) != nil }) {
+        if let input = Self.validationChannels.first(where: { args.value($0).flatMap(\.string) != nil }) {
             validationPath = try Self.channelFile(
                 try args.requiredString(input), preferring: "validation", input: input, args)
         } else if FileManager.default.fileExists(atPath: trainFolder + "/validation.csv") {
@@ -68,7 +68,7 @@ struct SageMakerXGBoostStep: ArgumentStep {
 
     /// `HyperParameters` as strings, each a name SageMaker's XGBoost accepts.
     static func hyperparameters(_ args: StepArguments) throws -> [String: String] {
-        guard let value = args.context.value("HyperParameters") ?? args.context.value("hyperparameters"), value != .null else {
+        guard let value = args.value("HyperParameters") ?? args.value("hyperparameters"), value != .null else {
             return [:]
         }
         guard let object = value.object else {

@@ -28,6 +28,9 @@ struct StepArguments {
 
     var step: String { context.stepName }
 
+    /// The input of this name, falling back to the option of the same name.
+    func value(_ name: String) -> JSONValue? { context.value(name) }
+
     func failure(_ message: String) -> StepFailure {
         StepFailure(ErrorName.taskFailed, cause: "step '\(step)': \(message)")
     }

@@ -75,7 +75,7 @@ struct TrainingData {
 }
 
 private func context(_ args: StepArguments, _ name: String) -> Bool {
-    if let value = args.context.value(name), value != .null { return true }
+    if let value = args.value(name), value != .null { return true }
     return false
 }
 
@@ -161,7 +161,7 @@ struct TrainGBDTStep: ArgumentStep {
         for (key, value) in args.context.options {
             options[key] = value.string ?? value.number.map(CSVWriter.formatCell)
         }
-        if let hyper = args.context.value("hyperparameters")?.object {
+        if let hyper = args.value("hyperparameters")?.object {
             for (key, value) in hyper { options[key] = value.string ?? value.number.map(CSVWriter.formatCell) }
         }
         if let objective = options["objective"], objective.hasPrefix("multi:") {
