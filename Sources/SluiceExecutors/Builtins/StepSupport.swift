@@ -9,7 +9,8 @@ public let mlBuiltinSteps: [any BuiltinStep] = [
     TrainMLPStep(), EvaluateStep(), PredictBatchStep(), SageMakerXGBoostStep(),
 ]
 
-/// A built-in step that reads its inputs and options through `StepArguments`, as every ML step here does.
+/// A built-in step that reads its inputs and options through `StepArguments` (all ML steps here but `train.mlp`,
+/// which builds its own with SageMaker's hyperparameters merged in).
 protocol ArgumentStep: BuiltinStep {
     func run(_ args: StepArguments) async throws -> [String: JSONValue]
 }
