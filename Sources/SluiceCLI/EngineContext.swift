@@ -4,6 +4,7 @@ import SluiceCloud
 import SluiceCore
 import SluiceEngine
 import SluiceExecutors
+import SluiceMonitor
 import SluiceStore
 import Synchronization
 
@@ -79,11 +80,20 @@ struct EngineContext {
         executionID: String, next: any ExecutionObserver, baseURL: @escaping @Sendable () -> String,
         report: @escaping @Sendable (String) -> Void
     ) -> ApprovalMailer {
+        ApprovalMailer(next: next, executionID: executionID, deliver: deliver, baseURL: baseURL, report: report)
+    }
+
+    /// Sends a message by SMTP when one is configured, else into the home's outbox.
+    var deliver: ApprovalMailer.Deliver {
         let delivery = Self.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath))
-        return ApprovalMailer(
-            next: next, executionID: executionID,
-            deliver: { try await delivery.deliver(to: $0, subject: $1, body: $2, id: $3) }, baseURL: baseURL,
-            report: report)
+        return { try await delivery.deliver(to: $0, subject: $1, body: $2, id: $3) }
+    }
+
+    /// The monitor over this home: captures under `capture/`, run reports under `monitoring/`.
+    var monitorRunner: MonitorRunner {
+        MonitorRunner(
+            store: store, artifacts: ArtifactStore(root: home.artifactsPath), captureRoot: home.path + "/capture",
+            reportsRoot: home.path + "/monitoring", newID: Self.newExecutionID, deliver: deliver)
     }
 
     /// This process as a lease owner.

@@ -4,6 +4,7 @@ import NIOCore
 import ServiceLifecycle
 import SluiceConsole
 import SluiceEngine
+import SluiceMonitor
 import SluiceServer
 import SluiceServing
 import SluiceStore
@@ -48,8 +49,11 @@ struct HostedServer: Sendable {
                 console,
             ],
             services: [
-                engine, HostedTriggers(context: context, engine: engine, sink: sink),
-                HostedMonitors(runner: MonitorRunner(home: home, store: context.store), report: sink),
+                engine,
+                TriggerService(
+                    store: context.store, registry: context.store, engine: context.engine,
+                    newID: EngineContext.newExecutionID, launch: { engine.host($0, pipeline: $1) }, report: sink),
+                MonitorScheduler(runner: context.monitorRunner, report: sink),
             ])
     }
 

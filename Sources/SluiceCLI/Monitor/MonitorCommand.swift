@@ -13,14 +13,6 @@ struct MonitorCommand: AsyncParsableCommand {
         abstract: "Baselines from training data; drift and constraint checks on captured traffic; alerts.",
         subcommands: [Baseline.self, Run.self, Schedule.self, List.self, Show.self])
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return encoder
-    }()
-
     struct Baseline: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write statistics.json and constraints.json for a model version from its training data.")
@@ -37,10 +29,8 @@ struct MonitorCommand: AsyncParsableCommand {
         private func execute() throws {
             let context = try EngineContext.open()
             let folder = "\(context.home.path)/monitoring/baselines/\(model.group)/\(model.version)"
-            let made = try MonitorBaselines(
-                store: context.store, artifacts: ArtifactStore(root: context.home.artifactsPath)
-            )
-            .makeBaseline(
+            let made = try MonitorBaselines(store: context.store, artifacts: ArtifactStore(root: context.home.artifactsPath))
+                .makeBaseline(
                 group: model.group, version: model.version, data: data,
                 features: features.isEmpty ? nil : features, folder: folder)
             print("\(model.group)/\(model.version): baseline of \(made.count) feature(s)")
@@ -64,19 +54,18 @@ struct MonitorCommand: AsyncParsableCommand {
 
         private func execute() async throws {
             let context = try EngineContext.open()
-            let runner = MonitorRunner(home: context.home, store: context.store)
+            let runner = context.monitorRunner
             let schedule = try runner.schedule(endpoint: endpoint, stage: stage)
-            let settings = try quality.settings() ?? schedule?.quality.flatMap(QualityOptions.decode)
+            let settings = try quality.settings() ?? schedule?.quality.flatMap(QualitySettings.init(stored:))
             let outcome = try runner.run(
                 endpoint: endpoint, stage: stage, now: Date().timeIntervalSince1970, quality: settings)
             let recipients = notify.isEmpty ? schedule?.notify ?? [] : notify
             if format == .json {
-                print(String(decoding: try MonitorCommand.encoder.encode(outcome.report.violations), as: UTF8.self))
+                print(String(decoding: try MonitoringJSON.encoder.encode(outcome.report.violations), as: UTF8.self))
             } else {
                 print(outcome.summary)
             }
-            if outcome.needsAlert && !recipients.isEmpty {
-                let destination = try await runner.alert(outcome, to: recipients)
+            if let destination = try await runner.alert(outcome, to: recipients) {
                 FileHandle.standardError.write(
                     Data("alert sent to \(recipients.joined(separator: ", ")): \(destination)\n".utf8))
             }
@@ -103,7 +92,7 @@ struct MonitorCommand: AsyncParsableCommand {
             let store = try EngineContext.open().store
             try store.setMonitorSchedule(
                 endpoint: endpoint, stage: stage, everySeconds: span.seconds, notify: notify,
-                quality: try settings.map { try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode($0)) },
+                quality: try settings?.stored,
                 now: Date().timeIntervalSince1970)
             let checks = settings.map { settings in
                 ", model quality (\(settings.problem.rawValue)"
@@ -208,11 +197,6 @@ struct QualityOptions: ParsableArguments {
             thresholds.append(parsed)
         }
         return QualitySettings(problem: type, thresholds: thresholds)
-    }
-
-    /// Settings kept with a schedule.
-    static func decode(_ value: JSONValue) -> QualitySettings? {
-        try? JSONDecoder().decode(QualitySettings.self, from: Data(value.canonicalJSON.utf8))
     }
 }
 

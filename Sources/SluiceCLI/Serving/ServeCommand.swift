@@ -81,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
                 ]
                 if let name = endpoints.defaultEndpoint {
                     lines.append("  /production/stream, /production/batch and /invocations answer for endpoint \(name)")
-                } else if Set(endpoints.all().map(\.endpoint)).count > 1 {
+                } else if endpoints.endpointNames.count > 1 {
                     lines.append(
                         "  /production/stream, /invocations, …: several endpoints, so name one in the path "
                             + "(/endpoints/NAME/STAGE/stream) or start with --default-endpoint NAME")
