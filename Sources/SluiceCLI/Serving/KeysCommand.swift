@@ -5,32 +5,20 @@ import SluiceServing
 import SluiceStore
 
 extension StoredAPIKey {
-    /// Requests counted against the quotas today and this month (UTC), from counts a server kept.
-    struct Used {
-        var today = 0
-        var thisMonth = 0
-
-        init(_ usage: KeyUsage?, now: Double) {
-            guard let usage else { return }
-            let (day, month) = KeyUsage.periods(at: now)
-            if usage.day == day { today = usage.dayCount }
-            if usage.month == month { thisMonth = usage.monthCount }
-        }
-    }
-
-    func json(used: Used) -> JSONValue {
+    /// The key's JSON with the requests counted against its quotas today and this month (`used`, as they stand now).
+    func json(used: KeyUsage?) -> JSONValue {
         guard case .object(var object) = json else { return json }
         if dailyQuota != nil || monthlyQuota != nil || rate != nil {
-            object["usedToday"] = .int(used.today)
-            object["usedThisMonth"] = .int(used.thisMonth)
+            object["usedToday"] = .int(used?.dayCount ?? 0)
+            object["usedThisMonth"] = .int(used?.monthCount ?? 0)
         }
         return .object(object)
     }
 
-    func usageSummary(_ used: Used) -> String {
+    func usageSummary(_ used: KeyUsage?) -> String {
         var parts: [String] = []
-        if let dailyQuota { parts.append("today \(used.today)/\(dailyQuota)") }
-        if let monthlyQuota { parts.append("this month \(used.thisMonth)/\(monthlyQuota)") }
+        if let dailyQuota { parts.append("today \(used?.dayCount ?? 0)/\(dailyQuota)") }
+        if let monthlyQuota { parts.append("this month \(used?.monthCount ?? 0)/\(monthlyQuota)") }
         return parts.isEmpty ? "" : "  used " + parts.joined(separator: ", ")
     }
 
@@ -111,7 +99,7 @@ struct KeysCommand: ParsableCommand {
             let keys = try store.apiKeys()
             let usage = Dictionary(uniqueKeysWithValues: try store.keyUsage().map { ($0.keyID, $0) })
             let now = Date().timeIntervalSince1970
-            let used = keys.map { StoredAPIKey.Used(usage[$0.id], now: now) }
+            let used = keys.map { usage[$0.id]?.current(at: now) }
             if output.json {
                 printJSON(.array(zip(keys, used).map { $0.json(used: $1) }))
                 return
