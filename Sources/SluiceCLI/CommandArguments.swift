@@ -32,8 +32,13 @@ struct OutputFormat: ParsableArguments {
 struct ExecutionArgument: ParsableArguments {
     @Argument(help: "The execution id (or a unique prefix).") var execution: String
 
-    /// The execution it names in the store.
-    func find(in context: EngineContext) throws -> ExecutionRecord { try context.findExecution(execution) }
+    /// Opens the home (running at most `maxParallel` task steps at once) and finds the execution named there.
+    func open(maxParallel: Int = EngineContext.defaultMaxParallel) throws -> (
+        context: EngineContext, record: ExecutionRecord
+    ) {
+        let context = try EngineContext.open(maxParallel: maxParallel)
+        return (context, try context.findExecution(execution))
+    }
 }
 
 /// An endpoint and one of its stages (production unless `--stage` says otherwise).

@@ -57,7 +57,7 @@ struct EngineContext {
     ///   - serveURL: where the server answers, for the URLs deploy steps report (default: `serveURL`).
     ///   - approvalBell: rung by decisions made in this process, so waiting approvals continue at once.
     static func open(
-        maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
+        maxParallel: Int = defaultMaxParallel, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
         groupCommit: Bool = true, serveURL: String = serveURL, approvalBell: ApprovalBell? = nil
     ) throws -> EngineContext {
         let store = try home.open(durability: try durability ?? SluiceHome.durability())
@@ -95,6 +95,9 @@ struct EngineContext {
             store: store, artifacts: ArtifactStore(root: home.artifactsPath), captureRoot: home.path + "/capture",
             reportsRoot: home.path + "/monitoring", newID: Self.newExecutionID, deliver: deliver)
     }
+
+    /// Task steps run at once unless `--max-parallel` says otherwise.
+    static let defaultMaxParallel = 8
 
     /// This process as a lease owner.
     static let owner = LeaseOwner(id: UUID().uuidString, pid: Int(getpid()))

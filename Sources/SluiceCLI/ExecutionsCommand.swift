@@ -80,8 +80,7 @@ struct ShowCommand: ReportingCommand {
     @OptionGroup var output: OutputFormat
 
     func execute() throws {
-        let context = try EngineContext.open()
-        let record = try execution.find(in: context)
+        let (context, record) = try execution.open()
         let steps = try context.store.steps(executionID: record.id)
         let attempts = Dictionary(grouping: try context.store.attempts(executionID: record.id), by: \.step)
         if output.json {
@@ -176,8 +175,7 @@ struct LogsCommand: AsyncReportingCommand {
     var follow = false
 
     func execute() async throws {
-        let context = try EngineContext.open()
-        let record = try execution.find(in: context)
+        let (context, record) = try execution.open()
         var after: Int64 = 0
         var printed: [String: UInt64] = [:]
         var lastFile: String?

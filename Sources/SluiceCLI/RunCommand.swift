@@ -53,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
 /// How `run` and `resume` drive an execution in this process; `run --detach` passes them on to the `resume` it
 /// starts.
 struct DriveOptions: ParsableArguments {
-    @Option(help: "Task steps run at once.") var maxParallel: Int = 8
+    @Option(help: "Task steps run at once.") var maxParallel: Int = EngineContext.defaultMaxParallel
     @Flag(help: "Say for each cached step why it hit or missed.") var explainCache = false
 
     /// The same options as command-line arguments.
@@ -141,8 +141,7 @@ struct ResumeCommand: AsyncReportingCommand {
     @OptionGroup var drive: DriveOptions
 
     func execute() async throws {
-        let context = try EngineContext.open(maxParallel: drive.maxParallel)
-        let record = try execution.find(in: context)
+        let (context, record) = try execution.open(maxParallel: drive.maxParallel)
         let pipeline = try context.storedPipeline(of: record)
         let display = LiveDisplay(explainCache: drive.explainCache)
         display.line("resuming execution \(record.id)  \(record.pipelineName)")
@@ -161,8 +160,7 @@ struct RetryCommand: AsyncReportingCommand {
     @Option(help: "Re-run this step and everything after it, even if they succeeded.") var from: String?
 
     func execute() async throws {
-        let context = try EngineContext.open()
-        let record = try execution.find(in: context)
+        let (context, record) = try execution.open()
         guard record.status == .failed || record.status == .cancelled || from != nil else {
             throw CLIError(
                 "execution \(record.id) is \(record.status.rawValue); only failed or cancelled ones retry")
@@ -197,8 +195,7 @@ struct CancelCommand: ReportingCommand {
     @OptionGroup var execution: ExecutionArgument
 
     func execute() throws {
-        let context = try EngineContext.open()
-        let record = try execution.find(in: context)
+        let (context, record) = try execution.open()
         guard
             let status = try context.store.requestCancel(executionID: record.id, now: Date().timeIntervalSince1970)
         else { throw CLIError("no execution '\(record.id)'") }
