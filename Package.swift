@@ -136,8 +136,15 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        // Baselines, drift statistics, constraint violations, model quality. Pure numerics, no I/O.
-        .target(name: "SluiceMonitor", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
+        // Baselines, drift statistics, constraint violations, model quality (pure numerics); and the monitoring run
+        // and its schedules over Core's store protocols (capture files in, Model Monitor's files out).
+        .target(
+            name: "SluiceMonitor",
+            dependencies: [
+                "SluiceCore", "SluiceML", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
         // AWS: SigV4, the standard configuration, the S3 client and the embedded S3 folder store; Step Functions
         // (ASL + CloudFormation) and SageMaker Pipelines export; the service calls behind `sluice aws`.
         .target(
