@@ -124,6 +124,8 @@ def approval(check, execution, step):
     if not all("st-succeeded" in c for c in colours.values()):
         check.fail(f"not every step turned green: {colours}")
     same_page(check, "the decision")
+    if driver.find_element(By.CSS_SELECTOR, ".actions").is_displayed():
+        check.fail("the finished execution still offers the running execution's actions")
     check.see("execution-green", "succeeded")
     print("ok the graph turned green without a reload: " + ", ".join(sorted(colours)))
 

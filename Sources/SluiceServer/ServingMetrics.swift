@@ -114,12 +114,4 @@ public struct TrafficTotals: Sendable, Hashable {
     public var errors: Int
     /// The sum of the requests' latencies.
     public var seconds: Double
-
-    public init(endpoint: String, variant: String, requests: Int, errors: Int, seconds: Double) {
-        self.endpoint = endpoint
-        self.variant = variant
-        self.requests = requests
-        self.errors = errors
-        self.seconds = seconds
-    }
 }

@@ -3,6 +3,7 @@ enum ConsoleAssets {
     static let stylesheet = """
         :root{--ok:#2a7d2a;--bad:#b03030;--run:#1f5fbf;--wait:#b07800;--mute:#777;--line:#ddd}
         *{box-sizing:border-box}
+        [hidden]{display:none!important}
         body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
         header.top{display:flex;gap:2em;align-items:center;background:#1d2733;color:#fff;padding:.6em 1.5em}
         header.top a{color:#dfe7f1;text-decoration:none}
