@@ -145,9 +145,13 @@ def live(check, execution, go, endpoint):
     driver.execute_script("window.sluiceMarker = 'same page';")
     open(go, "w").close()
     wait.until(lambda d: "second line" in d.find_element(By.CSS_SELECTOR, log).text)
-    same_page(check, "the new log line")
+    attempt = 'tr[data-attempt="Speak/1"] '
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, attempt + '[data-field="status"]').text == "succeeded")
+    if not driver.find_element(By.CSS_SELECTOR, attempt + '[data-field="duration"]').text:
+        check.fail("the finished attempt shows no duration")
+    same_page(check, "the new log line and the attempt's end")
     check.see("execution-log-grew", "first line", "second line")
-    print("ok the running step's new log line appeared without a reload")
+    print("ok the running step's new log line and its attempt's end appeared without a reload")
 
     check.open("/console/endpoints", "endpoints-before-traffic", "Traffic", endpoint)
     driver.execute_script("window.sluiceMarker = 'same page';")

@@ -10,7 +10,8 @@ import Testing
 /// What the console's pages follow live, read from their server-sent event streams as a browser would.
 @Suite struct ConsoleLiveTests {
     /// A running step's log reaches the open execution's stream as it grows: the first event carries the tail so far
-    /// (replacing what the page showed), a later one only the new line; the page, loaded anew, shows both.
+    /// (replacing what the page showed), a later one only the new line; the attempt goes from running to succeeded
+    /// with its duration; the page, loaded anew, shows both lines.
     @Test func executionStreamCarriesLogLinesAsTheyGrow() async throws {
         let scratch = try Scratch()
         let go = scratch.folder + "/go"
@@ -20,9 +21,14 @@ import Testing
             let id = try await submit("talk.yaml", at: base)
             let stream = try EventStream(base, "/console/executions/\(id)/events")
             var first: [String: Any] = [:]
+            var attempts: [[String: String]] = []
             while first.isEmpty {
-                first = Self.logs(try await stream.next("state")).first { ($0["text"] as? String ?? "") != "" } ?? [:]
+                let state = try await stream.next("state")
+                attempts = Self.field("attempts", of: state) ?? attempts
+                first = Self.logs(state).first { ($0["text"] as? String ?? "") != "" } ?? [:]
             }
+            #expect(attempts.map { "\($0["key"] ?? "") \($0["status"] ?? "")" } == ["Speak/1 running"], "\(attempts)")
+            #expect(attempts.first?["duration"] == nil, "a running attempt's duration is not streamed")
             #expect(first["key"] as? String == "Speak/1/stdout.log" && first["replace"] as? Bool == true, "\(first)")
             #expect(first["text"] as? String == "first line\n", "\(first)")
 
@@ -32,10 +38,10 @@ import Testing
             while !finished {
                 let state = try await stream.next("state")
                 later += Self.logs(state)
-                finished =
-                    (try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any])?["finished"]
-                    as? Bool == true
+                attempts = Self.field("attempts", of: state) ?? attempts
+                finished = (Self.field("finished", of: state) as Bool?) == true
             }
+            #expect(attempts.first?["status"] == "succeeded" && attempts.first?["duration"]?.isEmpty == false)
             let stdout = later.filter { $0["key"] as? String == "Speak/1/stdout.log" }
             #expect(stdout.map { $0["text"] as? String } == ["second line\n"], "only the new line: \(later)")
             #expect(stdout.allSatisfy { $0["replace"] as? Bool == false })
@@ -86,9 +92,11 @@ import Testing
     }
 
     /// The `logs` of a `state` event.
-    static func logs(_ state: String) -> [[String: Any]] {
-        ((try? JSONSerialization.jsonObject(with: Data(state.utf8))) as? [String: Any])?["logs"] as? [[String: Any]]
-            ?? []
+    static func logs(_ state: String) -> [[String: Any]] { field("logs", of: state) ?? [] }
+
+    /// Field `name` of an event's JSON data.
+    static func field<Value>(_ name: String, of data: String) -> Value? {
+        ((try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any])?[name] as? Value
     }
 
     /// The row `key` of a `traffic` event.

@@ -57,8 +57,8 @@ enum ConsoleAssets {
 
         """
 
-    /// Follows an open execution page over server-sent events (colours the graph's nodes, updates the step table and
-    /// the status, appends new events and log text) and an open endpoints page (its traffic table). Without
+    /// Follows an open execution page over server-sent events (colours the graph's nodes, updates the step and
+    /// attempt tables and the status, appends new events and log text) and an open endpoints page (its traffic table). Without
     /// JavaScript each page is complete as served.
     static let script = """
         "use strict";
@@ -92,6 +92,34 @@ enum ConsoleAssets {
           pre.textContent = text.length > 65536 ? text.slice(-65536) : text;
           pre.scrollTop = pre.scrollHeight;
         }
+        function cell(row, text, field) {
+          var td = document.createElement("td");
+          if (field) td.setAttribute("data-field", field);
+          td.textContent = text;
+          row.appendChild(td);
+          return td;
+        }
+        function showAttempt(attempt) {
+          var row = null;
+          each("tr[data-attempt]", "data-attempt", attempt.key, function (found) { row = found; });
+          var table = document.getElementById("attempts");
+          if (!row && table) {
+            row = document.createElement("tr");
+            row.setAttribute("data-attempt", attempt.key);
+            cell(row, attempt.step); cell(row, attempt.number);
+            var status = document.createElement("span");
+            status.className = "status";
+            status.setAttribute("data-field", "status");
+            cell(row, "").appendChild(status);
+            cell(row, attempt.started); cell(row, "", "duration"); cell(row, "", "error");
+            table.tBodies[0].appendChild(row);
+          }
+          if (!row) return;
+          var badge = row.querySelector('[data-field="status"]');
+          badge.textContent = attempt.status; recolour(badge, attempt.status);
+          row.querySelector('[data-field="error"]').textContent = attempt.error;
+          if (attempt.duration) row.querySelector('[data-field="duration"]').textContent = attempt.duration;
+        }
         function followExecution(graph) {
           var source = new EventSource(graph.getAttribute("data-live"));
           source.addEventListener("state", function (message) {
@@ -116,6 +144,7 @@ enum ConsoleAssets {
               item.append(time, " ", subject, " " + event.kind + " ", event.message);
               if (list) list.appendChild(item);
             });
+            (state.attempts || []).forEach(showAttempt);
             (state.logs || []).forEach(showLog);
             if (state.finished) {
               source.close();

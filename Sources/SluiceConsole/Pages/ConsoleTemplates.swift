@@ -115,11 +115,12 @@ enum ConsoleTemplates {
         {{/steps}}
         </tbody></table>
         <h2>Attempts</h2>
-        <table class="list attempts">
+        <table class="list attempts" id="attempts">
         <thead><tr><th>Step</th><th>#</th><th>Status</th><th>Started</th><th>Duration</th><th>Error</th></tr></thead>
         <tbody>
-        {{#attempts}}<tr><td>{{step}}</td><td>{{number}}</td><td><span class="status st-{{status}}">{{status}}</span></td>\
-        <td>{{started}}</td><td>{{duration}}</td><td>{{error}}</td></tr>
+        {{#attempts}}<tr data-attempt="{{key}}"><td>{{step}}</td><td>{{number}}</td>\
+        <td><span class="status st-{{status}}" data-field="status">{{status}}</span></td>\
+        <td>{{started}}</td><td data-field="duration">{{duration}}</td><td data-field="error">{{error}}</td></tr>
         {{/attempts}}
         </tbody></table>
         <h2>Events</h2>

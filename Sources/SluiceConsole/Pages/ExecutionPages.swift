@@ -92,12 +92,9 @@ extension ConsoleRoutes {
                 return row
             },
             "attempts": attempts.map { attempt -> [String: Any] in
-                [
-                    "step": attempt.step, "number": attempt.number, "status": attempt.status.rawValue,
-                    "started": Self.time(attempt.startedAt),
-                    "duration": Self.duration(from: attempt.startedAt, to: attempt.finishedAt, now: now),
-                    "error": attempt.error?.description ?? "",
-                ]
+                var row: [String: Any] = Self.attempt(attempt)
+                row["duration"] = Self.duration(from: attempt.startedAt, to: attempt.finishedAt, now: now)
+                return row
             },
             "events": events.map(Self.event),
             "parameters": record.parameters.keys.sorted().map {
@@ -219,6 +216,19 @@ extension ConsoleRoutes {
     }
 
     // MARK: Formatting
+
+    /// An attempt's row; the duration only once it finished (the page shows a running one's as of loading).
+    static func attempt(_ attempt: AttemptRecord) -> [String: String] {
+        var row = [
+            "key": "\(attempt.step)/\(attempt.number)", "step": attempt.step, "number": String(attempt.number),
+            "status": attempt.status.rawValue, "started": time(attempt.startedAt),
+            "error": attempt.error?.description ?? "",
+        ]
+        if let finished = attempt.finishedAt {
+            row["duration"] = duration(from: attempt.startedAt, to: finished, now: finished)
+        }
+        return row
+    }
 
     static func log(_ chunk: AttemptLogs.Chunk) -> [String: Any] {
         [

@@ -9,8 +9,8 @@ import SluiceStore
 
 /// `GET /console/executions/{id}/events?after=N`: server-sent events that follow an execution.
 ///
-/// Each `state` event carries the execution's status, every step's status and label, the events recorded after the
-/// last one sent, and what the attempts' logs gained (the first event carries each log's tail, replacing what the
+/// Each `state` event carries the execution's status, every step's status and label, every attempt (without its
+/// running duration), the events recorded after the last one sent, and what the attempts' logs gained (the first event carries each log's tail, replacing what the
 /// page showed). The store and the logs are read every `streamInterval` (the store is the one truth, whichever
 /// process drives the execution); an event is sent only when something changed, and the stream ends once the execution
 /// has finished.
@@ -52,14 +52,16 @@ extension ConsoleRoutes {
     }
 
     /// What the page shows of an execution's state, to tell whether it changed.
-    static func snapshot(_ record: ExecutionRecord, _ steps: [StepRecord]) -> String {
-        ([record.status.rawValue] + steps.map { "\($0.name)\u{1}\($0.status.rawValue)\u{1}\(label($0))" })
+    static func snapshot(_ record: ExecutionRecord, _ steps: [StepRecord], _ attempts: [AttemptRecord]) -> String {
+        ([record.status.rawValue] + steps.map { "\($0.name)\u{1}\($0.status.rawValue)\u{1}\(label($0))" }
+            + attempts.map { "\($0.step)\u{1}\($0.number)\u{1}\($0.status.rawValue)" })
             .joined(separator: "\u{2}")
     }
 
     /// One `state` event.
     static func stateEvent(
-        _ record: ExecutionRecord, _ steps: [StepRecord], _ events: [ExecutionEvent], _ logs: [AttemptLogs.Chunk]
+        _ record: ExecutionRecord, _ steps: [StepRecord], _ attempts: [AttemptRecord], _ events: [ExecutionEvent],
+        _ logs: [AttemptLogs.Chunk]
     ) -> String {
         let state: JSONValue = .object([
             "status": .string(record.status.rawValue),
@@ -70,6 +72,7 @@ extension ConsoleRoutes {
                         "name": .string($0.name), "status": .string($0.status.rawValue), "label": .string(label($0)),
                     ])
                 }),
+            "attempts": .array(attempts.map { .object(Self.attempt($0).mapValues(JSONValue.string)) }),
             "events": .array(
                 events.map { event in
                     .object(
@@ -108,13 +111,14 @@ struct ExecutionFollower: StreamFollower {
         guard let record = try routes.store.execution(id: id) else { return ("event: missing\ndata: {}\n\n", true) }
         let steps = try routes.shownSteps(executionID: id)
         let events = try routes.store.events(executionID: id, after: sequence)
-        let chunks = logs.read(try routes.store.attempts(executionID: id))
-        let snapshot = ConsoleRoutes.snapshot(record, steps)
+        let attempts = try routes.store.attempts(executionID: id)
+        let chunks = logs.read(attempts)
+        let snapshot = ConsoleRoutes.snapshot(record, steps, attempts)
         guard snapshot != lastSnapshot || !events.isEmpty || !chunks.isEmpty else {
             return (nil, record.status.isFinished)
         }
         lastSnapshot = snapshot
         sequence = events.last?.sequence ?? sequence
-        return (ConsoleRoutes.stateEvent(record, steps, events, chunks), record.status.isFinished)
+        return (ConsoleRoutes.stateEvent(record, steps, attempts, events, chunks), record.status.isFinished)
     }
 }
