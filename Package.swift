@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "SluiceConsole",
             dependencies: [
-                "SluiceCore", "SluiceStore", "SluiceEngine", "SluiceServer",
+                "SluiceCore", "SluiceStore", "SluiceEngine", "SluiceServing", "SluiceServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -255,7 +255,7 @@ let package = Package(
             name: "SluiceHostTests",
             dependencies: [
                 "SluiceCLI", "SluiceServer", "SluiceServing", "SluiceStore", "SluiceEngine", "SluiceCore",
-                "SluiceTesting", "SluiceConsole",
+                "SluiceTesting", "SluiceConsole", "SluiceML",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming

@@ -36,10 +36,11 @@ struct HostedServer: Sendable {
         let keyring = APIKeyring()
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(configuration.host)
         let desk = StoreApprovalDesk(store: context.store, bell: bell, clock: context.engine.clock)
+        let metrics = ServingMetrics()
         let console = ConsoleRoutes(
-            store: context.store, engine: engine, desk: desk, clock: context.engine.clock,
+            store: context.store, engine: engine, desk: desk, clock: context.engine.clock, metrics: metrics,
             configuration: .init(loopbackOnly: loopback, executionsPath: home.executionsPath),
-            authenticate: { key in (try? keyring.authenticate(key))?.name })
+            keyring: keyring)
         self.runtime = try ServeRuntime(
             home: home, store: context.store, configuration: configuration, logger: logger, keyring: keyring,
             routes: [
@@ -53,7 +54,7 @@ struct HostedServer: Sendable {
                     store: context.store, registry: context.store, engine: context.engine,
                     newID: EngineContext.newExecutionID, launch: { engine.host($0, pipeline: $1) }, report: sink),
                 MonitorScheduler(runner: context.monitorRunner, report: sink),
-            ])
+            ], metrics: metrics)
     }
 
     /// Serves until SIGINT/SIGTERM, or until a `companion` service returns (it then shuts the group down
