@@ -22,6 +22,11 @@ import Testing
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, console in
             let (id, _) = try await submitGate(at: base, console: console, parameters: #"{"Version": "7"}"#)
             let browser = Browser(base: base)
+            // The console's address, and the server's root, lead to the executions list.
+            for path in ["/", "/console/"] {
+                let root = try await browser.get(path)
+                #expect(root.status == 303 && root.headers["location"] == "/console/executions", "\(path)")
+            }
 
             let list = try await browser.get("/console/executions")
             #expect(list.status == 200 && list.body.contains(id) && list.body.contains("Gate"))
