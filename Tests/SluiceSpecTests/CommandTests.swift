@@ -37,6 +37,27 @@ import Testing
         #expect(broken.output.hasSuffix("validated 1 file: 1 error, 0 warnings\n"))
     }
 
+    /// A folder is read recursively for `.yaml`, `.yml` and `.json` files, skipping hidden folders and `data`.
+    @Test func validateReadsAFolderSkippingHiddenAndDataFolders() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the sluice binary first")
+        let folder = NSTemporaryDirectory() + "sluice-folder-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let files = [
+            "echo.yml": "name: Echo\nimplementation: {builtin: echo}\ninputs: []\noutputs: []\n",
+            "sub/noop.json": #"{"name": "Noop", "implementation": {"builtin": "noop"}, "inputs": [], "outputs": []}"#,
+            ".hidden/broken.yaml": "name: [\n", "data/broken.yaml": "name: [\n", "notes.txt": "not a spec\n",
+        ]
+        for (name, text) in files {
+            let path = folder + "/" + name
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        let result = try run(["validate", folder])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output == "validated 2 files: 0 errors, 0 warnings\n", "\(result.output)")
+    }
+
     @Test func graphAndSchemaPrintTheirFormats() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the sluice binary first")
         let dot = try run(["graph", "examples/w2-abalone/pipeline.yaml", "--format", "dot"])
