@@ -514,6 +514,37 @@ struct Sandbox {
         #expect(AdoptionTests.liveMembers(of: group).isEmpty, "the step's process group \(group) outlived the cancel")
     }
 
+    /// `sluice cancel` removes a queued execution: the `sluice run` waiting for its slot says so and ends.
+    @Test func cancelRemovesAQueuedExecution() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "gate.yaml",
+            "name: Gate\nmax_concurrent_executions: 1\nsteps:\n  - {name: Hold, type: Approval, message: go?}\n")
+        let first = sandbox.process(["run", "gate.yaml"], output: "\(sandbox.folder)/first.log")
+        try first.run()
+        defer {
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+        }
+        for _ in 0..<1500 where !sandbox.read("first.log").contains("waiting for approval") { usleep(20_000) }
+        let second = sandbox.process(["run", "gate.yaml"], output: "\(sandbox.folder)/second.log")
+        try second.run()
+        defer {
+            if second.isRunning { kill(second.processIdentifier, SIGKILL) }
+            second.waitUntilExit()
+        }
+        for _ in 0..<1500 where !sandbox.read("second.log").contains("queued: 1 execution(s)") { usleep(20_000) }
+        let waiting = sandbox.read("second.log")
+        let id = try #require(waiting.firstMatch(of: /execution (\S+)  Gate/)?.output.1, "\(waiting)")
+        let (cancelled, output) = try sandbox.run(["cancel", String(id)])
+        #expect(cancelled == 0 && output.contains("cancelled \(id)"), "\(output)")
+        for _ in 0..<1500 where second.isRunning { usleep(20_000) }
+        #expect(!second.isRunning && second.terminationStatus != 0)
+        #expect(sandbox.read("second.log").contains("already cancelled"), "\(sandbox.read("second.log"))")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        #expect(try store.execution(id: String(id))?.status == .cancelled)
+    }
+
     /// `kill -9` in the middle of a Map, then `resume`: iterations committed before the kill do not run again.
     @Test func resumedMapSkipsCommittedIterations() throws {
         let sandbox = try Sandbox()

@@ -6,6 +6,7 @@ import SluiceTesting
 import Testing
 
 @testable import SluiceCLI
+@testable import SluiceConsole
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -224,6 +225,14 @@ import Testing
             #expect(try await browser.post("/console/sign-out", "csrf=\(csrf)").status == 303)
             #expect(try await browser.get("/console/approvals").status == 303)
         }
+    }
+
+    /// A sign-in lasts 12 hours.
+    @Test func aSignInLastsTwelveHours() {
+        let sessions = ConsoleSessions()
+        let session = sessions.signIn(keyID: "key_a", name: "a", now: 1000)
+        #expect(sessions.signedIn(session, now: 1000 + 12 * 3600 - 1, isActive: { _ in true })?.name == "a")
+        #expect(sessions.signedIn(session, now: 1000 + 12 * 3600, isActive: { _ in true }) == nil)
     }
 
     /// A revoked key ends the console sessions signed in with it: at once when revoked on the endpoints page, within
