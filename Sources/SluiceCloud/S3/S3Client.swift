@@ -44,11 +44,11 @@ public struct S3Client: ObjectStore {
         self.now = now
         let address = configuration.endpoint(for: "S3", hostPrefix: "s3")
         do {
-            endpoint = try StreamingHTTPClient.Endpoint(parsing: address)
+            endpoint = try StreamingHTTPClient.Endpoint(parsing: address, trust: configuration.tlsTrust)
         } catch {
             throw S3Error(
                 .unsupportedEndpoint, subject: address, operation: "connect",
-                detail: error.detail + " (set AWS_ENDPOINT_URL_S3)")
+                detail: error.detail + (error.kind == .unsupported ? " (set AWS_ENDPOINT_URL_S3)" : ""))
         }
         signer = configuration.signer(service: "s3")
     }
