@@ -30,7 +30,7 @@ public struct TLSTrust: Sendable, Hashable {
             } catch {
                 throw TLSTrustError(
                     path: caBundlePath,
-                    detail: "cannot read PEM certificates from it (\(error)); is it the CA's PEM file?")
+                    detail: "cannot read PEM certificates from it (\(error))")
             }
             guard !certificates.isEmpty else {
                 throw TLSTrustError(
