@@ -44,10 +44,16 @@ struct AWSCommand: AsyncParsableCommand {
                     filled["Region"] = try AWSConfiguration().region
                 }
                 let name = stack ?? StepFunctionsRunner.machineName(for: loaded)
-                let (arn, created, uploaded) = try await AWSCommand.runner().deploy(
+                let deployment = try await AWSCommand.runner().deploy(
                     export, name: name, roleArn: role, values: filled, store: S3Command.store())
-                for uri in uploaded { print("uploaded \(uri)") }
-                print("\(created ? "created" : "updated") state machine \(arn)")
+                for uri in deployment.uploaded { print("uploaded \(uri)") }
+                for (path, uri) in deployment.absent {
+                    FileHandle.standardError.write(
+                        Data(
+                            ("warning: \(path): nothing there to upload; the machine reads \(uri), so put the data "
+                                + "there before starting\n").utf8))
+                }
+                print("\(deployment.created ? "created" : "updated") state machine \(deployment.arn)")
             }
         }
     }

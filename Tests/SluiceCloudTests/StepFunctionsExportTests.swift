@@ -87,7 +87,7 @@ struct StepFunctionsExportTests {
         #expect(approve["Parameters"]?["Payload"]?["token.$"] == "$$.Task.Token")
         // `{execution.id}` is the execution's name (what `sluice aws start --name` sets), not its ARN.
         #expect(
-            approve["Parameters"]?["Payload"]?["message.$"]
+            approve["Parameters"]?["Payload"]?["message.$"]?.string
                 == "States.Format('Model of execution {} is trained. Approve or reject it to continue.', "
                 + "$$.Execution.Name)")
         #expect(approve["TimeoutSeconds"] == .int(7 * 86_400))

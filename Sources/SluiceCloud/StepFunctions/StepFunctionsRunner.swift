@@ -38,22 +38,35 @@ public struct StepFunctionsRunner: Sendable {
         return text
     }
 
-    /// Uploads the local files the machine reads to the artifact bucket (`values["ArtifactBucket"]`), then creates
-    /// or updates the state machine `name` with the filled-in definition.
+    /// What `deploy` did.
+    public struct Deployment: Sendable {
+        /// The state machine's ARN.
+        public var arn: String
+        /// Whether the machine was created (else updated).
+        public var created: Bool
+        /// The objects the local files and folders the machine reads were uploaded to.
+        public var uploaded: [ObjectURI]
+        /// Local paths the machine reads that do not exist (a folder where files land later, say), each with the
+        /// object the machine reads instead: nothing was uploaded there.
+        public var absent: [(path: String, uri: ObjectURI)]
+    }
+
+    /// Uploads the local files and folders the machine reads to the artifact bucket (`values["ArtifactBucket"]`),
+    /// then creates or updates the state machine `name` with the filled-in definition.
     /// - Parameter store: where `s3://` objects go (the configured S3 API).
-    /// - Returns: the machine's ARN, whether it was created, and the URIs uploaded.
     public func deploy(
         _ export: StepFunctionsExport, name: String, roleArn: String, values: [String: String],
         store: any ObjectStore
-    ) async throws -> (arn: String, created: Bool, uploaded: [ObjectURI]) {
+    ) async throws -> Deployment {
         let definition = try Self.definition(export, values: values)
         var uploaded: [ObjectURI] = []
+        var absent: [(path: String, uri: ObjectURI)] = []
         if let bucket = values["ArtifactBucket"] {
             for (path, key) in export.uploads.sorted(by: { $0.value < $1.value }) {
                 let uri = ObjectURI(bucket: bucket, key: key)
                 guard FileManager.default.fileExists(atPath: path) else {
-                    throw StepFunctionsError(
-                        message: "\(path): no such file to upload to \(uri); the pipeline reads it there")
+                    absent.append((path, uri))
+                    continue
                 }
                 try await store.publish(path, to: uri)
                 uploaded.append(uri)
@@ -61,7 +74,7 @@ public struct StepFunctionsRunner: Sendable {
         }
         let (arn, created) = try await client.createOrUpdateStateMachine(
             name: name, definition: definition, roleArn: roleArn)
-        return (arn, created, uploaded)
+        return Deployment(arn: arn, created: created, uploaded: uploaded, absent: absent)
     }
 
     /// Starts the deployed machine `machine` with `input` (the parameters, merged over the defaults by the
