@@ -26,8 +26,13 @@ struct AWSCommandTests {
             of: "parameters:\n", with: "parameters:\n  - name: Rows\n    type: DataUri\n    default: data/rows.csv\n")
         try AWSTools.write(pipeline, to: folder + "/pipeline.yaml")
         try AWSTools.write("x,y\n1,2\n", to: folder + "/data/rows.csv")
+        // Score's function is created by deploy from its handler file; the approval function exists already.
+        try AWSTools.write(
+            MotoExecutionTests.modules["score.yaml"]! + "\nimplementation:\n  lambda: score.py:handler\n",
+            to: folder + "/score.yaml")
+        try AWSTools.write("def handler(event, context):\n    return event\n", to: folder + "/score.py")
         let moto = try await MotoStepFunctions(
-            folder: folder, setup: ["--function", "score", "--function", "approval", "--bucket", "sluice-artifacts"])
+            folder: folder, setup: ["--function", "approval", "--bucket", "sluice-artifacts"])
         defer { moto.stop() }
         let role = moto.role
         let environment = moto.environment(folder: folder)
@@ -35,23 +40,41 @@ struct AWSCommandTests {
             try await AWSTools.run(SluiceBinary.path, arguments, environment: environment, in: folder)
         }
         let deploy = ["aws", "deploy", "pipeline.yaml", "--stack", "gate", "--role", role]
-        let values = ["--set", "FunctionScore=score", "--set", "ApprovalFunction=approval"]
+        let values = ["--set", "ApprovalFunction=approval", "--function-role", role]
 
         // A placeholder without a value is named, with the option that gives it one.
         let incomplete = try await sluice(deploy + values)
         #expect(incomplete.status != 0)
         #expect(incomplete.error.contains("ArtifactBucket (the S3 bucket"), "\(incomplete.error)")
         #expect(incomplete.error.contains("--set ArtifactBucket=VALUE"), "\(incomplete.error)")
+        #expect(incomplete.output.isEmpty, "nothing is created before every value is known: \(incomplete.output)")
+        // A function to create needs a role Lambda can assume.
+        let roleless = try await sluice(
+            deploy + ["--set", "ApprovalFunction=approval", "--set", "ArtifactBucket=sluice-artifacts"])
+        #expect(roleless.status != 0)
+        #expect(
+            roleless.error.contains(
+                "module 'Score' runs as a Lambda function that deploy creates from its handler (score.handler): "
+                    + "give --function-role ARN"), "\(roleless.error)")
+        #expect(roleless.error.contains("--set FunctionScore=NAME"), "\(roleless.error)")
 
         // Deploying twice creates the machine, then updates it in place.
         let complete = deploy + values + ["--set", "ArtifactBucket=sluice-artifacts"]
         let created = try await sluice(complete)
         #expect(created.status == 0, "\(created.error)")
         let machine = try #require(created.output.firstMatch(of: /created state machine (\S+)/)?.1)
+        #expect(created.output.hasPrefix("created function gate-Score\n"), "\(created.output)")
+        let function = try await AWSTools.run(
+            AWSTools.bin + "/python", [MotoStepFunctions.fixtures + "/client.py", moto.url, "function", "gate-Score"],
+            environment: ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"])
+        let settings = try AWSTools.json(function.output)
+        #expect(settings["Handler"] == "score.handler" && settings["Runtime"] == "python3.12", "\(function)")
+        #expect(settings["Role"]?.string == role && (settings["CodeSize"]?.number ?? 0) > 0, "\(function)")
         #expect(created.output.contains("uploaded s3://sluice-artifacts/inputs/data/rows.csv\n"), "\(created.output)")
         #expect(try await moto.read(bucket: "sluice-artifacts", key: "inputs/data/rows.csv") == "x,y\n1,2\n")
         let updated = try await sluice(complete)
         #expect(updated.output.contains("updated state machine \(machine)"), "\(updated.output) \(updated.error)")
+        #expect(updated.output.hasPrefix("updated function gate-Score\n"), "\(updated.output)")
 
         let unknown = try await sluice(["aws", "start", "pipeline.yaml", "--stack", "gate", "-p", "Scroe=1"])
         #expect(unknown.status != 0)

@@ -5,8 +5,13 @@ public import SluiceCore
 /// answer its approvals.
 public struct StepFunctionsRunner: Sendable {
     public let client: StepFunctionsClient
+    /// Creates the functions of Lambda modules from their handler files; nil when no one asked.
+    public let functions: LambdaClient?
 
-    public init(client: StepFunctionsClient) { self.client = client }
+    public init(client: StepFunctionsClient, functions: LambdaClient? = nil) {
+        self.client = client
+        self.functions = functions
+    }
 
     /// The state machine name a pipeline deploys as when no stack is named: its name with every character Step
     /// Functions does not allow in names replaced by `-`.
@@ -36,6 +41,49 @@ public struct StepFunctionsRunner: Sendable {
                 of: "${\(name)}", with: String(JSONValue.quoted(value).dropFirst().dropLast()))
         }
         return text
+    }
+
+    /// Creates, or updates, the function of each Lambda module the machine calls whose placeholder has no value yet
+    /// and whose module has a handler file (`implementation: lambda: handler.py:main`): named `<machine>-<module>`,
+    /// running as `roleArn`. Fills those placeholders with the functions' names.
+    /// - Returns: each function's name and whether it was created.
+    /// - Throws: `StepFunctionsError`, before anything is created, when another placeholder has no value or a
+    ///   function is to be created and no role is given.
+    public func deployFunctions(
+        _ export: StepFunctionsExport, pipeline: Pipeline, machine: String, roleArn: String?,
+        values: inout [String: String]
+    ) async throws -> [(name: String, created: Bool)] {
+        guard let functions else { return [] }
+        var planned: [(module: String, name: String, package: FunctionPackage)] = []
+        var filled = values
+        for (placeholder, moduleName) in export.functionModules.sorted(by: { $0.key < $1.key })
+        where values[placeholder] == nil {
+            guard let module = pipeline.modules[moduleName], let package = try FunctionPackage(module: module) else {
+                continue
+            }
+            let name = String(
+                "\(machine)-\(moduleName)".map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }
+                    .prefix(64))
+            planned.append((moduleName, name, package))
+            filled[placeholder] = name
+        }
+        _ = try Self.definition(export, values: filled)
+        guard let roleArn else {
+            guard let first = planned.first else { return [] }
+            throw StepFunctionsError(
+                message: "module '\(first.module)' runs as a Lambda function that deploy creates from its handler "
+                    + "(\(first.package.handler)): give --function-role ARN (a role Lambda can assume), or name a "
+                    + "function that exists with --set "
+                    + (export.functionModules.first { $0.value == first.module }?.key ?? "Function…") + "=NAME")
+        }
+        var deployed: [(name: String, created: Bool)] = []
+        for function in planned {
+            let (_, created) = try await functions.createOrUpdate(
+                name: function.name, package: function.package, roleArn: roleArn)
+            deployed.append((function.name, created))
+        }
+        values = filled
+        return deployed
     }
 
     /// What `deploy` did.
