@@ -60,6 +60,7 @@ struct AWSCommand: AsyncParsableCommand {
                 }
                 let deployment = try await runner.deploy(
                     export, name: name, roleArn: role, values: filled, store: S3Command.store())
+                if let bucket = deployment.createdBucket { print("created bucket s3://\(bucket)") }
                 for uri in deployment.uploaded { print("uploaded \(uri)") }
                 for (path, uri) in deployment.absent {
                     FileHandle.standardError.write(

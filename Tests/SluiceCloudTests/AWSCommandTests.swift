@@ -26,13 +26,14 @@ struct AWSCommandTests {
             of: "parameters:\n", with: "parameters:\n  - name: Rows\n    type: DataUri\n    default: data/rows.csv\n")
         try AWSTools.write(pipeline, to: folder + "/pipeline.yaml")
         try AWSTools.write("x,y\n1,2\n", to: folder + "/data/rows.csv")
-        // Score's function is created by deploy from its handler file; the approval function exists already.
+        // Score's function and the bucket are created by deploy (Score's from its handler file); the approval
+        // function exists already.
         try AWSTools.write(
             MotoExecutionTests.modules["score.yaml"]! + "\nimplementation:\n  lambda: score.py:handler\n",
             to: folder + "/score.yaml")
         try AWSTools.write("def handler(event, context):\n    return event\n", to: folder + "/score.py")
         let moto = try await MotoStepFunctions(
-            folder: folder, setup: ["--function", "approval", "--bucket", "sluice-artifacts"])
+            folder: folder, setup: ["--function", "approval"])
         defer { moto.stop() }
         let role = moto.role
         let environment = moto.environment(folder: folder)
@@ -63,7 +64,9 @@ struct AWSCommandTests {
         let created = try await sluice(complete)
         #expect(created.status == 0, "\(created.error)")
         let machine = try #require(created.output.firstMatch(of: /created state machine (\S+)/)?.1)
-        #expect(created.output.hasPrefix("created function gate-Score\n"), "\(created.output)")
+        #expect(
+            created.output.hasPrefix("created function gate-Score\ncreated bucket s3://sluice-artifacts\n"),
+            "\(created.output)")
         let function = try await AWSTools.run(
             AWSTools.bin + "/python", [MotoStepFunctions.fixtures + "/client.py", moto.url, "function", "gate-Score"],
             environment: ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"])
@@ -74,7 +77,7 @@ struct AWSCommandTests {
         #expect(try await moto.read(bucket: "sluice-artifacts", key: "inputs/data/rows.csv") == "x,y\n1,2\n")
         let updated = try await sluice(complete)
         #expect(updated.output.contains("updated state machine \(machine)"), "\(updated.output) \(updated.error)")
-        #expect(updated.output.hasPrefix("updated function gate-Score\n"), "\(updated.output)")
+        #expect(updated.output.hasPrefix("updated function gate-Score\nuploaded "), "\(updated.output)")
 
         let unknown = try await sluice(["aws", "start", "pipeline.yaml", "--stack", "gate", "-p", "Scroe=1"])
         #expect(unknown.status != 0)

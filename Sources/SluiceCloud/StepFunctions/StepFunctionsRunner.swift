@@ -92,6 +92,8 @@ public struct StepFunctionsRunner: Sendable {
         public var arn: String
         /// Whether the machine was created (else updated).
         public var created: Bool
+        /// The artifact bucket, when deploy created it.
+        public var createdBucket: String?
         /// The objects the local files and folders the machine reads were uploaded to.
         public var uploaded: [ObjectURI]
         /// Local paths the machine reads that do not exist (a folder where files land later, say), each with the
@@ -99,8 +101,9 @@ public struct StepFunctionsRunner: Sendable {
         public var absent: [(path: String, uri: ObjectURI)]
     }
 
-    /// Uploads the local files and folders the machine reads to the artifact bucket (`values["ArtifactBucket"]`),
-    /// then creates or updates the state machine `name` with the filled-in definition.
+    /// Creates the artifact bucket (`values["ArtifactBucket"]`) when `store` is the S3 API and it does not exist,
+    /// uploads the local files and folders the machine reads there, then creates or updates the state machine
+    /// `name` with the filled-in definition.
     /// - Parameter store: where `s3://` objects go (the configured S3 API).
     public func deploy(
         _ export: StepFunctionsExport, name: String, roleArn: String, values: [String: String],
@@ -109,7 +112,9 @@ public struct StepFunctionsRunner: Sendable {
         let definition = try Self.definition(export, values: values)
         var uploaded: [ObjectURI] = []
         var absent: [(path: String, uri: ObjectURI)] = []
+        var createdBucket: String?
         if let bucket = values["ArtifactBucket"] {
+            if let s3 = store as? S3Client, try await s3.createBucketIfAbsent(bucket) { createdBucket = bucket }
             for (path, key) in export.uploads.sorted(by: { $0.value < $1.value }) {
                 let uri = ObjectURI(bucket: bucket, key: key)
                 guard FileManager.default.fileExists(atPath: path) else {
@@ -122,7 +127,8 @@ public struct StepFunctionsRunner: Sendable {
         }
         let (arn, created) = try await client.createOrUpdateStateMachine(
             name: name, definition: definition, roleArn: roleArn)
-        return Deployment(arn: arn, created: created, uploaded: uploaded, absent: absent)
+        return Deployment(
+            arn: arn, created: created, createdBucket: createdBucket, uploaded: uploaded, absent: absent)
     }
 
     /// Starts the deployed machine `machine` with `input` (the parameters, merged over the defaults by the
