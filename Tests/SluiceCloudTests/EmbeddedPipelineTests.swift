@@ -9,6 +9,10 @@ import Testing
         let put = try sluice(["s3", "cp", "data.csv", "s3://ml-data/in/data.csv"], in: scratch)
         #expect(put.status == 0, "\(put.errors)")
         #expect(scratch.read(".sluice/s3/ml-data/in/data.csv") == "id,churn\n1,no\n")
+        // Object to object.
+        let copied = try sluice(["s3", "cp", "s3://ml-data/in/data.csv", "s3://ml-copy/b.csv"], in: scratch)
+        #expect(copied.status == 0, "\(copied.errors)")
+        #expect(scratch.read(".sluice/s3/ml-copy/b.csv") == "id,churn\n1,no\n")
         // Every placeholder an output location may name: pipeline, step, attempt and the execution (two spellings).
         try writeUpperCasePipeline(
             in: scratch, input: "s3://ml-data/in/data.csv",

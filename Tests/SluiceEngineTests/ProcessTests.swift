@@ -545,6 +545,26 @@ struct Sandbox {
         #expect(try store.execution(id: String(id))?.status == .cancelled)
     }
 
+    /// A container module needs docker or podman: with neither on the `PATH`, the run is refused before it starts,
+    /// saying so, and nothing is recorded.
+    @Test func containerModuleWithoutAnEngineIsRefusedBeforeTheRun() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "boxed.yaml", "name: Boxed\nimplementation:\n  container: alpine:3\ninputs: []\noutputs: []\n")
+        try sandbox.write("pipeline.yaml", "name: Box\nsteps:\n  - {name: Run, module: Boxed}\n")
+        let noEngines = sandbox.folder + "/no-engines"
+        try FileManager.default.createDirectory(atPath: noEngines, withIntermediateDirectories: true)
+        let run = sandbox.process(["run", "pipeline.yaml"], output: sandbox.folder + "/run.log")
+        run.environment?["PATH"] = noEngines
+        try run.run()
+        run.waitUntilExit()
+        let output = sandbox.read("run.log")
+        #expect(run.terminationStatus == 1, "\(output)")
+        #expect(output.contains("step 'Run' (module 'Boxed'): neither docker nor podman is installed"), "\(output)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        #expect(try store.executions(limit: 1).isEmpty)
+    }
+
     /// `kill -9` in the middle of a Map, then `resume`: iterations committed before the kill do not run again.
     @Test func resumedMapSkipsCommittedIterations() throws {
         let sandbox = try Sandbox()
