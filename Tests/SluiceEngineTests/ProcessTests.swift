@@ -478,24 +478,14 @@ struct Sandbox {
     /// execution ends cancelled.
     @Test func cancelStopsARunDrivenInTheBackground() throws {
         let sandbox = try Sandbox()
+        // The step writes its process id where the test finds it, then sleeps far longer than the test runs.
         try sandbox.write(
             "sleeper.yaml",
-            """
-            name: Sleeper
-            type: Command
-            implementation:
-              command: [sh, -c, "echo $$ > \\"$MARKER\\"; exec sleep 600"]
-            inputs: []
-            outputs: []
-            """)
+            "name: Sleeper\nimplementation: {command: [sh, -c, 'echo $$ > \"$MARKER\"; exec sleep 600']}\n")
         try sandbox.write("pipeline.yaml", "name: Long\nsteps:\n  - name: Sleep\n    module: Sleeper\n")
-        // The output goes to a file: the background driver keeps the starter's standard output open.
-        let starter = sandbox.process(["run", "--detach", "pipeline.yaml"], output: "\(sandbox.folder)/detach.log")
-        try starter.run()
-        starter.waitUntilExit()
-        let output = sandbox.read("detach.log")
-        #expect(starter.terminationStatus == 0, "\(output)")
-        let id = try #require(output.split(separator: " ").dropFirst().first.map(String.init))
+        let (started, output) = try sandbox.run(["run", "--detach", "pipeline.yaml"])
+        #expect(started == 0, "\(output)")
+        let id = try #require(output.firstMatch(of: /execution (\S+)  Long/).map { String($0.output.1) }, "\(output)")
         let driver = try #require(output.firstMatch(of: /process (\d+)/).flatMap { Int32($0.output.1) }, "\(output)")
         defer { if driver > 1 { kill(driver, SIGKILL) } }
         let marker = { Int32(sandbox.read("marker.txt").trimmingCharacters(in: .whitespacesAndNewlines)) }
