@@ -57,6 +57,13 @@ import Testing
         }
     }
 
+    /// The limits `sluice serve` runs with, as the README's table gives them (the tests here use shorter timeouts).
+    @Test func theDefaultsAreTheDocumentedLimits() {
+        let defaults = SluiceServer.Configuration()
+        #expect(defaults.host == "127.0.0.1" && defaults.bodyLimit == 6 * 1024 * 1024)
+        #expect(defaults.requestTimeout == .seconds(10) && defaults.idleTimeout == .seconds(30))
+    }
+
     /// Header fields over their limits (80 KiB, 1000 fields) are answered 431 instead of a dropped connection.
     @Test func headersOverTheLimitAre431() async throws {
         let (service, key, _) = makeService()
