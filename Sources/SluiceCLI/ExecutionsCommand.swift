@@ -176,6 +176,13 @@ struct LogsCommand: AsyncReportingCommand {
 
     func execute() async throws {
         let (context, record) = try execution.open()
+        if let step {
+            let names = try context.store.steps(executionID: record.id).map(\.name)
+            guard names.contains(step) else {
+                throw CLIError(
+                    "execution \(record.id) has no step '\(step)'; its steps are \(names.joined(separator: ", "))")
+            }
+        }
         var after: Int64 = 0
         var printed: [String: UInt64] = [:]
         var lastFile: String?

@@ -393,10 +393,15 @@ extension ExecutionEngine {
     func runWait(_ spec: WaitSpec, dueAt: Double?, resolver: ReferenceResolver) async -> Completion {
         var seconds = dueAt.map { $0 - clock.now } ?? spec.seconds?.seconds ?? 0
         if let until = spec.until {
-            guard let text = try? until.render({ try resolver.resolve($0, item: nil) }),
-                let date = ISO8601DateFormatter().date(from: text)
-            else {
-                return Completion(outcome: .failed(StepFailure("Sluice.WaitUntil", cause: "not an ISO-8601 time")))
+            let text: String
+            do {
+                text = try until.render { try resolver.resolve($0, item: nil) }
+            } catch {
+                return Completion(outcome: .failed(StepFailure("Sluice.WaitUntil", cause: "until: \(error)")))
+            }
+            guard let date = ISO8601DateFormatter().date(from: text) else {
+                let cause = "until is '\(text)', not an ISO 8601 time; write it like 2026-12-04T10:20:30Z"
+                return Completion(outcome: .failed(StepFailure("Sluice.WaitUntil", cause: cause)))
             }
             seconds = date.timeIntervalSince1970 - clock.now
         }

@@ -114,6 +114,8 @@ extension SQLiteStore {
                     db, sql: "SELECT status FROM execution WHERE id = ?", arguments: [executionID]
                 ).flatMap(ExecutionStatus.init(rawValue:))
             else { return nil }
+            // A finished execution has nothing to cancel: refuse without writing to its log.
+            guard !status.isFinished else { return status }
             if status == .queued {
                 try db.execute(
                     sql: "UPDATE execution SET status = 'cancelled', finished_at = ? WHERE id = ?",

@@ -53,4 +53,22 @@ import Testing
         #expect(status == .succeeded)
         #expect(harness.clock.sleeps.contains(30), "\(harness.clock.sleeps)")
     }
+
+    /// An `until` that is not a time fails the step, naming the value it was given and the form it needs.
+    @Test func waitUntilSomethingElseNamesTheValue() async throws {
+        let harness = try Harness()
+        let pipeline = Pipeline(
+            name: "dated",
+            steps: [Step(name: "Pause", kind: .wait(WaitSpec(until: Template(literal: "tomorrow"))))],
+            modules: [:])
+        let id = try harness.start(pipeline)
+        let status = try await harness.engine.drive(
+            executionID: id, pipeline: pipeline, owner: Harness.owner, observer: Recorder())
+        #expect(status == .failed)
+        let failure = try harness.store.steps(executionID: id).first { $0.name == "Pause" }?.error
+        #expect(failure?.error == "Sluice.WaitUntil")
+        #expect(
+            failure?.cause.contains("until is 'tomorrow', not an ISO 8601 time") == true,
+            "\(String(describing: failure))")
+    }
 }

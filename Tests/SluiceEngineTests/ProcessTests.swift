@@ -533,6 +533,11 @@ struct Sandbox {
         #expect(sandbox.read("second.log").contains("already cancelled"), "\(sandbox.read("second.log"))")
         let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
         #expect(try store.execution(id: String(id))?.status == .cancelled)
+        // Cancelling it again is refused, and its log gains nothing.
+        let events = try store.events(executionID: String(id), after: 0).count
+        let (again, refusal) = try sandbox.run(["cancel", String(id)])
+        #expect(again != 0 && refusal.contains("already cancelled"), "\(refusal)")
+        #expect(try store.events(executionID: String(id), after: 0).count == events)
     }
 
     /// A container module needs docker or podman: with neither on the `PATH`, the run is refused before it starts,
