@@ -31,10 +31,32 @@ struct TreeBuilder {
         var histogram: Histogram
     }
 
+    /// A grown tree and, per node, the bin up to which its split sends rows left.
+    struct Grown {
+        var tree: Tree
+        var splitBins: [UInt8]
+
+        /// The leaf value of the row starting at `bins[row]` that `grow` left in `node`, taking the last level's
+        /// split where `grow` did not.
+        @inline(__always)
+        func leafValue(_ node: Int, bins: [UInt8], row: Int) -> Double {
+            let f = Int(tree.feature[node])
+            guard f >= 0 else { return tree.value[node] }
+            return tree.value[Int(tree.left[node]) + (bins[row + f] <= splitBins[node] ? 0 : 1)]
+        }
+    }
+
     /// A tree fitted to `gradHess`: the gradient of row i at 2i, its hessian at 2i + 1, in single precision as
     /// XGBoost keeps them (histograms sum in double). A row whose hessian is 0 takes no part, which is how
     /// subsampling and bootstrap weights arrive. On return `positions[i]` is the leaf row i falls in.
     func build(gradHess: [Float], positions: inout [Int32]) -> Tree {
+        grow(gradHess: gradHess, positions: &positions, routingLastLevel: true).tree
+    }
+
+    /// `build`, except that without `routingLastLevel` the rows of the nodes split on the last level are not moved
+    /// to their leaves (saving a pass over all rows): the caller takes that step in its own pass over the rows
+    /// (see `GBDT.fit`'s `update`).
+    func grow(gradHess: [Float], positions: inout [Int32], routingLastLevel: Bool) -> Grown {
         var tree = Tree()
         var splitBins: [UInt8] = []
         func addLeaf(_ g: Double, _ s: Double) -> Int {
@@ -84,6 +106,7 @@ struct TreeBuilder {
             if split.isEmpty { break }
             // Children at the depth limit are leaves: route the rows, build no histograms.
             let leavesNext = depth + 1 == parameters.maxDepth
+            if leavesNext && !routingLastLevel { break }
             let built = pass(
                 gradHess, &positions, tree, splitBins,
                 building: leavesNext ? [] : split.map { $0.smallIsLeft ? $0.left.index : $0.right.index })
@@ -98,7 +121,7 @@ struct TreeBuilder {
                 level += [pair.left, pair.right]
             }
         }
-        return tree
+        return Grown(tree: tree, splitBins: splitBins)
     }
 
     /// One pass over all rows: moves the rows of every node split since the last pass to its child, and returns
