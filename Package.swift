@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "SluiceConsole",
             dependencies: [
-                "SluiceCore", "SluiceStore", "SluiceEngine", "SluiceServer",
+                "SluiceCore", "SluiceStore", "SluiceEngine", "SluiceServing", "SluiceServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -136,8 +136,15 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        // Baselines, drift statistics, constraint violations, model quality. Pure numerics, no I/O.
-        .target(name: "SluiceMonitor", dependencies: ["SluiceCore", "SluiceML"], swiftSettings: upcoming),
+        // Baselines, drift statistics, constraint violations, model quality (pure numerics); and the monitoring run
+        // and its schedules over Core's store protocols (capture files in, Model Monitor's files out).
+        .target(
+            name: "SluiceMonitor",
+            dependencies: [
+                "SluiceCore", "SluiceML", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
         // AWS: SigV4, the standard configuration, the S3 client and the embedded S3 folder store; Step Functions
         // (ASL + CloudFormation) and SageMaker Pipelines export; the service calls behind `sluice aws`.
         .target(
@@ -248,7 +255,7 @@ let package = Package(
             name: "SluiceHostTests",
             dependencies: [
                 "SluiceCLI", "SluiceServer", "SluiceServing", "SluiceStore", "SluiceEngine", "SluiceCore",
-                "SluiceTesting", "SluiceConsole",
+                "SluiceTesting", "SluiceConsole", "SluiceML",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming

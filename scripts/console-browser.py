@@ -7,6 +7,10 @@
     console-browser.py approval BASE_URL SCREENSHOT_DIR EXECUTION_ID STEP
         Opens the execution page, sees STEP waiting, approves it in the inbox (another tab) and sees the first
         tab's graph turn green without a reload.
+    console-browser.py live BASE_URL SCREENSHOT_DIR EXECUTION_ID GO_FILE ENDPOINT
+        Opens the page of EXECUTION_ID, whose step Speak printed "first line" and waits for GO_FILE; creates the file
+        and sees "second line" appear in the step's log without a reload. Then opens the endpoints page, sends
+        requests to ENDPOINT's production stage and sees its traffic row count them without a reload.
 
 Prints one line per check; exits 1 with the reason on the first failure. Chromium's console must stay free of
 errors (a Content-Security-Policy violation is one).
@@ -14,7 +18,7 @@ errors (a Content-Security-Policy violation is one).
 import json
 import os
 import sys
-import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -119,10 +123,54 @@ def approval(check, execution, step):
     colours = {n.get_attribute("data-step"): n.get_attribute("class") for n in nodes}
     if not all("st-succeeded" in c for c in colours.values()):
         check.fail(f"not every step turned green: {colours}")
-    if driver.execute_script("return window.sluiceMarker;") != "same page":
-        check.fail("the page was reloaded; it should have followed the execution over server-sent events")
+    same_page(check, "the decision")
+    if driver.find_element(By.CSS_SELECTOR, ".actions").is_displayed():
+        check.fail("the finished execution still offers the running execution's actions")
     check.see("execution-green", "succeeded")
     print("ok the graph turned green without a reload: " + ", ".join(sorted(colours)))
+
+
+def same_page(check, what):
+    if check.driver.execute_script("return window.sluiceMarker;") != "same page":
+        check.fail(f"the page was reloaded; {what} should have arrived over server-sent events")
+
+
+def live(check, execution, go, endpoint):
+    driver = check.driver
+    wait = WebDriverWait(driver, 30, poll_frequency=0.05,
+                         ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
+    log = 'pre[data-log="Speak/1/stdout.log"]'
+    check.open("/console/executions/" + execution, "execution-running", execution, "Speak")
+    wait.until(lambda d: "first line" in d.find_element(By.CSS_SELECTOR, log).text)
+    driver.execute_script("window.sluiceMarker = 'same page';")
+    open(go, "w").close()
+    wait.until(lambda d: "second line" in d.find_element(By.CSS_SELECTOR, log).text)
+    attempt = 'tr[data-attempt="Speak/1"] '
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, attempt + '[data-field="status"]').text == "succeeded")
+    if not driver.find_element(By.CSS_SELECTOR, attempt + '[data-field="duration"]').text:
+        check.fail("the finished attempt shows no duration")
+    same_page(check, "the new log line and the attempt's end")
+    check.see("execution-log-grew", "first line", "second line")
+    print("ok the running step's new log line and its attempt's end appeared without a reload")
+
+    check.open("/console/endpoints", "endpoints-before-traffic", "Traffic", endpoint)
+    driver.execute_script("window.sluiceMarker = 'same page';")
+    count = 7
+    for _ in range(count):
+        request = urllib.request.Request(f"{check.base}/endpoints/{endpoint}/production/invocations", data=b"3\n",
+                                         headers={"Content-Type": "text/csv"}, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            if answer.status != 200:
+                check.fail(f"invoking {endpoint} answered {answer.status}")
+    row = f'tr[data-traffic="{endpoint}/AllTraffic"]'
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, row + ' [data-field="requests"]').text == str(count))
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, row + ' [data-field="rate"]').text.endswith("/s"))
+    latency = driver.find_element(By.CSS_SELECTOR, row + ' [data-field="latency"]').text
+    if not latency.endswith(" ms"):
+        check.fail(f"the traffic row shows no latency: {latency!r}")
+    same_page(check, "the traffic figures")
+    check.see("endpoints-traffic", endpoint, "AllTraffic")
+    print(f"ok the endpoints page counted {count} requests without a reload (latency {latency})")
 
 
 def main():
@@ -136,8 +184,10 @@ def main():
             pages(check, json.loads(sys.argv[4]))
         elif mode == "approval":
             approval(check, sys.argv[4], sys.argv[5])
+        elif mode == "live":
+            live(check, sys.argv[4], sys.argv[5], sys.argv[6])
         else:
-            check.fail(f"unknown mode {mode!r}; use pages or approval")
+            check.fail(f"unknown mode {mode!r}; use pages, approval or live")
     except Exception as error:  # a timeout or a missing element: say where, with the page as it was
         body = driver.find_element(By.TAG_NAME, "body").text[:2000]
         check.fail(f"{type(error).__name__} at {driver.current_url}: {error}\n{body}")

@@ -21,12 +21,9 @@ struct AWSCommand: AsyncParsableCommand {
             commandName: "deploy",
             abstract: "Create or update the pipeline's state machine (named after the stack); prints its ARN.")
 
-        @Argument(help: "The pipeline file.")
-        var pipeline: String
-        @Option(help: "The state machine's name (default: the pipeline's name).")
-        var stack: String?
-        @Option(help: "The IAM role ARN the state machine runs as.")
-        var role: String
+        @Argument(help: "The pipeline file.") var pipeline: String
+        @Option(help: "The state machine's name (default: the pipeline's name).") var stack: String?
+        @Option(help: "The IAM role ARN the state machine runs as.") var role: String
         @Option(
             name: .customLong("set"),
             help:
@@ -56,12 +53,9 @@ struct AWSCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "start", abstract: "Start an execution of the deployed pipeline; prints its ARN.")
 
-        @Argument(help: "The pipeline file.")
-        var pipeline: String
-        @Option(help: "The state machine's name (default: the pipeline's name).")
-        var stack: String?
-        @Option(help: "The execution's name (default: the pipeline's name and a random suffix).")
-        var name: String?
+        @Argument(help: "The pipeline file.") var pipeline: String
+        @Option(help: "The state machine's name (default: the pipeline's name).") var stack: String?
+        @Option(help: "The execution's name (default: the pipeline's name and a random suffix).") var name: String?
         @Option(
             name: [.customShort("p"), .customLong("parameter")], help: "A parameter value, KEY=VALUE (repeatable).")
         var parameters: [String] = []
@@ -93,12 +87,9 @@ struct AWSCommand: AsyncParsableCommand {
             commandName: "status",
             abstract: "Draw an execution's history; --follow draws it as it happens and exits with its outcome.")
 
-        @Argument(help: "The execution ARN (as `sluice aws start` prints it).")
-        var execution: String
-        @Flag(help: "Keep drawing until the execution ends; exit 0 only when it succeeded.")
-        var follow = false
-        @Option(help: "Seconds between two reads of the history while following.")
-        var interval: Double = 0.5
+        @Argument(help: "The execution ARN (as `sluice aws start` prints it).") var execution: String
+        @Flag(help: "Keep drawing until the execution ends; exit 0 only when it succeeded.") var follow = false
+        @Option(help: "Seconds between two reads of the history while following.") var interval: Double = 0.5
 
         func run() async throws {
             try await reportingErrors {
@@ -114,34 +105,34 @@ struct AWSCommand: AsyncParsableCommand {
     }
 
     struct Approve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "approve",
-            abstract: "Approve the step an execution waits at (EXECUTION STEP), or the task waiting at --token.")
-
+        static let configuration = Decision.configuration("approve")
         @OptionGroup var decision: Decision
 
         func run() async throws { try await decision.send(approve: true) }
     }
 
     struct Reject: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "reject",
-            abstract: "Reject the step an execution waits at (EXECUTION STEP), or the task waiting at --token.")
-
+        static let configuration = Decision.configuration("reject")
         @OptionGroup var decision: Decision
 
         func run() async throws { try await decision.send(approve: false) }
     }
 
+    /// What `approve` and `reject` take: the waiting step or its task token, and why.
     struct Decision: ParsableArguments {
-        @Argument(help: "The execution ARN.")
-        var execution: String?
-        @Argument(help: "The approval step's name.")
-        var step: String?
+        /// The `approve` or `reject` command's configuration.
+        static func configuration(_ verb: String) -> CommandConfiguration {
+            CommandConfiguration(
+                commandName: verb,
+                abstract: "\(verb.capitalized) the step an execution waits at "
+                    + "(EXECUTION STEP), or the task waiting at --token.")
+        }
+
+        @Argument(help: "The execution ARN.") var execution: String?
+        @Argument(help: "The approval step's name.") var step: String?
         @Option(help: "The task token itself (as the approval e-mail carries it), instead of EXECUTION STEP.")
         var token: String?
-        @Option(help: "Why (kept as the failure's cause when rejecting).")
-        var reason: String?
+        @Option(help: "Why (kept as the failure's cause when rejecting).") var reason: String?
 
         func send(approve: Bool) async throws {
             try await reportingErrors {

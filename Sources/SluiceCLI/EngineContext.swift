@@ -4,6 +4,7 @@ import SluiceCloud
 import SluiceCore
 import SluiceEngine
 import SluiceExecutors
+import SluiceMonitor
 import SluiceStore
 import Synchronization
 
@@ -56,7 +57,7 @@ struct EngineContext {
     ///   - serveURL: where the server answers, for the URLs deploy steps report (default: `serveURL`).
     ///   - approvalBell: rung by decisions made in this process, so waiting approvals continue at once.
     static func open(
-        maxParallel: Int = 8, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
+        maxParallel: Int = defaultMaxParallel, home: SluiceHome = .resolve(), durability: SQLiteStore.Durability? = nil,
         groupCommit: Bool = true, serveURL: String = serveURL, approvalBell: ApprovalBell? = nil
     ) throws -> EngineContext {
         let store = try home.open(durability: try durability ?? SluiceHome.durability())
@@ -79,12 +80,24 @@ struct EngineContext {
         executionID: String, next: any ExecutionObserver, baseURL: @escaping @Sendable () -> String,
         report: @escaping @Sendable (String) -> Void
     ) -> ApprovalMailer {
-        let delivery = Self.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath))
-        return ApprovalMailer(
-            next: next, executionID: executionID,
-            deliver: { try await delivery.deliver(to: $0, subject: $1, body: $2, id: $3) }, baseURL: baseURL,
-            report: report)
+        ApprovalMailer(next: next, executionID: executionID, deliver: deliver, baseURL: baseURL, report: report)
     }
+
+    /// Sends a message by SMTP when one is configured, else into the home's outbox.
+    var deliver: ApprovalMailer.Deliver {
+        let delivery = Self.notifyDelivery(artifacts: ArtifactStore(root: home.artifactsPath))
+        return { try await delivery.deliver(to: $0, subject: $1, body: $2, id: $3) }
+    }
+
+    /// The monitor over this home: captures under `capture/`, run reports under `monitoring/`.
+    var monitorRunner: MonitorRunner {
+        MonitorRunner(
+            store: store, artifacts: ArtifactStore(root: home.artifactsPath), captureRoot: home.path + "/capture",
+            reportsRoot: home.path + "/monitoring", newID: Self.newExecutionID, deliver: deliver)
+    }
+
+    /// Task steps run at once unless `--max-parallel` says otherwise.
+    static let defaultMaxParallel = 8
 
     /// This process as a lease owner.
     static let owner = LeaseOwner(id: UUID().uuidString, pid: Int(getpid()))

@@ -42,14 +42,9 @@ extension ExecutionRecord {
 struct ExecutionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "executions", abstract: "List executions.")
 
-    @Option(help: "text or json.")
-    var format: ListFormat = .text
-
-    @Option(help: "How many, newest first.")
-    var limit: Int = 20
-
-    @Option(help: "Only the executions this trigger started (a name from `sluice triggers list`).")
-    var trigger: String?
+    @OptionGroup var output: OutputFormat
+    @Option(help: "How many, newest first.") var limit: Int = 20
+    @Option(help: "Only the executions this trigger started (a name from `sluice triggers list`).") var trigger: String?
 
     func run() throws {
         let context = try EngineContext.open()
@@ -62,7 +57,7 @@ struct ExecutionsCommand: ParsableCommand {
         } else {
             executions = try context.store.executions(limit: limit)
         }
-        if format == .json {
+        if output.json {
             printJSON(.array(executions.map { $0.json(firing: firings[$0.id]) }))
             return
         }
@@ -78,60 +73,54 @@ struct ExecutionsCommand: ParsableCommand {
 }
 
 /// `sluice show EXECUTION`: steps, attempts, outputs, durations, cache hits, lineage.
-struct ShowCommand: ParsableCommand {
+struct ShowCommand: ReportingCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one execution in detail.")
 
-    @Argument(help: "The execution id (or a unique prefix).")
-    var execution: String
+    @OptionGroup var execution: ExecutionArgument
+    @OptionGroup var output: OutputFormat
 
-    @Option(help: "text or json.")
-    var format: ListFormat = .text
-
-    func run() throws {
-        try reportingErrors {
-            let context = try EngineContext.open()
-            let record = try context.findExecution(execution)
-            let steps = try context.store.steps(executionID: record.id)
-            let attempts = Dictionary(grouping: try context.store.attempts(executionID: record.id), by: \.step)
-            if format == .json {
-                printJSON(executionDetailJSON(record, steps: steps, attempts: attempts))
-                return
+    func execute() throws {
+        let (context, record) = try execution.open()
+        let steps = try context.store.steps(executionID: record.id)
+        let attempts = Dictionary(grouping: try context.store.attempts(executionID: record.id), by: \.step)
+        if output.json {
+            printJSON(executionDetailJSON(record, steps: steps, attempts: attempts))
+            return
+        }
+        print("execution \(record.id)  \(record.pipelineName)  \(record.status.rawValue)")
+        print(
+            "  version \(record.pipelineHash.prefix(19))…  parameters \(JSONValue.object(record.parameters).canonicalJSON)"
+        )
+        if let error = record.error { print("  \(error.error): \(error.cause)") }
+        let versions = try catalogVersions(context.store.pipelineDefinition(hash: record.pipelineHash))
+        if !versions.isEmpty { print("  catalog modules \(versions.joined(separator: ", "))") }
+        for step in steps {
+            let now = Date().timeIntervalSince1970
+            let total = step.startedAt.map { (step.finishedAt ?? now) - $0 }
+            let last = (attempts[step.name] ?? []).last { $0.number == step.attempt }
+            var line = "  \(step.name)  \(step.status.rawValue)  attempt \(step.attempt)"
+            if let seconds = last.map({ ($0.finishedAt ?? now) - $0.startedAt }) ?? total {
+                line += "  \(LiveDisplay.format(seconds))"
             }
-            print("execution \(record.id)  \(record.pipelineName)  \(record.status.rawValue)")
-            print(
-                "  version \(record.pipelineHash.prefix(19))…  parameters \(JSONValue.object(record.parameters).canonicalJSON)"
-            )
-            if let error = record.error { print("  \(error.error): \(error.cause)") }
-            let versions = try catalogVersions(context.store.pipelineDefinition(hash: record.pipelineHash))
-            if !versions.isEmpty { print("  catalog modules \(versions.joined(separator: ", "))") }
-            for step in steps {
-                let now = Date().timeIntervalSince1970
-                let total = step.startedAt.map { (step.finishedAt ?? now) - $0 }
-                let last = (attempts[step.name] ?? []).last { $0.number == step.attempt }
-                var line = "  \(step.name)  \(step.status.rawValue)  attempt \(step.attempt)"
-                if let seconds = last.map({ ($0.finishedAt ?? now) - $0.startedAt }) ?? total {
-                    line += "  \(LiveDisplay.format(seconds))"
+            if step.attempt > 1, let total { line += "  (\(LiveDisplay.format(total)) since attempt 1 started)" }
+            if step.cacheHit { line += "  (cache hit)" }
+            print(line)
+            for attempt in attempts[step.name] ?? [] where attempt.status != .succeeded || attempt.takeover != nil {
+                var line = "      attempt \(attempt.number): \(attempt.status.rawValue)"
+                switch attempt.takeover {
+                case .adopted: line += " (adopted: its process outlived the driver and was followed to its end)"
+                case .killed: line += " (its process group was still running and was killed before a new attempt)"
+                case .gone, nil: break
                 }
-                if step.attempt > 1, let total { line += "  (\(LiveDisplay.format(total)) since attempt 1 started)" }
-                if step.cacheHit { line += "  (cache hit)" }
-                print(line)
-                for attempt in attempts[step.name] ?? [] where attempt.status != .succeeded || attempt.takeover != nil {
-                    var line = "      attempt \(attempt.number): \(attempt.status.rawValue)"
-                    switch attempt.takeover {
-                    case .adopted: line += " (adopted: its process outlived the driver and was followed to its end)"
-                    case .killed: line += " (its process group was still running and was killed before a new attempt)"
-                    case .gone, nil: break
-                    }
-                    print(line + " \(attempt.error?.description ?? "")")
-                }
-                if let outputs = step.outputs, !outputs.isEmpty {
-                    print("      outputs \(JSONValue.object(outputs).canonicalJSON)")
-                }
-                if let error = step.error, step.status != .succeeded { print("      \(error.error): \(error.cause)") }
+                print(line + " \(attempt.error?.description ?? "")")
             }
-            for use in try context.store.lineage(executionID: record.id) {
-                print("  artifact \(use.role) by \(use.step)#\(use.attempt) \(use.port): \(use.hash.prefix(19))…")
+            if let outputs = step.outputs, !outputs.isEmpty {
+                print("      outputs \(JSONValue.object(outputs).canonicalJSON)")
             }
+            if let error = step.error, step.status != .succeeded { print("      \(error.error): \(error.cause)") }
+        }
+        for use in try context.store.lineage(executionID: record.id) {
+            print("  artifact \(use.role) by \(use.step)#\(use.attempt) \(use.port): \(use.hash.prefix(19))…")
         }
     }
 }
@@ -175,58 +164,52 @@ func executionDetailJSON(
 }
 
 /// `sluice logs EXECUTION [STEP] [--follow]`: the event log and the steps' stdout/stderr.
-struct LogsCommand: AsyncParsableCommand {
+struct LogsCommand: AsyncReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs", abstract: "Print an execution's events and its steps' output logs.")
 
-    @Argument(help: "The execution id (or a unique prefix).")
-    var execution: String
-
-    @Argument(help: "Only this step.")
-    var step: String?
+    @OptionGroup var execution: ExecutionArgument
+    @Argument(help: "Only this step.") var step: String?
 
     @Flag(help: "Keep printing new events and step output, as it is written, until the execution finishes.")
     var follow = false
 
-    func run() async throws {
-        try await reportingErrors {
-            let context = try EngineContext.open()
-            let record = try context.findExecution(execution)
-            var after: Int64 = 0
-            var printed: [String: UInt64] = [:]
-            var lastFile: String?
-            // Written straight to the file descriptor, so a pipe sees each line as soon as it is read.
-            func emit(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
-            while true {
-                let finished = try context.store.execution(id: record.id)?.status.isFinished ?? true
-                for event in try context.store.events(executionID: record.id, after: after)
-                where step == nil || event.step == step {
-                    after = event.sequence
-                    let time = Date(timeIntervalSince1970: event.time).formatted(.iso8601)
-                    let subject = event.step.map { "\($0)#\(event.attempt ?? 0) " } ?? ""
-                    emit("\(time) \(subject)\(event.kind) \(event.message)\n")
-                }
-                // Each attempt's stdout and stderr from where the previous pass stopped: output as it is written.
-                for attempt in try context.store.attempts(executionID: record.id)
-                where step == nil || attempt.step == step {
-                    let folder = "\(context.home.executionsPath)/\(record.id)/\(attempt.step)/\(attempt.number)"
-                    for name in ["stdout.log", "stderr.log"] {
-                        let path = "\(folder)/\(name)"
-                        guard let file = FileHandle(forReadingAtPath: path) else { continue }
-                        defer { try? file.close() }
-                        try file.seek(toOffset: printed[path] ?? 0)
-                        guard let data = try file.readToEnd(), !data.isEmpty else { continue }
-                        printed[path, default: 0] += UInt64(data.count)
-                        if lastFile != path {
-                            emit("── \(attempt.step) attempt \(attempt.number) \(name)\n")
-                            lastFile = path
-                        }
-                        emit(String(decoding: data, as: UTF8.self))
-                    }
-                }
-                if !follow || finished { break }
-                try await Task.sleep(nanoseconds: 200_000_000)
+    func execute() async throws {
+        let (context, record) = try execution.open()
+        var after: Int64 = 0
+        var printed: [String: UInt64] = [:]
+        var lastFile: String?
+        // Written straight to the file descriptor, so a pipe sees each line as soon as it is read.
+        func emit(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+        while true {
+            let finished = try context.store.execution(id: record.id)?.status.isFinished ?? true
+            for event in try context.store.events(executionID: record.id, after: after)
+            where step == nil || event.step == step {
+                after = event.sequence
+                let time = Date(timeIntervalSince1970: event.time).formatted(.iso8601)
+                let subject = event.step.map { "\($0)#\(event.attempt ?? 0) " } ?? ""
+                emit("\(time) \(subject)\(event.kind) \(event.message)\n")
             }
+            // Each attempt's stdout and stderr from where the previous pass stopped: output as it is written.
+            for attempt in try context.store.attempts(executionID: record.id)
+            where step == nil || attempt.step == step {
+                let folder = "\(context.home.executionsPath)/\(record.id)/\(attempt.step)/\(attempt.number)"
+                for name in ["stdout.log", "stderr.log"] {
+                    let path = "\(folder)/\(name)"
+                    guard let file = FileHandle(forReadingAtPath: path) else { continue }
+                    defer { try? file.close() }
+                    try file.seek(toOffset: printed[path] ?? 0)
+                    guard let data = try file.readToEnd(), !data.isEmpty else { continue }
+                    printed[path, default: 0] += UInt64(data.count)
+                    if lastFile != path {
+                        emit("── \(attempt.step) attempt \(attempt.number) \(name)\n")
+                        lastFile = path
+                    }
+                    emit(String(decoding: data, as: UTF8.self))
+                }
+            }
+            if !follow || finished { break }
+            try await Task.sleep(nanoseconds: 200_000_000)
         }
     }
 }

@@ -62,8 +62,7 @@ struct ExportCommand: ParsableCommand {
 
 /// What both export formats take: the pipeline file and the folder to write.
 struct ExportTarget: ParsableArguments {
-    @Argument(help: "The pipeline file.")
-    var pipeline: String
+    @Argument(help: "The pipeline file.") var pipeline: String
 
     @Option(name: .shortAndLong, help: "The folder to write (default: export/<pipeline name>/<format>).")
     var output: String?

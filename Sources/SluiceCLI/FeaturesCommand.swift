@@ -26,19 +26,16 @@ struct FeaturesCommand: ParsableCommand {
         commandName: "features", abstract: "List feature groups and read their records (online and offline).",
         subcommands: [List.self, Get.self, Records.self])
 
-    struct List: ParsableCommand {
+    struct List: ReportingCommand {
         static let configuration = CommandConfiguration(abstract: "List feature groups with their record counts.")
 
-        @Option(help: "text or json.")
-        var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             let groups = try store.featureGroups()
             let counts = try groups.map { try store.featureRecordCount(group: $0.name) }
-            if format == .json {
+            if output.json {
                 printJSON(
                     .array(
                         zip(groups, counts).map { group, count in
@@ -63,27 +60,20 @@ struct FeaturesCommand: ParsableCommand {
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "The latest record of an id (by event time): the online read.")
 
-        @Argument(help: "The feature group, e.g. mlops_credit_cards_risk.")
-        var group: String
+        @Argument(help: "The feature group, e.g. mlops_credit_cards_risk.") var group: String
+        @Argument(help: "The record identifier's value.") var id: String
+        @OptionGroup var output: OutputFormat
 
-        @Argument(help: "The record identifier's value.")
-        var id: String
-
-        @Option(help: "text or json.")
-        var format: ListFormat = .text
-
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             guard let record = try store.latestFeatureRecord(group: group, recordID: id) else {
                 throw CLIError("feature group '\(group)' has no record with id '\(id)'")
             }
-            if format == .json {
+            if output.json {
                 printJSON(record.json)
                 return
             }
@@ -94,24 +84,20 @@ struct FeaturesCommand: ParsableCommand {
         }
     }
 
-    struct Records: ParsableCommand {
+    struct Records: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every record of a group (the offline read), or each id's latest as of a time.")
 
-        @Argument(help: "The feature group.")
-        var group: String
+        @Argument(help: "The feature group.") var group: String
 
         @Option(name: .customLong("as-of"), help: "An event time (e.g. 2019-01-01): each id's latest record then.")
         var asOf: String?
 
-        @Option(help: "text or json.")
-        var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let records = try EngineContext.open().store.featureRecords(group: group, asOf: asOf)
-            if format == .json {
+            if output.json {
                 printJSON(.array(records.map(\.json)))
                 return
             }

@@ -11,11 +11,8 @@ struct GraphCommand: ParsableCommand {
         abstract: "Print a pipeline's resolved graph (steps, edges, references) as text, DOT or Mermaid."
     )
 
-    @Argument(help: "The pipeline file.")
-    var pipeline: String
-
-    @Option(help: "text, dot (Graphviz) or mermaid.")
-    var format: GraphRenderer.Format = .text
+    @Argument(help: "The pipeline file.") var pipeline: String
+    @Option(help: "text, dot (Graphviz) or mermaid.") var format: GraphRenderer.Format = .text
 
     func run() throws {
         let (loaded, diagnostics) = PipelineLoader.load(

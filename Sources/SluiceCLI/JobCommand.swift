@@ -16,8 +16,7 @@ struct JobCommand: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @Option(help: "The module spec as JSON (written by `sluice export` into the image).")
-    var module: String
+    @Option(help: "The module spec as JSON (written by `sluice export` into the image).") var module: String
 
     @Option(help: "processing (/opt/ml/processing/{input,output}) or training (/opt/ml/input/data, /opt/ml/model).")
     var layout: ContainerJob.Layout = .processing

@@ -50,23 +50,18 @@ struct ModelsCommand: ParsableCommand {
         return "uid \(getuid())"
     }
 
-    struct List: ParsableCommand {
+    struct List: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "List model package groups, or the versions of one group.")
 
-        @Argument(help: "A model package group; without it, every group.")
-        var group: String?
+        @Argument(help: "A model package group; without it, every group.") var group: String?
+        @OptionGroup var output: OutputFormat
 
-        @Option(help: "text or json.")
-        var format: ListFormat = .text
-
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             guard let group else {
                 let groups = try store.modelGroups()
-                if format == .json {
+                if output.json {
                     printJSON(.array(groups.map { ["name": .string($0.name), "versions": .int($0.versionCount)] }))
                 } else {
                     for entry in groups { print("\(entry.name)  \(entry.versionCount) version(s)") }
@@ -77,7 +72,7 @@ struct ModelsCommand: ParsableCommand {
             if versions.isEmpty, try store.modelGroups().allSatisfy({ $0.name != group }) {
                 throw CLIError("no model package group '\(group)'; list groups with `sluice models list`")
             }
-            if format == .json {
+            if output.json {
                 printJSON(.array(versions.map(\.json)))
                 return
             }
@@ -87,15 +82,12 @@ struct ModelsCommand: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: ReportingCommand {
         static let configuration = CommandConfiguration(abstract: "Show one version (Group/N) and its audit log.")
 
-        @Argument(help: "Group/N, e.g. DiabetesModelGroup/1.")
-        var version: ModelVersionArgument
+        @Argument(help: "Group/N, e.g. DiabetesModelGroup/1.") var version: ModelVersionArgument
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             guard let record = try store.modelVersion(group: version.group, version: version.version) else {
                 throw CLIError(
@@ -138,16 +130,14 @@ struct ModelsCommand: ParsableCommand {
         func run() throws { try decision.record(.rejected) }
     }
 
-    struct Alias: ParsableCommand {
+    struct Alias: ReportingCommand {
         static let configuration = CommandConfiguration(abstract: "Point an alias (e.g. champion) at Group/N.")
         @Argument(help: "Group/N.") var version: ModelVersionArgument
         @Argument(help: "The alias name.") var alias: String
         @Option(help: "Why.") var reason: String = ""
         @Option(help: "Who moves it (default: $USER, else your login name).") var by: String = ModelsCommand.currentUser
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             try store.setAlias(
                 group: version.group, alias: alias, version: version.version, by: by, reason: reason,
@@ -158,15 +148,13 @@ struct ModelsCommand: ParsableCommand {
 }
 
 extension ModelsCommand {
-    struct Tag: ParsableCommand {
+    struct Tag: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set key=value tags on a version (Group/N); `key=` removes a tag; without pairs, list its tags.")
         @Argument(help: "Group/N.") var version: ModelVersionArgument
         @Argument(help: "key=value pairs.") var tags: [String] = []
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             var changes: [(String, String?)] = []
             for pair in tags {

@@ -30,19 +30,14 @@ struct ModulesCommand: ParsableCommand {
         commandName: "modules", abstract: "Publish module specs to the catalog, list, show and deprecate them.",
         subcommands: [Publish.self, List.self, Show.self, Deprecate.self])
 
-    struct Publish: ParsableCommand {
+    struct Publish: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record module spec files (or every module file in folders) as catalog versions.")
 
-        @Argument(help: "Module spec files or folders.")
-        var paths: [String]
+        @Argument(help: "Module spec files or folders.") var paths: [String]
+        @OptionGroup var output: OutputFormat
 
-        @Option(help: "text or json.")
-        var format: ListFormat = .text
-
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             var files: [String] = []
             for path in paths {
                 var isFolder: ObjCBool = false
@@ -80,28 +75,25 @@ struct ModulesCommand: ParsableCommand {
                 var json = version.json.object ?? [:]
                 json["created"] = .bool(created)
                 published.append(.object(json))
-                if format == .text {
+                if !output.json {
                     print(
                         created
                             ? "published \(version.reference)  \(version.id)  \(spec.file)"
                             : "unchanged \(version.reference)  \(version.id)  \(spec.file) (identical to that version)")
                 }
             }
-            if format == .json { printJSON(.array(published)) }
+            if output.json { printJSON(.array(published)) }
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: ReportingCommand {
         static let configuration = CommandConfiguration(abstract: "List every published version.")
 
-        @Option(help: "text or json.")
-        var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let versions = try SluiceHome.resolve().catalog()
-            if format == .json {
+            if output.json {
                 printJSON(.array(versions.map(\.json)))
                 return
             }
@@ -113,21 +105,16 @@ struct ModulesCommand: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show one version (Name@N), the latest of a name, or the latest with an id, and its spec.")
 
-        @Argument(help: "Name, Name@N or the module's id.")
-        var reference: String
+        @Argument(help: "Name, Name@N or the module's id.") var reference: String
+        @OptionGroup var output: OutputFormat
 
-        @Option(help: "text or json.")
-        var format: ListFormat = .text
-
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let version = try ModulesCommand.resolve(reference, in: try SluiceHome.resolve().catalog())
-            if format == .json {
+            if output.json {
                 var json = version.json.object ?? [:]
                 json["spec"] = .string(version.spec)
                 printJSON(.object(json))
@@ -140,19 +127,14 @@ struct ModulesCommand: ParsableCommand {
         }
     }
 
-    struct Deprecate: ParsableCommand {
+    struct Deprecate: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Deprecate a version: pipelines stop picking it as the latest; pins to it still resolve.")
 
-        @Argument(help: "Name@N (or Name, Id: the latest version).")
-        var reference: String
+        @Argument(help: "Name@N (or Name, Id: the latest version).") var reference: String
+        @Option(help: "Why, recorded with the version.") var reason: String?
 
-        @Option(help: "Why, recorded with the version.")
-        var reason: String?
-
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             let version = try ModulesCommand.resolve(reference, in: try store.catalogModules(name: nil))
             let updated = try store.deprecateModule(name: version.name, version: version.version, reason: reason)

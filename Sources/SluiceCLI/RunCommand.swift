@@ -10,16 +10,13 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a pipeline: every transition is recorded in .sluice/ before it shows.")
 
-    @Argument(help: "The pipeline file.")
-    var pipeline: String
+    @Argument(help: "The pipeline file.") var pipeline: String
 
     @Option(name: [.customShort("p"), .customLong("parameter")], help: "A parameter value, KEY=VALUE (repeatable).")
     var parameters: [String] = []
 
     @OptionGroup var drive: DriveOptions
-
-    @Flag(help: "Record the execution, drive it from a background process, and return at once.")
-    var detach = false
+    @Flag(help: "Record the execution, drive it from a background process, and return at once.") var detach = false
 
     func run() async throws {
         let catalog: [CatalogModuleVersion]
@@ -56,11 +53,8 @@ struct RunCommand: AsyncParsableCommand {
 /// How `run` and `resume` drive an execution in this process; `run --detach` passes them on to the `resume` it
 /// starts.
 struct DriveOptions: ParsableArguments {
-    @Option(help: "Task steps run at once.")
-    var maxParallel: Int = 8
-
-    @Flag(help: "Say for each cached step why it hit or missed.")
-    var explainCache = false
+    @Option(help: "Task steps run at once.") var maxParallel: Int = EngineContext.defaultMaxParallel
+    @Flag(help: "Say for each cached step why it hit or missed.") var explainCache = false
 
     /// The same options as command-line arguments.
     var arguments: [String] { ["--max-parallel", String(maxParallel)] + (explainCache ? ["--explain-cache"] : []) }
@@ -138,90 +132,75 @@ func summarize(
 }
 
 /// `sluice resume EXECUTION`: continue an execution whose process died.
-struct ResumeCommand: AsyncParsableCommand {
+struct ResumeCommand: AsyncReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
         abstract: "Continue an interrupted execution: succeeded steps keep their outputs, interrupted ones re-run.")
 
-    @Argument(help: "The execution id (or a unique prefix).")
-    var execution: String
-
+    @OptionGroup var execution: ExecutionArgument
     @OptionGroup var drive: DriveOptions
 
-    func run() async throws {
-        try await reportingErrors {
-            let context = try EngineContext.open(maxParallel: drive.maxParallel)
-            let record = try context.findExecution(execution)
-            let pipeline = try context.storedPipeline(of: record)
-            let display = LiveDisplay(explainCache: drive.explainCache)
-            display.line("resuming execution \(record.id)  \(record.pipelineName)")
-            let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
-            try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)
-        }
+    func execute() async throws {
+        let (context, record) = try execution.open(maxParallel: drive.maxParallel)
+        let pipeline = try context.storedPipeline(of: record)
+        let display = LiveDisplay(explainCache: drive.explainCache)
+        display.line("resuming execution \(record.id)  \(record.pipelineName)")
+        let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
+        try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)
     }
 }
 
 /// `sluice retry EXECUTION [--from STEP]`: run a failed execution again, reusing its succeeded steps.
-struct RetryCommand: AsyncParsableCommand {
+struct RetryCommand: AsyncReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "retry",
         abstract: "Re-run a failed or cancelled execution, reusing every succeeded step (or re-running from STEP).")
 
-    @Argument(help: "The execution id (or a unique prefix).")
-    var execution: String
+    @OptionGroup var execution: ExecutionArgument
+    @Option(help: "Re-run this step and everything after it, even if they succeeded.") var from: String?
 
-    @Option(help: "Re-run this step and everything after it, even if they succeeded.")
-    var from: String?
-
-    func run() async throws {
-        try await reportingErrors {
-            let context = try EngineContext.open()
-            let record = try context.findExecution(execution)
-            guard record.status == .failed || record.status == .cancelled || from != nil else {
-                throw CLIError(
-                    "execution \(record.id) is \(record.status.rawValue); only failed or cancelled ones retry")
-            }
-            guard !(record.status == .running || record.status == .queued) else {
-                throw CLIError("execution \(record.id) is \(record.status.rawValue); cancel it first")
-            }
-            let pipeline = try context.storedPipeline(of: record)
-            var reset = Set(
-                try context.store.steps(executionID: record.id).filter { $0.status != .succeeded }.map(\.name))
-            if let from {
-                guard pipeline.step(named: from) != nil else {
-                    let hint = closestMatch(to: from, in: pipeline.steps.map(\.name)).map { "; did you mean '\($0)'?" }
-                    throw CLIError("--from \(from): no such step in \(pipeline.name)\(hint ?? "")")
-                }
-                reset.formUnion(pipeline.graph.reachable(from: [from]))
-            }
-            try context.store.prepareRetry(
-                executionID: record.id, steps: Array(reset), now: Date().timeIntervalSince1970)
-            let display = LiveDisplay()
-            display.line("retrying execution \(record.id): \(reset.count) step(s) to run again")
-            let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
-            try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)
+    func execute() async throws {
+        let (context, record) = try execution.open()
+        guard record.status == .failed || record.status == .cancelled || from != nil else {
+            throw CLIError(
+                "execution \(record.id) is \(record.status.rawValue); only failed or cancelled ones retry")
         }
+        guard !(record.status == .running || record.status == .queued) else {
+            throw CLIError("execution \(record.id) is \(record.status.rawValue); cancel it first")
+        }
+        let pipeline = try context.storedPipeline(of: record)
+        var reset = Set(
+            try context.store.steps(executionID: record.id).filter { $0.status != .succeeded }.map(\.name))
+        if let from {
+            guard pipeline.step(named: from) != nil else {
+                let hint = closestMatch(to: from, in: pipeline.steps.map(\.name)).map { "; did you mean '\($0)'?" }
+                throw CLIError("--from \(from): no such step in \(pipeline.name)\(hint ?? "")")
+            }
+            reset.formUnion(pipeline.graph.reachable(from: [from]))
+        }
+        try context.store.prepareRetry(
+            executionID: record.id, steps: Array(reset), now: Date().timeIntervalSince1970)
+        let display = LiveDisplay()
+        display.line("retrying execution \(record.id): \(reset.count) step(s) to run again")
+        let status = try await context.claimAndDrive(executionID: record.id, pipeline: pipeline, display: display)
+        try summarize(context: context, id: record.id, pipeline: pipeline, status: status, display: display)
     }
 }
 
 /// `sluice cancel EXECUTION`.
-struct CancelCommand: ParsableCommand {
+struct CancelCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel", abstract: "Cancel an execution (its owner stops running steps within a heartbeat).")
 
-    @Argument(help: "The execution id (or a unique prefix).")
-    var execution: String
+    @OptionGroup var execution: ExecutionArgument
 
-    func run() throws {
-        try reportingErrors {
-            let context = try EngineContext.open()
-            let record = try context.findExecution(execution)
-            guard
-                let status = try context.store.requestCancel(executionID: record.id, now: Date().timeIntervalSince1970)
-            else { throw CLIError("no execution '\(execution)'") }
-            if status.isFinished { throw CLIError("execution \(record.id) already \(status.rawValue)") }
-            print(status == .queued ? "cancelled \(record.id)" : "cancel requested for \(record.id)")
-        }
+    func execute() throws {
+        let (context, record) = try execution.open()
+        guard
+            let status = try context.store.requestCancel(executionID: record.id, now: Date().timeIntervalSince1970)
+        else { throw CLIError("no execution '\(record.id)'") }
+        if status.isFinished { throw CLIError("execution \(record.id) already \(status.rawValue)") }
+        print(status == .queued ? "cancelled \(record.id)" : "cancel requested for \(record.id)")
     }
 }
 
@@ -230,8 +209,7 @@ struct ApproveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approve", abstract: "Approve a waiting Approval step with its single-use token.")
 
-    @Argument(help: "The token printed when the step started.")
-    var token: String
+    @Argument(help: "The token printed when the step started.") var token: String
 
     func run() throws { try decide(token: token, approve: true, reason: "") }
 }
@@ -240,11 +218,8 @@ struct RejectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reject", abstract: "Reject a waiting Approval step with its single-use token.")
 
-    @Argument(help: "The token printed when the step started.")
-    var token: String
-
-    @Option(help: "Why; recorded and shown as the step's failure cause.")
-    var reason: String
+    @Argument(help: "The token printed when the step started.") var token: String
+    @Option(help: "Why; recorded and shown as the step's failure cause.") var reason: String
 
     func run() throws { try decide(token: token, approve: false, reason: reason) }
 }

@@ -17,19 +17,15 @@ struct S3Command: AsyncParsableCommand {
             ProcessInfo.processInfo.environment, embeddedRoot: SluiceHome.resolve().path + "/s3")
     }
 
-    struct Copy: AsyncParsableCommand {
+    struct Copy: AsyncReportingCommand {
         static let configuration = CommandConfiguration(
             commandName: "cp",
             abstract: "Copy a file or folder to s3://, an object to a local path, or an object to another URI.")
 
-        @Argument(help: "A local file or folder, or s3://bucket/key.")
-        var source: String
-        @Argument(help: "s3://bucket/key (a trailing / keeps the file name), or a local path.")
-        var destination: String
+        @Argument(help: "A local file or folder, or s3://bucket/key.") var source: String
+        @Argument(help: "s3://bucket/key (a trailing / keeps the file name), or a local path.") var destination: String
 
-        func run() async throws { try await reportingErrors(execute) }
-
-        private func execute() async throws {
+        func execute() async throws {
             let store = S3Command.store()
             switch (ObjectURI(parsing: source), ObjectURI(parsing: destination)) {
             case (nil, nil):
@@ -65,16 +61,13 @@ struct S3Command: AsyncParsableCommand {
         }
     }
 
-    struct List: AsyncParsableCommand {
+    struct List: AsyncReportingCommand {
         static let configuration = CommandConfiguration(
             commandName: "ls", abstract: "List every object whose key starts with the URI's key.")
 
-        @Argument(help: "s3://bucket[/prefix]")
-        var uri: String
+        @Argument(help: "s3://bucket[/prefix]") var uri: String
 
-        func run() async throws { try await reportingErrors(execute) }
-
-        private func execute() async throws {
+        func execute() async throws {
             guard let prefix = ObjectURI(parsing: uri) else {
                 throw CLIError("\(uri) is not an s3:// URI; write s3://bucket[/prefix]")
             }

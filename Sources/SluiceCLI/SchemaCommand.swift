@@ -8,8 +8,7 @@ struct SchemaCommand: ParsableCommand {
         abstract: "Print the JSON Schema (draft 2020-12) of module or pipeline specs, for editor completion."
     )
 
-    @Option(help: "module or pipeline.")
-    var kind: SpecKind = .pipeline
+    @Option(help: "module or pipeline.") var kind: SpecKind = .pipeline
 
     func run() throws {
         print(SpecSchema.json(for: kind))

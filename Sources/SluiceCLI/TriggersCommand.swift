@@ -17,8 +17,7 @@ struct EnableTriggersCommand: ParsableCommand {
         commandName: "enable",
         abstract: "Record this version of a pipeline and its `triggers:`; a running server starts firing them.")
 
-    @Argument(help: "The pipeline file.")
-    var pipeline: String
+    @Argument(help: "The pipeline file.") var pipeline: String
 
     @Option(name: [.customShort("p"), .customLong("parameter")], help: "A parameter value, KEY=VALUE (repeatable).")
     var parameters: [String] = []
@@ -62,87 +61,81 @@ struct EnableTriggersCommand: ParsableCommand {
     }
 }
 
-struct DisableTriggersCommand: ParsableCommand {
+struct DisableTriggersCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "disable", abstract: "Stop the triggers of a pipeline (their history is kept).")
 
-    @Argument(help: "The pipeline file, as given to `enable`.")
-    var pipeline: String
+    @Argument(help: "The pipeline file, as given to `enable`.") var pipeline: String
 
-    func run() throws {
-        try reportingErrors {
-            let context = try EngineContext.open()
-            let path = SpecPaths.resolve(pipeline, in: ".")
-            let count = try context.store.disableTriggers(pipelinePath: path)
-            guard count > 0 else {
-                throw CLIError("no trigger of \(path) is enabled; list them with `sluice triggers list`")
-            }
-            print("disabled \(count) trigger\(count == 1 ? "" : "s") of \(path)")
+    func execute() throws {
+        let context = try EngineContext.open()
+        let path = SpecPaths.resolve(pipeline, in: ".")
+        let count = try context.store.disableTriggers(pipelinePath: path)
+        guard count > 0 else {
+            throw CLIError("no trigger of \(path) is enabled; list them with `sluice triggers list`")
         }
+        print("disabled \(count) trigger\(count == 1 ? "" : "s") of \(path)")
     }
 }
 
-struct ListTriggersCommand: ParsableCommand {
+struct ListTriggersCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "Triggers with their next firing and their last firing's execution.")
 
-    @Option(help: "text or json.")
-    var format: ListFormat = .text
+    @OptionGroup var output: OutputFormat
 
-    func run() throws {
-        try reportingErrors {
-            let context = try EngineContext.open()
-            let now = context.engine.clock.now
-            var rows: [JSONValue] = []
-            for record in try context.store.triggers() {
-                let trigger = try context.store.pipelineDefinition(hash: record.pipelineHash)
-                    .flatMap { try? JSONDecoder().decode(Pipeline.self, from: Data($0.utf8)) }?
-                    .triggers[safe: record.index]
-                var row: [String: JSONValue] = [
-                    "name": .string(record.name), "pipeline": .string(record.pipelinePath),
-                    "pipelineVersion": .string(record.pipelineHash), "enabled": .bool(record.enabled),
-                    "trigger": .string(trigger?.summary ?? "?"), "enabledAt": .double(record.anchor),
+    func execute() throws {
+        let context = try EngineContext.open()
+        let now = context.engine.clock.now
+        var rows: [JSONValue] = []
+        for record in try context.store.triggers() {
+            let trigger = try context.store.pipelineDefinition(hash: record.pipelineHash)
+                .flatMap { try? JSONDecoder().decode(Pipeline.self, from: Data($0.utf8)) }?
+                .triggers[safe: record.index]
+            var row: [String: JSONValue] = [
+                "name": .string(record.name), "pipeline": .string(record.pipelinePath),
+                "pipelineVersion": .string(record.pipelineHash), "enabled": .bool(record.enabled),
+                "trigger": .string(trigger?.summary ?? "?"), "enabledAt": .double(record.anchor),
+            ]
+            if !record.parameters.isEmpty {
+                row["parameters"] = .object(record.parameters.mapValues { .string($0) })
+            }
+            let last = try context.store.lastFiring(triggerID: record.id)
+            if record.enabled, let schedule = trigger?.schedule {
+                let after = max(last?.scheduledTime ?? Int64(record.anchor.rounded(.up)) - 1, Int64(now) - 1)
+                if let next = schedule.firing(after: after, anchor: Int64(record.anchor.rounded(.up))) {
+                    row["nextFiring"] = .double(Double(next))
+                }
+            }
+            if let last {
+                var fired: [String: JSONValue] = [
+                    "key": .string(last.key), "firedAt": .double(last.firedAt),
+                    "execution": .string(last.executionID),
                 ]
-                if !record.parameters.isEmpty {
-                    row["parameters"] = .object(record.parameters.mapValues { .string($0) })
+                if let status = try context.store.execution(id: last.executionID)?.status {
+                    fired["status"] = .string(status.rawValue)
                 }
-                let last = try context.store.lastFiring(triggerID: record.id)
-                if record.enabled, let schedule = trigger?.schedule {
-                    let after = max(last?.scheduledTime ?? Int64(record.anchor.rounded(.up)) - 1, Int64(now) - 1)
-                    if let next = schedule.firing(after: after, anchor: Int64(record.anchor.rounded(.up))) {
-                        row["nextFiring"] = .double(Double(next))
-                    }
-                }
-                if let last {
-                    var fired: [String: JSONValue] = [
-                        "key": .string(last.key), "firedAt": .double(last.firedAt),
-                        "execution": .string(last.executionID),
-                    ]
-                    if let status = try context.store.execution(id: last.executionID)?.status {
-                        fired["status"] = .string(status.rawValue)
-                    }
-                    row["lastFiring"] = .object(fired)
-                }
-                rows.append(.object(row))
+                row["lastFiring"] = .object(fired)
             }
-            if format == .json {
-                printJSON(.array(rows))
-                return
-            }
-            for row in rows {
-                guard case .object(let row) = row else { continue }
-                let next = row["nextFiring"]?.number.map { "next " + Self.utc($0) } ?? ""
-                let last =
-                    row["lastFiring"]?.object.map { last in
-                        "last \(Self.utc(last["firedAt"]?.number ?? 0)) → \(last["execution"]?.string ?? "")"
-                            + " \(last["status"]?.string ?? "")"
-                    } ?? "never fired"
-                print(
-                    [
-                        row["name"]?.string ?? "", row["enabled"] == .bool(true) ? "enabled " : "disabled",
-                        row["trigger"]?.string ?? "", next, last,
-                    ].filter { !$0.isEmpty }.joined(separator: "  "))
-            }
+            rows.append(.object(row))
+        }
+        if output.json {
+            printJSON(.array(rows))
+            return
+        }
+        for row in rows {
+            guard case .object(let row) = row else { continue }
+            let next = row["nextFiring"]?.number.map { "next " + Self.utc($0) } ?? ""
+            let last =
+                row["lastFiring"]?.object.map { last in
+                    "last \(Self.utc(last["firedAt"]?.number ?? 0)) → \(last["execution"]?.string ?? "")"
+                        + " \(last["status"]?.string ?? "")"
+                } ?? "never fired"
+            print(
+                [
+                    row["name"]?.string ?? "", row["enabled"] == .bool(true) ? "enabled " : "disabled",
+                    row["trigger"]?.string ?? "", next, last,
+                ].filter { !$0.isEmpty }.joined(separator: "  "))
         }
     }
 

@@ -15,11 +15,8 @@ struct ValidateCommand: ParsableCommand {
         case text, json
     }
 
-    @Argument(help: "Spec files or folders (searched recursively for .yaml, .yml and .json).")
-    var paths: [String]
-
-    @Option(help: "Output format: text (compiler style) or json.")
-    var format: Format = .text
+    @Argument(help: "Spec files or folders (searched recursively for .yaml, .yml and .json).") var paths: [String]
+    @Option(help: "Output format: text (compiler style) or json.") var format: Format = .text
 
     func run() throws {
         let catalog = try SluiceHome.resolve().catalog()

@@ -4,15 +4,17 @@ public import Hummingbird
 import NIOCore
 public import SluiceCore
 public import SluiceEngine
-import SluiceServer
+public import SluiceServer
+public import SluiceServing
 public import SluiceStore
 
 /// The web console at `/console/` (and `/`, which leads there): executions, approvals and pipelines as server-rendered
 /// pages, one execution as a graph that follows the run over server-sent events.
 ///
 /// Who may act: on a loopback-only server whoever can connect; beyond loopback only a browser that signed in with an
-/// API key. Every page carries a strict `Content-Security-Policy`; every state change is a POST carrying the
-/// session's CSRF token; a GET never changes anything.
+/// API key (a revoked key ends its sessions). Every page carries a strict `Content-Security-Policy`; every state
+/// change, the sign-in included, is a POST carrying the session's CSRF token; a GET never changes anything; a bad
+/// query value is a 400 naming the parameter and what it accepts.
 public struct ConsoleRoutes: ServerRoutes {
     /// Console settings.
     public struct Configuration: Sendable {
@@ -22,14 +24,20 @@ public struct ConsoleRoutes: ServerRoutes {
         public var executionsPath: String
         /// Executions per page.
         public var pageSize: Int
-        /// How often an open execution page's stream reads the store.
+        /// How often an open execution page's stream reads the store and the step logs.
         public var streamInterval: Double
+        /// How often an open endpoints page's stream reads the request counts.
+        public var trafficInterval: Double
 
-        public init(loopbackOnly: Bool, executionsPath: String, pageSize: Int = 50, streamInterval: Double = 0.1) {
+        public init(
+            loopbackOnly: Bool, executionsPath: String, pageSize: Int = 50, streamInterval: Double = 0.1,
+            trafficInterval: Double = 1
+        ) {
             self.loopbackOnly = loopbackOnly
             self.executionsPath = executionsPath
             self.pageSize = pageSize
             self.streamInterval = streamInterval
+            self.trafficInterval = trafficInterval
         }
     }
 
@@ -38,24 +46,28 @@ public struct ConsoleRoutes: ServerRoutes {
     let desk: StoreApprovalDesk
     let clock: any EngineClock
     let configuration: Configuration
-    /// The name of the API key `key` is, nil when it is not a valid key.
-    let authenticate: @Sendable (_ key: String) -> String?
+    /// The request counts `/metrics` exposes, shown live on the endpoints page.
+    let metrics: ServingMetrics
+    /// The keys a person signs in with; a session ends once its key is revoked here.
+    let keyring: APIKeyring
     let sessions = ConsoleSessions()
 
     /// - Parameters:
     ///   - engine: runs resumed and retried executions in the server's process.
     ///   - desk: decides approvals (and wakes the waiting execution).
-    ///   - authenticate: the name of a valid, unrevoked API key; nil for any other text.
+    ///   - metrics: the server's request counts.
+    ///   - keyring: the server's API keys, kept current with the store.
     public init(
         store: SQLiteStore, engine: HostedEngine, desk: StoreApprovalDesk, clock: any EngineClock,
-        configuration: Configuration, authenticate: @escaping @Sendable (_ key: String) -> String?
+        metrics: ServingMetrics, configuration: Configuration, keyring: APIKeyring
     ) {
         self.store = store
         self.engine = engine
         self.desk = desk
         self.clock = clock
+        self.metrics = metrics
         self.configuration = configuration
-        self.authenticate = authenticate
+        self.keyring = keyring
     }
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
@@ -87,8 +99,13 @@ public struct ConsoleRoutes: ServerRoutes {
         }
         router.get("/console/executions/{id}/events") { request, context in
             if let refusal = visitor(request).refusal { return refusal }
-            let after = request.uri.queryParameters.get("after").flatMap { Int64($0) } ?? 0
-            return stream(executionID: context.parameters.get("id") ?? "", after: after)
+            let after = request.uri.queryParameters.get("after").map { String($0) } ?? "0"
+            guard let sequence = Int64(after), sequence >= 0 else {
+                return Self.page(
+                    ConsoleRefusal.badQuery(
+                        "after", after, allowed: "an event sequence number (0 or more)", link: "/console/executions"))
+            }
+            return stream(executionID: context.parameters.get("id") ?? "", after: sequence)
         }
         router.post("/console/executions/{id}/{verb}") { request, context in
             await acting(request) { _, _ in
@@ -119,6 +136,10 @@ public struct ConsoleRoutes: ServerRoutes {
         }
         router.get("/console/endpoints") { request, _ in
             viewing(request, nav: "endpoints") { visitor in try endpointsPage(visitor) }
+        }
+        router.get("/console/endpoints/traffic") { request, _ in
+            if let refusal = visitor(request).refusal { return refusal }
+            return trafficStream()
         }
         router.post("/console/keys/{id}/revoke") { request, context in
             await acting(request) { _, _ in try revokeKey(context.parameters.get("id") ?? "") }
@@ -151,7 +172,11 @@ public struct ConsoleRoutes: ServerRoutes {
 
     func visitor(_ request: Request) -> Visitor {
         let existing = ConsoleSessions.session(inCookieHeader: request.headers[.cookie])
-        let name = existing.flatMap { sessions.signedInName($0, now: clock.now) }
+        let name = existing.flatMap { session in
+            sessions.signedIn(session, now: clock.now) { keyID in
+                keyring.list().contains { $0.id == keyID && !$0.revoked }
+            }?.name
+        }
         if !configuration.loopbackOnly && name == nil {
             let next = request.method == .get ? request.uri.path : "/console/executions"
             let refusal =
@@ -186,6 +211,8 @@ public struct ConsoleRoutes: ServerRoutes {
             return response
         } catch let missing as ConsoleNotFound {
             return Self.page(.notFound, title: "Not found", body: Self.message("Not found", missing.message))
+        } catch let refusal as ConsoleRefusal {
+            return Self.page(refusal)
         } catch {
             return Self.page(
                 .internalServerError, title: "Could not read the store",
@@ -206,20 +233,13 @@ public struct ConsoleRoutes: ServerRoutes {
         }
         let fields = Dictionary(
             ApprovalRoutes.formFields(String(buffer: body)), uniquingKeysWith: { first, _ in first })
-        guard !visitor.isNew, let token = fields["csrf"], sessions.isValid(csrf: token, for: visitor.session) else {
-            return Self.page(
-                .forbidden, title: "Form refused",
-                body: Self.message(
-                    "Form refused",
-                    "The form's CSRF token is missing or does not match this browser's session: nothing was changed. "
-                        + "Reload the page and submit the form again.", link: "/console/executions"))
+        guard !visitor.isNew, hasValidToken(fields, session: visitor.session) else {
+            return Self.formRefused(link: "/console/executions")
         }
         do {
             return try await act(visitor, fields)
         } catch let refusal as ConsoleRefusal {
-            return Self.page(
-                refusal.status, title: refusal.heading,
-                body: Self.message(refusal.heading, refusal.message, link: refusal.link))
+            return Self.page(refusal)
         } catch {
             return Self.page(
                 .internalServerError, title: "Nothing was changed",
@@ -236,35 +256,48 @@ public struct ConsoleRoutes: ServerRoutes {
         return context
     }
 
+    /// Whether a form's `csrf` field is the token of `session`.
+    func hasValidToken(_ fields: [String: String], session: String) -> Bool {
+        guard let token = fields["csrf"] else { return false }
+        return sessions.isValid(csrf: token, for: session)
+    }
+
     // MARK: Sign-in
 
+    /// The sign-in form, with a CSRF token of the browser's (not yet signed-in) session: a new session's cookie is
+    /// set here.
     func signInPage(_ request: Request, failure: String?, status: HTTPResponse.Status = .ok) -> Response {
+        let existing = ConsoleSessions.session(inCookieHeader: request.headers[.cookie])
+        let session = existing ?? sessions.newSessionID()
         let next = Self.localPath(request.uri.queryParameters.get("next").map { String($0) })
-        var context: [String: Any] = ["next": next]
+        var context: [String: Any] = ["next": next, "csrf": sessions.csrfToken(for: session)]
         if let failure { context["failure"] = failure }
         let body = ConsoleTemplates.render(context, "signIn")
-        return Self.page(status, title: "Sign in", body: body)
+        var response = Self.page(status, title: "Sign in", body: body)
+        if existing == nil { response.headers[.setCookie] = ConsoleSessions.cookie(session) }
+        return response
     }
 
     func signIn(_ request: Request) async -> Response {
         let body = (try? await request.body.collect(upTo: 16 * 1024)).map { String(buffer: $0) } ?? ""
         let fields = Dictionary(ApprovalRoutes.formFields(body), uniquingKeysWith: { first, _ in first })
+        // Login CSRF: only the browser that loaded the form can sign in with it.
+        guard let session = ConsoleSessions.session(inCookieHeader: request.headers[.cookie]),
+            hasValidToken(fields, session: session)
+        else { return Self.formRefused(link: "/console/sign-in") }
         let key = fields["key"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        guard let name = authenticate(key) else {
-            var context: [String: Any] = [
-                "next": Self.localPath(fields["next"]),
+        guard let record = try? keyring.authenticate(key) else {
+            let context: [String: Any] = [
+                "next": Self.localPath(fields["next"]), "csrf": sessions.csrfToken(for: session),
                 "failure": key.isEmpty
                     ? "Field 'key' is empty: paste an API key (create one with `sluice keys create NAME`)."
                     : "That API key is not valid or was revoked; create one with `sluice keys create NAME`.",
             ]
-            context["title"] = "Sign in"
-            return Self.page(
-                .unauthorized, title: "Sign in",
-                body: ConsoleTemplates.render(context, "signIn"))
+            return Self.page(.unauthorized, title: "Sign in", body: ConsoleTemplates.render(context, "signIn"))
         }
-        let session = sessions.signIn(name: name, now: clock.now)
+        let signedIn = sessions.signIn(keyID: record.id, name: record.name, now: clock.now)
         var response = Self.redirect(Self.localPath(fields["next"]))
-        response.headers[.setCookie] = ConsoleSessions.cookie(session)
+        response.headers[.setCookie] = ConsoleSessions.cookie(signedIn)
         return response
     }
 
@@ -301,6 +334,23 @@ public struct ConsoleRoutes: ServerRoutes {
             context["linkText"] = "Continue"
         }
         return ConsoleTemplates.render(context, "message")
+    }
+
+    /// A form without its session's CSRF token: nothing changes.
+    static func formRefused(link: String) -> Response {
+        page(
+            .forbidden, title: "Form refused",
+            body: message(
+                "Form refused",
+                "The form's CSRF token is missing or does not match this browser's session: nothing was changed. "
+                    + "Reload the page and submit the form again.", link: link))
+    }
+
+    /// The page of a refusal.
+    static func page(_ refusal: ConsoleRefusal) -> Response {
+        page(
+            refusal.status, title: refusal.heading,
+            body: message(refusal.heading, refusal.message, link: refusal.link))
     }
 
     static func asset(_ text: String, type: String) -> Response {
@@ -347,10 +397,17 @@ struct ConsoleNotFound: Error {
     var message: String
 }
 
-/// An action refused (a 4xx with a page saying why and how to fix it).
+/// An action or a page refused (a 4xx with a page saying why and how to fix it).
 struct ConsoleRefusal: Error {
     var status: HTTPResponse.Status
     var heading: String
     var message: String
     var link: String?
+
+    /// A bad value of query parameter `name`: a 400 saying what the parameter accepts.
+    static func badQuery(_ name: String, _ value: String, allowed: String, link: String) -> ConsoleRefusal {
+        ConsoleRefusal(
+            status: .badRequest, heading: "Bad query",
+            message: "Query parameter '\(name)' is '\(value.prefix(200))'; it takes \(allowed).", link: link)
+    }
 }

@@ -123,3 +123,19 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// Every alias of the model registry (of one group when `group` is given), by group then alias.
+    public func modelAliases(group: String? = nil) throws -> [(group: String, alias: String, version: Int)] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT group_name, alias, version FROM model_alias
+                    WHERE ? IS NULL OR group_name = ? ORDER BY group_name, alias
+                    """,
+                arguments: [group, group]
+            ).map { (group: $0["group_name"], alias: $0["alias"], version: $0["version"]) }
+        }
+    }
+}

@@ -9,9 +9,6 @@ import Testing
 /// `sluice monitor` end to end through the binary: W1 trained and deployed, a baseline from its training rows,
 /// traffic captured by `sluice serve`, monitoring runs and the alert in the outbox.
 @Suite struct MonitorCommandTests {
-    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("examples").path
-
     /// POSTs `rows` of bmi to `/batch` in chunks of 50.
     func send(_ rows: [Double], port: Int, key: String) async throws {
         for start in stride(from: 0, to: rows.count, by: 50) {
@@ -21,31 +18,11 @@ import Testing
         }
     }
 
-    /// Captured lines under `.sluice/capture/diabetes/production/AllTraffic/…`.
-    func capturedLines(_ sandbox: ServingSandbox) -> Int {
-        let root = sandbox.homePath + "/capture/diabetes/production/AllTraffic"
-        let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
-        return files.filter { $0.hasSuffix(".jsonl") }.reduce(0) { total, file in
-            let text = String(
-                decoding: FileManager.default.contents(atPath: root + "/" + file) ?? Data(), as: UTF8.self)
-            return total + text.split(separator: "\n").count
-        }
-    }
-
-    func outbox(_ sandbox: ServingSandbox) -> [String] {
-        let folder = sandbox.homePath + "/outbox"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".eml") }
-            .map { String(decoding: FileManager.default.contents(atPath: folder + "/" + $0) ?? Data(), as: UTF8.self) }
-    }
-
     @Test func shiftedBMIIsABaselineDriftViolationWithAnAlertAndUnshiftedTrafficIsNot() async throws {
-        let sandbox = try ServingSandbox()
-        defer { try? FileManager.default.removeItem(atPath: sandbox.folder) }
-        let data = Self.examples + "/data/diabetes_scaled.csv"
-        let trained = try await sandbox.running([
-            "run", Self.examples + "/w1-diabetes/pipeline.yaml", "-p", "InputData=\(data)",
-        ])
-        #expect(trained.status == 0, "\(trained.out)\(trained.err)")
+        let monitored = try await MonitoredDiabetes.trained()
+        defer { monitored.remove() }
+        let sandbox = monitored.sandbox
+        let data = MonitoredDiabetes.data
 
         // The training rows, as W1's Preprocess splits them: the first 422.
         let lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n")
@@ -69,40 +46,33 @@ import Testing
         #expect(constraints["features"]?.array?.first?["completeness"]?.number == 1)
         #expect(constraints["monitoring_config"]?["evaluate_constraints"]?.string == "Enabled")
 
-        let deployed = try await sandbox.running([
-            "endpoints", "deploy", "diabetes", "DiabetesModelGroup/1", "--stage", "production", "--capture-percent",
-            "100",
-        ])
-        #expect(deployed.status == 0, "\(deployed.err)")
-        let key = try await sandbox.running(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = try await monitored.deploy()
         #expect(
             try await sandbox.running([
                 "monitor", "schedule", "diabetes", "--every", "PT1H", "--notify", "ds@example.com",
             ])
             .status == 0)
-        let server = try sandbox.start(["serve", "--port", "0"])
+        let (server, port) = try await monitored.serve()
         defer { if server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) } }
-        let port = try #require(
-            await server.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0) })
 
         // Unshifted traffic: every row's bmi, as it was.
         try await send(bmi, port: port, key: key)
-        #expect(await eventually(within: 30) { capturedLines(sandbox) == 9 })
+        #expect(await eventually(within: 30) { monitored.capturedLines() == 9 })
         let calm = try await sandbox.running(["monitor", "run", "diabetes", "--format", "json"])
         #expect(calm.status == 0, "\(calm.err)")
         let calmViolations = try JSONDecoder().decode(JSONValue.self, from: Data(calm.out.utf8))
         #expect(calmViolations["violations"]?.array == [], "\(calm.out)")
-        #expect(outbox(sandbox).isEmpty)
+        #expect(monitored.mails().isEmpty)
 
         // bmi shifted by +0.05: only these rows are analysed by the next run.
         try await send(bmi.map { $0 + 0.05 }, port: port, key: key)
-        #expect(await eventually(within: 30) { capturedLines(sandbox) == 18 })
+        #expect(await eventually(within: 30) { monitored.capturedLines() == 18 })
         let drifted = try await sandbox.running(["monitor", "run", "diabetes", "--format", "json"])
         #expect(drifted.status == 0, "\(drifted.err)")
         let violations = try JSONDecoder().decode(JSONValue.self, from: Data(drifted.out.utf8))["violations"]?.array
         let drift = violations?.first { $0["constraint_check_type"]?.string == "baseline_drift_check" }
         #expect(drift?["feature_name"]?.string == "bmi", "\(drifted.out)")
-        let mails = outbox(sandbox)
+        let mails = monitored.mails()
         #expect(mails.count == 1 && mails[0].contains("ds@example.com") && mails[0].contains("bmi"))
 
         // Both runs are kept in the store and as files, each with its own window.
@@ -114,7 +84,6 @@ import Testing
             let file = (run["folder"]?.string ?? "") + "/constraint_violations.json"
             #expect(FileManager.default.fileExists(atPath: file), "\(file)")
         }
-        kill(server.process.processIdentifier, SIGINT)
-        #expect(await eventually(within: 30) { !server.process.isRunning })
+        await monitored.stop(server)
     }
 }

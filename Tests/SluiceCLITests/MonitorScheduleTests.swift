@@ -11,8 +11,6 @@ import Testing
 /// baseline), deployed with capture, shifted traffic, ground truth posted to the server, then a schedule recorded
 /// while the server runs: the server runs it when due, alerts once, and shows the alert on `/metrics`.
 @Suite struct MonitorScheduleTests {
-    static let examples = MonitorCommandTests.examples
-
     func metrics(_ port: Int) async throws -> String {
         let (data, _) = try await httpSession.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
         return String(decoding: data, as: UTF8.self)
@@ -25,13 +23,10 @@ import Testing
     }
 
     @Test func theServerRunsADueScheduleJoiningGroundTruthAndAlertsOnceOnMetricsAndByMail() async throws {
-        let sandbox = try ServingSandbox()
-        defer { try? FileManager.default.removeItem(atPath: sandbox.folder) }
-        let data = Self.examples + "/data/diabetes_scaled.csv"
-        let trained = try await sandbox.running([
-            "run", Self.examples + "/w1-diabetes/pipeline.yaml", "-p", "InputData=\(data)",
-        ])
-        #expect(trained.status == 0, "\(trained.out)\(trained.err)")
+        let monitored = try await MonitoredDiabetes.trained()
+        defer { monitored.remove() }
+        let sandbox = monitored.sandbox
+        let data = MonitoredDiabetes.data
         // The pipeline's Baseline step attached the training rows' baseline to the version it registered.
         let baseline = try #require(try sandbox.store.monitorBaseline(group: "DiabetesModelGroup", version: 1))
         #expect(baseline.features == ["bmi"])
@@ -44,16 +39,9 @@ import Testing
         let bmi = rows.map { Double($0[bmiIndex])! + 0.05 }
         let target = rows.map { Double($0[targetIndex])! }
 
-        #expect(
-            try await sandbox.running([
-                "endpoints", "deploy", "diabetes", "DiabetesModelGroup/1", "--stage", "production", "--capture-percent",
-                "100",
-            ]).status == 0)
-        let key = try await sandbox.running(["keys", "create"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
-        let server = try sandbox.start(["serve", "--port", "0"])
+        let key = try await monitored.deploy()
+        let (server, port) = try await monitored.serve()
         defer { if server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) } }
-        let port = try #require(
-            await server.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0) })
 
         // Shifted traffic in batches of 50; each answer names the inference its ground truth is sent with.
         var labels: [String] = []
@@ -90,18 +78,7 @@ import Testing
         let noKey = try await post(port, "/endpoints/diabetes/ground-truth", "{\"labels\": []}", key: nil)
         #expect(noKey.status == 401)
 
-        let captured = sandbox.homePath + "/capture/diabetes/production/AllTraffic"
-        #expect(
-            await eventually(within: 30) {
-                let files = FileManager.default.enumerator(atPath: captured)?.compactMap { $0 as? String } ?? []
-                return files.filter { $0.hasSuffix(".jsonl") }.reduce(0) { total, file in
-                    total
-                        + String(
-                            decoding: FileManager.default.contents(atPath: captured + "/" + file) ?? Data(),
-                            as: UTF8.self
-                        ).split(separator: "\n").count
-                } == labels.count
-            })
+        #expect(await eventually(within: 30) { monitored.capturedLines() == labels.count })
 
         // Recorded while the server runs: it picks the schedule up and runs it when due, 3 s later, over a window
         // ending 2 s before the run (capture settles), so after all the traffic above.
@@ -111,11 +88,7 @@ import Testing
         ])
         #expect(scheduled.status == 0, "\(scheduled.err)")
         #expect(scheduled.out.contains("model quality (Regression: mae>1.0, r2<-100.0)"), "\(scheduled.out)")
-        let outbox = sandbox.homePath + "/outbox"
-        func mails() -> [String] {
-            ((try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? []).filter { $0.hasSuffix(".eml") }
-        }
-        #expect(await eventually(within: 60) { !mails().isEmpty }, "\(server.output())")
+        #expect(await eventually(within: 60) { !monitored.mails().isEmpty }, "\(server.output())")
 
         let shown = try await sandbox.running(["monitor", "show", "diabetes", "--format", "json"])
         let runs = try JSONDecoder().decode(JSONValue.self, from: Data(shown.out.utf8)).array ?? []
@@ -152,11 +125,10 @@ import Testing
 
         // Later windows (one more period) hold no traffic: they are not kept and alert no one again.
         try await Task.sleep(for: .seconds(3.5))
-        #expect(mails().count == 1)
-        let mail = String(
-            decoding: FileManager.default.contents(atPath: outbox + "/" + mails()[0]) ?? Data(), as: UTF8.self)
+        let mails = monitored.mails()
+        #expect(mails.count == 1)
+        let mail = mails.first ?? ""
         #expect(mail.contains("ds@example.com") && mail.contains("mae") && mail.contains("bmi"), "\(mail)")
-        kill(server.process.processIdentifier, SIGINT)
-        #expect(await eventually(within: 30) { !server.process.isRunning })
+        await monitored.stop(server)
     }
 }

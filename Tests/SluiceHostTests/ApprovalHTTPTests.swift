@@ -13,16 +13,9 @@ import Testing
     /// execution, submitted over HTTP, continues to success in the server's process.
     @Test func approvalPageThenPostDecidesOnce() async throws {
         let scratch = try Scratch()
-        try scratch.write("gate.yaml", gatePipeline)
-        try scratch.write("echo.yaml", echoModule)
+        try scratch.writeGate()
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, console in
-            let submitted = try await send(
-                base, "/api/executions", method: "POST",
-                body: #"{"pipeline": "gate.yaml", "parameters": {"Version": "7"}}"#, contentType: "application/json")
-            #expect(submitted.status == 202, "\(submitted.body)")
-            let id = try #require(
-                (try JSONSerialization.jsonObject(with: Data(submitted.body.utf8)) as? [String: Any])?["id"] as? String)
-            let token = try await console.wait(for: #"/approvals/(sl-[0-9a-f]+)"#)
+            let (id, token) = try await submitGate(at: base, console: console, parameters: #"{"Version": "7"}"#)
 
             let page = try await send(base, "/approvals/\(token)")
             #expect(page.status == 200 && page.contentType.hasPrefix("text/html"))
@@ -59,15 +52,9 @@ import Testing
     /// A rejection with a reason fails the step with that reason; a form without a decision is refused.
     @Test func rejectionCarriesTheReason() async throws {
         let scratch = try Scratch()
-        try scratch.write("gate.yaml", gatePipeline)
-        try scratch.write("echo.yaml", echoModule)
+        try scratch.writeGate()
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, console in
-            let submitted = try await send(
-                base, "/api/executions", method: "POST", body: #"{"pipeline": "gate.yaml"}"#,
-                contentType: "application/json")
-            let id = try #require(
-                (try JSONSerialization.jsonObject(with: Data(submitted.body.utf8)) as? [String: Any])?["id"] as? String)
-            let token = try await console.wait(for: #"/approvals/(sl-[0-9a-f]+)"#)
+            let (id, token) = try await submitGate(at: base, console: console)
             let bad = try await send(
                 base, "/approvals/\(token)", method: "POST", body: "decision=maybe",
                 contentType: "application/x-www-form-urlencoded")
@@ -164,8 +151,7 @@ import Testing
     /// and approving it over HTTP (with the token `sluice run` printed) finishes it.
     @Test func startingServerResumesAWaitingExecution() async throws {
         let scratch = try Scratch()
-        try scratch.write("gate.yaml", gatePipeline)
-        try scratch.write("echo.yaml", echoModule)
+        try scratch.writeGate()
         let run = try SluiceRun(["run", "gate.yaml"], in: scratch)
         let approvalToken = try await run.wait(for: /sluice approve (sl-[0-9a-f]+)/)
         await run.kill()

@@ -56,17 +56,27 @@ import Testing
     /// another tab) turns the first tab's graph green without a reload, over server-sent events.
     @Test func approvingInTheInboxTurnsTheOpenGraphGreen() async throws {
         let scratch = try Scratch()
-        try scratch.write("gate.yaml", gatePipeline)
-        try scratch.write("echo.yaml", echoModule)
+        try scratch.writeGate()
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, console in
-            let submitted = try await send(
-                base, "/api/executions", method: "POST", body: #"{"pipeline": "gate.yaml"}"#,
-                contentType: "application/json")
-            let id = try #require(
-                (try JSONSerialization.jsonObject(with: Data(submitted.body.utf8)) as? [String: Any])?["id"] as? String)
-            _ = try await console.wait(for: #"/approvals/(sl-[0-9a-f]+)"#)
+            let (id, _) = try await submitGate(at: base, console: console)
             let output = try await Self.drive(
                 ["approval", base.absoluteString, scratch.folder + "/screenshots", id, "Ship It"])
+            #expect(output.hasSuffix("passed\n"), "\(output)")
+        }
+    }
+
+    /// A running step's new log line appears on its open execution page, and the endpoints page's traffic table
+    /// counts requests as they arrive, both without a reload.
+    @Test func logLinesAndTrafficAppearWithoutAReload() async throws {
+        let scratch = try Scratch()
+        let go = scratch.folder + "/go"
+        try scratch.writeTalker(waitingFor: go)
+        defer { FileManager.default.createFile(atPath: go, contents: nil) }
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, _ in
+            try ConsoleLiveTests.deployLinearModel(server, group: "Churn", endpoint: "scores", folder: scratch.folder)
+            let id = try await submit("talk.yaml", at: base)
+            let output = try await Self.drive(
+                ["live", base.absoluteString, scratch.folder + "/screenshots", id, go, "scores"])
             #expect(output.hasSuffix("passed\n"), "\(output)")
         }
     }

@@ -18,15 +18,9 @@ import Testing
     /// a finished execution says so and ends. Every page carries the Content-Security-Policy.
     @Test func inboxDecidesOnlyWithTheSessionsToken() async throws {
         let scratch = try Scratch()
-        try scratch.write("gate.yaml", gatePipeline)
-        try scratch.write("echo.yaml", echoModule)
+        try scratch.writeGate()
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, console in
-            let submitted = try await send(
-                base, "/api/executions", method: "POST",
-                body: #"{"pipeline": "gate.yaml", "parameters": {"Version": "7"}}"#, contentType: "application/json")
-            let id = try #require(
-                (try JSONSerialization.jsonObject(with: Data(submitted.body.utf8)) as? [String: Any])?["id"] as? String)
-            _ = try await console.wait(for: #"/approvals/(sl-[0-9a-f]+)"#)
+            let (id, _) = try await submitGate(at: base, console: console, parameters: #"{"Version": "7"}"#)
             let browser = Browser(base: base)
 
             let list = try await browser.get("/console/executions")
@@ -183,7 +177,8 @@ import Testing
     }
 
     /// Bound beyond loopback, pages redirect to sign-in and forms are refused until a browser signs in with an API
-    /// key; the session cookie is HttpOnly and SameSite=Strict; signing out ends it.
+    /// key through the sign-in form (whose CSRF token is checked too); the session cookie is HttpOnly and
+    /// SameSite=Strict; signing out ends it.
     @Test func beyondLoopbackEveryPageNeedsASignIn() async throws {
         let scratch = try Scratch()
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder, host: "0.0.0.0") {
@@ -195,7 +190,9 @@ import Testing
             #expect(try await browser.get("/console/executions/x/events").status == 303)
             let form = try await browser.get("/console/sign-in")
             #expect(form.status == 200 && form.body.contains(#"name="key""#))
-            let wrong = try await browser.post("/console/sign-in", "key=sk_wrong&next=/console/approvals")
+            let formToken = try #require(form.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
+            let wrong = try await browser.post(
+                "/console/sign-in", "key=sk_wrong&next=/console/approvals&csrf=\(formToken)")
             #expect(wrong.status == 401 && wrong.body.contains("not valid"))
 
             let (key, record) = APIKey.generate(name: "alice")
@@ -203,10 +200,16 @@ import Testing
                 StoredAPIKey(
                     id: record.id, name: "alice", hashHex: Hex.encode(record.hash),
                     createdAt: Date().timeIntervalSince1970))
+            let keyField = "key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+            // Login CSRF: a sign-in without the form's token, or with another browser's, is refused.
+            let tokenless = try await browser.post("/console/sign-in", keyField)
+            #expect(tokenless.status == 403 && tokenless.body.contains("CSRF"), "\(tokenless.body)")
+            let stranger = Browser(base: base)
+            _ = try await stranger.get("/console/sign-in")
+            #expect(try await stranger.post("/console/sign-in", keyField + "&csrf=\(formToken)").status == 403)
+            #expect(try await stranger.get("/console/approvals").status == 303)
             let signedIn = try await browser.post(
-                "/console/sign-in",
-                "key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
-                    + "&next=%2Fconsole%2Fapprovals")
+                "/console/sign-in", keyField + "&next=%2Fconsole%2Fapprovals&csrf=\(formToken)")
             #expect(signedIn.status == 303 && signedIn.headers["location"] == "/console/approvals")
             let cookie = try #require(signedIn.headers["set-cookie"])
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
@@ -215,6 +218,71 @@ import Testing
             let csrf = try #require(inbox.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
             #expect(try await browser.post("/console/sign-out", "csrf=\(csrf)").status == 303)
             #expect(try await browser.get("/console/approvals").status == 303)
+        }
+    }
+
+    /// A revoked key ends the console sessions signed in with it: at once when revoked on the endpoints page, within
+    /// a store poll when revoked elsewhere (`sluice keys revoke`).
+    @Test func revokedKeyEndsItsSessions() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder, host: "0.0.0.0") {
+            base, server, _ in
+            let store = server.context.store
+            var keys: [String: (key: String, id: String)] = [:]
+            for name in ["alice", "bob"] {
+                let (key, record) = APIKey.generate(name: name)
+                try store.createAPIKey(
+                    StoredAPIKey(
+                        id: record.id, name: name, hashHex: Hex.encode(record.hash),
+                        createdAt: Date().timeIntervalSince1970))
+                keys[name] = (key, record.id)
+            }
+            let alice = Browser(base: base)
+            let bob = Browser(base: base)
+            #expect(try await alice.signIn(keys["alice"]!.key).status == 303)
+            #expect(try await bob.signIn(keys["bob"]!.key).status == 303)
+            let page = try await alice.get("/console/endpoints")
+            #expect(page.status == 200 && page.body.contains("bob"))
+            #expect(try await bob.get("/console/endpoints").status == 200)
+
+            let csrf = try #require(page.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
+            let revoked = try await alice.post("/console/keys/\(keys["bob"]!.id)/revoke", "csrf=\(csrf)")
+            #expect(revoked.status == 303)
+            let ended = try await bob.get("/console/endpoints")
+            #expect(ended.status == 303 && ended.headers["location"]?.hasPrefix("/console/sign-in") == true)
+            #expect(try await bob.signIn(keys["bob"]!.key).status == 401, "a revoked key signs no one in")
+            #expect(try await alice.get("/console/endpoints").status == 200)
+
+            _ = try store.revokeAPIKey(id: keys["alice"]!.id, now: Date().timeIntervalSince1970)
+            try server.runtime.refresh()
+            #expect(try await alice.get("/console/endpoints").status == 303)
+        }
+    }
+
+    /// A bad query value is a 400 that names the parameter, the value and what the parameter takes; good values
+    /// still answer.
+    @Test func badQueryValuesAreRefusedNamingTheParameter() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, _ in
+            let browser = Browser(base: base)
+            let cases: [(path: String, parameter: String, value: String, allowed: String)] = [
+                ("/console/executions?status=bogus", "status", "bogus", "succeeded"),
+                ("/console/executions?before=yesterday", "before", "yesterday", "CREATED~ID"),
+                ("/console/executions?pipeline=Nope", "pipeline", "Nope", "none has yet"),
+                ("/console/executions/x/events?after=soon", "after", "soon", "sequence number"),
+                ("/console/features?group=nobody", "group", "nobody", "feature group"),
+            ]
+            for check in cases {
+                let answer = try await browser.get(check.path)
+                let text = answer.body.replacingOccurrences(of: "&#39;", with: "'")
+                    .replacingOccurrences(of: "&#x27;", with: "'")
+                #expect(answer.status == 400, "\(check.path): \(answer.status)")
+                #expect(
+                    text.contains("Query parameter '\(check.parameter)' is '\(check.value)'")
+                        && text.contains(check.allowed), "\(check.path): \(text)")
+            }
+            #expect(try await browser.get("/console/executions?status=succeeded").status == 200)
+            #expect(try await browser.get("/console/features").status == 200)
         }
     }
 }
@@ -240,6 +308,14 @@ final class Browser: @unchecked Sendable {
     }
 
     func get(_ path: String) async throws -> Answer { try await exchange(path, method: "GET", body: nil) }
+
+    /// Signs in with `key` through the sign-in form (its CSRF token included).
+    func signIn(_ key: String) async throws -> Answer {
+        let form = try await get("/console/sign-in")
+        let token = try #require(form.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
+        let field = key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        return try await post("/console/sign-in", "key=\(field)&csrf=\(token)")
+    }
 
     func post(_ path: String, _ form: String) async throws -> Answer {
         try await exchange(path, method: "POST", body: form)

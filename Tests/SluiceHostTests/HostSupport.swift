@@ -5,6 +5,7 @@ import SluiceServing
 import SluiceStore
 import SluiceTesting
 import Synchronization
+import Testing
 
 @testable import SluiceCLI
 
@@ -25,6 +26,34 @@ struct Scratch {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }
+}
+
+extension Scratch {
+    /// Writes `gate.yaml` (`gatePipeline`) and the Echo module it uses.
+    func writeGate() throws {
+        try write("gate.yaml", gatePipeline)
+        try write("echo.yaml", echoModule)
+    }
+}
+
+/// Submits the pipeline file `pipeline` over the execution API with `parameters` (a JSON object); returns the
+/// execution id.
+func submit(_ pipeline: String, at base: URL, parameters: String = "{}") async throws -> String {
+    let submitted = try await send(
+        base, "/api/executions", method: "POST",
+        body: #"{"pipeline": "\#(pipeline)", "parameters": \#(parameters)}"#, contentType: "application/json")
+    #expect(submitted.status == 202, "\(submitted.body)")
+    return try #require(
+        (try JSONSerialization.jsonObject(with: Data(submitted.body.utf8)) as? [String: Any])?["id"] as? String)
+}
+
+/// Submits `gate.yaml` and waits until the hosted engine prints its approval link; returns the execution id and the
+/// approval token.
+func submitGate(
+    at base: URL, console: Console, parameters: String = "{}"
+) async throws -> (id: String, token: String) {
+    let id = try await submit("gate.yaml", at: base, parameters: parameters)
+    return (id, try await console.wait(for: #"/approvals/(sl-[0-9a-f]+)"#))
 }
 
 /// An Approval step, then a built-in step that runs only once it is approved.
@@ -200,5 +229,52 @@ struct SluiceRun {
     func kill() async {
         Glibc.kill(process.processIdentifier, SIGKILL)
         await waitForExit(process)
+    }
+}
+
+/// A server-sent event stream read over a plain socket, as a browser's `EventSource` reads it.
+final class EventStream: @unchecked Sendable {
+    private let socket: Int32
+    private var text = ""
+
+    /// Opens `GET path` on the loopback server at `base`, with the console cookie `cookie` if given.
+    init(_ base: URL, _ path: String, cookie: String? = nil) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(base.port ?? 80).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard socket >= 0, connected == 0 else { throw HostTestError("cannot connect to \(base)") }
+        // A stream that stops sending fails the test after 30 s instead of hanging it.
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request =
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+            + (cookie.map { "Cookie: \($0)\r\n" } ?? "") + "\r\n"
+        _ = request.utf8CString.withUnsafeBufferPointer { Glibc.send(socket, $0.baseAddress, $0.count - 1, 0) }
+    }
+
+    deinit { Glibc.close(socket) }
+
+    /// The data of the next event named `name` (other events are skipped).
+    func next(_ name: String) async throws -> String {
+        try await onOwnThread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                if let match = text.firstMatch(of: /event: (\w+)\ndata: ([^\n]*)\n\n/) {
+                    text.removeSubrange(..<match.range.upperBound)
+                    if match.output.1 == name { return String(match.output.2) }
+                    continue
+                }
+                let count = recv(socket, &buffer, buffer.count, 0)
+                guard count > 0 else { throw HostTestError("the stream ended before an event '\(name)':\n\(text)") }
+                text += String(decoding: buffer[..<count], as: UTF8.self)
+            }
+        }
     }
 }

@@ -10,11 +10,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-engine", abstract: "Measure the engine's per-step overhead (prints figures).")
 
-    @Option(help: "Built-in no-op steps per pipeline.")
-    var steps: Int = 1000
-
-    @Option(help: "Command steps for the spawn-overhead figure.")
-    var commands: Int = 100
+    @Option(help: "Built-in no-op steps per pipeline.") var steps: Int = 1000
+    @Option(help: "Command steps for the spawn-overhead figure.") var commands: Int = 100
 
     @Option(help: "What each commit survives: power (synced to disk) or process (reaches the OS; survives kill -9).")
     var durability: String = "power"

@@ -22,17 +22,10 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Folder with regression_*.csv, classification_*.csv, diabetes.csv, breast_cancer.csv.")
     var data: String?
 
-    @Option(help: "Comma-separated data set names (file names without .csv).")
-    var only: String = ""
-
-    @Option(help: "Largest generated size to include: 10k, 100k or 1M.")
-    var maxSize: String = "1M"
-
-    @Option(help: "Runs per data set under 1M rows (the best is reported).")
-    var repeats: Int = 3
-
-    @Option(help: "Fit OLS on one file (last column = target) and print the holdout R².")
-    var oneshotLinreg: String?
+    @Option(help: "Comma-separated data set names (file names without .csv).") var only: String = ""
+    @Option(help: "Largest generated size to include: 10k, 100k or 1M.") var maxSize: String = "1M"
+    @Option(help: "Runs per data set under 1M rows (the best is reported).") var repeats: Int = 3
+    @Option(help: "Fit OLS on one file (last column = target) and print the holdout R².") var oneshotLinreg: String?
 
     func run() throws {
         if let file = oneshotLinreg {

@@ -16,14 +16,9 @@ struct ConsoleBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console-bench", abstract: "Measure the web console's first byte and live-update latency.")
 
-    @Option(help: "Executions in the store.")
-    var executions: Int = 10_000
-
-    @Option(help: "Requests per page measured.")
-    var requests: Int = 200
-
-    @Option(help: "Approvals whose state change is timed to an open page.")
-    var changes: Int = 20
+    @Option(help: "Executions in the store.") var executions: Int = 10_000
+    @Option(help: "Requests per page measured.") var requests: Int = 200
+    @Option(help: "Approvals whose state change is timed to an open page.") var changes: Int = 20
 
     func run() async throws {
         let folder = NSTemporaryDirectory() + "sluice-console-bench-\(getpid())"

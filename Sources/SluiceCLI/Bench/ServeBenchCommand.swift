@@ -11,23 +11,12 @@ struct ServeBenchCommand: AsyncParsableCommand {
         abstract: "Serve the benchmark's linear model on /stream and /batch (see bench/peers/compare.md)."
     )
 
-    @Option(help: "Port to listen on (default: $PORT, else 8080).")
-    var port: Int?
-
-    @Option(help: "Folder holding regression_10k.csv (default: $BENCH_DATA_DIR).")
-    var data: String?
-
-    @Option(help: "Percentage of requests to capture under --capture-dir (0 = off).")
-    var capturePercent: Double = 0
-
-    @Option(help: "Where captured requests go.")
-    var captureDir: String = ".sluice/capture"
-
-    @Option(help: "Usage plan for the key: requests per second (default: unlimited).")
-    var rate: Double?
-
-    @Option(help: "Usage plan for the key: burst size (with --rate; default: the rate).")
-    var burst: Int?
+    @Option(help: "Port to listen on (default: $PORT, else 8080).") var port: Int?
+    @Option(help: "Folder holding regression_10k.csv (default: $BENCH_DATA_DIR).") var data: String?
+    @Option(help: "Percentage of requests to capture under --capture-dir (0 = off).") var capturePercent: Double = 0
+    @Option(help: "Where captured requests go.") var captureDir: String = ".sluice/capture"
+    @Option(help: "Usage plan for the key: requests per second (default: unlimited).") var rate: Double?
+    @Option(help: "Usage plan for the key: burst size (with --rate; default: the rate).") var burst: Int?
 
     @Option(
         help: """

@@ -13,42 +13,31 @@ import Synchronization
 /// `sluice demo`: the newcomer's first command. Starts the server on the embedded store, runs W1 end to end inside
 /// it over real HTTP (train → evaluate → gate → register → deploy to staging → test → promote to production),
 /// creates an API key and prints a ready-to-paste `curl`.
-struct DemoCommand: AsyncParsableCommand {
+struct DemoCommand: AsyncReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Serve, run the W1 diabetes pipeline end to end over HTTP, and print a ready-to-paste curl.")
 
-    @Option(help: "Address to bind.")
-    var host: String = "127.0.0.1"
-
-    @Option(help: "Port to listen on.")
-    var port: Int = 8080
-
-    @Option(help: "The pipeline to run.")
-    var pipeline: String = "examples/w1-diabetes/deploy-pipeline.yaml"
+    @OptionGroup var address: ListenAddress
+    @Option(help: "The pipeline to run.") var pipeline: String = "examples/w1-diabetes/deploy-pipeline.yaml"
 
     @Flag(name: .customLong("exit"), help: "Stop after the pipeline and a self-check request (for scripts and CI).")
     var exitAfterCheck = false
 
-    func run() async throws {
-        try await reportingErrors {
-            guard (1...65_535).contains(port) else { throw CLIError("--port \(port) is not a port; use 1…65535") }
-            let path = URL(fileURLWithPath: pipeline).standardizedFileURL.path
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CLIError(
-                    "\(pipeline): no such file; run `sluice demo` from the Sluice repository folder or pass "
-                        + "--pipeline PATH")
-            }
-            let home = SluiceHome.resolve()
-            let hosted = try HostedServer(
-                home: home, configuration: .init(host: host, port: port),
-                sink: { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) })
-            let (ports, bound) = AsyncStream.makeStream(of: Int.self)
-            let flow = DemoFlow(
-                hosted: hosted, pipeline: path, host: host, home: home.path, exitAfterCheck: exitAfterCheck,
-                ports: ports)
-            try await hosted.run(companion: flow) { port in bound.yield(port) }
+    func execute() async throws {
+        let path = URL(fileURLWithPath: pipeline).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError(
+                "\(pipeline): no such file; run `sluice demo` from the Sluice repository folder or pass "
+                    + "--pipeline PATH")
         }
+        let home = SluiceHome.resolve()
+        let hosted = try HostedServer(
+            home: home, configuration: .init(host: address.host, port: address.port),
+            sink: { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) })
+        let (ports, bound) = AsyncStream.makeStream(of: Int.self)
+        let flow = DemoFlow(hosted: hosted, pipeline: path, exitAfterCheck: exitAfterCheck, ports: ports)
+        try await hosted.run(companion: flow) { port in bound.yield(port) }
     }
 }
 
@@ -56,8 +45,6 @@ struct DemoCommand: AsyncParsableCommand {
 struct DemoFlow: Service {
     let hosted: HostedServer
     let pipeline: String
-    let host: String
-    let home: String
     let exitAfterCheck: Bool
     let ports: AsyncStream<Int>
 
@@ -66,8 +53,8 @@ struct DemoFlow: Service {
     func run() async throws {
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { return }
-        let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
-        say("sluice demo: serving on \(base) (store \(home))")
+        let base = hosted.runtime.configuration.baseURL(port: port)
+        say("sluice demo: serving on \(base) (store \(hosted.context.home.path))")
 
         // W1's usage plan: 10,000 requests/s, burst 5,000. The key is shown once and stored as a hash.
         let (key, record) = APIKey.generate(name: "demo")

@@ -4,6 +4,7 @@ import NIOCore
 import ServiceLifecycle
 import SluiceConsole
 import SluiceEngine
+import SluiceMonitor
 import SluiceServer
 import SluiceServing
 import SluiceStore
@@ -25,10 +26,9 @@ struct HostedServer: Sendable {
         workingDirectory: String = FileManager.default.currentDirectoryPath, logger: Logger? = nil,
         sink: @escaping @Sendable (String) -> Void
     ) throws {
-        let address = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
         let bell = ApprovalBell()
         let context = try EngineContext.open(
-            home: home, serveURL: "http://\(address):\(configuration.port)", approvalBell: bell)
+            home: home, serveURL: configuration.baseURL(port: configuration.port), approvalBell: bell)
         let engine = HostedEngine(context: context, workingDirectory: workingDirectory, sink: sink)
         self.context = context
         self.engine = engine
@@ -36,10 +36,11 @@ struct HostedServer: Sendable {
         let keyring = APIKeyring()
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(configuration.host)
         let desk = StoreApprovalDesk(store: context.store, bell: bell, clock: context.engine.clock)
+        let metrics = ServingMetrics()
         let console = ConsoleRoutes(
-            store: context.store, engine: engine, desk: desk, clock: context.engine.clock,
+            store: context.store, engine: engine, desk: desk, clock: context.engine.clock, metrics: metrics,
             configuration: .init(loopbackOnly: loopback, executionsPath: home.executionsPath),
-            authenticate: { key in (try? keyring.authenticate(key))?.name })
+            keyring: keyring)
         self.runtime = try ServeRuntime(
             home: home, store: context.store, configuration: configuration, logger: logger, keyring: keyring,
             routes: [
@@ -48,9 +49,12 @@ struct HostedServer: Sendable {
                 console,
             ],
             services: [
-                engine, HostedTriggers(context: context, engine: engine, sink: sink),
-                HostedMonitors(runner: MonitorRunner(home: home, store: context.store), report: sink),
-            ])
+                engine,
+                TriggerService(
+                    store: context.store, registry: context.store, engine: context.engine,
+                    newID: EngineContext.newExecutionID, launch: { engine.host($0, pipeline: $1) }, report: sink),
+                MonitorScheduler(runner: context.monitorRunner, report: sink),
+            ], metrics: metrics)
     }
 
     /// Serves until SIGINT/SIGTERM, or until a `companion` service returns (it then shuts the group down
@@ -59,11 +63,9 @@ struct HostedServer: Sendable {
         companion: (any Service)? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let engine = engine
-        let address =
-            runtime.configuration.host.contains(":")
-            ? "[\(runtime.configuration.host)]" : runtime.configuration.host
+        let configuration = runtime.configuration
         var services = runtime.services { port in
-            engine.baseURL = "http://\(address):\(port)"
+            engine.baseURL = configuration.baseURL(port: port)
             await onServerRunning(port)
         }.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if let companion {

@@ -13,15 +13,7 @@ struct MonitorCommand: AsyncParsableCommand {
         abstract: "Baselines from training data; drift and constraint checks on captured traffic; alerts.",
         subcommands: [Baseline.self, Run.self, Schedule.self, List.self, Show.self])
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return encoder
-    }()
-
-    struct Baseline: ParsableCommand {
+    struct Baseline: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write statistics.json and constraints.json for a model version from its training data.")
 
@@ -32,9 +24,7 @@ struct MonitorCommand: AsyncParsableCommand {
             help: "The features, in request order (default: the model's input columns, else every column).")
         var features: [String] = []
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let context = try EngineContext.open()
             let folder = "\(context.home.path)/monitoring/baselines/\(model.group)/\(model.version)"
             let made = try MonitorBaselines(
@@ -49,61 +39,54 @@ struct MonitorCommand: AsyncParsableCommand {
         }
     }
 
-    struct Run: AsyncParsableCommand {
+    struct Run: AsyncReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check what an endpoint stage captured since the last run against its model's baseline.")
 
-        @Argument(help: "The endpoint.") var endpoint: String
-        @Option(help: "The stage.") var stage: String = "production"
+        @OptionGroup var target: EndpointStage
         @Option(help: "text, or json (constraint_violations.json).") var format: ListFormat = .text
         @Option(parsing: .upToNextOption, help: "Addresses alerted on a violation (default: the schedule's).")
         var notify: [String] = []
         @OptionGroup var quality: QualityOptions
 
-        func run() async throws { try await reportingErrors(execute) }
-
-        private func execute() async throws {
+        func execute() async throws {
             let context = try EngineContext.open()
-            let runner = MonitorRunner(home: context.home, store: context.store)
-            let schedule = try runner.schedule(endpoint: endpoint, stage: stage)
-            let settings = try quality.settings() ?? schedule?.quality.flatMap(QualityOptions.decode)
+            let runner = context.monitorRunner
+            let schedule = try runner.schedule(endpoint: target.endpoint, stage: target.stage)
+            let settings = try quality.settings() ?? schedule?.quality.flatMap(QualitySettings.init(stored:))
             let outcome = try runner.run(
-                endpoint: endpoint, stage: stage, now: Date().timeIntervalSince1970, quality: settings)
+                endpoint: target.endpoint, stage: target.stage, now: Date().timeIntervalSince1970, quality: settings)
             let recipients = notify.isEmpty ? schedule?.notify ?? [] : notify
             if format == .json {
-                print(String(decoding: try MonitorCommand.encoder.encode(outcome.report.violations), as: UTF8.self))
+                print(String(decoding: try MonitoringJSON.encoder.encode(outcome.report.violations), as: UTF8.self))
             } else {
                 print(outcome.summary)
             }
-            if outcome.needsAlert && !recipients.isEmpty {
-                let destination = try await runner.alert(outcome, to: recipients)
+            if let destination = try await runner.alert(outcome, to: recipients) {
                 FileHandle.standardError.write(
                     Data("alert sent to \(recipients.joined(separator: ", ")): \(destination)\n".utf8))
             }
         }
     }
 
-    struct Schedule: ParsableCommand {
+    struct Schedule: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record a monitoring schedule for an endpoint stage (run by the server's scheduler).")
 
-        @Argument(help: "The endpoint.") var endpoint: String
-        @Option(help: "The stage.") var stage: String = "production"
+        @OptionGroup var target: EndpointStage
         @Option(help: "How often, as an ISO 8601 duration (PT1H, PT15M, P1D).") var every: String = "PT1H"
         @Option(parsing: .upToNextOption, help: "Addresses alerted on a violation.") var notify: [String] = []
         @OptionGroup var quality: QualityOptions
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             guard let span = TimeSpan(iso8601: every), span.seconds > 0 else {
                 throw CLIError("--every \(every): not an ISO 8601 duration; write e.g. PT1H, PT15M or P1D")
             }
             let settings = try quality.settings()
             let store = try EngineContext.open().store
             try store.setMonitorSchedule(
-                endpoint: endpoint, stage: stage, everySeconds: span.seconds, notify: notify,
-                quality: try settings.map { try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode($0)) },
+                endpoint: target.endpoint, stage: target.stage, everySeconds: span.seconds, notify: notify,
+                quality: try settings?.stored,
                 now: Date().timeIntervalSince1970)
             let checks = settings.map { settings in
                 ", model quality (\(settings.problem.rawValue)"
@@ -111,21 +94,19 @@ struct MonitorCommand: AsyncParsableCommand {
                         ? "" : ": " + settings.thresholds.map(\.text).joined(separator: ", "))
                     + ")"
             }
-            print("\(endpoint) (\(stage)): monitored every \(span)\(checks ?? "")")
+            print("\(target.endpoint) (\(target.stage)): monitored every \(span)\(checks ?? "")")
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: ReportingCommand {
         static let configuration = CommandConfiguration(abstract: "List monitoring schedules and the latest runs.")
-        @Option(help: "text or json.") var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             let schedules = try store.monitorSchedules()
             let runs = try store.monitorRuns(limit: 20)
-            if format == .json {
+            if output.json {
                 printJSON([
                     "schedules": .array(
                         schedules.map {
@@ -149,17 +130,15 @@ struct MonitorCommand: AsyncParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: ReportingCommand {
         static let configuration = CommandConfiguration(abstract: "Show the monitoring runs of an endpoint.")
         @Argument(help: "The endpoint.") var endpoint: String
         @Option(help: "Only this stage.") var stage: String?
-        @Option(help: "text or json.") var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let runs = try EngineContext.open().store.monitorRuns(endpoint: endpoint, stage: stage)
-            if format == .json {
+            if output.json {
                 printJSON(.array(runs.map(\.json)))
                 return
             }
@@ -208,11 +187,6 @@ struct QualityOptions: ParsableArguments {
             thresholds.append(parsed)
         }
         return QualitySettings(problem: type, thresholds: thresholds)
-    }
-
-    /// Settings kept with a schedule.
-    static func decode(_ value: JSONValue) -> QualitySettings? {
-        try? JSONDecoder().decode(QualitySettings.self, from: Data(value.canonicalJSON.utf8))
     }
 }
 

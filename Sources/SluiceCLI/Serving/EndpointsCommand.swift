@@ -120,17 +120,15 @@ struct EndpointsCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: ReportingCommand {
         static let configuration = CommandConfiguration(abstract: "List endpoints and what each stage serves.")
-        @Option(help: "text or json.") var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             let endpoints = try store.endpoints()
             let current = try store.currentDeployments()
-            if format == .json {
+            if output.json {
                 printJSON(
                     .array(
                         endpoints.map { endpoint in
@@ -154,7 +152,7 @@ struct EndpointsCommand: ParsableCommand {
         }
     }
 
-    struct Deploy: ParsableCommand {
+    struct Deploy: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Deploy a model version to an endpoint stage (the endpoint is created on first deploy).")
         @Argument(help: "The endpoint name, e.g. diabetes.") var endpoint: String
@@ -167,39 +165,17 @@ struct EndpointsCommand: ParsableCommand {
         var weight: Double = 1
         @Flag(help: "Add (or replace) this variant beside the stage's current ones instead of replacing them all.")
         var add = false
-        @Flag(help: "Deploy as the stage's shadow variant: it sees captured traffic, never answers.")
-        var shadow = false
+        @Flag(help: "Deploy as the stage's shadow variant: it sees captured traffic, never answers.") var shadow = false
         @Option(help: "Percentage (0-100) of the endpoint's requests captured under .sluice/capture/.")
         var capturePercent: Double?
         @Flag(help: "Deploy even if the version is not Approved.") var allowUnapproved = false
-        @Option(help: "Predict by record id: the feature group a request's id is looked up in.")
-        var features: String?
-        @Option(help: "With --features: the request body's field holding the record id, e.g. user_id.")
-        var idField: String?
-        @Option(help: "With --features: a further path answering predictions by id, e.g. /predict.")
-        var predictRoute: String?
-        @Option(help: "With --features: a further path answering an id's latest feature map, e.g. /features.")
-        var featuresRoute: String?
+        @OptionGroup var lookup: FeatureLookupOptions
         @OptionGroup var actor: Actor
 
-        func run() throws { try reportingErrors(execute) }
-
-        func validate() throws {
-            if (features == nil) != (idField == nil) {
-                throw ValidationError("--features and --id-field go together: --features GROUP --id-field user_id")
-            }
-            if features == nil, predictRoute != nil || featuresRoute != nil {
-                throw ValidationError("--predict-route and --features-route need --features GROUP --id-field FIELD")
-            }
-        }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             let version = try model.resolve(in: store)
-            if let features, try store.featureGroup(name: features) == nil {
-                throw CLIError(
-                    "--features \(features): no such feature group; list them with `sluice features list`")
-            }
+            let featureLookup = try lookup.lookup(in: store)
             let record = try store.deploy(
                 endpoint: endpoint, stage: stage,
                 variant: DeployedVariant(
@@ -208,18 +184,18 @@ struct EndpointsCommand: ParsableCommand {
                 replacing: !add && !shadow, allowUnapproved: allowUnapproved, capturePercentage: capturePercent,
                 by: actor.by, reason: actor.reason, now: Date().timeIntervalSince1970)
             print("\(endpoint) (\(stage)) #\(record.id): \(record.variantSummary)")
-            if let features, let idField {
-                try store.setFeatureLookup(
-                    endpoint: endpoint,
-                    FeatureLookup(
-                        group: features, idField: idField, featuresRoute: featuresRoute, predictRoute: predictRoute))
-                let routes = ["/endpoints/\(endpoint)/\(stage)/predict-by-id"] + [predictRoute].compactMap { $0 }
-                print("  predicts by \(idField) from feature group \(features): POST \(routes.joined(separator: ", "))")
+            if let featureLookup {
+                try store.setFeatureLookup(endpoint: endpoint, featureLookup)
+                let routes =
+                    ["/endpoints/\(endpoint)/\(stage)/predict-by-id"] + [featureLookup.predictRoute].compactMap { $0 }
+                print(
+                    "  predicts by \(featureLookup.idField) from feature group \(featureLookup.group): POST "
+                        + routes.joined(separator: ", "))
             }
         }
     }
 
-    struct Promote: ParsableCommand {
+    struct Promote: ReportingCommand {
         static let configuration = CommandConfiguration(abstract: "Copy a stage's variant set to another stage.")
         @Argument(help: "The endpoint.") var endpoint: String
         @Option(help: "The stage copied from.") var from: String = "staging"
@@ -227,45 +203,37 @@ struct EndpointsCommand: ParsableCommand {
         @Flag(help: "Promote even if a version is not Approved.") var allowUnapproved = false
         @OptionGroup var actor: Actor
 
-        func run() throws {
-            try reportingErrors {
-                try actor.change { store, by, reason, now in
-                    try store.promote(
-                        endpoint: endpoint, from: from, to: to, allowUnapproved: allowUnapproved, by: by,
-                        reason: reason,
-                        now: now)
-                }
+        func execute() throws {
+            try actor.change { store, by, reason, now in
+                try store.promote(
+                    endpoint: endpoint, from: from, to: to, allowUnapproved: allowUnapproved, by: by,
+                    reason: reason,
+                    now: now)
             }
         }
     }
 
-    struct Rollback: ParsableCommand {
+    struct Rollback: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Restore the variant set a stage had before its current deployment.")
-        @Argument(help: "The endpoint.") var endpoint: String
-        @Option(help: "The stage.") var stage: String = "production"
+        @OptionGroup var target: EndpointStage
         @OptionGroup var actor: Actor
 
-        func run() throws {
-            try reportingErrors {
-                try actor.change { store, by, reason, now in
-                    try store.rollback(endpoint: endpoint, stage: stage, by: by, reason: reason, now: now)
-                }
+        func execute() throws {
+            try actor.change { store, by, reason, now in
+                try store.rollback(endpoint: target.endpoint, stage: target.stage, by: by, reason: reason, now: now)
             }
         }
     }
 
-    struct Traffic: ParsableCommand {
+    struct Traffic: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change the traffic weights of a stage's variants, e.g. `A=0.9 B=0.1`.")
-        @Argument(help: "The endpoint.") var endpoint: String
+        @OptionGroup var target: EndpointStage
         @Argument(help: "VARIANT=WEIGHT pairs.") var weights: [String]
-        @Option(help: "The stage.") var stage: String = "production"
         @OptionGroup var actor: Actor
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             var parsed: [String: Double] = [:]
             for pair in weights {
                 let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
@@ -277,46 +245,41 @@ struct EndpointsCommand: ParsableCommand {
             guard !parsed.isEmpty else { throw CLIError("give at least one VARIANT=WEIGHT, e.g. AllTraffic=1") }
             try actor.change { store, by, reason, now in
                 try store.setTraffic(
-                    endpoint: endpoint, stage: stage, weights: parsed, by: by, reason: reason, now: now)
+                    endpoint: target.endpoint, stage: target.stage, weights: parsed, by: by, reason: reason, now: now)
             }
         }
     }
 
-    struct RemoveVariant: ParsableCommand {
+    struct RemoveVariant: ReportingCommand {
         static let configuration = CommandConfiguration(
             commandName: "remove-variant",
             abstract: "Remove a variant from a stage; the others keep their proportions of the traffic.")
-        @Argument(help: "The endpoint.") var endpoint: String
+        @OptionGroup var target: EndpointStage
         @Argument(help: "The variant, e.g. B.") var variant: String
-        @Option(help: "The stage.") var stage: String = "production"
         @OptionGroup var actor: Actor
 
-        func run() throws {
-            try reportingErrors {
-                try actor.change { store, by, reason, now in
-                    try store.removeVariant(
-                        endpoint: endpoint, stage: stage, variant: variant, by: by, reason: reason, now: now)
-                }
+        func execute() throws {
+            try actor.change { store, by, reason, now in
+                try store.removeVariant(
+                    endpoint: target.endpoint, stage: target.stage, variant: variant, by: by, reason: reason, now: now)
             }
         }
     }
 
-    struct History: ParsableCommand {
+    struct History: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show an endpoint's deployment history, or what a stage served at a given time.")
         @Argument(help: "The endpoint.") var endpoint: String
         @Option(help: "Only this stage (required with --at; default with --at: production).") var stage: String?
         @Option(help: "A time (2026-11-21T20:15:00Z or seconds since 1970): show what the stage served then.")
         var at: String?
-        @Option(help: "text or json.") var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             guard let at else {
                 let history = try store.deploymentHistory(endpoint: endpoint, stage: stage)
-                if format == .json {
+                if output.json {
                     printJSON(.array(history.map(\.json)))
                 } else {
                     for record in history { print(record.line) }
@@ -332,7 +295,36 @@ struct EndpointsCommand: ParsableCommand {
                     "\(endpoint) (\(stage)) had nothing deployed at \(Timestamp.iso8601(time)); see "
                         + "`sluice endpoints history \(endpoint)`")
             }
-            if format == .json { printJSON(record.json) } else { print(record.line) }
+            if output.json { printJSON(record.json) } else { print(record.line) }
         }
+    }
+}
+
+/// `endpoints deploy`'s predict-by-id options: the feature group a request's record id is looked up in.
+struct FeatureLookupOptions: ParsableArguments {
+    @Option(help: "Predict by record id: the feature group a request's id is looked up in.") var features: String?
+    @Option(help: "With --features: the request body's field holding the record id, e.g. user_id.") var idField: String?
+    @Option(help: "With --features: a further path answering predictions by id, e.g. /predict.")
+    var predictRoute: String?
+    @Option(help: "With --features: a further path answering an id's latest feature map, e.g. /features.")
+    var featuresRoute: String?
+
+    func validate() throws {
+        if (features == nil) != (idField == nil) {
+            throw ValidationError("--features and --id-field go together: --features GROUP --id-field user_id")
+        }
+        if features == nil, predictRoute != nil || featuresRoute != nil {
+            throw ValidationError("--predict-route and --features-route need --features GROUP --id-field FIELD")
+        }
+    }
+
+    /// The lookup these options ask for, its group checked in `store`; nil without `--features`.
+    func lookup(in store: SQLiteStore) throws -> FeatureLookup? {
+        guard let features, let idField else { return nil }
+        guard try store.featureGroup(name: features) != nil else {
+            throw CLIError("--features \(features): no such feature group; list them with `sluice features list`")
+        }
+        return FeatureLookup(
+            group: features, idField: idField, featuresRoute: featuresRoute, predictRoute: predictRoute)
     }
 }

@@ -5,32 +5,20 @@ import SluiceServing
 import SluiceStore
 
 extension StoredAPIKey {
-    /// Requests counted against the quotas today and this month (UTC), from counts a server kept.
-    struct Used {
-        var today = 0
-        var thisMonth = 0
-
-        init(_ usage: KeyUsage?, now: Double) {
-            guard let usage else { return }
-            let (day, month) = KeyUsage.periods(at: now)
-            if usage.day == day { today = usage.dayCount }
-            if usage.month == month { thisMonth = usage.monthCount }
-        }
-    }
-
-    func json(used: Used) -> JSONValue {
+    /// The key's JSON with the requests counted against its quotas today and this month (`used`, as they stand now).
+    func json(used: KeyUsage?) -> JSONValue {
         guard case .object(var object) = json else { return json }
         if dailyQuota != nil || monthlyQuota != nil || rate != nil {
-            object["usedToday"] = .int(used.today)
-            object["usedThisMonth"] = .int(used.thisMonth)
+            object["usedToday"] = .int(used?.dayCount ?? 0)
+            object["usedThisMonth"] = .int(used?.monthCount ?? 0)
         }
         return .object(object)
     }
 
-    func usageSummary(_ used: Used) -> String {
+    func usageSummary(_ used: KeyUsage?) -> String {
         var parts: [String] = []
-        if let dailyQuota { parts.append("today \(used.today)/\(dailyQuota)") }
-        if let monthlyQuota { parts.append("this month \(used.thisMonth)/\(monthlyQuota)") }
+        if let dailyQuota { parts.append("today \(used?.dayCount ?? 0)/\(dailyQuota)") }
+        if let monthlyQuota { parts.append("this month \(used?.monthCount ?? 0)/\(monthlyQuota)") }
         return parts.isEmpty ? "" : "  used " + parts.joined(separator: ", ")
     }
 
@@ -63,7 +51,7 @@ struct KeysCommand: ParsableCommand {
         commandName: "keys", abstract: "Create, list and revoke API keys for `sluice serve`.",
         subcommands: [Create.self, List.self, Revoke.self])
 
-    struct Create: ParsableCommand {
+    struct Create: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a key with an optional usage plan; the key is printed once and never stored.")
         @Option(help: "A label for the key.") var name: String = "default"
@@ -72,11 +60,9 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "Usage plan: requests per UTC day.") var dailyQuota: Int?
         @Option(help: "Usage plan: requests per UTC month.") var monthlyQuota: Int?
         @Option(help: "Only this endpoint may be called with the key.") var endpoint: String?
-        @Option(help: "text or json.") var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             if burst != nil && rate == nil { throw CLIError("--burst needs --rate (requests per second)") }
             if let rate, !(rate > 0 && rate.isFinite) {
                 throw CLIError("--rate is \(rate); give requests per second > 0")
@@ -89,7 +75,7 @@ struct KeysCommand: ParsableCommand {
                 burst: rate.map { burst ?? max(1, Int(min($0, 1e9).rounded(.up))) }, dailyQuota: dailyQuota,
                 monthlyQuota: monthlyQuota, endpoint: endpoint)
             try store.createAPIKey(stored)
-            if format == .json {
+            if output.json {
                 var object = stored.json.object ?? [:]
                 object["key"] = .string(key)
                 printJSON(.object(object))
@@ -103,20 +89,18 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "List keys (ids, plans and quota use so far, never the keys).")
-        @Option(help: "text or json.") var format: ListFormat = .text
+        @OptionGroup var output: OutputFormat
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let store = try EngineContext.open().store
             let keys = try store.apiKeys()
             let usage = Dictionary(uniqueKeysWithValues: try store.keyUsage().map { ($0.keyID, $0) })
             let now = Date().timeIntervalSince1970
-            let used = keys.map { StoredAPIKey.Used(usage[$0.id], now: now) }
-            if format == .json {
+            let used = keys.map { usage[$0.id]?.current(at: now) }
+            if output.json {
                 printJSON(.array(zip(keys, used).map { $0.json(used: $1) }))
                 return
             }
@@ -131,14 +115,12 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: ReportingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a key; a running server refuses it within a second.")
         @Argument(help: "The key id (key_…), as `sluice keys list` shows it.") var id: String
 
-        func run() throws { try reportingErrors(execute) }
-
-        private func execute() throws {
+        func execute() throws {
             let revoked = try EngineContext.open().store.revokeAPIKey(id: id, now: Date().timeIntervalSince1970)
             print("\(id) revoked at \(Timestamp.iso8601(revoked))")
         }

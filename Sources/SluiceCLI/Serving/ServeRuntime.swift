@@ -41,9 +41,11 @@ struct ServeRuntime: Sendable {
     ///   - keyring: the keys the server accepts, loaded from the store (shared with routes that check keys).
     ///   - routes: further route groups (approval pages, the execution API).
     ///   - services: further services run inside the server's group (the hosted engine).
+    ///   - metrics: the request counts `/metrics` exposes (shared with routes that show them).
     init(
         home: SluiceHome, store: SQLiteStore, configuration: Configuration, logger: Logger? = nil,
-        keyring: APIKeyring = APIKeyring(), routes: [any ServerRoutes] = [], services: [any Service] = []
+        keyring: APIKeyring = APIKeyring(), routes: [any ServerRoutes] = [], services: [any Service] = [],
+        metrics: ServingMetrics = ServingMetrics()
     ) throws {
         self.home = home
         self.store = store
@@ -60,7 +62,6 @@ struct ServeRuntime: Sendable {
             root: URL(fileURLWithPath: home.path).appendingPathComponent("capture"), logger: logger)
         let service = InferenceService(
             endpoints: table, keyring: keyring, meter: meter, capture: capture, features: store)
-        let metrics = ServingMetrics()
         gauges = MonitorGauges(store: store, metrics: metrics)
         server = SluiceServer(
             service: service,

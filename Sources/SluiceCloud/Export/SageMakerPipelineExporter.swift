@@ -367,14 +367,7 @@ struct SageMakerBuilder {
         case .or(let parts): return ["Type": "Or", "Conditions": .array(parts.map(self.condition))]
         case .not(let inner): return ["Type": "Not", "Expression": self.condition(inner)]
         case .compare(let left, let comparison, let right):
-            let type: String
-            switch comparison {
-            case .equal, .notEqual: type = "Equals"
-            case .less: type = "LessThan"
-            case .lessOrEqual: type = "LessThanOrEqualTo"
-            case .greater: type = "GreaterThan"
-            case .greaterOrEqual: type = "GreaterThanOrEqualTo"
-            }
+            let type = comparison.awsTestName(orEqual: "OrEqualTo")
             let rule: JSONValue = ["Type": .string(type), "LeftValue": operand(left), "RightValue": operand(right)]
             return comparison == .notEqual ? ["Type": "Not", "Expression": rule] : rule
         }

@@ -102,14 +102,7 @@ extension MachineBuilder {
                 usesPath = true
             }
             let suffix = usesPath ? "Path" : ""
-            let test: String
-            switch comparison {
-            case .equal, .notEqual: test = "Equals"
-            case .less: test = "LessThan"
-            case .lessOrEqual: test = "LessThanEquals"
-            case .greater: test = "GreaterThan"
-            case .greaterOrEqual: test = "GreaterThanEquals"
-            }
+            let test = comparison.awsTestName(orEqual: "Equals")
             let rule: JSONValue = .object(["Variable": .string(variable), family + test + suffix: operand])
             return comparison == .notEqual ? ["Not": rule] : rule
         }

@@ -7,7 +7,8 @@ import Synchronization
 /// Every visitor gets a random session id in an `HttpOnly`, `SameSite=Strict` cookie; forms carry a CSRF token
 /// derived from it with a key only this process knows (HMAC-SHA256), so another site can neither read the token nor
 /// make the browser send the cookie. A server bound beyond loopback also requires the session to have signed in with
-/// an API key; those sessions are kept in memory and end after `lifetime` or when the server stops.
+/// an API key; those sessions are kept in memory and end after `lifetime`, when the key is revoked, or when the server
+/// stops. The sign-in form itself carries a CSRF token, so another site cannot sign a browser in with its own key.
 final class ConsoleSessions: Sendable {
     static let cookieName = "sluice_console"
 
@@ -16,7 +17,8 @@ final class ConsoleSessions: Sendable {
         var generator = SystemRandomNumberGenerator()
         return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }()
-    private let signedIn = Mutex<[String: (name: String, expires: Double)]>([:])
+    /// Signed-in sessions by id: the key's id and name, and when the sign-in ends.
+    private let signedIn = Mutex<[String: SignedIn]>([:])
     /// How long a sign-in lasts, in seconds.
     let lifetime: Double
     /// At most this many signed-in sessions are kept; the oldest are dropped first.
@@ -46,32 +48,40 @@ final class ConsoleSessions: Sendable {
         return zip(expected, given).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    /// Records a sign-in with the key named `name`; returns the new session's id (a fresh one: never the id the
-    /// browser had before signing in).
-    func signIn(name: String, now: Double) -> String {
+    /// Who signed a session in.
+    struct SignedIn {
+        var keyID: String
+        var name: String
+        var expires: Double
+    }
+
+    /// Records a sign-in with the key `keyID` named `name`; returns the new session's id (a fresh one: never the id
+    /// the browser had before signing in).
+    func signIn(keyID: String, name: String, now: Double) -> String {
         let id = newSessionID()
         signedIn.withLock { sessions in
             sessions = sessions.filter { $0.value.expires > now }
             if sessions.count >= capacity, let oldest = sessions.min(by: { $0.value.expires < $1.value.expires }) {
                 sessions[oldest.key] = nil
             }
-            sessions[id] = (name, now + lifetime)
+            sessions[id] = SignedIn(keyID: keyID, name: name, expires: now + lifetime)
         }
         return id
     }
 
     func signOut(_ session: String) { _ = signedIn.withLock { $0.removeValue(forKey: session) } }
 
-    /// The name of the key a session signed in with, while the sign-in lasts.
-    func signedInName(_ session: String, now: Double) -> String? {
-        signedIn.withLock { sessions in
-            guard let entry = sessions[session] else { return nil }
-            guard entry.expires > now else {
-                sessions[session] = nil
-                return nil
-            }
-            return entry.name
+    /// Ends every session signed in with key `keyID` (it was revoked).
+    func signOut(keyID: String) { signedIn.withLock { $0 = $0.filter { $0.value.keyID != keyID } } }
+
+    /// The key a session signed in with, while the sign-in lasts and `isActive` says the key is still valid.
+    func signedIn(_ session: String, now: Double, isActive: (_ keyID: String) -> Bool) -> SignedIn? {
+        guard let entry = signedIn.withLock({ $0[session] }) else { return nil }
+        guard entry.expires > now, isActive(entry.keyID) else {
+            signOut(session)
+            return nil
         }
+        return entry
     }
 
     /// The `Set-Cookie` value carrying `session`.

@@ -115,11 +115,12 @@ enum ConsoleTemplates {
         {{/steps}}
         </tbody></table>
         <h2>Attempts</h2>
-        <table class="list attempts">
+        <table class="list attempts" id="attempts">
         <thead><tr><th>Step</th><th>#</th><th>Status</th><th>Started</th><th>Duration</th><th>Error</th></tr></thead>
         <tbody>
-        {{#attempts}}<tr><td>{{step}}</td><td>{{number}}</td><td><span class="status st-{{status}}">{{status}}</span></td>\
-        <td>{{started}}</td><td>{{duration}}</td><td>{{error}}</td></tr>
+        {{#attempts}}<tr data-attempt="{{key}}"><td>{{step}}</td><td>{{number}}</td>\
+        <td><span class="status st-{{status}}" data-field="status">{{status}}</span></td>\
+        <td>{{started}}</td><td data-field="duration">{{duration}}</td><td data-field="error">{{error}}</td></tr>
         {{/attempts}}
         </tbody></table>
         <h2>Events</h2>
@@ -127,9 +128,9 @@ enum ConsoleTemplates {
         {{#events}}<li><time>{{time}}</time> <b>{{subject}}</b> {{kind}} <span>{{message}}</span></li>
         {{/events}}
         </ol>
-        {{#hasLogs}}<h2>Logs</h2>
-        {{#logs}}<h3>{{step}} · attempt {{attempt}} · {{file}}</h3><pre class="log">{{text}}</pre>
-        {{/logs}}{{/hasLogs}}
+        <section id="logs"{{^hasLogs}} hidden{{/hasLogs}}><h2>Logs</h2>
+        {{#logs}}<h3>{{step}} · attempt {{attempt}} · {{file}}</h3><pre class="log" data-log="{{key}}">{{text}}</pre>
+        {{/logs}}</section>
 
         """
 
@@ -190,10 +191,10 @@ enum ConsoleTemplates {
         <h1>Model registry</h1>
         {{^groups}}<p class="empty">No model is registered yet.</p>{{/groups}}
         {{#hasGroups}}<table class="list groups">
-        <thead><tr><th>Group</th><th>Versions</th><th>Latest</th><th>Created</th></tr></thead><tbody>
+        <thead><tr><th>Group</th><th>Versions</th><th>Latest</th><th>Aliases</th><th>Created</th></tr></thead><tbody>
         {{#groups}}<tr><td><a href="/console/registry/{{link}}">{{name}}</a></td><td>{{versions}}</td>\
         <td>{{#latest}}<span class="status st-{{statusClass}}">v{{version}} {{status}}</span>{{/latest}}</td>\
-        <td>{{created}}</td></tr>
+        <td>{{#aliases}}<span class="alias">{{.}}</span> {{/aliases}}</td><td>{{created}}</td></tr>
         {{/groups}}</tbody></table>{{/hasGroups}}
 
         """
@@ -204,7 +205,8 @@ enum ConsoleTemplates {
         <table class="list versions">
         <thead><tr><th>Version</th><th>Status</th><th>Metrics</th><th>Lineage</th><th>Registered</th><th></th></tr></thead>
         <tbody>
-        {{#versions}}<tr><td>v{{version}}</td><td><span class="status st-{{statusClass}}">{{status}}</span></td>\
+        {{#versions}}<tr><td>v{{version}}{{#aliases}} <span class="alias">{{.}}</span>{{/aliases}}</td>\
+        <td><span class="status st-{{statusClass}}">{{status}}</span></td>\
         <td>{{#metrics}}<pre>{{metrics}}</pre>{{/metrics}}</td>\
         <td>{{#execution}}execution <a href="/console/executions/{{execution}}">{{execution}}</a>\
         {{#step}}, step {{step}}{{/step}}{{/execution}}{{#inputs}}<br><small>{{name}} <code>{{hash}}</code></small>{{/inputs}}\
@@ -231,9 +233,20 @@ enum ConsoleTemplates {
         <table class="list stages">
         <thead><tr><th>Endpoint</th><th>Stage</th><th>Variants and weights</th><th>Since</th><th>By</th></tr></thead>
         <tbody>
-        {{#stages}}<tr><td>{{endpoint}}</td><td>{{stage}}</td><td>{{#variants}}{{name}}: {{model}} \
+        {{#stages}}<tr><td>{{endpoint}}</td><td>{{stage}}</td><td>{{#variants}}{{name}}: {{model}}\
+        {{#aliases}} <span class="alias">{{aliases}}</span>{{/aliases}} \
         ({{weight}}{{#shadow}}, shadow{{/shadow}})<br>{{/variants}}</td><td>{{time}}</td><td>{{by}}</td></tr>
         {{/stages}}</tbody></table>{{/hasStages}}
+        <h2>Traffic</h2>
+        <p class="meta">Requests answered since this server started (the counts <code>/metrics</code> exposes); \
+        requests per second and mean latency over the last second, kept current while this page is open.</p>
+        <table class="list traffic" id="traffic" data-traffic-live="/console/endpoints/traffic">
+        <thead><tr><th>Endpoint</th><th>Variant</th><th>Requests</th><th>Errors</th><th>Requests/s</th>\
+        <th>Mean latency</th></tr></thead><tbody>
+        {{#traffic}}<tr data-traffic="{{key}}"><td>{{endpoint}}</td><td>{{variant}}</td>\
+        <td data-field="requests">{{requests}}</td><td data-field="errors">{{errors}}</td>\
+        <td data-field="rate">{{rate}}</td><td data-field="latency">{{latency}}</td></tr>
+        {{/traffic}}</tbody></table>
         {{#endpoints}}<h2>Deployment history of {{name}}</h2>
         <p class="meta">capture {{capture}} % · created {{created}}</p>
         <table class="list history">
@@ -294,7 +307,7 @@ enum ConsoleTemplates {
         <p>This server is reachable beyond this machine: sign in with an API key (<code>sluice keys create NAME</code>).</p>
         {{#failure}}<p class="failure">{{failure}}</p>{{/failure}}
         <form method="post" action="/console/sign-in" class="signin">
-        <input type="hidden" name="next" value="{{next}}">
+        <input type="hidden" name="next" value="{{next}}"><input type="hidden" name="csrf" value="{{csrf}}">
         <label>API key <input type="password" name="key" required autocomplete="off"></label>
         <button type="submit">Sign in</button>
         </form>

@@ -13,18 +13,29 @@ extension ConsoleRoutes {
         let query = request.uri.queryParameters
         let statusText = query.get("status").map { String($0) } ?? ""
         let pipeline = query.get("pipeline").map { String($0) } ?? ""
+        let list = "/console/executions"
         guard statusText.isEmpty || ExecutionStatus(rawValue: statusText) != nil else {
-            throw ConsoleNotFound(
-                message: "No status '\(statusText)'; use one of "
-                    + ExecutionStatus.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+            throw ConsoleRefusal.badQuery(
+                "status", statusText,
+                allowed: "one of " + ExecutionStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                    + " (or nothing, for any)", link: list)
+        }
+        let pipelineNames = try store.pipelineNames()
+        guard pipeline.isEmpty || pipelineNames.contains(pipeline) else {
+            throw ConsoleRefusal.badQuery(
+                "pipeline", pipeline,
+                allowed: "the name of a pipeline that ran here: "
+                    + (pipelineNames.isEmpty ? "none has yet" : Self.list(pipelineNames)), link: list)
         }
         var listing = ExecutionListing(
             status: ExecutionStatus(rawValue: statusText), pipeline: pipeline.isEmpty ? nil : pipeline,
             limit: configuration.pageSize + 1)
         // The page boundary is the last row of the previous page: `before=<created_at>~<id>`.
-        if let before = query.get("before"), let cut = before.firstIndex(of: "~"),
-            let time = Double(before[..<cut])
-        {
+        if let before = query.get("before").map({ String($0) }) {
+            guard let cut = before.firstIndex(of: "~"), let time = Double(before[..<cut]), time.isFinite else {
+                throw ConsoleRefusal.badQuery(
+                    "before", before, allowed: "CREATED~ID, the boundary the Older link carries", link: list)
+            }
             listing.before = (time, String(before[before.index(after: cut)...]))
         }
         var records = try store.executions(listing)
@@ -44,7 +55,7 @@ extension ConsoleRoutes {
         var context: [String: Any] = [
             "rows": rows, "hasRows": !rows.isEmpty, "filtered": !filters.isEmpty,
             "statuses": ExecutionStatus.allCases.map { ["name": $0.rawValue, "selected": $0.rawValue == statusText] },
-            "pipelines": try store.pipelineNames().map { ["name": $0, "selected": $0 == pipeline] },
+            "pipelines": pipelineNames.map { ["name": $0, "selected": $0 == pipeline] },
         ]
         if hasMore, let last = records.last {
             let boundary = "before=" + Self.queryEscaped("\(last.createdAt)~\(last.id)")
@@ -81,12 +92,9 @@ extension ConsoleRoutes {
                 return row
             },
             "attempts": attempts.map { attempt -> [String: Any] in
-                [
-                    "step": attempt.step, "number": attempt.number, "status": attempt.status.rawValue,
-                    "started": Self.time(attempt.startedAt),
-                    "duration": Self.duration(from: attempt.startedAt, to: attempt.finishedAt, now: now),
-                    "error": attempt.error?.description ?? "",
-                ]
+                var row: [String: Any] = Self.attempt(attempt)
+                row["duration"] = Self.duration(from: attempt.startedAt, to: attempt.finishedAt, now: now)
+                return row
             },
             "events": events.map(Self.event),
             "parameters": record.parameters.keys.sorted().map {
@@ -108,9 +116,10 @@ extension ConsoleRoutes {
             context["duration"] = Self.duration(from: record.startedAt, to: record.finishedAt, now: now)
         }
         if let error = record.error { context["error"] = error.description }
-        let logs = logTails(executionID: id, attempts: attempts)
-        context["logs"] = logs
-        context["hasLogs"] = !logs.isEmpty
+        var logs = AttemptLogs(executionsPath: configuration.executionsPath, executionID: id)
+        let tails = logs.read(attempts)
+        context["logs"] = tails.map(Self.log)
+        context["hasLogs"] = !tails.isEmpty
         let body = ConsoleTemplates.render(context, "execution")
         return ("Execution \(record.id)", body, .ok)
     }
@@ -206,25 +215,27 @@ extension ConsoleRoutes {
         return Self.redirect(page + "?done=" + Self.queryEscaped(done))
     }
 
-    /// The last 8 KB of each attempt's stdout and stderr.
-    func logTails(executionID: String, attempts: [AttemptRecord]) -> [[String: Any]] {
-        var tails: [[String: Any]] = []
-        for attempt in attempts {
-            let folder = "\(configuration.executionsPath)/\(executionID)/\(attempt.step)/\(attempt.number)"
-            for file in ["stdout.log", "stderr.log"] {
-                guard let handle = FileHandle(forReadingAtPath: "\(folder)/\(file)") else { continue }
-                defer { try? handle.close() }
-                let size = (try? handle.seekToEnd()) ?? 0
-                guard size > 0 else { continue }
-                try? handle.seek(toOffset: size > 8192 ? size - 8192 : 0)
-                let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
-                tails.append(["step": attempt.step, "attempt": attempt.number, "file": file, "text": text])
-            }
+    // MARK: Formatting
+
+    /// An attempt's row; the duration only once it finished (the page shows a running one's as of loading).
+    static func attempt(_ attempt: AttemptRecord) -> [String: String] {
+        var row = [
+            "key": "\(attempt.step)/\(attempt.number)", "step": attempt.step, "number": String(attempt.number),
+            "status": attempt.status.rawValue, "started": time(attempt.startedAt),
+            "error": attempt.error?.description ?? "",
+        ]
+        if let finished = attempt.finishedAt {
+            row["duration"] = duration(from: attempt.startedAt, to: finished, now: finished)
         }
-        return tails
+        return row
     }
 
-    // MARK: Formatting
+    static func log(_ chunk: AttemptLogs.Chunk) -> [String: Any] {
+        [
+            "key": chunk.key, "step": chunk.step, "attempt": chunk.attempt, "file": chunk.file, "text": chunk.text,
+            "replace": chunk.replaces,
+        ]
+    }
 
     static func event(_ event: ExecutionEvent) -> [String: Any] {
         [
@@ -246,6 +257,12 @@ extension ConsoleRoutes {
         if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
         if seconds < 60 { return String(format: "%.1f s", seconds) }
         return "\(Int(seconds) / 60) min \(Int(seconds) % 60) s"
+    }
+
+    /// `a, b, c`, or the first 20 and how many more.
+    static func list(_ names: [String]) -> String {
+        let shown = names.prefix(20).joined(separator: ", ")
+        return names.count > 20 ? shown + " and \(names.count - 20) more" : shown
     }
 
     static func valueText(_ value: JSONValue) -> String {

@@ -29,7 +29,14 @@ extension ConsoleRoutes {
     func featuresPage(_ request: Request, _ visitor: Visitor) throws -> Page {
         let asked = request.uri.queryParameters.get("group").map { String($0) }
         let id = request.uri.queryParameters.get("id").map { String($0) } ?? ""
-        let groups: [[String: Any]] = try store.featureGroups().map { group in
+        let known = try store.featureGroups()
+        if let asked, !known.contains(where: { $0.name == asked }) {
+            throw ConsoleRefusal.badQuery(
+                "group", asked,
+                allowed: "the name of a feature group: "
+                    + (known.isEmpty ? "there is none yet" : Self.list(known.map(\.name))), link: "/console/features")
+        }
+        let groups: [[String: Any]] = try known.map { group in
             var row: [String: Any] = [
                 "name": group.name, "recordIdentifier": group.recordIdentifier, "eventTime": group.eventTime,
                 "features": group.features.count, "records": try store.featureRecordCount(group: group.name),

@@ -2,16 +2,21 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import SluiceCore
+import SluiceServer
+import SluiceServing
 import SluiceStore
 
-/// The model registry (groups, versions with metrics and lineage, approve/reject, the audit log) and the endpoints
-/// (live stages, deployment history, API keys by name with their usage, revoke).
+/// The model registry (groups, versions with metrics, lineage and aliases, approve/reject, the audit log) and the
+/// endpoints (live stages with the aliases of their models, traffic, deployment history, API keys by name with their
+/// usage, revoke).
 extension ConsoleRoutes {
     func registryPage(_ visitor: Visitor) throws -> Page {
+        let aliases = Dictionary(grouping: try store.modelAliases(), by: \.group)
         let groups: [[String: Any]] = try store.modelGroups().map { group in
             var row: [String: Any] = [
                 "name": group.name, "link": Self.pathEscaped(group.name), "versions": group.versionCount,
                 "created": Self.time(group.createdAt),
+                "aliases": (aliases[group.name] ?? []).map { "\($0.alias) → v\($0.version)" },
             ]
             if let latest = try store.latestModelVersion(group: group.name, status: nil) {
                 row["latest"] = [
@@ -31,9 +36,11 @@ extension ConsoleRoutes {
             throw ConsoleNotFound(message: "No model group '\(name)'; pick one from the registry.")
         }
         let csrf = sessions.csrfToken(for: visitor.session)
+        let aliases = Dictionary(grouping: try store.modelAliases(group: name), by: \.version)
         let rows: [[String: Any]] = versions.reversed().map { version in
             var row: [String: Any] = [
                 "version": version.version, "status": version.status.rawValue,
+                "aliases": (aliases[version.version] ?? []).map(\.alias),
                 "statusClass": Self.statusClass(version.status), "created": Self.time(version.createdAt),
                 "artifact": String(version.artifactHash.prefix(19)), "link": Self.pathEscaped(name),
                 "pending": version.status == .pendingManualApproval, "csrf": csrf,
@@ -88,15 +95,21 @@ extension ConsoleRoutes {
     }
 
     func endpointsPage(_ visitor: Visitor) throws -> Page {
+        // The aliases pointing at each deployed version, e.g. `Churn/3 (champion)`.
+        let aliases = Dictionary(grouping: try store.modelAliases(), by: { "\($0.group)/\($0.version)" })
         let stages: [[String: Any]] = try store.currentDeployments().map { deployment in
             [
                 "endpoint": deployment.endpoint, "stage": deployment.stage, "time": Self.time(deployment.time),
                 "by": deployment.by,
-                "variants": deployment.variants.map {
-                    [
-                        "name": $0.name, "model": $0.reference, "weight": Self.number($0.weight),
-                        "shadow": $0.isShadow,
-                    ] as [String: Any]
+                "variants": deployment.variants.map { variant in
+                    var row: [String: Any] = [
+                        "name": variant.name, "model": variant.reference, "weight": Self.number(variant.weight),
+                        "shadow": variant.isShadow,
+                    ]
+                    if let named = aliases[variant.reference] {
+                        row["aliases"] = named.map(\.alias).joined(separator: ", ")
+                    }
+                    return row
                 },
             ]
         }
@@ -113,7 +126,10 @@ extension ConsoleRoutes {
                 },
             ]
         }
-        let usage = Dictionary(try store.keyUsage().map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
+        // A count kept for an earlier day or month reads as zero now, as `sluice keys list` shows it.
+        let now = clock.now
+        let usage = Dictionary(
+            try store.keyUsage().map { ($0.keyID, $0.current(at: now)) }, uniquingKeysWith: { first, _ in first })
         let csrf = sessions.csrfToken(for: visitor.session)
         let keys: [[String: Any]] = try store.apiKeys().map { key in
             var plan: [String] = []
@@ -130,14 +146,15 @@ extension ConsoleRoutes {
             if let revoked = key.revokedAt { row["revoked"] = Self.time(revoked) }
             return row
         }
+        let traffic = Self.trafficRows(metrics.traffic(), earlier: nil, now: clock.now)
         let context: [String: Any] = [
             "stages": stages, "hasStages": !stages.isEmpty, "endpoints": endpoints, "keys": keys,
-            "hasKeys": !keys.isEmpty,
+            "hasKeys": !keys.isEmpty, "traffic": traffic.map { $0 as [String: Any] },
         ]
         return ("Endpoints", ConsoleTemplates.render(context, "endpoints"), .ok)
     }
 
-    /// Revokes a key; the running server stops accepting it within one store poll.
+    /// Revokes a key: the server stops accepting it and the console sessions signed in with it end.
     func revokeKey(_ id: String) throws -> Response {
         guard try store.apiKeys().contains(where: { $0.id == id }) else {
             throw ConsoleRefusal(
@@ -145,6 +162,9 @@ extension ConsoleRoutes {
                 link: "/console/endpoints")
         }
         _ = try store.revokeAPIKey(id: id, now: clock.now)
+        // Serving refuses it from now on (not only after the next store poll), and it signs no one in any more.
+        keyring.revoke(id: id)
+        sessions.signOut(keyID: id)
         return Self.redirect("/console/endpoints?done=" + Self.queryEscaped("Key \(id) is revoked."))
     }
 

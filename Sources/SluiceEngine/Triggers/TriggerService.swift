@@ -1,4 +1,5 @@
 import Foundation
+public import ServiceLifecycle
 public import SluiceCore
 import Synchronization
 
@@ -14,7 +15,7 @@ import Synchronization
 /// Each firing is committed with the execution it creates (`TriggerStore.recordFiring`), then handed to `launch`,
 /// which drives it as the server drives submitted executions. A process killed in between leaves a queued execution
 /// that the next start launches; a second start for the same key is refused by the store.
-public final class TriggerService: Sendable {
+public final class TriggerService: Service {
     /// How often folders, schedules and the registry are looked at.
     public struct Configuration: Sendable {
         /// Seconds between two looks at folders, schedules and the registry.
@@ -69,9 +70,14 @@ public final class TriggerService: Sendable {
         self.report = report
     }
 
+    /// Polls until the task is cancelled or its service group shuts down gracefully.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.watch() }
+    }
+
     /// Polls until the task is cancelled: folders, schedules and the registry in one loop woken early by the
     /// kernel's file events, `s3://` prefixes in another.
-    public func run() async {
+    private func watch() async {
         relaunchUnstarted()
         let doorbell = Doorbell()
         let watcher = FolderWatcher(wake: { doorbell.ring() })

@@ -7,13 +7,12 @@ import SluiceML
 /// Inputs: `data` (CSV). Options: `columns` — `{name: {type: number|text, required: bool, min, max}}`;
 /// `fail_on_violation` (default true); `chunk_rows` (65536) — rows checked at a time, so files may be larger than
 /// memory. Outputs: `report` (JSON file), `valid`, `violations`, `rows`.
-struct DataValidateStep: BuiltinStep {
+struct DataValidateStep: ArgumentStep {
     let name = "data.validate"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let path = try args.dataFile("data")
-        let rules = context.value("columns")?.object ?? [:]
+        let rules = args.value("columns")?.object ?? [:]
         struct Violation: Encodable {
             var column: String
             var line: Int?
@@ -99,11 +98,10 @@ struct DataValidateStep: BuiltinStep {
 /// Inputs: `data`. Options: `ratios` (default [0.7, 0.15, 0.15]), `names` (default train, validation, test),
 /// `seed` (shuffle when given), `stratify` (label column), `first` (positional: first N rows, then the rest),
 /// `write_header` (default true). Outputs: one CSV path per name, and `<name>_rows`.
-struct DataSplitStep: BuiltinStep {
+struct DataSplitStep: ArgumentStep {
     let name = "data.split"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let frame = try args.frame("data")
         let parts: [[Int]]
         var names = try args.strings("names")
@@ -146,13 +144,12 @@ struct DataSplitStep: BuiltinStep {
 /// `log1p(income)`, `debt / income`, `years_between(birthday, today())`);
 /// `write_header` (default true). Outputs: the transformed files under the input names, and `transforms`
 /// (the fitted transforms, JSON, for `train.*` to embed in the model).
-struct DataTransformStep: BuiltinStep {
+struct DataTransformStep: ArgumentStep {
     let name = "data.transform"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let train = try args.frame("train")
-        guard let specs = context.value("transforms")?.array else {
+        guard let specs = args.value("transforms")?.array else {
             throw args.failure("'transforms' must be a list of {kind, columns, strategy, fill}")
         }
         var fitted: [FittedTransform] = []
@@ -174,7 +171,7 @@ struct DataTransformStep: BuiltinStep {
             "transforms": .string(
                 try args.writeJSON(TransformFile(inputColumns: train.names, transforms: fitted), to: "transforms.json")),
         ]
-        for name in ["validation", "test", "data"] where context.value(name) != nil {
+        for name in ["validation", "test", "data"] where args.value(name) != nil {
             var frame = try args.frame(name)
             for transform in fitted { frame = try args.wrap { () throws(MLError) in try transform.apply(frame) } }
             outputs[name] = .string(try args.write(CSVWriter.text(frame, header: header), to: "\(name).csv"))
@@ -194,11 +191,10 @@ struct TransformFile: Codable {
 /// Inputs: `data` with `id, loan_date, loan_amount, birthday, job_start_date, flag_own_car, status`.
 /// Options: `today` (YYYY-MM-DD, default the current date). Output `features` (CSV: id, loan_date,
 /// nb_previous_loans, avg_amount_loans_previous, age, years_on_the_job, flag_own_car, status).
-struct DataFeaturesStep: BuiltinStep {
+struct DataFeaturesStep: ArgumentStep {
     let name = "data.features"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         var options = CSVOptions()
         options.types = [
             "id": .text, "loan_date": .text, "birthday": .text, "job_start_date": .text, "flag_own_car": .text,

@@ -9,11 +9,10 @@ import SluiceML
 /// multiclass models, whose report is `multiclass_classification_metrics`), `threshold` (0.5), `format` sagemaker (default) | w3 (`model-metrics.json` keys).
 /// Outputs: `report` (file path) and `metrics` (the report as JSON, for conditions like
 /// `regression_metrics.r2.value`).
-struct EvaluateStep: BuiltinStep {
+struct EvaluateStep: ArgumentStep {
     let name = "evaluate"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let model = try loadModel(args)
         let frame = try args.frame("test")
         let label = try args.string("label") ?? model.label ?? frame.names.last ?? ""
@@ -60,11 +59,10 @@ func loadModel(_ args: StepArguments) throws -> ModelArtifact {
 /// 0-based index before predicting (W1 uses `$[0]`); files without header take the model's input column names;
 /// `chunk_rows` (65536) — rows read and predicted at a time, so files may be larger than memory.
 /// Outputs: `output` (folder), `files`, `rows`.
-struct PredictBatchStep: BuiltinStep {
+struct PredictBatchStep: ArgumentStep {
     let name = "predict.batch"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let model = try loadModel(args)
         var input = try args.requiredString("input")
         let outputFolder = try args.string("output_folder") ?? args.output("output")

@@ -11,15 +11,14 @@ import SluiceML
 /// Outputs: `model` (a folder with Sluice's `model.json` and XGBoost's `xgboost-model.json`), also under every
 /// output the module declares that the step does not otherwise produce (e.g. `ModelUri`); `trees`;
 /// `train_<eval_metric>` and, with validation data, `validation_<eval_metric>`.
-struct SageMakerXGBoostStep: BuiltinStep {
+struct SageMakerXGBoostStep: ArgumentStep {
     let name = SageMakerAlgorithm.xgboost.builtinStep
     static let trainChannels = ["train", "training", "Training Data"]
     static let validationChannels = ["validation", "Validation Data"]
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
-        let hyperparameters = try Self.hyperparameters(context, args)
-        guard let trainInput = Self.trainChannels.first(where: { context.value($0).flatMap(\.string) != nil }) else {
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
+        let hyperparameters = try Self.hyperparameters(args)
+        guard let trainInput = Self.trainChannels.first(where: { args.value($0).flatMap(\.string) != nil }) else {
             throw args.failure(
                 "no training data: bind one of the inputs \(Self.trainChannels.map { "'\($0)'" }.joined(separator: ", "))"
             )
@@ -27,7 +26,7 @@ struct SageMakerXGBoostStep: BuiltinStep {
         let trainFolder = try args.requiredString(trainInput)
         let trainPath = try Self.channelFile(trainFolder, preferring: "train", input: trainInput, args)
         var validationPath: String?
-        if let input = Self.validationChannels.first(where: { context.value($0).flatMap(\.string) != nil }) {
+        if let input = Self.validationChannels.first(where: { args.value($0).flatMap(\.string) != nil }) {
             validationPath = try Self.channelFile(
                 try args.requiredString(input), preferring: "validation", input: input, args)
         } else if FileManager.default.fileExists(atPath: trainFolder + "/validation.csv") {
@@ -63,13 +62,13 @@ struct SageMakerXGBoostStep: BuiltinStep {
         try args.wrap { () throws(MLError) in try artifact.save(to: folder + "/model.json") }
         let trees = result.model?.trees.count ?? result.multiclass?.perClass?.reduce(0) { $0 + $1.trees.count } ?? 0
         outputs["trees"] = .int(trees)
-        for output in context.declaredOutputs where outputs[output] == nil { outputs[output] = .string(folder) }
+        for output in args.context.declaredOutputs where outputs[output] == nil { outputs[output] = .string(folder) }
         return outputs
     }
 
     /// `HyperParameters` as strings, each a name SageMaker's XGBoost accepts.
-    static func hyperparameters(_ context: BuiltinStepContext, _ args: StepArguments) throws -> [String: String] {
-        guard let value = context.value("HyperParameters") ?? context.value("hyperparameters"), value != .null else {
+    static func hyperparameters(_ args: StepArguments) throws -> [String: String] {
+        guard let value = args.value("HyperParameters") ?? args.value("hyperparameters"), value != .null else {
             return [:]
         }
         guard let object = value.object else {

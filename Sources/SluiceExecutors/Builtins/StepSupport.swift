@@ -9,6 +9,18 @@ public let mlBuiltinSteps: [any BuiltinStep] = [
     TrainMLPStep(), EvaluateStep(), PredictBatchStep(), SageMakerXGBoostStep(),
 ]
 
+/// A built-in step that reads its inputs and options through `StepArguments` (all ML steps here but `train.mlp`,
+/// which builds its own with SageMaker's hyperparameters merged in).
+protocol ArgumentStep: BuiltinStep {
+    func run(_ args: StepArguments) async throws -> [String: JSONValue]
+}
+
+extension ArgumentStep {
+    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
+        try await run(StepArguments(context))
+    }
+}
+
 /// Typed access to a step's inputs and options, failing with a message that names the field.
 struct StepArguments {
     let context: BuiltinStepContext
@@ -16,6 +28,9 @@ struct StepArguments {
     init(_ context: BuiltinStepContext) { self.context = context }
 
     var step: String { context.stepName }
+
+    /// The input of this name, falling back to the option of the same name.
+    func value(_ name: String) -> JSONValue? { context.value(name) }
 
     func failure(_ message: String) -> StepFailure {
         StepFailure(ErrorName.taskFailed, cause: "step '\(step)': \(message)")

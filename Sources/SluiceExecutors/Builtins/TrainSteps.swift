@@ -75,7 +75,7 @@ struct TrainingData {
 }
 
 private func context(_ args: StepArguments, _ name: String) -> Bool {
-    if let value = args.context.value(name), value != .null { return true }
+    if let value = args.value(name), value != .null { return true }
     return false
 }
 
@@ -84,11 +84,10 @@ private func context(_ args: StepArguments, _ name: String) -> Bool {
 /// Inputs: `train` (CSV), optional `transforms`. Options: `label`, `features`, `learning_rate`, `iterations`,
 /// `initial_weights`, `initial_intercept` (gd), `alpha` (ridge/lasso/elasticnet), `l1_ratio` (elasticnet).
 /// Outputs: `model` (model.json), `train_r2`, `train_mse`.
-struct TrainLinearStep: BuiltinStep {
+struct TrainLinearStep: ArgumentStep {
     let name = "train.linear"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let data = try TrainingData(args)
         let method = try args.string("method") ?? "ols"
         let alpha = try args.number("alpha") ?? 1
@@ -125,11 +124,10 @@ struct TrainLinearStep: BuiltinStep {
 /// `train.logistic`: L2 logistic regression (Newton) on 0/1 labels; with more than two classes (or
 /// `multi_class: multinomial`), softmax regression by L-BFGS. Options: `label`, `features`, `C` (default 1).
 /// Outputs: `model`, `train_auc` (binary) or `train_accuracy` and `classes` (multiclass).
-struct TrainLogisticStep: BuiltinStep {
+struct TrainLogisticStep: ArgumentStep {
     let name = "train.logistic"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let data = try TrainingData(args)
         let c = try args.number("C") ?? 1
         var artifact = data.artifact(algorithm: "logistic", args: args)
@@ -154,17 +152,16 @@ struct TrainLogisticStep: BuiltinStep {
 /// `train.gbdt`: histogram gradient-boosted trees with XGBoost's option names (`objective`, `num_round`,
 /// `max_depth`, `eta`, `min_child_weight`, `lambda`, `gamma`, `subsample`, `colsample_bytree`,
 /// `early_stopping_rounds` with a `validation` input). Outputs: `model`, `trees`.
-struct TrainGBDTStep: BuiltinStep {
+struct TrainGBDTStep: ArgumentStep {
     let name = "train.gbdt"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let data = try TrainingData(args)
         var options: [String: String] = [:]
-        for (key, value) in context.options {
+        for (key, value) in args.context.options {
             options[key] = value.string ?? value.number.map(CSVWriter.formatCell)
         }
-        if let hyper = context.value("hyperparameters")?.object {
+        if let hyper = args.value("hyperparameters")?.object {
             for (key, value) in hyper { options[key] = value.string ?? value.number.map(CSVWriter.formatCell) }
         }
         if let objective = options["objective"], objective.hasPrefix("multi:") {
@@ -219,11 +216,10 @@ private func isMulticlass(_ data: TrainingData, _ args: StepArguments) throws ->
 /// Options: `n_estimators` or `trees` (100), `max_depth` (12), `min_samples_leaf` (1), `max_features` (√d, per tree),
 /// `oversample` (false; W3 balances the classes on the training part), `seed`, `task` classification |
 /// regression (default: classification when every label is 0 or 1). Outputs: `model`, `trees`.
-struct TrainRandomForestStep: BuiltinStep {
+struct TrainRandomForestStep: ArgumentStep {
     let name = "train.random_forest"
 
-    func run(_ context: BuiltinStepContext) async throws -> [String: JSONValue] {
-        let args = StepArguments(context)
+    func run(_ args: StepArguments) async throws -> [String: JSONValue] {
         let data = try TrainingData(args)
         var parameters = RandomForestParameters()
         if let v = try args.number("n_estimators") ?? args.number("trees") { parameters.nEstimators = Int(v) }

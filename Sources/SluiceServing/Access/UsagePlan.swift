@@ -58,6 +58,19 @@ extension KeyUsage {
         let date = UTCDate(secondsSince1970: now)
         return (Int((now / 86_400).rounded(.down)), date.year * 12 + date.month - 1)
     }
+
+    /// These counts as they stand at `now`: a count kept in an earlier day (or month) is 0 in the current one.
+    public func current(at now: Double) -> KeyUsage {
+        let (day, month) = Self.periods(at: now)
+        return current(day: day, month: month)
+    }
+
+    /// These counts in `day` and `month` (as `periods(at:)` numbers them).
+    func current(day: Int, month: Int) -> KeyUsage {
+        KeyUsage(
+            keyID: keyID, day: day, dayCount: self.day == day ? dayCount : 0, month: month,
+            monthCount: self.month == month ? monthCount : 0)
+    }
 }
 
 /// Applies usage plans per key; time is passed in (seconds since 1970, UTC) so tests control it.
@@ -110,8 +123,7 @@ public final class UsageMeter: Sendable {
                 table[record.id]
                 ?? Usage(counts: KeyUsage(keyID: record.id, day: day, dayCount: 0, month: month, monthCount: 0))
             defer { table[record.id] = entry }
-            if entry.counts.day != day { (entry.counts.day, entry.counts.dayCount) = (day, 0) }
-            if entry.counts.month != month { (entry.counts.month, entry.counts.monthCount) = (month, 0) }
+            entry.counts = entry.counts.current(day: day, month: month)
             if let quota = plan.dailyQuota, entry.counts.dayCount >= quota {
                 let wait = Double(day + 1) * 86_400 - now
                 return ServingError(

@@ -132,9 +132,14 @@ public final class EndpointTable: Sendable {
         set { state.withLock { $0.chosenDefault = newValue } }
     }
 
+    /// The endpoints with a live stage, sorted by name.
+    public var endpointNames: [String] {
+        state.withLock { Set($0.stages.keys.map(\.endpoint)) }.sorted()
+    }
+
     /// Why the unqualified route `path` has no endpoint: the candidates, and how to name one.
     public func ambiguity(path: String, stage: StageName) -> ServingError {
-        let names = state.withLock { Set($0.stages.keys.map(\.endpoint)) }.sorted()
+        let names = endpointNames
         guard let first = names.first else {
             return ServingError(
                 .unknownEndpoint, "No endpoint is deployed yet; deploy one with `sluice endpoints deploy`.")

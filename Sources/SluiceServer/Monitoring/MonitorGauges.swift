@@ -1,22 +1,21 @@
-import SluiceCore
-import SluiceServer
-import SluiceStore
+public import SluiceCore
 import Synchronization
 
 /// The monitor's alerts as `/metrics` gauges, from the newest run of each endpoint stage in the store (whoever ran
 /// it: a schedule inside the server, or `sluice monitor run`). Read after each store poll; the runs are read again
 /// only when their count changed.
-final class MonitorGauges: Sendable {
-    let store: SQLiteStore
+public final class MonitorGauges: Sendable {
+    let store: any MonitorStoring
     let metrics: ServingMetrics
     private let seenRuns = Mutex(-1)
 
-    init(store: SQLiteStore, metrics: ServingMetrics) {
+    public init(store: any MonitorStoring, metrics: ServingMetrics) {
         self.store = store
         self.metrics = metrics
     }
 
-    func refresh() throws {
+    /// Sets the gauges from the newest runs, when a run was recorded since the last refresh.
+    public func refresh() throws {
         let count = try store.monitorRunCount()
         let changed = seenRuns.withLock { seen in
             defer { seen = count }

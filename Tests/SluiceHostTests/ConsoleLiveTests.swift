@@ -1,0 +1,158 @@
+import Foundation
+import SluiceCore
+import SluiceML
+import SluiceStore
+import SluiceTesting
+import Testing
+
+@testable import SluiceCLI
+
+/// What the console's pages follow live, read from their server-sent event streams as a browser would.
+@Suite struct ConsoleLiveTests {
+    /// A running step's log reaches the open execution's stream as it grows: the first event carries the tail so far
+    /// (replacing what the page showed), a later one only the new line; the attempt goes from running to succeeded
+    /// with its duration; the page, loaded anew, shows both lines.
+    @Test func executionStreamCarriesLogLinesAsTheyGrow() async throws {
+        let scratch = try Scratch()
+        let go = scratch.folder + "/go"
+        try scratch.writeTalker(waitingFor: go)
+        defer { FileManager.default.createFile(atPath: go, contents: nil) }
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, _ in
+            let id = try await submit("talk.yaml", at: base)
+            let stream = try EventStream(base, "/console/executions/\(id)/events")
+            var first: [String: Any] = [:]
+            var attempts: [[String: String]] = []
+            while first.isEmpty {
+                let state = try await stream.next("state")
+                attempts = Self.field("attempts", of: state) ?? attempts
+                first = Self.logs(state).first { ($0["text"] as? String ?? "") != "" } ?? [:]
+            }
+            #expect(attempts.map { "\($0["key"] ?? "") \($0["status"] ?? "")" } == ["Speak/1 running"], "\(attempts)")
+            #expect(attempts.first?["duration"] == nil, "a running attempt's duration is not streamed")
+            #expect(first["key"] as? String == "Speak/1/stdout.log" && first["replace"] as? Bool == true, "\(first)")
+            #expect(first["text"] as? String == "first line\n", "\(first)")
+
+            FileManager.default.createFile(atPath: go, contents: nil)
+            var later: [[String: Any]] = []
+            var finished = false
+            while !finished {
+                let state = try await stream.next("state")
+                later += Self.logs(state)
+                attempts = Self.field("attempts", of: state) ?? attempts
+                finished = (Self.field("finished", of: state) as Bool?) == true
+            }
+            #expect(attempts.first?["status"] == "succeeded" && attempts.first?["duration"]?.isEmpty == false)
+            let stdout = later.filter { $0["key"] as? String == "Speak/1/stdout.log" }
+            #expect(stdout.map { $0["text"] as? String } == ["second line\n"], "only the new line: \(later)")
+            #expect(stdout.allSatisfy { $0["replace"] as? Bool == false })
+
+            let page = try await Browser(base: base).get("/console/executions/\(id)")
+            #expect(
+                page.body.contains(#"data-log="Speak/1/stdout.log">first line"#) && page.body.contains("second line"))
+        }
+    }
+
+    /// The endpoints page shows the aliases of deployed versions and the requests the server answered; its stream
+    /// sends the new count, a rate and a latency as more requests arrive. The registry pages list the aliases.
+    @Test func endpointsShowAliasesAndLiveTraffic() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, _ in
+            let store = server.context.store
+            let version = try Self.deployLinearModel(server, group: "Churn", endpoint: "scores", folder: scratch.folder)
+            try store.setAlias(group: "Churn", alias: "champion", version: version, by: "test", reason: "", now: 1)
+            func invoke(_ count: Int) async throws {
+                for _ in 0..<count {
+                    let answer = try await send(
+                        base, "/endpoints/scores/production/invocations", method: "POST", body: "3\n",
+                        contentType: "text/csv")
+                    #expect(answer.status == 200, "\(answer.body)")
+                }
+            }
+            try await invoke(5)
+
+            let browser = Browser(base: base)
+            let page = try await browser.get("/console/endpoints")
+            #expect(page.body.contains(#"Churn/1 <span class="alias">champion</span>"#), "\(page.body)")
+            let requests = page.body.firstMatch(of: /data-traffic="scores\/AllTraffic">.*?data-field="requests">(\d+)</)
+            #expect(requests?.output.1 == "5", "\(page.body)")
+            #expect(try await browser.get("/console/registry").body.contains("champion → v1"))
+            #expect(try await browser.get("/console/registry/Churn").body.contains(#"v1 <span class="alias">champion"#))
+
+            let stream = try EventStream(base, "/console/endpoints/traffic")
+            let opened = try Self.traffic(try await stream.next("traffic"), "scores/AllTraffic")
+            #expect(opened["requests"] == "5" && opened["rate"] == "–", "\(opened)")
+            try await invoke(3)
+            var latest = opened
+            while latest["requests"] != "8" {
+                latest = try Self.traffic(try await stream.next("traffic"), "scores/AllTraffic")
+            }
+            #expect(latest["rate"]?.hasSuffix("/s") == true && latest["rate"] != "0.0/s", "\(latest)")
+            #expect(latest["latency"]?.hasSuffix(" ms") == true && latest["errors"] == "0", "\(latest)")
+        }
+    }
+
+    /// The `logs` of a `state` event.
+    static func logs(_ state: String) -> [[String: Any]] { field("logs", of: state) ?? [] }
+
+    /// Field `name` of an event's JSON data.
+    static func field<Value>(_ name: String, of data: String) -> Value? {
+        ((try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any])?[name] as? Value
+    }
+
+    /// The row `key` of a `traffic` event.
+    static func traffic(_ data: String, _ key: String) throws -> [String: String] {
+        let rows = try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [[String: String]] ?? []
+        return try #require(rows.first { $0["key"] == key }, "no row \(key) in \(data)")
+    }
+
+    /// Registers `y = 2x` (one feature `x`), approved, in `group` and deploys it alone (variant `AllTraffic`) to the
+    /// production stage of `endpoint`; returns its version number.
+    @discardableResult
+    static func deployLinearModel(_ server: HostedServer, group: String, endpoint: String, folder: String) throws -> Int
+    {
+        let store = server.context.store
+        let model = ModelArtifact(
+            inputColumns: ["x"], features: ["x"], label: "y", transforms: [], algorithm: "linear",
+            linear: LinearModel(coefficients: [2], intercept: 0),
+            training: .init(rows: 1, trainedAt: "2026-11-21T00:00:00Z"))
+        let path = folder + "/model-\(UUID().uuidString).json"
+        try model.save(to: path)
+        let hash = "sha256:" + SHA256.hex(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        let version = try store.registerModelVersion(
+            NewModelVersion(
+                group: group, artifactPath: path, artifactHash: hash, status: .approved, registeredBy: "test",
+                createdAt: 0)
+        ).version
+        _ = try store.deploy(
+            endpoint: endpoint, stage: "production",
+            variant: DeployedVariant(name: "AllTraffic", group: group, version: version), replacing: true,
+            allowUnapproved: false, capturePercentage: nil, by: "test", reason: "", now: 1)
+        try server.runtime.refresh()
+        return version
+    }
+}
+
+extension Scratch {
+    /// Writes `talk.yaml`: one command step that prints `first line`, waits until the file `go` exists, then prints
+    /// `second line`.
+    func writeTalker(waitingFor go: String) throws {
+        try write(
+            "talk.yaml",
+            """
+            name: Talk
+            steps:
+              - name: Speak
+                module: Speaker
+            """)
+        try write(
+            "speaker.yaml",
+            """
+            name: Speaker
+            type: Command
+            implementation:
+              command: [sh, -c, 'echo first line; while [ ! -e "\(go)" ]; do sleep 0.05; done; echo second line']
+            inputs: []
+            outputs: []
+            """)
+    }
+}
