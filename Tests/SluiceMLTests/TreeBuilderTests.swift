@@ -67,7 +67,7 @@ import Testing
                 let walked = tree.leafValue(values.baseAddress! + i * 3)
                 try #require(tree.left[Int(leaves[i])] < 0, "row \(i) is not in a leaf")
                 #expect(tree.value[Int(leaves[i])] == walked, "row \(i)")
-                #expect(grown.leafValue(Int(lastLevel[i]), bins: bins, row: i * 3) == walked, "row \(i)")
+                #expect(tree.value[grown.leaf(Int(lastLevel[i]), bins: bins, row: i * 3)] == walked, "row \(i)")
             }
         }
     }

@@ -36,13 +36,13 @@ struct TreeBuilder {
         var tree: Tree
         var splitBins: [UInt8]
 
-        /// The leaf value of the row starting at `bins[row]` that `grow` left in `node`, taking the last level's
-        /// split where `grow` did not.
+        /// The leaf of the row starting at `bins[row]` that `grow` left in `node`, taking the last level's split
+        /// where `grow` did not.
         @inline(__always)
-        func leafValue(_ node: Int, bins: [UInt8], row: Int) -> Double {
+        func leaf(_ node: Int, bins: [UInt8], row: Int) -> Int {
             let f = Int(tree.feature[node])
-            guard f >= 0 else { return tree.value[node] }
-            return tree.value[Int(tree.left[node]) + (bins[row + f] <= splitBins[node] ? 0 : 1)]
+            guard f >= 0 else { return node }
+            return Int(tree.left[node]) + (bins[row + f] <= splitBins[node] ? 0 : 1)
         }
     }
 

@@ -198,26 +198,38 @@ public enum GBDT {
         var bestLoss = Double.infinity
         var bestRounds = 0
         // One parallel pass per round moves each row to its leaf of the last tree (the tree builder leaves that
-        // step of the last level to this pass), adds the leaf to the margin and takes the next gradients.
+        // step of the last level to this pass), adds the leaf to the margin and takes the next gradients. Logistic
+        // objectives keep e^−margin per row too, multiplied by e^−leaf (one exp per leaf, not per row): the relative
+        // rounding that builds up over the rounds (about 1e-14 after 100) is far below the single precision the
+        // gradients are kept in. Where it leaves the normal range it is taken afresh from the margin.
         let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
         let logistic = parameters.isLogistic
         let positiveWeight = parameters.scalePosWeight
+        var decay = [Double](repeating: logistic ? exp(-baseMargin) : 0, count: logistic ? n : 0)
         func update(adding grown: TreeBuilder.Grown?) {
             let positions = positions
+            let factors = logistic ? (grown?.tree.value ?? []).map { exp(-$0) } : []
             margin.withUnsafeMutableBufferPointer { m in
                 gradHess.withUnsafeMutableBufferPointer { gh in
-                    let (m, gh) = (UncheckedBox(m), UncheckedBox(gh))
-                    parallelFor(parts.count) { t in
-                        for i in parts[t] {
-                            if let grown { m.value[i] += grown.leafValue(Int(positions[i]), bins: bins, row: i * d) }
-                            if logistic {
-                                let p = sigmoid(m.value[i])
-                                let w = y[i] == 1 ? positiveWeight : 1
-                                gh.value[2 * i] = Float((p - y[i]) * w)
-                                gh.value[2 * i + 1] = Float(max(p * (1 - p), 1e-16) * w)
-                            } else {
-                                gh.value[2 * i] = Float(m.value[i] - y[i])
-                                gh.value[2 * i + 1] = 1
+                    decay.withUnsafeMutableBufferPointer { e in
+                        let (m, gh, e) = (UncheckedBox(m), UncheckedBox(gh), UncheckedBox(e))
+                        parallelFor(parts.count) { t in
+                            for i in parts[t] {
+                                let leaf = grown.map { $0.leaf(Int(positions[i]), bins: bins, row: i * d) }
+                                if let grown, let leaf { m.value[i] += grown.tree.value[leaf] }
+                                if logistic {
+                                    var decayed = e.value[i]
+                                    if let leaf { decayed *= factors[leaf] }
+                                    if !(decayed > 1e-300 && decayed < 1e300) { decayed = exp(-m.value[i]) }
+                                    e.value[i] = decayed
+                                    let p = 1 / (1 + decayed)
+                                    let w = y[i] == 1 ? positiveWeight : 1
+                                    gh.value[2 * i] = Float((p - y[i]) * w)
+                                    gh.value[2 * i + 1] = Float(max(p * (1 - p), 1e-16) * w)
+                                } else {
+                                    gh.value[2 * i] = Float(m.value[i] - y[i])
+                                    gh.value[2 * i + 1] = 1
+                                }
                             }
                         }
                     }
