@@ -31,10 +31,32 @@ struct TreeBuilder {
         var histogram: Histogram
     }
 
+    /// A grown tree and, per node, the bin up to which its split sends rows left.
+    struct Grown {
+        var tree: Tree
+        var splitBins: [UInt8]
+
+        /// The leaf of the row starting at `bins[row]` that `grow` left in `node`, taking the last level's split
+        /// where `grow` did not.
+        @inline(__always)
+        func leaf(_ node: Int, bins: [UInt8], row: Int) -> Int {
+            let f = Int(tree.feature[node])
+            guard f >= 0 else { return node }
+            return Int(tree.left[node]) + (bins[row + f] <= splitBins[node] ? 0 : 1)
+        }
+    }
+
     /// A tree fitted to `gradHess`: the gradient of row i at 2i, its hessian at 2i + 1, in single precision as
     /// XGBoost keeps them (histograms sum in double). A row whose hessian is 0 takes no part, which is how
     /// subsampling and bootstrap weights arrive. On return `positions[i]` is the leaf row i falls in.
     func build(gradHess: [Float], positions: inout [Int32]) -> Tree {
+        grow(gradHess: gradHess, positions: &positions, routingLastLevel: true).tree
+    }
+
+    /// `build`, except that without `routingLastLevel` the rows of the nodes split on the last level are not moved
+    /// to their leaves (saving a pass over all rows): the caller takes that step in its own pass over the rows
+    /// (see `GBDT.fit`'s `update`).
+    func grow(gradHess: [Float], positions: inout [Int32], routingLastLevel: Bool) -> Grown {
         var tree = Tree()
         var splitBins: [UInt8] = []
         func addLeaf(_ g: Double, _ s: Double) -> Int {
@@ -84,6 +106,7 @@ struct TreeBuilder {
             if split.isEmpty { break }
             // Children at the depth limit are leaves: route the rows, build no histograms.
             let leavesNext = depth + 1 == parameters.maxDepth
+            if leavesNext && !routingLastLevel { break }
             let built = pass(
                 gradHess, &positions, tree, splitBins,
                 building: leavesNext ? [] : split.map { $0.smallIsLeft ? $0.left.index : $0.right.index })
@@ -98,7 +121,7 @@ struct TreeBuilder {
                 level += [pair.left, pair.right]
             }
         }
-        return tree
+        return Grown(tree: tree, splitBins: splitBins)
     }
 
     /// One pass over all rows: moves the rows of every node split since the last pass to its child, and returns
@@ -114,47 +137,28 @@ struct TreeBuilder {
         let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
         var partial = [[Double]](repeating: [], count: parts.count)
         partial.withUnsafeMutableBufferPointer { out in
-            positions.withUnsafeMutableBufferPointer { pos in
-                let (out, pos) = (UncheckedBox(out), UncheckedBox(pos))
-                parallelFor(parts.count) { t in
-                    var h = [Double](repeating: 0, count: building.count * stride)
-                    h.withUnsafeMutableBufferPointer { hv in
-                        bins.withUnsafeBufferPointer { bv in
-                            gradHess.withUnsafeBufferPointer { gv in
-                                tree.feature.withUnsafeBufferPointer { feature in
-                                    tree.left.withUnsafeBufferPointer { left in
-                                        splitBins.withUnsafeBufferPointer { limit in
-                                            slotOf.withUnsafeBufferPointer { slotOf in
-                                                let p = pos.value.baseAddress!
-                                                let hp = hv.baseAddress!
-                                                let gp = gv.baseAddress!
-                                                for i in parts[t] {
-                                                    let row = bv.baseAddress! + i * d
-                                                    var node = Int(p[i])
-                                                    let f = Int(feature[node])
-                                                    if f >= 0 {
-                                                        node = Int(left[node]) + (row[f] <= limit[node] ? 0 : 1)
-                                                        p[i] = Int32(node)
-                                                    }
-                                                    let slot = Int(slotOf[node])
-                                                    let s = Double(gp[2 * i + 1])
-                                                    if slot < 0 || s == 0 { continue }
-                                                    let g = Double(gp[2 * i])
-                                                    let base = hp + slot * stride
-                                                    for j in 0..<d {
-                                                        let cell = base + (j << 9) + (Int(row[j]) << 1)
-                                                        cell[0] += g
-                                                        cell[1] += s
-                                                    }
-                                                }
-                                            }
+            positions.withUnsafeMutableBufferPointer { positions in
+                bins.withUnsafeBufferPointer { bins in
+                    gradHess.withUnsafeBufferPointer { gradHess in
+                        tree.feature.withUnsafeBufferPointer { feature in
+                            tree.left.withUnsafeBufferPointer { left in
+                                splitBins.withUnsafeBufferPointer { limit in
+                                    slotOf.withUnsafeBufferPointer { slotOf in
+                                        let rows = RowPass(
+                                            d: d, positions: positions.baseAddress!, bins: bins.baseAddress!,
+                                            gradHess: gradHess.baseAddress!, feature: feature.baseAddress!,
+                                            left: left.baseAddress!, limit: limit.baseAddress!,
+                                            slotOf: slotOf.baseAddress!)
+                                        let shared = UncheckedBox((out.baseAddress!, rows))
+                                        parallelFor(parts.count) { t in
+                                            let (out, rows) = shared.value
+                                            out[t] = rows.histograms(parts[t], count: building.count)
                                         }
                                     }
                                 }
                             }
                         }
                     }
-                    out.value[t] = h
                 }
             }
         }
@@ -183,5 +187,74 @@ struct TreeBuilder {
             }
         }
         return best
+    }
+}
+
+/// What one pass over the rows reads and writes, as pointers a thread can use on its part of the rows.
+private struct RowPass {
+    let d: Int
+    let positions: UnsafeMutablePointer<Int32>
+    /// Row-major bins, gradient pairs, and per node: split feature (−1: leaf), first child, split bin, and the
+    /// slot of the histogram being built for it (−1: none).
+    let bins: UnsafePointer<UInt8>
+    let gradHess: UnsafePointer<Float>
+    let feature: UnsafePointer<Int32>
+    let left: UnsafePointer<Int32>
+    let limit: UnsafePointer<UInt8>
+    let slotOf: UnsafePointer<Int32>
+
+    /// Routes `rows` and returns their `count` histograms, one after another. Rows are taken a block at a time:
+    /// one loop routes the block and lists the rows of nodes with a histogram (without a branch on each row's node,
+    /// which a processor cannot predict when half the rows go to a histogram), the next adds just those.
+    func histograms(_ rows: Range<Int>, count: Int) -> [Double] {
+        let stride = d << 9
+        var h = [Double](repeating: 0, count: count * stride)
+        let block = 1024
+        var picked = [Int32](repeating: 0, count: block)
+        h.withUnsafeMutableBufferPointer { h in
+            picked.withUnsafeMutableBufferPointer { picked in
+                let (h, picked) = (h.baseAddress!, picked.baseAddress!)
+                // The root's pass: every row is in the root, nothing to route.
+                if count == 1 && feature[0] < 0 {
+                    for i in rows { add(row: i, to: h) }
+                    return
+                }
+                var start = rows.lowerBound
+                while start < rows.upperBound {
+                    let end = min(start + block, rows.upperBound)
+                    var taken = 0
+                    for i in start..<end {
+                        var node = Int(positions[i])
+                        let f = Int(feature[node])
+                        if f >= 0 {
+                            node = Int(left[node]) + (bins[i * d + f] <= limit[node] ? 0 : 1)
+                            positions[i] = Int32(node)
+                        }
+                        picked[taken] = Int32(truncatingIfNeeded: i)
+                        // Counting by the comparison's 0 or 1: the row stays listed only if its node has a slot.
+                        taken &+= Int(unsafeBitCast(slotOf[node] >= 0, to: UInt8.self))
+                    }
+                    for k in 0..<taken {
+                        let i = Int(picked[k])
+                        add(row: i, to: h + Int(slotOf[Int(positions[i])]) * stride)
+                    }
+                    start = end
+                }
+            }
+        }
+        return h
+    }
+
+    /// Adds row i's gradient pair to its bin of every feature (a row whose hessian is 0 adds nothing).
+    @inline(__always)
+    private func add(row i: Int, to histogram: UnsafeMutablePointer<Double>) {
+        let row = bins + i * d
+        let g = Double(gradHess[2 * i])
+        let s = Double(gradHess[2 * i + 1])
+        for j in 0..<d {
+            let cell = histogram + (j << 9) + (Int(row[j]) << 1)
+            cell[0] += g
+            cell[1] += s
+        }
     }
 }

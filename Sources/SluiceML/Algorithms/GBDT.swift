@@ -186,8 +186,7 @@ public enum GBDT {
         }
         let n = x.rows
         let d = x.cols
-        let cuts = (0..<d).map { binEdges(x, feature: $0, maxBin: parameters.maxBin) }
-        let bins = binMatrix(x, cuts: cuts)
+        let (cuts, bins) = binned(x, maxBin: parameters.maxBin)
         let mean = y.reduce(0, +) / Double(n)
         let baseMargin = parameters.isLogistic ? log(max(1e-12, mean) / max(1e-12, 1 - mean)) : mean
         var margin = [Double](repeating: baseMargin, count: n)
@@ -198,20 +197,32 @@ public enum GBDT {
         var validationMargin = validation.map { [Double](repeating: baseMargin, count: $0.x.rows) }
         var bestLoss = Double.infinity
         var bestRounds = 0
-        // One parallel pass per round adds the last tree's leaves to the margins and takes the next gradients.
+        // One parallel pass per round moves each row to its leaf of the last tree (the tree builder leaves that
+        // step of the last level to this pass), adds the leaf to the margin and takes the next gradients. Logistic
+        // objectives keep e^−margin per row too, multiplied by e^−leaf (one exp per leaf, not per row): the relative
+        // rounding that builds up over the rounds (about 1e-14 after 100) is far below the single precision the
+        // gradients are kept in. Where it leaves the normal range it is taken afresh from the margin.
         let parts = chunkRanges(n, parts: n > 20_000 ? parameters.threads : 1)
         let logistic = parameters.isLogistic
         let positiveWeight = parameters.scalePosWeight
-        func update(adding tree: Tree?) {
+        var decay = [Double](repeating: logistic ? exp(-baseMargin) : 0, count: logistic ? n : 0)
+        func update(adding grown: TreeBuilder.Grown?) {
+            let positions = positions
+            let factors = logistic ? (grown?.tree.value ?? []).map { exp(-$0) } : []
             margin.withUnsafeMutableBufferPointer { m in
                 gradHess.withUnsafeMutableBufferPointer { gh in
-                    positions.withUnsafeBufferPointer { pos in
-                        let (m, gh, pos) = (UncheckedBox(m), UncheckedBox(gh), UncheckedBox(pos))
+                    decay.withUnsafeMutableBufferPointer { e in
+                        let (m, gh, e) = (UncheckedBox(m), UncheckedBox(gh), UncheckedBox(e))
                         parallelFor(parts.count) { t in
                             for i in parts[t] {
-                                if let tree { m.value[i] += tree.value[Int(pos.value[i])] }
+                                let leaf = grown.map { $0.leaf(Int(positions[i]), bins: bins, row: i * d) }
+                                if let grown, let leaf { m.value[i] += grown.tree.value[leaf] }
                                 if logistic {
-                                    let p = sigmoid(m.value[i])
+                                    var decayed = e.value[i]
+                                    if let leaf { decayed *= factors[leaf] }
+                                    if !(decayed > 1e-300 && decayed < 1e300) { decayed = exp(-m.value[i]) }
+                                    e.value[i] = decayed
+                                    let p = 1 / (1 + decayed)
                                     let w = y[i] == 1 ? positiveWeight : 1
                                     gh.value[2 * i] = Float((p - y[i]) * w)
                                     gh.value[2 * i + 1] = Float(max(p * (1 - p), 1e-16) * w)
@@ -234,9 +245,10 @@ public enum GBDT {
                     gradHess[2 * i + 1] = 0
                 }
             }
-            let tree = TreeBuilder(bins: bins, d: d, cuts: cuts, parameters: parameters, features: sample.features)
-                .build(gradHess: gradHess, positions: &positions)
-            update(adding: tree)
+            let grown = TreeBuilder(bins: bins, d: d, cuts: cuts, parameters: parameters, features: sample.features)
+                .grow(gradHess: gradHess, positions: &positions, routingLastLevel: false)
+            update(adding: grown)
+            let tree = grown.tree
             trees.append(tree)
             if let validation, let rounds = parameters.earlyStoppingRounds {
                 validation.x.values.withUnsafeBufferPointer { xv in
@@ -289,27 +301,50 @@ public enum GBDT {
         return edges
     }
 
+    /// Each feature's bin edges (in parallel, one feature per task) and the row-major bin matrix.
+    static func binned(_ x: Matrix, maxBin: Int) -> (cuts: [[Double]], bins: [UInt8]) {
+        var cuts = [[Double]](repeating: [], count: x.cols)
+        cuts.withUnsafeMutableBufferPointer { out in
+            let out = UncheckedBox(out)
+            parallelFor(x.cols) { j in out.value[j] = binEdges(x, feature: j, maxBin: maxBin) }
+        }
+        return (cuts, binMatrix(x, cuts: cuts))
+    }
+
     /// Row-major UInt8 bin indices (0 = missing, b ≥ 1 means x ≤ edges[b − 1]).
     static func binMatrix(_ x: Matrix, cuts: [[Double]]) -> [UInt8] {
         let n = x.rows
         let d = x.cols
+        // Each feature's edges padded with +inf to 256 (a feature has at most 255), so eight branch-free halvings
+        // find any value's bin: the first edge ≥ the value, as the last edge is +inf.
+        var padded = [Double](repeating: .infinity, count: d << 8)
+        for j in 0..<d {
+            for (b, edge) in cuts[j].enumerated() { padded[(j << 8) + b] = edge }
+        }
         var bins = [UInt8](repeating: 0, count: n * d)
         bins.withUnsafeMutableBufferPointer { out in
-            let out = UncheckedBox(out)
-            let parts = chunkRanges(n, parts: n > 10_000 ? defaultThreadCount : 1)
-            parallelFor(parts.count) { t in
-                for i in parts[t] {
-                    for j in 0..<d {
-                        let v = x.values[i * d + j]
-                        if v.isNaN { continue }
-                        let edges = cuts[j]
-                        var lo = 0
-                        var hi = edges.count - 1
-                        while lo < hi {
-                            let mid = (lo + hi) / 2
-                            if v <= edges[mid] { hi = mid } else { lo = mid + 1 }
+            x.values.withUnsafeBufferPointer { values in
+                padded.withUnsafeBufferPointer { padded in
+                    let pointers = UncheckedBox((out.baseAddress!, values.baseAddress!, padded.baseAddress!))
+                    let parts = chunkRanges(n, parts: n > 10_000 ? defaultThreadCount : 1)
+                    parallelFor(parts.count) { t in
+                        let (out, values, padded) = pointers.value
+                        for i in parts[t] {
+                            for j in 0..<d {
+                                let v = values[i * d + j]
+                                if v.isNaN { continue }
+                                let edges = padded + (j << 8)
+                                var below = 0  // edges below v
+                                var step = 128
+                                repeat {
+                                    // A multiply by the comparison's 0 or 1, as a select compiles to a branch here.
+                                    let above = unsafeBitCast(v > edges[below &+ step &- 1], to: UInt8.self)
+                                    below &+= step &* Int(above)
+                                    step &>>= 1
+                                } while step > 0
+                                out[i * d + j] = UInt8(truncatingIfNeeded: below &+ 1)
+                            }
                         }
-                        out.value[i * d + j] = UInt8(lo + 1)
                     }
                 }
             }

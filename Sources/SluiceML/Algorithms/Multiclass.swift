@@ -250,8 +250,7 @@ public enum MulticlassGBDT {
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         let target = y.map { index[$0]! }
         let validationTarget = validation.map { $0.y.map { index[$0] ?? -1 } }
-        let cuts = (0..<d).map { GBDT.binEdges(x, feature: $0, maxBin: parameters.maxBin) }
-        let bins = GBDT.binMatrix(x, cuts: cuts)
+        let (cuts, bins) = GBDT.binned(x, maxBin: parameters.maxBin)
         var margin = [Double](repeating: 0, count: n * k)
         var validationMargin = validation.map { [Double](repeating: 0, count: $0.x.rows * k) }
         var trees = [[Tree]](repeating: [], count: k)

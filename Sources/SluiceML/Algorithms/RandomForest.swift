@@ -45,8 +45,7 @@ public enum RandomForest {
                 }
             }
         }
-        let cuts = (0..<d).map { GBDT.binEdges(x, feature: $0, maxBin: 256) }
-        let bins = GBDT.binMatrix(x, cuts: cuts)
+        let (cuts, bins) = GBDT.binned(x, maxBin: 256)
         var tree = GBDTParameters()
         tree.maxDepth = parameters.maxDepth
         tree.eta = 1 / Double(parameters.nEstimators)
