@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Pure: identifiers, values, the validated pipeline model, diagnostics, graph algorithms. No I/O.
@@ -54,7 +55,7 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        // The HTTP/1.1 client over SwiftNIO that the executors and the AWS clients share.
+        // The HTTP/1.1 client over SwiftNIO (plain or TLS) that the executors and the AWS clients share.
         .target(
             name: "SluiceHTTPClient",
             dependencies: [
@@ -63,6 +64,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: upcoming
         ),

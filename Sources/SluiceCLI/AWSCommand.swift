@@ -13,7 +13,10 @@ struct AWSCommand: AsyncParsableCommand {
         subcommands: [Deploy.self, Start.self, Status.self, Approve.self, Reject.self])
 
     static func runner() throws -> StepFunctionsRunner {
-        StepFunctionsRunner(client: try StepFunctionsClient(configuration: try AWSConfiguration()))
+        let configuration = try AWSConfiguration()
+        return StepFunctionsRunner(
+            client: try StepFunctionsClient(configuration: configuration),
+            functions: try LambdaClient(configuration: configuration))
     }
 
     struct Deploy: AsyncParsableCommand {
@@ -24,6 +27,11 @@ struct AWSCommand: AsyncParsableCommand {
         @Argument(help: "The pipeline file.") var pipeline: String
         @Option(help: "The state machine's name (default: the pipeline's name).") var stack: String?
         @Option(help: "The IAM role ARN the state machine runs as.") var role: String
+        @Option(
+            help: ArgumentHelp(
+                "The IAM role ARN of the Lambda functions deploy creates from the modules' handler files (each "
+                    + "Lambda module whose function no --set names)."))
+        var functionRole: String?
         @Option(
             name: .customLong("set"),
             help:
@@ -41,10 +49,23 @@ struct AWSCommand: AsyncParsableCommand {
                     filled["Region"] = try AWSConfiguration().region
                 }
                 let name = stack ?? StepFunctionsRunner.machineName(for: loaded)
-                let (arn, created, uploaded) = try await AWSCommand.runner().deploy(
+                let runner = try AWSCommand.runner()
+                let functions = try await runner.deployFunctions(
+                    export, pipeline: loaded, machine: name, roleArn: functionRole, values: &filled)
+                for (function, created) in functions {
+                    print("\(created ? "created" : "updated") function \(function)")
+                }
+                let deployment = try await runner.deploy(
                     export, name: name, roleArn: role, values: filled, store: S3Command.store())
-                for uri in uploaded { print("uploaded \(uri)") }
-                print("\(created ? "created" : "updated") state machine \(arn)")
+                if let bucket = deployment.createdBucket { print("created bucket s3://\(bucket)") }
+                for uri in deployment.uploaded { print("uploaded \(uri)") }
+                for (path, uri) in deployment.absent {
+                    FileHandle.standardError.write(
+                        Data(
+                            ("warning: \(path): nothing there to upload; the machine reads \(uri), so put the data "
+                                + "there before starting\n").utf8))
+                }
+                print("\(deployment.created ? "created" : "updated") state machine \(deployment.arn)")
             }
         }
     }

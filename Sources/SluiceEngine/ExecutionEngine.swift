@@ -146,7 +146,8 @@ public final class ExecutionEngine: Sendable {
         var machine = ExecutionStateMachine(
             pipeline: pipeline, executionID: executionID, parameters: execution.parameters,
             records: try store.steps(executionID: executionID), maxParallel: configuration.maxParallel,
-            seed: configuration.seed, readReport: Self.readReport)
+            seed: configuration.seed, startedAt: execution.startedAt ?? execution.createdAt,
+            readReport: Self.readReport)
         let inbox = Inbox()
         var tasks: [String: Task<Void, Never>] = [:]
         let heartbeat = startHeartbeat(executionID: executionID, owner: owner, inbox: inbox)

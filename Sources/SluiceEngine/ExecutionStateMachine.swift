@@ -1,3 +1,4 @@
+import Foundation
 public import SluiceCore
 
 /// The lifecycle of one execution, as a value: events in, actions out, every step transition recorded.
@@ -25,6 +26,8 @@ public struct ExecutionStateMachine: Sendable {
 
     public let pipeline: Pipeline
     public let executionID: String
+    /// `$.execution.startTime`: the execution's start in ISO 8601 (UTC, milliseconds), as Step Functions gives it.
+    let startTime: String
     public let parameters: [String: JSONValue]
     public private(set) var steps: [String: StepRecord]
     public private(set) var status: ExecutionStatus = .running
@@ -58,14 +61,16 @@ public struct ExecutionStateMachine: Sendable {
     ///   - records: the stored steps (all `pending` for a new execution).
     ///   - maxParallel: how many task steps run at once.
     ///   - seed: seeds the retry jitter.
+    ///   - startedAt: when the execution started (seconds since 1970), which `$.execution.startTime` reads.
     public init(
         pipeline: Pipeline, executionID: String, parameters: [String: JSONValue], records: [StepRecord],
-        maxParallel: Int = 8, seed: UInt64 = 0x5eed,
+        maxParallel: Int = 8, seed: UInt64 = 0x5eed, startedAt: Double = 0,
         readReport: @escaping @Sendable (String) -> JSONValue? = { _ in nil }
     ) {
         self.readReport = readReport
         self.pipeline = pipeline
         self.executionID = executionID
+        self.startTime = ReferenceResolver.startTime(startedAt)
         // A Float read back from the store's JSON may come as an integer (6.0 is stored as 6): give it its type back.
         var typed = parameters
         for parameter in pipeline.parameters where parameter.type == .float {
@@ -438,7 +443,7 @@ public struct ExecutionStateMachine: Sendable {
         for name in names { outputs[name] = steps[name]?.outputs }
         let steps = outputs
         return ReferenceResolver(
-            executionID: executionID, pipelineName: pipeline.name, parameters: parameters,
+            executionID: executionID, pipelineName: pipeline.name, startTime: startTime, parameters: parameters,
             outputs: { steps[$0] }, readReport: readReport)
     }
 }
@@ -447,6 +452,7 @@ public struct ExecutionStateMachine: Sendable {
 struct ReferenceResolver: Sendable {
     var executionID: String
     var pipelineName: String
+    var startTime: String
     var parameters: [String: JSONValue]
     var outputs: @Sendable (String) -> [String: JSONValue]?
     var readReport: @Sendable (String) -> JSONValue?
@@ -466,7 +472,7 @@ struct ReferenceResolver: Sendable {
             switch field {
             case .id: root = .string(executionID)
             case .name: root = .string(pipelineName)
-            case .startTime: root = .string(executionID)
+            case .startTime: root = .string(startTime)
             }
         case .mapItem:
             guard let item else { throw ResolutionError(reference: reference, reason: "only inside a Map step") }
@@ -480,6 +486,14 @@ struct ReferenceResolver: Sendable {
             throw ResolutionError(reference: reference, reason: "path not found in the value")
         }
         return value
+    }
+}
+
+extension ReferenceResolver {
+    static func startTime(_ seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
 }
 

@@ -110,8 +110,12 @@ public struct RegisteredModelStep: BuiltinStep {
     }
 }
 
-/// The group and number of a `Group/N` reference, nil when `text` is not one.
+/// The group and number of a `Group/N` reference (or a versioned model package ARN), nil when `text` is neither.
 func modelVersionReference(_ text: String) -> (group: String, version: Int)? {
+    // A versioned SageMaker model package's ARN names the same version (what an exported Step Functions machine's
+    // registration answers with): arn:aws:sagemaker:<region>:<account>:model-package/<Group>/<N>.
+    var text = Substring(text)
+    if text.hasPrefix("arn:"), let package = text.range(of: ":model-package/") { text = text[package.upperBound...] }
     guard let slash = text.lastIndex(of: "/"), slash != text.startIndex,
         let number = Int(text[text.index(after: slash)...])
     else { return nil }

@@ -14,9 +14,11 @@ public enum HTTP1Exchange {
     /// A client connection with NIO's HTTP/1.1 handlers.
     public typealias Channel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
-    /// Connects to `host:port` (`TCP_NODELAY` on), giving up after `timeout`.
+    /// Connects to `host:port` (`TCP_NODELAY` on), giving up after `timeout`; with `tls`, the connection speaks TLS
+    /// and the server's certificate is checked against that trust and `host`.
     public static func connect(
-        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        host: String, port: Int, tls: TLSTrust? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount
     ) async throws -> Channel {
         try await ClientBootstrap(group: group)
@@ -24,6 +26,7 @@ public enum HTTP1Exchange {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try tls?.addHandler(to: channel, host: host)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try Channel(wrappingChannelSynchronously: channel)
                 }
@@ -66,6 +69,7 @@ public enum HTTP1Exchange {
 
     /// A readable account of a connection error (the errno text, not a type dump).
     public static func describe(_ error: any Error) -> String {
+        if let tls = TLSTrust.describe(error) { return tls.text }
         if let error = error as? NIOConnectionError {
             if let first = error.connectionErrors.first { return describe(first.error) }
             if let dns = error.dnsAAAAError ?? error.dnsAError { return "name resolution failed (\(dns))" }
@@ -79,5 +83,11 @@ public enum HTTP1Exchange {
             }
         }
         return "\(error)"
+    }
+
+    /// Whether `error` is a server certificate signed by an authority the connection's `TLSTrust` does not include
+    /// (the fix is then to trust that authority, not to check the address).
+    public static func isUntrustedCertificate(_ error: any Error) -> Bool {
+        TLSTrust.describe(error)?.untrusted == true
     }
 }

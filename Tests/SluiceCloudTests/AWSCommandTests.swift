@@ -11,74 +11,12 @@ import Testing
 /// `sluice aws deploy|start|status|approve|reject` against moto's server, the exported machine of
 /// `MotoExecutionTests` (a Choice, a Map, an Approval, a Retry then a Catch) run to its end each way.
 ///
-/// Moto's limits are worked around here only: its Lambda without Docker echoes its payload, so the harness creates
-/// the functions the machine's placeholders name (with boto3, as a user's own deployment would) and the Retry then
-/// Catch path uses a Glue job that does not exist; SageMaker `.sync` jobs are not simulated, so the pipeline has none;
+/// Moto's limits are worked around in the test harness only (`Fixtures/moto/server.py` and `setup.py`): its Lambda
+/// without Docker echoes its payload, so the harness creates the functions the machine's placeholders name (with
+/// boto3, as a user's own deployment would) and the Retry then Catch path uses a Glue job that does not exist; SageMaker `.sync` jobs are not simulated, so the pipeline has none;
 /// moto's `SendTaskFailure` keeps the error but drops the cause, so a rejection's reason is not checked here.
 @Suite("sluice aws in moto")
 struct AWSCommandTests {
-    /// Waits for the server, enables execution as the issue says, creates the role and the Lambda functions.
-    static let setup = """
-        import io, json, sys, time, urllib.request, zipfile
-        import boto3
-        url = sys.argv[1]
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url + "/moto-api/"); break
-            except Exception:
-                time.sleep(0.1)
-        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-        urllib.request.urlopen(urllib.request.Request(
-            url + "/moto-api/config", data=json.dumps(config).encode(), method="POST"))
-        options = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-                       aws_secret_access_key="test")
-        role = boto3.client("iam", **options).create_role(
-            RoleName="sluice", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as files:
-            files.writestr("index.py", "def handler(event, context):\\n    return event\\n")
-        functions = boto3.client("lambda", **options)
-        for name in ["score", "approval"]:
-            functions.create_function(FunctionName=name, Runtime="python3.12", Role=role,
-                                      Handler="index.handler", Code={"ZipFile": archive.getvalue()})
-        boto3.client("s3", **options).create_bucket(Bucket="sluice-artifacts")
-        print(role)
-        """
-
-    /// Prints an object's text from moto's S3.
-    static let readObject = """
-        import sys, boto3
-        s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test",
-                          aws_secret_access_key="test")
-        print(s3.get_object(Bucket=sys.argv[2], Key=sys.argv[3])["Body"].read().decode(), end="")
-        """
-
-    /// A moto server of its own on a free loopback port (`MOTO_PORT` equal to it), stopped by its pid.
-    struct Moto {
-        let process = Process()
-        let url: String
-
-        init(folder: String) throws {
-            let port = try #require(LoopbackPort.free())
-            url = "http://127.0.0.1:\(port)"
-            process.executableURL = URL(fileURLWithPath: AWSTools.bin + "/moto_server")
-            process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
-            var environment = ProcessInfo.processInfo.environment
-            environment["MOTO_PORT"] = String(port)
-            process.environment = environment
-            process.currentDirectoryURL = URL(fileURLWithPath: folder)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-        }
-
-        func stop() {
-            // SIGKILL: the server inherits the test runner's blocked SIGTERM and would never stop on terminate().
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
     @Test func deployStartFollowApproveAndRejectRunTheExportedMachineToItsEnd() async throws {
         let folder = try AWSTools.temporaryFolder("aws-command")
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -88,39 +26,58 @@ struct AWSCommandTests {
             of: "parameters:\n", with: "parameters:\n  - name: Rows\n    type: DataUri\n    default: data/rows.csv\n")
         try AWSTools.write(pipeline, to: folder + "/pipeline.yaml")
         try AWSTools.write("x,y\n1,2\n", to: folder + "/data/rows.csv")
-        let moto = try Moto(folder: folder)
+        // Score's function and the bucket are created by deploy (Score's from its handler file); the approval
+        // function exists already.
+        try AWSTools.write(
+            MotoExecutionTests.modules["score.yaml"]! + "\nimplementation:\n  lambda: score.py:handler\n",
+            to: folder + "/score.yaml")
+        try AWSTools.write("def handler(event, context):\n    return event\n", to: folder + "/score.py")
+        let moto = try await MotoStepFunctions(
+            folder: folder, setup: ["--function", "approval"])
         defer { moto.stop() }
-        let prepared = try await AWSTools.python(Self.setup, [moto.url])
-        try #require(prepared.status == 0, "\(prepared.error)")
-        let role = prepared.output.trimmingCharacters(in: .whitespacesAndNewlines)
-
-        let environment = [
-            "AWS_ENDPOINT_URL": moto.url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": folder + "/no-config",
-            "AWS_SHARED_CREDENTIALS_FILE": folder + "/no-credentials",
-        ]
+        let role = moto.role
+        let environment = moto.environment(folder: folder)
         func sluice(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
             try await AWSTools.run(SluiceBinary.path, arguments, environment: environment, in: folder)
         }
         let deploy = ["aws", "deploy", "pipeline.yaml", "--stack", "gate", "--role", role]
-        let values = ["--set", "FunctionScore=score", "--set", "ApprovalFunction=approval"]
+        let values = ["--set", "ApprovalFunction=approval", "--function-role", role]
 
         // A placeholder without a value is named, with the option that gives it one.
         let incomplete = try await sluice(deploy + values)
         #expect(incomplete.status != 0)
         #expect(incomplete.error.contains("ArtifactBucket (the S3 bucket"), "\(incomplete.error)")
         #expect(incomplete.error.contains("--set ArtifactBucket=VALUE"), "\(incomplete.error)")
+        #expect(incomplete.output.isEmpty, "nothing is created before every value is known: \(incomplete.output)")
+        // A function to create needs a role Lambda can assume.
+        let roleless = try await sluice(
+            deploy + ["--set", "ApprovalFunction=approval", "--set", "ArtifactBucket=sluice-artifacts"])
+        #expect(roleless.status != 0)
+        #expect(
+            roleless.error.contains(
+                "module 'Score' runs as a Lambda function that deploy creates from its handler (score.handler): "
+                    + "give --function-role ARN"), "\(roleless.error)")
+        #expect(roleless.error.contains("--set FunctionScore=NAME"), "\(roleless.error)")
 
         // Deploying twice creates the machine, then updates it in place.
         let complete = deploy + values + ["--set", "ArtifactBucket=sluice-artifacts"]
         let created = try await sluice(complete)
         #expect(created.status == 0, "\(created.error)")
         let machine = try #require(created.output.firstMatch(of: /created state machine (\S+)/)?.1)
+        #expect(
+            created.output.hasPrefix("created function gate-Score\ncreated bucket s3://sluice-artifacts\n"),
+            "\(created.output)")
+        let function = try await AWSTools.run(
+            AWSTools.bin + "/python", [MotoStepFunctions.fixtures + "/client.py", moto.url, "function", "gate-Score"],
+            environment: ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"])
+        let settings = try AWSTools.json(function.output)
+        #expect(settings["Handler"] == "score.handler" && settings["Runtime"] == "python3.12", "\(function)")
+        #expect(settings["Role"]?.string == role && (settings["CodeSize"]?.number ?? 0) > 0, "\(function)")
         #expect(created.output.contains("uploaded s3://sluice-artifacts/inputs/data/rows.csv\n"), "\(created.output)")
-        let rows = try await AWSTools.python(Self.readObject, [moto.url, "sluice-artifacts", "inputs/data/rows.csv"])
-        #expect(rows.output == "x,y\n1,2\n", "\(rows.error)")
+        #expect(try await moto.read(bucket: "sluice-artifacts", key: "inputs/data/rows.csv") == "x,y\n1,2\n")
         let updated = try await sluice(complete)
         #expect(updated.output.contains("updated state machine \(machine)"), "\(updated.output) \(updated.error)")
+        #expect(updated.output.hasPrefix("updated function gate-Score\nuploaded "), "\(updated.output)")
 
         let unknown = try await sluice(["aws", "start", "pipeline.yaml", "--stack", "gate", "-p", "Scroe=1"])
         #expect(unknown.status != 0)

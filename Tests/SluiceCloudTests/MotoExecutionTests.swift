@@ -2,16 +2,18 @@ import Foundation
 import SluiceCloud
 import SluiceCore
 import SluiceSpec
+import SluiceTesting
 import Testing
 
-/// Exported state machines run in moto's Step Functions simulation.
+/// Exported state machines run in moto's Step Functions simulation, created and started by `sluice aws`.
 ///
-/// Workarounds for moto's limits, in this harness only (the exported files stay what AWS needs):
-/// - the definition is created through the Step Functions API with its `${…}` placeholders filled in here, because
-///   moto's CloudFormation drops an object-form `Definition` and its machines are not executable;
-/// - `.sync` SageMaker jobs are not simulated, so the fixture pipeline uses Lambda, Glue and Approval steps only;
-/// - moto's Lambda without Docker echoes its payload and never fails: the Retry-then-Catch path uses a Glue job
-///   that does not exist (`Glue.EntityNotFoundException` on each attempt).
+/// Workarounds for moto's limits, in the test harness only (the exported files stay what AWS needs):
+/// `Fixtures/moto/server.py` lists the stand-ins (SageMaker `.sync` jobs, Wait states, Lambda answers, S3 bodies);
+/// `Fixtures/moto/setup.py` creates what the exported template would (role, functions, bucket, model package groups),
+/// since moto's CloudFormation drops an object-form `Definition` and its machines are not executable; and the reports a
+/// Choice reads are uploaded before each execution, as no job runs to write them. The machine below (used by
+/// `AWSCommandTests` too) has no SageMaker step, and moto's Lambda without Docker never fails, so its Retry-then-Catch
+/// path uses a Glue job that does not exist (`Glue.EntityNotFoundException` on each attempt).
 @Suite("Exported machines in moto")
 struct MotoExecutionTests {
     static let modules = [
@@ -100,112 +102,6 @@ struct MotoExecutionTests {
             End: true
         """
 
-    /// Starts moto's server, creates the functions and the machine, runs each execution (approving any task token
-    /// it waits at), prints one JSON line per execution, and stops the server.
-    static let harness = """
-        import io, json, os, socket, subprocess, sys, time, urllib.request, zipfile
-        import boto3
-        definition_path, substitutions, executions = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-        probe = socket.socket(); probe.bind(("127.0.0.1", 0)); port = probe.getsockname()[1]; probe.close()
-        server = subprocess.Popen(
-            [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-            env=dict(os.environ, MOTO_PORT=str(port)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(url + "/moto-api/"); break
-                except Exception:
-                    time.sleep(0.1)
-            config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-            urllib.request.urlopen(urllib.request.Request(
-                url + "/moto-api/config", data=json.dumps(config).encode(), method="POST"))
-            options = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-                           aws_secret_access_key="test")
-            role = boto3.client("iam", **options).create_role(
-                RoleName="sluice", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-            archive = io.BytesIO()
-            with zipfile.ZipFile(archive, "w") as files:
-                files.writestr("index.py", "def handler(event, context):\\n    return event\\n")
-            functions = boto3.client("lambda", **options)
-            text = open(definition_path).read()
-            for name, value in substitutions.items():
-                text = text.replace("${" + name + "}", value)
-                if name.startswith("Function"):
-                    functions.create_function(FunctionName=value, Runtime="python3.12", Role=role,
-                                              Handler="index.handler", Code={"ZipFile": archive.getvalue()})
-            sfn = boto3.client("stepfunctions", **options)
-            machine = sfn.create_state_machine(name="exported", definition=text, roleArn=role)["stateMachineArn"]
-            for run in executions:
-                arn = sfn.start_execution(
-                    stateMachineArn=machine, name=run["name"], input=json.dumps(run["input"]))["executionArn"]
-                approved = 0
-                for _ in range(600):
-                    status = sfn.describe_execution(executionArn=arn)
-                    if status["status"] != "RUNNING":
-                        break
-                    events = sfn.get_execution_history(executionArn=arn)["events"]
-                    waiting = [e for e in events if e["type"] == "TaskScheduled"
-                               and e["taskScheduledEventDetails"]["resource"].endswith("waitForTaskToken")]
-                    if len(waiting) > approved:
-                        token = json.loads(waiting[-1]["taskScheduledEventDetails"]["parameters"])["Payload"]["token"]
-                        sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True}))
-                        approved += 1
-                    time.sleep(0.1)
-                events = sfn.get_execution_history(executionArn=arn)["events"]
-                print(json.dumps({
-                    "name": run["name"], "status": status["status"], "error": status.get("error"),
-                    "cause": status.get("cause"), "output": json.loads(status.get("output") or "null"),
-                    "approved": approved,
-                    "entered": [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e],
-                    "failedTasks": sum(1 for e in events if e["type"] == "TaskFailed"),
-                }))
-        finally:
-            # SIGKILL: the server inherits the test runner's blocked SIGTERM and would never stop on terminate().
-            server.kill()
-            server.wait()
-        """
-
-    @Test func choiceBothWaysMapApprovalAndRetryThenCatchRunToTheirEnd() async throws {
-        let folder = try AWSTools.temporaryFolder("moto-run")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        for (name, text) in Self.modules { try AWSTools.write(text, to: "\(folder)/\(name)") }
-        try AWSTools.write(Self.pipeline, to: folder + "/pipeline.yaml")
-        let export = try #require(StepFunctionsExporter.export(try AWSTools.load(folder + "/pipeline.yaml")).export)
-        try AWSTools.write(export.definition.prettyJSON, to: folder + "/statemachine.asl.json")
-        let substitutions: JSONValue = [
-            "FunctionScore": "score", "ApprovalFunction": "approval", "ArtifactBucket": "sluice-artifacts",
-        ]
-        let runs: JSONValue = [["name": "low-score", "input": ["Score": 0.1]], ["name": "defaults", "input": [:]]]
-        let result = try await AWSTools.python(
-            Self.harness, [folder + "/statemachine.asl.json", substitutions.prettyJSON, runs.prettyJSON])
-        #expect(result.status == 0, "\(result.error)")
-        let lines = try result.output.split(separator: "\n").map { try AWSTools.json(String($0)) }
-        try #require(lines.count == 2, "\(result.output) \(result.error)")
-
-        // The Choice's else branch: the Fail state with its States.Format message.
-        let low = lines[0]
-        #expect(low["status"] == "FAILED")
-        #expect(low["error"] == "Gate.Rejected")
-        #expect(low["cause"] == "score 0.1 is below 0.5")
-        #expect(low["entered"]?.array?.contains("Fan Out") == false)
-
-        // The then branch: Map over the default items, the approval resumed by its task token, and the Glue step
-        // failing twice (one retry) before its Catch continues at Recover.
-        let run = lines[1]
-        #expect(run["status"] == "SUCCEEDED", "\(run)")
-        #expect(run["approved"] == 1)
-        #expect(run["failedTasks"] == 2)
-        let entered = run["entered"]?.array?.compactMap(\.string) ?? []
-        #expect(entered.contains("Approve") && entered.contains("Crunch") && entered.last == "Recover")
-        #expect(entered.filter { $0 == "Fan Out: item" }.count == 3)
-        let steps = try #require(run["output"]?["steps"])
-        #expect(steps["Fan_Out"]?["outputs"]?["items"] == [["value": 1], ["value": 2], ["value": 3]])
-        #expect(steps["Approve"]?["outputs"] == ["approved": true])
-        #expect(steps["Recover"]?["outputs"] == ["value": "recovered"])
-        #expect(run["output"]?["failure"]?["Error"] == "Glue.EntityNotFoundException")
-    }
-
     /// The reports each example's Choice reads, by pipeline (relative to `examples/`), as its evaluation job would
     /// write them: values that take the branch which registers the model.
     static let reports: [String: JSONValue] = [
@@ -215,43 +111,119 @@ struct MotoExecutionTests {
         "w2-abalone/staged-pipeline.yaml": ["Evaluate/metrics": ["regression_metrics": ["rmse": ["value": 1.0]]]],
     ]
 
-    /// Every example pipeline's exported machine, unchanged but for its placeholders, runs to a successful end in
-    /// moto (`Fixtures/moto/run-exported.py`, which lists the stand-ins for what moto does not simulate): every step
-    /// of the path it takes is entered, approvals are answered, and no task fails.
-    @Test func everyExampleMachineRunsToItsEnd() async throws {
+    /// Every example pipeline's exported machine, unchanged but for its placeholders, is created by `sluice aws
+    /// deploy`, started by `sluice aws start` and followed by `sluice aws status --follow` to a successful end in moto
+    /// (`Fixtures/moto/server.py` lists the stand-ins for what moto does not simulate): every step of the path it
+    /// takes is entered, each approval it waits at is answered by `sluice aws approve`, and no task fails.
+    @Test func everyExampleMachineIsDeployedStartedAndRunToItsEndBySluice() async throws {
         let folder = try AWSTools.temporaryFolder("moto-examples")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var cases: [JSONValue] = []
-        var pipelines: [Pipeline] = []
+        struct Example {
+            var path: String
+            var pipeline: Pipeline
+            var placeholders: [String]
+            var execution: String
+        }
+        var examples: [Example] = []
+        var functions: Set<String> = []
+        var groups: Set<String> = []
+        var objects = ["inputs/incoming/a.csv", "inputs/incoming/b.csv", "inputs/incoming/notes.txt"].map {
+            "sluice-artifacts/\($0)=x\n1\n"
+        }
         for (index, path) in AWSTools.examplePipelines.enumerated() {
             let pipeline = try AWSTools.load(path)
             let export = try #require(StepFunctionsExporter.export(pipeline).export, "\(path)")
-            let file = "\(folder)/\(index).asl.json"
-            try AWSTools.write(export.definition.prettyJSON, to: file)
+            let example = Example(
+                path: path, pipeline: pipeline, placeholders: export.substitutions.keys.sorted(),
+                execution: "example-\(index)")
+            functions.formUnion(example.placeholders.compactMap(Self.functionName))
+            groups.formUnion(Self.packageGroups(in: export.definition))
             let relative = String(path.dropFirst(AWSTools.packageRoot.count + "/examples/".count))
-            cases.append([
-                "definition": .string(file), "name": .string("example-\(index)"),
-                "reports": Self.reports[relative] ?? [:],
-                "objects": ["inputs/incoming/a.csv", "inputs/incoming/b.csv", "inputs/incoming/notes.txt"],
-            ])
-            pipelines.append(pipeline)
+            for (place, report) in Self.reports[relative]?.object ?? [:] {
+                objects.append("sluice-artifacts/runs/\(example.execution)/\(place)/value.json=\(report.canonicalJSON)")
+            }
+            examples.append(example)
         }
-        #expect(cases.count >= 9)
+        #expect(examples.count >= 9)
         // The data loader answers with where it left the data set (W4 and seed 000 train from it).
-        let plan: JSONValue = [
-            "functions": ["s3csvdataloader": ["S3OutputArtifactUri": "s3://sluice-artifacts/inputs/churn/"]],
-            "cases": .array(cases),
+        let moto = try await MotoStepFunctions(
+            folder: folder,
+            answers: ["s3csvdataloader": ["S3OutputArtifactUri": "s3://sluice-artifacts/inputs/churn/"]],
+            setup: functions.sorted().flatMap { ["--function", $0] } + groups.sorted().flatMap { ["--group", $0] }
+                + objects.flatMap { ["--object", $0] } + ["--bucket", "sluice-artifacts"])
+        defer { moto.stop() }
+        let environment = moto.environment(folder: folder).merging(["SLUICE_HOME": folder + "/home"]) { $1 }
+        func sluice(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
+            try await AWSTools.run(SluiceBinary.path, arguments, environment: environment, in: folder)
+        }
+        // W4 and seed 000 name their modules by id in the catalog, as the README publishes them.
+        let published = try await sluice(
+            ["modules", "publish"] + ExampleCatalog.publishedFolders.map { AWSTools.packageRoot + "/examples/" + $0 })
+        try #require(published.status == 0, "\(published.error)")
+
+        let values = [
+            "ArtifactBucket": "sluice-artifacts", "SageMakerRoleArn": moto.role, "NotificationTopicArn": moto.topic,
+            "SluiceImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice:latest",
         ]
-        try AWSTools.write(plan.prettyJSON, to: folder + "/plan.json")
-        let script = AWSTools.packageRoot + "/Tests/SluiceCloudTests/Fixtures/moto/run-exported.py"
-        let result = try await AWSTools.run(AWSTools.bin + "/python", [script, folder + "/plan.json"], in: folder)
-        #expect(result.status == 0, "\(result.error)")
-        let lines = try result.output.split(separator: "\n").map { try AWSTools.json(String($0)) }
-        try #require(lines.count == pipelines.count, "\(result.output) \(result.error)")
-        for (pipeline, line) in zip(pipelines, lines) {
-            #expect(line["status"] == "SUCCEEDED", "\(pipeline.name): \(line)")
-            #expect(line["failedTasks"] == [], "\(pipeline.name): \(line)")
-            let entered = Set(line["entered"]?.array?.compactMap(\.string) ?? [])
+        var followers: [(example: Example, arn: String, follower: AWSCommandTests.Follower)] = []
+        defer { for (_, _, follower) in followers { follower.stop() } }
+        for example in examples {
+            let stack = example.execution
+            var arguments = ["aws", "deploy", example.path, "--stack", stack, "--role", moto.role]
+            for name in example.placeholders where name != "Region" {
+                let value = try #require(
+                    values[name] ?? Self.functionName(name), "\(example.path): no value for \(name)")
+                arguments += ["--set", "\(name)=\(value)"]
+            }
+            let deployed = try await sluice(arguments)
+            try #require(deployed.status == 0, "\(example.path): \(deployed.error)")
+            if example.path.hasSuffix("w1-diabetes/batch-pipeline.yaml") {
+                // Its input folder is where files land later: nothing to upload yet, and deploy says where they go.
+                #expect(
+                    deployed.error.contains(
+                        "/incoming: nothing there to upload; the machine reads s3://sluice-artifacts/inputs/incoming,"),
+                    "\(deployed.error)")
+            }
+            let started = try await sluice([
+                "aws", "start", example.path, "--stack", stack, "--name", example.execution,
+            ])
+            try #require(started.status == 0, "\(example.path): \(started.error)")
+            let arn = started.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let follower = try AWSCommandTests.Follower(
+                arguments: ["aws", "status", arn, "--follow", "--interval", "0.5"], environment: environment,
+                folder: folder)
+            followers.append((example, arn, follower))
+        }
+
+        // The executions run side by side; each approval they wait at is answered as it is asked for.
+        var approved: [String: [String: Int]] = [:]
+        let deadline = ContinuousClock.now + .seconds(300)
+        while followers.contains(where: { $0.follower.process.isRunning }), ContinuousClock.now < deadline {
+            for (example, arn, follower) in followers {
+                var asked: [String: Int] = [:]
+                for line in follower.output.split(separator: "\n") {
+                    if line.hasPrefix("    "), let end = line.range(of: " waits for approval: ") {
+                        asked[String(line[line.index(line.startIndex, offsetBy: 4)..<end.lowerBound]), default: 0] += 1
+                    }
+                }
+                for (step, count) in asked where count > approved[example.execution]?[step] ?? 0 {
+                    let answer = try await sluice(["aws", "approve", arn, step])
+                    #expect(answer.status == 0, "\(arn): \(answer.error)")
+                    approved[example.execution, default: [:]][step] = count
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+
+        for (example, _, follower) in followers {
+            let pipeline = example.pipeline
+            let status = try await follower.wait()
+            let output = follower.output
+            let lines = output.split(separator: "\n").map(String.init)
+            #expect(status == 0, "\(pipeline.name): \(output)")
+            #expect(lines.last == "execution \(example.execution)  SUCCEEDED", "\(pipeline.name): \(output)")
+            #expect(!output.contains("attempt failed"), "\(pipeline.name): \(output)")
+            let entered = Set(lines.compactMap { $0.hasPrefix("  → ") ? String($0.dropFirst(4)) : nil })
             // Not on the path taken: a condition's else branch, and the handlers steps catch failures into.
             let offPath = Set(
                 pipeline.steps.flatMap { step -> [String] in
@@ -260,10 +232,30 @@ struct MotoExecutionTests {
                     return handlers
                 })
             for step in pipeline.steps where !offPath.contains(step.name) {
-                #expect(entered.contains(step.name), "\(pipeline.name): step '\(step.name)' never ran: \(line)")
+                #expect(entered.contains(step.name), "\(pipeline.name): step '\(step.name)' never ran: \(output)")
             }
             let approvals = pipeline.steps.filter { if case .approval = $0.kind { true } else { false } }
-            #expect(line["approved"]?.number == Double(approvals.count), "\(pipeline.name): \(line)")
+            #expect(
+                approved[example.execution, default: [:]].values.reduce(0, +) == approvals.count,
+                "\(pipeline.name): \(output)")
+        }
+    }
+
+    /// The Lambda function a `${Function…}` placeholder stands for in these tests: its name in lower case.
+    static func functionName(_ placeholder: String) -> String? {
+        if placeholder == "ApprovalFunction" { return "approval" }
+        return placeholder.hasPrefix("Function") ? placeholder.dropFirst("Function".count).lowercased() : nil
+    }
+
+    /// The model package groups a definition registers versions in (the exported template creates them).
+    static func packageGroups(in value: JSONValue) -> Set<String> {
+        switch value {
+        case .object(let fields):
+            var found = Set(fields.values.flatMap { packageGroups(in: $0) })
+            if let group = fields["ModelPackageGroupName"]?.string, !group.contains("$") { found.insert(group) }
+            return found
+        case .array(let items): return Set(items.flatMap { packageGroups(in: $0) })
+        default: return []
         }
     }
 }

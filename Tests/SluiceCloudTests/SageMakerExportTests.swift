@@ -113,6 +113,19 @@ struct SageMakerExportTests {
         #expect(
             register["Arguments"]?["InferenceSpecification"]?["Containers"]?[path: [.index(0), .key("ModelDataUrl")]]
                 == ["Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"])
+        // The baseline gets the registered version as the registry names it locally, Group/N, not the package ARN.
+        let baseline = try #require(check["Arguments"]?["IfSteps"]?.array?.first { $0["Name"] == "Baseline" })
+        #expect(
+            baseline["Arguments"]?["Environment"]?[ContainerJob.inputVariable("ModelVersion")]
+                == [
+                    "Std:Join": [
+                        "On": "/",
+                        "Values": [
+                            ["Get": "Steps.Register.ModelPackageGroupName"],
+                            ["Get": "Steps.Register.ModelPackageVersion"],
+                        ],
+                    ]
+                ])
         let fail = try #require(check["Arguments"]?["ElseSteps"]?[path: [.index(0)]])
         #expect(fail["Type"] == "Fail")
         #expect(

@@ -85,6 +85,11 @@ struct StepFunctionsExportTests {
         let approve = try #require(states["Approve Model"])
         #expect(approve["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken")
         #expect(approve["Parameters"]?["Payload"]?["token.$"] == "$$.Task.Token")
+        // `{execution.id}` is the execution's name (what `sluice aws start --name` sets), not its ARN.
+        #expect(
+            approve["Parameters"]?["Payload"]?["message.$"]?.string
+                == "States.Format('Model of execution {} is trained. Approve or reject it to continue.', "
+                + "$$.Execution.Name)")
         #expect(approve["TimeoutSeconds"] == .int(7 * 86_400))
         #expect(approve["Catch"]?[path: [.index(0), .key("Next")]] == "Handle Failure")
         let train = try #require(states["Train Model"])

@@ -14,7 +14,7 @@ struct CloudTestError: Error, CustomStringConvertible {
 }
 
 /// A temporary folder, removed when the test ends.
-final class Scratch {
+final class Scratch: Sendable {
     let path: String
 
     init() throws {
@@ -86,6 +86,12 @@ func sluice(_ arguments: [String], in scratch: Scratch, aws: [String: String] = 
         in: scratch.path)
 }
 
+/// `sluice` as above, waited for on a thread of its own so the wait holds none of Swift's concurrency threads.
+func sluiceOffThePool(_ arguments: [String], in scratch: Scratch, aws: [String: String] = [:]) async throws -> Finished
+{
+    try await onOwnThread { try sluice(arguments, in: scratch, aws: aws) }
+}
+
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
@@ -127,9 +133,13 @@ final class MotoServer {
     let port: Int
     let python: String
     let process = Process()
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// The certificates it serves TLS with, when it does.
+    let tls: TestCertificates?
+    var endpoint: String { tls == nil ? "http://127.0.0.1:\(port)" : "https://localhost:\(port)" }
 
-    init(scratch: Scratch) throws {
+    /// - Parameter tls: serve `https://` with these certificates (boto3 then trusts their authority).
+    init(scratch: Scratch, tls: TestCertificates? = nil) throws {
+        self.tls = tls
         let setup = try execute(
             "\(repository)/scripts/moto-venv", [], environment: ProcessInfo.processInfo.environment, in: scratch.path)
         guard setup.status == 0 else {
@@ -140,7 +150,9 @@ final class MotoServer {
         guard let port = LoopbackPort.free() else { throw CloudTestError("no free loopback port") }
         self.port = port
         process.executableURL = URL(fileURLWithPath: (python as NSString).deletingLastPathComponent + "/moto_server")
-        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
+        process.arguments =
+            ["-H", "127.0.0.1", "-p", String(port)]
+            + (tls.map { ["-c", $0.serverCertificate, "-k", $0.serverKey] } ?? [])
         process.environment = cleanEnvironment(["MOTO_PORT": String(port), "INITIAL_NO_AUTH_ACTION_COUNT": "3"])
         let log = "\(scratch.path)/moto.log"
         FileManager.default.createFile(atPath: log, contents: nil)
@@ -181,11 +193,55 @@ final class MotoServer {
     func boto(_ arguments: [String], keys: (String, String), in scratch: Scratch) throws -> String {
         let result = try execute(
             python, ["\(fixtures)/moto/client.py", endpoint] + arguments,
-            environment: cleanEnvironment(["AWS_ACCESS_KEY_ID": keys.0, "AWS_SECRET_ACCESS_KEY": keys.1]),
+            environment: cleanEnvironment(
+                ["AWS_ACCESS_KEY_ID": keys.0, "AWS_SECRET_ACCESS_KEY": keys.1].merging(
+                    tls.map { ["AWS_CA_BUNDLE": $0.authority] } ?? [:]
+                ) { $1 }),
             in: scratch.path)
         guard result.status == 0 else {
             throw CloudTestError("boto3 \(arguments.joined(separator: " ")) failed:\n\(result.errors)")
         }
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A certificate authority made for one test with openssl, a server certificate it signed for `localhost` and
+/// `127.0.0.1`, and a second authority that signed nothing the server has.
+struct TestCertificates {
+    let authority: String
+    let serverCertificate: String
+    let serverKey: String
+    let otherAuthority: String
+
+    init(in scratch: Scratch) throws {
+        let folder = scratch.path + "/tls"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        authority = folder + "/ca.pem"
+        serverCertificate = folder + "/server.pem"
+        serverKey = folder + "/server.key"
+        otherAuthority = folder + "/other-ca.pem"
+        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        let steps: [[String]] = [
+            ["req", "-x509"] + key + [
+                "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Sluice Test CA",
+            ],
+            ["req"] + key + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+            [
+                "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "server.pem", "-days", "2", "-extfile", "san.ext",
+            ],
+            ["req", "-x509"] + key + [
+                "-keyout", "other.key", "-out", "other-ca.pem", "-days", "2", "-subj", "/CN=Other CA",
+            ],
+        ]
+        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(
+            toFile: folder + "/san.ext", atomically: true, encoding: .utf8)
+        for arguments in steps {
+            let result = try execute(
+                "/usr/bin/openssl", arguments, environment: ProcessInfo.processInfo.environment, in: folder)
+            guard result.status == 0 else {
+                throw CloudTestError("openssl \(arguments.joined(separator: " ")) failed:\n\(result.errors)")
+            }
+        }
     }
 }

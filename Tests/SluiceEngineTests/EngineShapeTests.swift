@@ -232,6 +232,16 @@ struct Harness {
         #expect(!StepStatus.skipped.canTransition(to: .succeeded))
     }
 
+    @Test func executionFieldsResolveToTheIdTheNameAndTheStartInISO8601() throws {
+        let pipeline = Pipeline(name: "fields", steps: [Step(name: "A", kind: .succeed)])
+        // 2026-12-04T10:20:30.250Z
+        let machine = ExecutionStateMachine(
+            pipeline: pipeline, executionID: "e-1", parameters: [:], records: [], startedAt: 1_796_379_630.25)
+        #expect(try machine.resolve(Reference(.execution(.id))) == .string("e-1"))
+        #expect(try machine.resolve(Reference(.execution(.name))) == .string("fields"))
+        #expect(try machine.resolve(Reference(.execution(.startTime))) == .string("2026-12-04T10:20:30.250Z"))
+    }
+
     @Test func failStepEndsTheExecution() {
         let pipeline = Pipeline(
             name: "f",

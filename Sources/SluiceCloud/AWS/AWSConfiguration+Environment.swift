@@ -9,7 +9,8 @@ extension AWSConfiguration {
     /// `~/.aws/credentials`), else from the config file (`AWS_CONFIG_FILE`, else `~/.aws/config`, section
     /// `[profile NAME]` or `[default]`). The region comes from `AWS_REGION`, `AWS_DEFAULT_REGION`, then the config
     /// file's `region`. Endpoints come from `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`, then the profile's
-    /// `endpoint_url`.
+    /// `endpoint_url`. The CA bundle for `https://` endpoints comes from `AWS_CA_BUNDLE`, then the profile's
+    /// `ca_bundle`.
     /// - Parameter environment: the environment variables (the process's by default).
     /// - Throws: `AWSConfigurationError` when a named profile does not exist or a key pair is half given.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -65,7 +66,8 @@ extension AWSConfiguration {
             region: value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? fromConfig?["region"]
                 ?? fromCredentials?["region"] ?? Self.defaultRegion,
             endpoint: value("AWS_ENDPOINT_URL") ?? fromConfig?["endpoint_url"],
-            serviceEndpoints: serviceEndpoints, profile: profile, credentialsSource: source)
+            serviceEndpoints: serviceEndpoints, profile: profile, credentialsSource: source,
+            caBundle: value("AWS_CA_BUNDLE") ?? fromConfig?["ca_bundle"])
     }
 
     /// The sections of an INI file as the AWS CLI reads it (`[name]`, `key = value`, `#`/`;` comments); `nil` when

@@ -1,3 +1,5 @@
+public import SluiceHTTPClient
+
 /// Where and as whom Sluice talks to AWS or an S3-compatible store: the standard AWS settings, resolved.
 ///
 /// Build one with `AWSConfiguration(environment:)` (environment variables, `~/.aws/credentials`, `~/.aws/config`),
@@ -15,13 +17,17 @@ public struct AWSConfiguration: Sendable, Hashable {
     public var profile: String
     /// Where each setting came from, for messages (`AWS_ACCESS_KEY_ID`, `~/.aws/credentials [ci]`).
     public var credentialsSource: String?
+    /// `AWS_CA_BUNDLE` (or the profile's `ca_bundle`): a PEM file of the certificate authorities `https://`
+    /// endpoints are checked against instead of the system's; `nil` for the system's.
+    public var caBundle: String?
 
     /// The region used when none is configured, as the AWS CLI does for S3.
     public static let defaultRegion = "us-east-1"
 
     public init(
         credentials: AWSCredentials? = nil, region: String = AWSConfiguration.defaultRegion, endpoint: String? = nil,
-        serviceEndpoints: [String: String] = [:], profile: String = "default", credentialsSource: String? = nil
+        serviceEndpoints: [String: String] = [:], profile: String = "default", credentialsSource: String? = nil,
+        caBundle: String? = nil
     ) {
         self.credentials = credentials
         self.region = region
@@ -29,7 +35,11 @@ public struct AWSConfiguration: Sendable, Hashable {
         self.serviceEndpoints = serviceEndpoints
         self.profile = profile
         self.credentialsSource = credentialsSource
+        self.caBundle = caBundle
     }
+
+    /// Whom `https://` endpoints must be certified by.
+    public var tlsTrust: TLSTrust { TLSTrust(caBundlePath: caBundle) }
 
     /// The endpoint configured for a service (`AWS_ENDPOINT_URL_<ID>`, else `AWS_ENDPOINT_URL`), or `nil` for AWS's
     /// own.

@@ -137,7 +137,8 @@ struct SageMakerBuilder {
         case .execution(let field):
             switch field {
             case .id: return ["Get": "Execution.PipelineExecutionId"]
-            case .name: return ["Get": "Execution.PipelineExecutionArn"]
+            // Locally an execution's name is its pipeline's.
+            case .name: return ["Get": "Execution.PipelineName"]
             case .startTime: return ["Get": "Execution.StartDateTime"]
             }
         case .mapItem: return ""
@@ -157,7 +158,17 @@ struct SageMakerBuilder {
                 return isValue ? ["Std:Join": ["On": "", "Values": [uri, .string(ContainerJob.valueFile)]]] : uri
             case .training: return ["Get": .string("Steps.\(step).ModelArtifacts.S3ModelArtifacts")]
             case .transform: return ["Get": .string("Steps.\(step).TransformOutput.S3OutputPath")]
-            case .register: return ["Get": .string("Steps.\(step).ModelPackageArn")]
+            case .register:
+                // `Group/N`, as the registry's version locally (the step's properties are DescribeModelPackage's).
+                return [
+                    "Std:Join": [
+                        "On": "/",
+                        "Values": [
+                            ["Get": .string("Steps.\(step).ModelPackageGroupName")],
+                            ["Get": .string("Steps.\(step).ModelPackageVersion")],
+                        ],
+                    ]
+                ]
             default: return ["Get": .string("Steps.\(step).OutputParameters['\(output)']")]
             }
         }

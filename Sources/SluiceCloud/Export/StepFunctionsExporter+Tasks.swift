@@ -110,8 +110,11 @@ extension MachineBuilder {
             return StatePath.stepOutput(step, output) + StatePath.components(reference.path)
         case .execution(let field):
             switch field {
-            case .id: return "$$.Execution.Id"
-            case .name: return "$$.Execution.Name"
+            // The execution's name, not its ARN (`$$.Execution.Id`): short, unique per machine, what `sluice aws start
+            // --name` sets and the run folders use, so it reads well in keys, job names and messages as a local id does.
+            case .id: return "$$.Execution.Name"
+            // Locally an execution's name is its pipeline's: the machine's name (the stack, else the pipeline's).
+            case .name: return "$$.StateMachine.Name"
             case .startTime: return "$$.Execution.StartTime"
             }
         case .mapItem:

@@ -18,6 +18,9 @@ public struct StepFunctionsExport: Sendable {
     public var notes: [String]
     /// The local files the machine reads (path → key in the artifact bucket), which `sluice aws deploy` uploads.
     public var uploads: [String: String]
+    /// The Lambda modules whose function a placeholder names (placeholder → module name), which `sluice aws deploy`
+    /// can create from their handler files.
+    public var functionModules: [String: String]
 }
 
 /// Turns a validated pipeline into Step Functions' Amazon States Language and a CloudFormation template.
@@ -39,7 +42,7 @@ public enum StepFunctionsExporter {
             definition: builder.definition, template: template, substitutions: builder.substitutions,
             dockerfile: builder.usesSluiceImage ? SluiceImage.dockerfile : nil,
             imageModules: builder.usesSluiceImage ? builder.imageModules : [:], notes: builder.notes,
-            uploads: builder.uploads)
+            uploads: builder.uploads, functionModules: builder.lambdaFunctions)
         return (export, builder.diagnostics)
     }
 }

@@ -28,16 +28,17 @@ public struct AWSHTTPClient: Sendable {
     ///   - signingName: the SigV4 service name (`states`, `sagemaker`).
     ///   - hostPrefix: the AWS host prefix when no endpoint is configured (`states`, `api.sagemaker`).
     ///   - now: the signing clock.
-    /// - Throws: `AWSConfigurationError` for an endpoint this client cannot reach (https).
+    /// - Throws: `AWSConfigurationError` for an endpoint that is not `http[s]://`, or an unreadable CA bundle.
     public init(
         configuration: AWSConfiguration, serviceID: String, signingName: String, hostPrefix: String,
         now: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         let address = configuration.endpoint(for: serviceID, hostPrefix: hostPrefix)
         do {
-            endpoint = try StreamingHTTPClient.Endpoint(parsing: address)
+            endpoint = try StreamingHTTPClient.Endpoint(parsing: address, trust: configuration.tlsTrust)
         } catch {
-            throw AWSConfigurationError(message: error.detail + " (set AWS_ENDPOINT_URL_\(serviceID.uppercased()))")
+            let fix = error.kind == .unsupported ? " (set AWS_ENDPOINT_URL_\(serviceID.uppercased()))" : ""
+            throw AWSConfigurationError(message: error.detail + fix)
         }
         signer = configuration.signer(service: signingName)
         self.now = now

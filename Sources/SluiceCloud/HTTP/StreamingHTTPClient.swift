@@ -5,33 +5,45 @@ import SluiceHTTPClient
 
 /// An HTTP/1.1 exchange whose response body is handed over chunk by chunk, so objects of any size stream to disk.
 ///
-/// One connection per exchange, plain `http://` only (S3-compatible endpoints on a network you trust, local
-/// servers).
+/// One connection per exchange, over `http://` or `https://` (TLS, the server's certificate checked against the
+/// system's authorities or `AWS_CA_BUNDLE`'s).
 struct StreamingHTTPClient: Sendable {
-    /// The parts of an `http://host[:port]` endpoint.
+    /// The parts of an `http[s]://host[:port][/path]` endpoint.
     struct Endpoint: Hashable, Sendable {
         var host: String
         var port: Int
         /// The path every request is below (usually empty).
         var basePath: String
+        /// For `https://`: whom to trust; `nil` for plain `http://`.
+        var trust: TLSTrust?
 
-        /// `host:port` as written in a `Host` header.
-        var authority: String { port == 80 ? host : "\(host):\(port)" }
-        var url: String { "http://\(host):\(port)\(basePath)" }
+        var scheme: String { trust == nil ? "http" : "https" }
+        /// `host[:port]` as written in a `Host` header (no port when it is the scheme's own).
+        var authority: String { port == (trust == nil ? 80 : 443) ? host : "\(host):\(port)" }
+        var url: String { "\(scheme)://\(host):\(port)\(basePath)" }
 
-        init(parsing text: String) throws(HTTPExchangeError) {
+        /// Parses `text`; an `https://` endpoint trusts `trust`, whose bundle is read now.
+        init(parsing text: String, trust: TLSTrust = .system) throws(HTTPExchangeError) {
             var rest = Substring(text)
-            if rest.lowercased().hasPrefix("https://") {
+            let lowered = rest.lowercased()
+            if lowered.hasPrefix("https://") {
+                do {
+                    try trust.validate()
+                } catch {
+                    throw HTTPExchangeError(
+                        kind: .untrusted,
+                        detail: "AWS_CA_BUNDLE (or the profile's ca_bundle) names \(error.description); set it to the "
+                            + "PEM file of the certificate authority that signed \(text)'s certificate")
+                }
+                self.trust = trust
+                rest = rest.dropFirst("https://".count)
+            } else if lowered.hasPrefix("http://") {
+                rest = rest.dropFirst("http://".count)
+            } else {
                 throw HTTPExchangeError(
                     kind: .unsupported,
-                    detail: "\(text): https endpoints are not supported by Sluice's S3 client yet; use an http:// "
-                        + "endpoint (an S3-compatible store on your network, or a local proxy)")
+                    detail: "\(text): expected an endpoint like https://host or http://127.0.0.1:9000")
             }
-            guard rest.lowercased().hasPrefix("http://") else {
-                throw HTTPExchangeError(
-                    kind: .unsupported, detail: "\(text): expected an endpoint like http://127.0.0.1:9000")
-            }
-            rest = rest.dropFirst("http://".count)
             let slash = rest.firstIndex(of: "/") ?? rest.endIndex
             let authority = rest[..<slash]
             var path = String(rest[slash...])
@@ -41,7 +53,7 @@ struct StreamingHTTPClient: Sendable {
                 self.port = port
             } else {
                 host = String(authority)
-                port = 80
+                port = self.trust == nil ? 80 : 443
             }
             guard !host.isEmpty else {
                 throw HTTPExchangeError(kind: .unsupported, detail: "\(text): the endpoint has no host")
@@ -61,7 +73,7 @@ struct StreamingHTTPClient: Sendable {
         let channel: HTTP1Exchange.Channel
         do {
             channel = try await HTTP1Exchange.connect(
-                host: endpoint.host, port: endpoint.port, group: group, timeout: .seconds(10))
+                host: endpoint.host, port: endpoint.port, tls: endpoint.trust, group: group, timeout: .seconds(10))
         } catch {
             var reason = HTTP1Exchange.describe(error)
             if case ChannelError.connectTimeout = error { reason = "no answer within 10 s" }
@@ -74,6 +86,15 @@ struct StreamingHTTPClient: Sendable {
             response = try await HTTP1Exchange.exchange(on: channel, head: head, body: body, onBody: onBody)
         } catch let error as S3Error {
             throw HTTPExchangeError(kind: .consumer, detail: error.description, underlying: error)
+        } catch  where HTTP1Exchange.isUntrustedCertificate(error) {
+            let fix =
+                endpoint.trust?.caBundlePath.map {
+                    "it is trusted only if signed by an authority in \($0) (AWS_CA_BUNDLE)"
+                }
+                ?? "if a private certificate authority signed it, set AWS_CA_BUNDLE to that authority's PEM file"
+            throw HTTPExchangeError(
+                kind: .untrusted,
+                detail: "the exchange with \(endpoint.url) failed: \(HTTP1Exchange.describe(error)); \(fix)")
         } catch {
             throw HTTPExchangeError(
                 kind: .closed, detail: "the exchange with \(endpoint.url) failed: \(HTTP1Exchange.describe(error))")
@@ -88,7 +109,7 @@ struct StreamingHTTPClient: Sendable {
 
 /// Why an exchange failed before an HTTP answer was complete.
 struct HTTPExchangeError: Error, Sendable, CustomStringConvertible {
-    enum Kind: Sendable { case unsupported, unreachable, closed, consumer }
+    enum Kind: Sendable { case unsupported, unreachable, untrusted, closed, consumer }
     var kind: Kind
     var detail: String
     /// The consumer's own error, when it stopped the exchange.

@@ -44,13 +44,37 @@ public struct S3Client: ObjectStore {
         self.now = now
         let address = configuration.endpoint(for: "S3", hostPrefix: "s3")
         do {
-            endpoint = try StreamingHTTPClient.Endpoint(parsing: address)
+            endpoint = try StreamingHTTPClient.Endpoint(parsing: address, trust: configuration.tlsTrust)
         } catch {
             throw S3Error(
                 .unsupportedEndpoint, subject: address, operation: "connect",
-                detail: error.detail + " (set AWS_ENDPOINT_URL_S3)")
+                detail: error.detail + (error.kind == .unsupported ? " (set AWS_ENDPOINT_URL_S3)" : ""))
         }
         signer = configuration.signer(service: "s3")
+    }
+
+    // MARK: Buckets
+
+    /// Creates `bucket` in the configured region unless it exists (HeadBucket answers).
+    /// - Returns: whether it was created.
+    public func createBucketIfAbsent(_ bucket: String) async throws -> Bool {
+        let uri = ObjectURI(bucket: bucket, key: "")
+        do {
+            _ = try await send("HEAD", uri, operation: "HeadBucket")
+            return false
+        } catch let error as S3Error where error.status == 404 {
+            // Absent: created below.
+        }
+        // us-east-1 is the default location; any other is named in the body.
+        let body =
+            configuration.region == "us-east-1"
+            ? nil
+            : ByteBuffer(
+                string:
+                    "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>"
+                    + configuration.region + "</LocationConstraint></CreateBucketConfiguration>")
+        _ = try await send("PUT", uri, body: body, operation: "CreateBucket")
+        return true
     }
 
     // MARK: Objects

@@ -5,8 +5,13 @@ public import SluiceCore
 /// answer its approvals.
 public struct StepFunctionsRunner: Sendable {
     public let client: StepFunctionsClient
+    /// Creates the functions of Lambda modules from their handler files; nil when no one asked.
+    public let functions: LambdaClient?
 
-    public init(client: StepFunctionsClient) { self.client = client }
+    public init(client: StepFunctionsClient, functions: LambdaClient? = nil) {
+        self.client = client
+        self.functions = functions
+    }
 
     /// The state machine name a pipeline deploys as when no stack is named: its name with every character Step
     /// Functions does not allow in names replaced by `-`.
@@ -38,22 +43,83 @@ public struct StepFunctionsRunner: Sendable {
         return text
     }
 
-    /// Uploads the local files the machine reads to the artifact bucket (`values["ArtifactBucket"]`), then creates
-    /// or updates the state machine `name` with the filled-in definition.
+    /// Creates, or updates, the function of each Lambda module the machine calls whose placeholder has no value yet
+    /// and whose module has a handler file (`implementation: lambda: handler.py:main`): named `<machine>-<module>`,
+    /// running as `roleArn`. Fills those placeholders with the functions' names.
+    /// - Returns: each function's name and whether it was created.
+    /// - Throws: `StepFunctionsError`, before anything is created, when another placeholder has no value or a
+    ///   function is to be created and no role is given.
+    public func deployFunctions(
+        _ export: StepFunctionsExport, pipeline: Pipeline, machine: String, roleArn: String?,
+        values: inout [String: String]
+    ) async throws -> [(name: String, created: Bool)] {
+        guard let functions else { return [] }
+        var planned: [(module: String, name: String, package: FunctionPackage)] = []
+        var filled = values
+        for (placeholder, moduleName) in export.functionModules.sorted(by: { $0.key < $1.key })
+        where values[placeholder] == nil {
+            guard let module = pipeline.modules[moduleName], let package = try FunctionPackage(module: module) else {
+                continue
+            }
+            let name = String(
+                "\(machine)-\(moduleName)".map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }
+                    .prefix(64))
+            planned.append((moduleName, name, package))
+            filled[placeholder] = name
+        }
+        _ = try Self.definition(export, values: filled)
+        guard let roleArn else {
+            guard let first = planned.first else { return [] }
+            throw StepFunctionsError(
+                message: "module '\(first.module)' runs as a Lambda function that deploy creates from its handler "
+                    + "(\(first.package.handler)): give --function-role ARN (a role Lambda can assume), or name a "
+                    + "function that exists with --set "
+                    + (export.functionModules.first { $0.value == first.module }?.key ?? "Function…") + "=NAME")
+        }
+        var deployed: [(name: String, created: Bool)] = []
+        for function in planned {
+            let (_, created) = try await functions.createOrUpdate(
+                name: function.name, package: function.package, roleArn: roleArn)
+            deployed.append((function.name, created))
+        }
+        values = filled
+        return deployed
+    }
+
+    /// What `deploy` did.
+    public struct Deployment: Sendable {
+        /// The state machine's ARN.
+        public var arn: String
+        /// Whether the machine was created (else updated).
+        public var created: Bool
+        /// The artifact bucket, when deploy created it.
+        public var createdBucket: String?
+        /// The objects the local files and folders the machine reads were uploaded to.
+        public var uploaded: [ObjectURI]
+        /// Local paths the machine reads that do not exist (a folder where files land later, say), each with the
+        /// object the machine reads instead: nothing was uploaded there.
+        public var absent: [(path: String, uri: ObjectURI)]
+    }
+
+    /// Creates the artifact bucket (`values["ArtifactBucket"]`) when `store` is the S3 API and it does not exist,
+    /// uploads the local files and folders the machine reads there, then creates or updates the state machine
+    /// `name` with the filled-in definition.
     /// - Parameter store: where `s3://` objects go (the configured S3 API).
-    /// - Returns: the machine's ARN, whether it was created, and the URIs uploaded.
     public func deploy(
         _ export: StepFunctionsExport, name: String, roleArn: String, values: [String: String],
         store: any ObjectStore
-    ) async throws -> (arn: String, created: Bool, uploaded: [ObjectURI]) {
+    ) async throws -> Deployment {
         let definition = try Self.definition(export, values: values)
         var uploaded: [ObjectURI] = []
+        var absent: [(path: String, uri: ObjectURI)] = []
+        var createdBucket: String?
         if let bucket = values["ArtifactBucket"] {
+            if let s3 = store as? S3Client, try await s3.createBucketIfAbsent(bucket) { createdBucket = bucket }
             for (path, key) in export.uploads.sorted(by: { $0.value < $1.value }) {
                 let uri = ObjectURI(bucket: bucket, key: key)
                 guard FileManager.default.fileExists(atPath: path) else {
-                    throw StepFunctionsError(
-                        message: "\(path): no such file to upload to \(uri); the pipeline reads it there")
+                    absent.append((path, uri))
+                    continue
                 }
                 try await store.publish(path, to: uri)
                 uploaded.append(uri)
@@ -61,7 +127,8 @@ public struct StepFunctionsRunner: Sendable {
         }
         let (arn, created) = try await client.createOrUpdateStateMachine(
             name: name, definition: definition, roleArn: roleArn)
-        return (arn, created, uploaded)
+        return Deployment(
+            arn: arn, created: created, createdBucket: createdBucket, uploaded: uploaded, absent: absent)
     }
 
     /// Starts the deployed machine `machine` with `input` (the parameters, merged over the defaults by the

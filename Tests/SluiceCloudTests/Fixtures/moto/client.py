@@ -1,4 +1,5 @@
-"""boto3's side of the S3 tests against moto's server: python client.py ENDPOINT COMMAND ARGS…
+"""boto3's side of the tests against moto's server (S3 objects, a Lambda function's settings):
+python client.py ENDPOINT COMMAND ARGS…
 
 Keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 """
@@ -58,6 +59,9 @@ elif command == "delete":
     client("s3").delete_object(Bucket=args[0], Key=args[1])
 elif command == "etag":
     print(client("s3").head_object(Bucket=args[0], Key=args[1])["ETag"])
+elif command == "function":
+    configuration = client("lambda").get_function(FunctionName=args[0])["Configuration"]
+    print(json.dumps({key: configuration.get(key) for key in ["Handler", "Runtime", "Role", "CodeSize"]}))
 elif command == "sha256":
     print(sha256(args[0]))
 else:

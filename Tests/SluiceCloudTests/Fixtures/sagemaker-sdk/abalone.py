@@ -93,7 +93,8 @@ register = RegisterModel(
 # Model Monitor's baseline of the registered version, from the training rows (Sluice's `monitor.baseline` step).
 baseline = ProcessingStep(name="Baseline", step_args=Processor(
     image_uri=image, role=role, instance_count=1, instance_type="ml.m5.large", sagemaker_session=session,
-    env={"SLUICE_INPUT_MODELVERSION": register.steps[-1].properties.ModelPackageArn}).run(
+    env={"SLUICE_INPUT_MODELVERSION": Join(on="/", values=[register.steps[-1].properties.ModelPackageGroupName,
+                                                          register.steps[-1].properties.ModelPackageVersion])}).run(
     inputs=[ProcessingInput(source=source(split, "train"), destination="/opt/ml/processing/input/Data")],
     outputs=[output("Statistics"), output("Constraints"), output("ModelVersion")]))
 
