@@ -13,12 +13,7 @@ import Testing
     /// (replacing what the page showed), a later one only the new line; the attempt goes from running to succeeded
     /// with its duration; the page, loaded anew, shows both lines.
     @Test func executionStreamCarriesLogLinesAsTheyGrow() async throws {
-        let scratch = try Scratch()
-        let go = scratch.folder + "/go"
-        try scratch.writeTalker(waitingFor: go)
-        defer { FileManager.default.createFile(atPath: go, contents: nil) }
-        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, _ in
-            let id = try await submit("talk.yaml", at: base)
+        try await withTalkingExecution { base, id, go in
             let stream = try EventStream(base, "/console/executions/\(id)/events")
             var first: [String: Any] = [:]
             var attempts: [[String: String]] = []
@@ -57,12 +52,7 @@ import Testing
     /// the stream before and the one after, together, are every event of the execution once, in order. A bad
     /// `Last-Event-ID` is a 400 naming the header.
     @Test func reconnectingStreamResumesAfterTheLastEventID() async throws {
-        let scratch = try Scratch()
-        let go = scratch.folder + "/go"
-        try scratch.writeTalker(waitingFor: go)
-        defer { FileManager.default.createFile(atPath: go, contents: nil) }
-        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, _ in
-            let id = try await submit("talk.yaml", at: base)
+        try await withTalkingExecution { base, id, go in
             let path = "/console/executions/\(id)/events?after=0"
             func events(_ state: String) -> [String] {
                 (Self.field("events", of: state) as [[String: String]]? ?? []).map {
@@ -132,6 +122,18 @@ import Testing
             }
             #expect(latest["rate"]?.hasSuffix("/s") == true && latest["rate"] != "0.0/s", "\(latest)")
             #expect(latest["latency"]?.hasSuffix(" ms") == true && latest["errors"] == "0", "\(latest)")
+        }
+    }
+
+    /// Runs `body` with a hosted server on a fresh store, the id of a submitted `talk.yaml` execution, and the file
+    /// `go` that lets its step finish (created at the end in any case, so the step's process stops).
+    func withTalkingExecution(_ body: @Sendable (URL, String, String) async throws -> Void) async throws {
+        let scratch = try Scratch()
+        let go = scratch.folder + "/go"
+        try scratch.writeTalker(waitingFor: go)
+        defer { FileManager.default.createFile(atPath: go, contents: nil) }
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, _ in
+            try await body(base, try await submit("talk.yaml", at: base), go)
         }
     }
 
