@@ -102,6 +102,12 @@ import Testing
         #expect(abs(mae - errors.reduce(0, +) / Double(errors.count)) < 1e-9)
         let violations = run["report"]?["violations"]?["violations"]?.array ?? []
         #expect(violations.contains { $0["constraint_check_type"]?.string == "baseline_drift_check" }, "\(run)")
+        // `monitor list` shows the schedule and the same run.
+        let listed = try JSONDecoder().decode(
+            JSONValue.self, from: Data(try await sandbox.running(["monitor", "list", "--format", "json"]).out.utf8))
+        #expect(listed["schedules"]?.array?.first?["everySeconds"]?.number == 3, "\(listed)")
+        #expect(listed["schedules"]?.array?.first?["notify"] == ["ds@example.com"], "\(listed)")
+        #expect(listed["runs"]?.array?.compactMap { $0["id"]?.string } == [run["id"]?.string].compactMap { $0 })
         let folder = try #require(run["folder"]?.string)
         let qualityFile = try JSONDecoder().decode(
             JSONValue.self,
@@ -119,6 +125,13 @@ import Testing
         #expect(gauge(exposition, "sluice_monitor_quality_violations" + labelsText) == 1)
         #expect((gauge(exposition, "sluice_monitor_violations" + labelsText) ?? 0) >= 1)
         #expect(gauge(exposition, "sluice_monitor_rows" + labelsText) == Double(bmi.count))
+        let drifted = try #require(run["driftedFeatures"]?.number)
+        #expect(drifted == 1 && gauge(exposition, "sluice_monitor_drifted_features" + labelsText) == drifted)
+        let datasetDrift: Double = run["datasetDrift"] == true ? 1 : 0
+        #expect(gauge(exposition, "sluice_monitor_dataset_drift" + labelsText) == datasetDrift)
+        let windowEnd = try #require(run["windowEnd"]?.number)
+        let lastRun = gauge(exposition, "sluice_monitor_last_run_timestamp_seconds" + labelsText)
+        #expect(lastRun.map { abs($0 - windowEnd) < 1e-3 } == true, "\(exposition)")
         let maeGauge = gauge(
             exposition, "sluice_monitor_quality{endpoint=\"diabetes\",stage=\"production\",metric=\"mae\"}")
         #expect(maeGauge.map { abs($0 - mae) < 1e-6 } == true, "\(exposition)")

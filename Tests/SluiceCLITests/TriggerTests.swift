@@ -257,9 +257,21 @@ import Testing
         steps:
           - {name: Echo, module: Echo, inputs: {value: $.parameters.Version}}
         """.write(toFile: "\(sandbox.folder)/deploy.yaml", atomically: true, encoding: .utf8)
-        // Approved before the trigger was enabled: not an event for it.
+        // A second pipeline starts on every registration, approved or not.
+        try """
+        name: Watch
+        modules: [modules]
+        parameters:
+          - {name: Version, type: String, default: none}
+        triggers:
+          - {on: {model_registered: {group: G}}, parameter: Version}
+        steps:
+          - {name: Echo, module: Echo, inputs: {value: $.parameters.Version}}
+        """.write(toFile: "\(sandbox.folder)/watch.yaml", atomically: true, encoding: .utf8)
+        // Approved before the triggers were enabled: not an event for them.
         try sandbox.register("G", slope: 1, status: .approved, time: Date().timeIntervalSince1970 - 60)
         #expect(try sandbox.run(["triggers", "enable", "deploy.yaml"]).status == 0)
+        #expect(try sandbox.run(["triggers", "enable", "watch.yaml"]).status == 0)
         let server = try sandbox.start(["serve", "--port", "0"])
         defer { stop(server) }
         try sandbox.register("G", slope: 2, status: .pendingManualApproval, time: Date().timeIntervalSince1970)
@@ -272,11 +284,18 @@ import Testing
             })
         try sandbox.register("G", slope: 3, status: .approved, time: Date().timeIntervalSince1970)
         #expect(await eventually(within: 120) { ((try? executions(sandbox, trigger: "Deploy:1")) ?? []).count >= 2 })
+        #expect(await eventually(within: 120) { ((try? executions(sandbox, trigger: "Watch:1")) ?? []).count >= 2 })
         stop(server)
         let versions = try executions(sandbox, trigger: "Deploy:1").compactMap {
             $0.object?["parameters"]?.object?["Version"]?.string
         }
         #expect(versions.sorted() == ["G/2", "G/3"])
+        // G/2 was registered pending, G/3 approved: both are registrations.
+        let registered = try executions(sandbox, trigger: "Watch:1").compactMap {
+            $0.object?["parameters"]?.object?["Version"]?.string
+        }
+        #expect(registered.sorted() == ["G/2", "G/3"])
+        #expect(try sandbox.run(["triggers", "disable", "watch.yaml"]).status == 0)
 
         // A restarted server does not start it again for those versions: the registry's events are read in order,
         // so a second start for G/2 or G/3 would come before G/4's.
@@ -289,6 +308,8 @@ import Testing
             $0.object?["parameters"]?.object?["Version"]?.string
         }
         #expect(after.sorted() == ["G/2", "G/3", "G/4"])
+        // The disabled trigger did not fire for G/4, which the same registry poll handed to Deploy's.
+        #expect(try executions(sandbox, trigger: "Watch:1").count == 2)
     }
 
     /// Two schedules firing every second whose step takes longer than a second: the one allowing one execution at

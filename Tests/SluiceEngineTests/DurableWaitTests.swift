@@ -38,4 +38,19 @@ import Testing
         #expect(pause.attempt == 1)
         #expect(pause.status == .succeeded)
     }
+
+    /// A Wait `until` an ISO 8601 time sleeps until then.
+    @Test func waitUntilSleepsToTheTimestamp() async throws {
+        let harness = try Harness()
+        // The manual clock starts at 1,700,000,000 s, 2023-11-14T22:13:20Z: 30 s before the time waited for.
+        let pipeline = Pipeline(
+            name: "dated",
+            steps: [Step(name: "Pause", kind: .wait(WaitSpec(until: Template(literal: "2023-11-14T22:13:50Z"))))],
+            modules: [:])
+        let id = try harness.start(pipeline)
+        let status = try await harness.engine.drive(
+            executionID: id, pipeline: pipeline, owner: Harness.owner, observer: Recorder())
+        #expect(status == .succeeded)
+        #expect(harness.clock.sleeps.contains(30), "\(harness.clock.sleeps)")
+    }
 }

@@ -128,6 +128,17 @@ struct Harness {
         #expect(attempts == [.failed, .failed, .succeeded])
     }
 
+    /// With `jitter: FULL` each retry waits a random part of the backoff's delay.
+    @Test func fullJitterWaitsLessThanTheBackoff() async throws {
+        let harness = try Harness(["Flaky": [.fail("Boom"), .fail("Boom"), .succeed([:])]])
+        var pipeline = PipelineShapes.retry
+        pipeline.steps[0].retry[0].jitter = .full
+        let (_, status) = try await harness.run(pipeline)
+        #expect(status == .succeeded)
+        let sleeps = harness.clock.sleeps
+        #expect(sleeps.count == 2 && zip(sleeps, [1.0, 2.0]).allSatisfy { $0 >= 0 && $0 < $1 }, "\(sleeps)")
+    }
+
     @Test func retryExhaustedThenCaught() async throws {
         let harness = try Harness(["Flaky": [.fail("Boom")]])
         let (id, status) = try await harness.run(PipelineShapes.retryThenCatch)

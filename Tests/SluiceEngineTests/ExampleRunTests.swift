@@ -122,6 +122,8 @@ import Testing
         let (third, gated) = try sandbox.run(["run", pipeline, "-p", "R2Threshold=0.9"])
         #expect(third == 0, "\(gated)")
         #expect(gated.contains("  Check R2: condition not met, so Register did not run\n"), "\(gated)")
+        // The Baseline step after Register is skipped with it.
+        #expect(gated.contains("– Baseline  skipped"), "\(gated)")
         let store = try SQLiteStore(path: sandbox.home + "/sluice.db")
         #expect(try store.modelVersions(group: "DiabetesModelGroup").count == 1)
     }

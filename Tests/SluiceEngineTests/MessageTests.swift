@@ -121,6 +121,11 @@ import Testing
         follow.waitUntilExit()
         text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
         #expect(follow.terminationStatus == 0 && text.contains("second line\n"), "\(text)")
+        // `logs ID STEP` shows only that step's events and output.
+        let (shown, stepLog) = try sandbox.run(["logs", id, "Speak"])
+        #expect(
+            shown == 0 && stepLog.contains("── Speak attempt 1 stdout.log\nfirst line\nsecond line\n"), "\(stepLog)")
+        #expect(!(try sandbox.run(["logs", id, "Other"]).1.contains("first line")))
     }
 
     /// `--weight 0.1 --add` gives the new variant 10 % of the traffic; `remove-variant` takes it out again and the

@@ -267,16 +267,18 @@ struct Sandbox {
         #expect(output.contains("not yet") && !output.contains("sluice retry "), "\(output)")
     }
 
-    /// Caching keys on input content: an identical copy of the data hits, changed data misses.
+    /// Caching keys on input content: an identical copy of the data hits, changed data misses; `--explain-cache`
+    /// names what changed: the input's content, the module's code file, the module definition.
     @Test func cacheHitsOnIdenticalCopiesAndMissesOnChangedData() throws {
         let sandbox = try Sandbox()
+        try sandbox.write("count.sh", "wc -l < \"$SM_CHANNEL_DATA\" > \"$SM_OUTPUT_DATA_DIR/count\"\n")
         try sandbox.write(
             "count.yaml",
             """
             name: Count
             type: Command
             implementation:
-              command: [sh, -c, "wc -l < \\"$SM_CHANNEL_DATA\\" > \\"$SM_OUTPUT_DATA_DIR/count\\""]
+              command: [sh, count.sh]
             inputs:
               - name: Data
                 type: DataUri
@@ -316,16 +318,23 @@ struct Sandbox {
         // The miss names the part of the key that changed: the content of the data behind parameter Input.
         #expect(thirdOutput.contains("input 'Data' (parameter Input) changed: content sha256:"), "\(thirdOutput)")
         #expect(!thirdOutput.contains("module definition changed"), "\(thirdOutput)")
-        // Editing the module (its command) is named as such.
-        let edited = try String(contentsOfFile: "\(sandbox.folder)/count.yaml", encoding: .utf8)
-            .replacingOccurrences(of: "wc -l", with: "wc -l -c")
-        try sandbox.write("count.yaml", edited)
+        #expect(!thirdOutput.contains("(cache hit)"))
+        // Editing the script the command runs is named as its code file changing, not as the module changing.
+        try sandbox.write("count.sh", "wc -l -c < \"$SM_CHANNEL_DATA\" > \"$SM_OUTPUT_DATA_DIR/count\"\n")
         let (fourth, fourthOutput) = try sandbox.run(
             ["run", "pipeline.yaml", "--explain-cache", "-p", "Input=\(sandbox.folder)/c.csv"])
         #expect(fourth == 0, "\(fourthOutput)")
-        #expect(fourthOutput.contains("miss: the module definition changed"), "\(fourthOutput)")
-        #expect(!fourthOutput.contains("input 'Data'"), "\(fourthOutput)")
-        #expect(!thirdOutput.contains("(cache hit)"))
+        #expect(fourthOutput.contains("miss: code file count.sh changed"), "\(fourthOutput)")
+        #expect(!fourthOutput.contains("module definition changed"), "\(fourthOutput)")
+        // Editing the module (its command) is named as such.
+        let edited = try String(contentsOfFile: "\(sandbox.folder)/count.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "[sh, count.sh]", with: "[sh, -e, count.sh]")
+        try sandbox.write("count.yaml", edited)
+        let (fifth, fifthOutput) = try sandbox.run(
+            ["run", "pipeline.yaml", "--explain-cache", "-p", "Input=\(sandbox.folder)/c.csv"])
+        #expect(fifth == 0, "\(fifthOutput)")
+        #expect(fifthOutput.contains("miss: the module definition changed"), "\(fifthOutput)")
+        #expect(!fifthOutput.contains("input 'Data'") && !fifthOutput.contains("code file"), "\(fifthOutput)")
     }
 
     /// `run --detach` returns with the id and the commands to follow it; a background process owns and finishes it.
@@ -464,6 +473,92 @@ struct Sandbox {
             decoding: FileManager.default.contents(atPath: "\(sandbox.folder)/marker.txt") ?? Data(), as: UTF8.self)
         // 0, 1, 2 ran once; 3 failed, then ran again with 4 and 5 on the redrive.
         #expect(marker == "0\n1\n2\n3\n3\n4\n5\n", "\(marker)")
+        // `retry --from` a succeeded Map starts it afresh; piped, its progress is plain lines (every tenth: each item).
+        let (third, thirdOutput) = try sandbox.run(["retry", id, "--from", "Each"])
+        #expect(third == 0, "\(thirdOutput)")
+        #expect(sandbox.read("marker.txt") == marker + "0\n1\n2\n3\n4\n5\n")
+        #expect(thirdOutput.contains("  ▸ Each  1/6 items\n") && thirdOutput.contains("  ▸ Each  6/6 items\n"))
+    }
+
+    /// `sluice cancel` stops a run driven by another process: the running step's process is killed and the
+    /// execution ends cancelled.
+    @Test func cancelStopsARunDrivenInTheBackground() throws {
+        let sandbox = try Sandbox()
+        // The step writes its process id where the test finds it, then sleeps far longer than the test runs.
+        try sandbox.write(
+            "sleeper.yaml",
+            "name: Sleeper\nimplementation: {command: [sh, -c, 'echo $$ > \"$MARKER\"; exec sleep 600']}\n")
+        try sandbox.write("pipeline.yaml", "name: Long\nsteps:\n  - name: Sleep\n    module: Sleeper\n")
+        let (started, output) = try sandbox.run(["run", "--detach", "pipeline.yaml"])
+        #expect(started == 0, "\(output)")
+        let id = try #require(output.firstMatch(of: /execution (\S+)  Long/).map { String($0.output.1) }, "\(output)")
+        let driver = try #require(output.firstMatch(of: /process (\d+)/).flatMap { Int32($0.output.1) }, "\(output)")
+        defer { if driver > 1 { kill(driver, SIGKILL) } }
+        let marker = { Int32(sandbox.read("marker.txt").trimmingCharacters(in: .whitespacesAndNewlines)) }
+        for _ in 0..<3000 where marker() == nil { usleep(20_000) }
+        let pid = try #require(marker(), "the step never started")
+        let group = getpgid(pid)
+        #expect(group > 0 && !AdoptionTests.liveMembers(of: group).isEmpty)
+        defer { if group > 1 { kill(-group, SIGKILL) } }
+        let (cancelled, cancelOutput) = try sandbox.run(["cancel", id])
+        #expect(cancelled == 0, "\(cancelOutput)")
+        // `logs --follow` returns once the execution has ended.
+        let (followed, events) = try sandbox.run(["logs", id, "--follow"])
+        #expect(followed == 0, "\(events)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        #expect(try store.execution(id: id)?.status == .cancelled)
+        #expect(AdoptionTests.liveMembers(of: group).isEmpty, "the step's process group \(group) outlived the cancel")
+    }
+
+    /// `sluice cancel` removes a queued execution: the `sluice run` waiting for its slot says so and ends.
+    @Test func cancelRemovesAQueuedExecution() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "gate.yaml",
+            "name: Gate\nmax_concurrent_executions: 1\nsteps:\n  - {name: Hold, type: Approval, message: go?}\n")
+        let first = sandbox.process(["run", "gate.yaml"], output: "\(sandbox.folder)/first.log")
+        try first.run()
+        defer {
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+        }
+        for _ in 0..<1500 where !sandbox.read("first.log").contains("waiting for approval") { usleep(20_000) }
+        let second = sandbox.process(["run", "gate.yaml"], output: "\(sandbox.folder)/second.log")
+        try second.run()
+        defer {
+            if second.isRunning { kill(second.processIdentifier, SIGKILL) }
+            second.waitUntilExit()
+        }
+        for _ in 0..<1500 where !sandbox.read("second.log").contains("queued: 1 execution(s)") { usleep(20_000) }
+        let waiting = sandbox.read("second.log")
+        let id = try #require(waiting.firstMatch(of: /execution (\S+)  Gate/)?.output.1, "\(waiting)")
+        let (cancelled, output) = try sandbox.run(["cancel", String(id)])
+        #expect(cancelled == 0 && output.contains("cancelled \(id)"), "\(output)")
+        for _ in 0..<1500 where second.isRunning { usleep(20_000) }
+        #expect(!second.isRunning && second.terminationStatus != 0)
+        #expect(sandbox.read("second.log").contains("already cancelled"), "\(sandbox.read("second.log"))")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        #expect(try store.execution(id: String(id))?.status == .cancelled)
+    }
+
+    /// A container module needs docker or podman: with neither on the `PATH`, the run is refused before it starts,
+    /// saying so, and nothing is recorded.
+    @Test func containerModuleWithoutAnEngineIsRefusedBeforeTheRun() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write(
+            "boxed.yaml", "name: Boxed\nimplementation:\n  container: alpine:3\ninputs: []\noutputs: []\n")
+        try sandbox.write("pipeline.yaml", "name: Box\nsteps:\n  - {name: Run, module: Boxed}\n")
+        let noEngines = sandbox.folder + "/no-engines"
+        try FileManager.default.createDirectory(atPath: noEngines, withIntermediateDirectories: true)
+        let run = sandbox.process(["run", "pipeline.yaml"], output: sandbox.folder + "/run.log")
+        run.environment?["PATH"] = noEngines
+        try run.run()
+        run.waitUntilExit()
+        let output = sandbox.read("run.log")
+        #expect(run.terminationStatus == 1, "\(output)")
+        #expect(output.contains("step 'Run' (module 'Boxed'): neither docker nor podman is installed"), "\(output)")
+        let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
+        #expect(try store.executions(limit: 1).isEmpty)
     }
 
     /// `kill -9` in the middle of a Map, then `resume`: iterations committed before the kill do not run again.

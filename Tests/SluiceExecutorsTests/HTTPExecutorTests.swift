@@ -16,7 +16,8 @@ import Testing
             let x = inputs["x"]?.number ?? .nan
             let header = { (name: String) in request.headers[HTTPField.Name(name)!] ?? "" }
             let answer: JSONValue = [
-                "score": .double(x * 2), "step": .string(header("X-Sluice-Step")),
+                "score": .double(x * 2), "execution": .string(header("X-Sluice-Execution")),
+                "step": .string(header("X-Sluice-Step")),
                 "attempt": .string(header("X-Sluice-Attempt")), "auth": .string(header("Authorization")),
                 "contentType": .string(header("Content-Type")),
             ]
@@ -60,6 +61,7 @@ import Testing
                 return
             }
             #expect(outputs["score"]?.number == 42)
+            #expect(outputs["execution"] == "ex1")
             #expect(outputs["step"] == "Score")
             #expect(outputs["attempt"] == "3")
             #expect(outputs["auth"] == "Bearer s3cret")
@@ -78,6 +80,17 @@ import Testing
             #expect(failure.cause.contains("503"))
             #expect(failure.cause.contains("retry in a minute"))
         }
+    }
+
+    @Test func refusedConnectionFailsWithConnectionFailed() async throws {
+        let port = try #require(LoopbackPort.free(), "no free loopback port")
+        let result = try await HTTPExecutor().run(request("http://127.0.0.1:\(port)/score"))
+        guard case .failed(let failure) = result else {
+            Issue.record("expected failure, got \(result)")
+            return
+        }
+        #expect(failure.error == "HTTP.ConnectionFailed")
+        #expect(failure.cause.contains("127.0.0.1:\(port)"), "\(failure.cause)")
     }
 
     @Test func nonJSONAnswerIsABadOutputsFailure() async throws {

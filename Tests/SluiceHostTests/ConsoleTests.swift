@@ -6,6 +6,7 @@ import SluiceTesting
 import Testing
 
 @testable import SluiceCLI
+@testable import SluiceConsole
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -22,6 +23,11 @@ import Testing
         try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, server, console in
             let (id, _) = try await submitGate(at: base, console: console, parameters: #"{"Version": "7"}"#)
             let browser = Browser(base: base)
+            // The console's address, and the server's root, lead to the executions list.
+            for path in ["/", "/console/"] {
+                let root = try await browser.get(path)
+                #expect(root.status == 303 && root.headers["location"] == "/console/executions", "\(path)")
+            }
 
             let list = try await browser.get("/console/executions")
             #expect(list.status == 200 && list.body.contains(id) && list.body.contains("Gate"))
@@ -219,6 +225,14 @@ import Testing
             #expect(try await browser.post("/console/sign-out", "csrf=\(csrf)").status == 303)
             #expect(try await browser.get("/console/approvals").status == 303)
         }
+    }
+
+    /// A sign-in lasts 12 hours.
+    @Test func aSignInLastsTwelveHours() {
+        let sessions = ConsoleSessions()
+        let session = sessions.signIn(keyID: "key_a", name: "a", now: 1000)
+        #expect(sessions.signedIn(session, now: 1000 + 12 * 3600 - 1, isActive: { _ in true })?.name == "a")
+        #expect(sessions.signedIn(session, now: 1000 + 12 * 3600, isActive: { _ in true }) == nil)
     }
 
     /// A revoked key ends the console sessions signed in with it: at once when revoked on the endpoints page, within

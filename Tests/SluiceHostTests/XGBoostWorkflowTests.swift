@@ -38,6 +38,28 @@ import Testing
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
     }
 
+    /// Without the publish line the run stops before it starts, naming each module it could not find and how to
+    /// publish it.
+    @Test func withoutPublishingTheRunNamesEachMissingModule() async throws {
+        let scratch = try Scratch()
+        defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+        try FileManager.default.createDirectory(atPath: scratch.folder + "/examples", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: Self.examples + "/w4-xgboost", toPath: scratch.folder + "/examples/w4-xgboost")
+        let (status, output) = try await RelativePathTests.sluice(
+            ["run", "examples/w4-xgboost/pipeline.yaml"], in: scratch.folder, home: scratch.home)
+        #expect(status != 0, "\(output)")
+        #expect(
+            output.contains(
+                "pipeline.yaml:17:15: error: step 'Generate Data Set' uses unknown module "
+                    + "'123e4567-e89b-12d3-a456-426614174000'"), "\(output)")
+        for id in ["123e4567-e89b-12d3-a456-426614174001", "123e4567-e89b-12d3-a456-426614174002"] {
+            #expect(output.contains("uses unknown module '\(id)'"), "\(output)")
+        }
+        #expect(output.contains("publish it (`sluice modules publish FILE`)"), "\(output)")
+        #expect(output.contains("nothing was run"), "\(output)")
+    }
+
     @Test func runsEndToEndAndWritesOnePredictionPerRow() async throws {
         let scratch = try await Self.prepared()
         defer { try? FileManager.default.removeItem(atPath: scratch.folder) }

@@ -28,6 +28,18 @@ import Testing
         #expect(baseline.constraints.features[0].numConstraints?.isNonNegative == true)
     }
 
+    /// `monitor baseline --features city age`: only the chosen features, in the order given; a name the data lacks
+    /// is an error naming it and the columns there are.
+    @Test func chosenFeaturesAreDescribedInTheirOrder() throws {
+        let baseline = try Baseline(data: Self.reference, features: ["city", "age"])
+        #expect(baseline.statistics.features.map(\.name) == ["city", "age"])
+        #expect(baseline.constraints.features.map(\.name) == ["city", "age"])
+        let error = #expect(throws: MLError.self) { try Baseline(data: Self.reference, features: ["weight"]) }
+        #expect(
+            error?.message.contains("no column 'weight'; the columns are age, bmi, city") == true,
+            "\(String(describing: error))")
+    }
+
     @Test func everyCheckFiresOnTheDataThatBreaksIt() throws {
         let constraints = try Baseline(data: Self.reference).constraints
         let current = Frame(

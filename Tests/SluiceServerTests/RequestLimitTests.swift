@@ -19,7 +19,8 @@ import Testing
             let cases: [(path: String, length: Int)] = [
                 ("/endpoints/w1/production/stream", 99_999_999_999), ("/production/batch", 6 * 1024 * 1024 + 1),
                 ("/endpoints/w1/invocations", 7_000_000), ("/api/executions", 1024 * 1024 + 1),
-                ("/approvals/sl-token", 64 * 1024 + 1),
+                ("/approvals/sl-token", 64 * 1024 + 1), ("/invokeFeatureStore", 64 * 1024 + 1),
+                ("/invokeSagemakerAPI", 64 * 1024 + 1),
             ]
             for (path, length) in cases {
                 let connection = try RawConnection(port: port)
@@ -56,19 +57,29 @@ import Testing
         }
     }
 
-    /// Header fields over their limit (80 KiB) are answered 431 instead of a dropped connection.
+    /// The limits `sluice serve` runs with, as the README's table gives them (the tests here use shorter timeouts).
+    @Test func theDefaultsAreTheDocumentedLimits() {
+        let defaults = SluiceServer.Configuration()
+        #expect(defaults.host == "127.0.0.1" && defaults.bodyLimit == 6 * 1024 * 1024)
+        #expect(defaults.requestTimeout == .seconds(10) && defaults.idleTimeout == .seconds(30))
+    }
+
+    /// Header fields over their limits (80 KiB, 1000 fields) are answered 431 instead of a dropped connection.
     @Test func headersOverTheLimitAre431() async throws {
         let (service, key, _) = makeService()
         try await withLiveServer(service, configuration: Self.configuration) { base in
-            let connection = try RawConnection(port: try #require(base.port))
-            defer { connection.close() }
-            let huge = String(repeating: "a", count: 100 * 1024)
-            connection.write(
-                "POST /production/stream HTTP/1.1\r\nHost: x\r\nx-api-key: \(key)\r\nx-padding: \(huge)\r\n"
-                    + "Content-Length: 7\r\n\r\n[[1,2]]")
-            let response = try await connection.readResponse()
-            #expect(response.hasPrefix("HTTP/1.1 431"), "\(response)")
-            #expect(response.contains("RequestHeaderFieldsTooLarge"))
+            let huge = "x-padding: " + String(repeating: "a", count: 100 * 1024) + "\r\n"
+            let many = (0..<1001).map { "x-field-\($0): a\r\n" }.joined()
+            for fields in [huge, many] {
+                let connection = try RawConnection(port: try #require(base.port))
+                defer { connection.close() }
+                connection.write(
+                    "POST /production/stream HTTP/1.1\r\nHost: x\r\nx-api-key: \(key)\r\n\(fields)"
+                        + "Content-Length: 7\r\n\r\n[[1,2]]")
+                let response = try await connection.readResponse()
+                #expect(response.hasPrefix("HTTP/1.1 431"), "\(response)")
+                #expect(response.contains("RequestHeaderFieldsTooLarge"))
+            }
         }
     }
 }

@@ -35,6 +35,34 @@ import Testing
         #expect(broken.status == 1)
         #expect(broken.output.contains("pipeline.yaml:11:11: error: 'Next' of step 'Train Model'"))
         #expect(broken.output.hasSuffix("validated 1 file: 1 error, 0 warnings\n"))
+        // The same for tools, as JSON.
+        let json = try run(["validate", "Tests/SluiceSpecTests/Fixtures/unknown-step", "--format", "json"])
+        let report = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        let diagnostic = (report?["diagnostics"] as? [[String: Any]])?.first
+        #expect(json.status == 1 && report?["errors"] as? Int == 1, "\(json.output)")
+        #expect(diagnostic?["code"] as? String == "unknown-step" && diagnostic?["fix"] as? String != nil)
+        #expect((diagnostic?["location"] as? [String: Any])?["line"] as? Int == 11)
+    }
+
+    /// A folder is read recursively for `.yaml`, `.yml` and `.json` files, skipping hidden folders and `data`.
+    @Test func validateReadsAFolderSkippingHiddenAndDataFolders() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the sluice binary first")
+        let folder = NSTemporaryDirectory() + "sluice-folder-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let files = [
+            "echo.yml": "name: Echo\nimplementation: {builtin: echo}\ninputs: []\noutputs: []\n",
+            "sub/noop.json": #"{"name": "Noop", "implementation": {"builtin": "noop"}, "inputs": [], "outputs": []}"#,
+            ".hidden/broken.yaml": "name: [\n", "data/broken.yaml": "name: [\n", "notes.txt": "not a spec\n",
+        ]
+        for (name, text) in files {
+            let path = folder + "/" + name
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        let result = try run(["validate", folder])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output == "validated 2 files: 0 errors, 0 warnings\n", "\(result.output)")
     }
 
     @Test func graphAndSchemaPrintTheirFormats() throws {
@@ -44,8 +72,13 @@ import Testing
         #expect(dot.output.contains("\"Check MSE\" -> \"MSE Too High\" [label=\"else\"];"))
         let mermaid = try run(["graph", "examples/w2-abalone/pipeline.yaml", "--format", "mermaid"])
         #expect(mermaid.output.hasPrefix("flowchart TD"))
-        let schema = try run(["schema", "--kind", "module"])
-        let object = try JSONSerialization.jsonObject(with: Data(schema.output.utf8)) as? [String: Any]
-        #expect(object?["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
+        let text = try run(["graph", "examples/w2-abalone/pipeline.yaml"])
+        #expect(text.status == 0 && text.output.hasPrefix("pipeline AbaloneRegression\n"), "\(text.output)")
+        for (kind, key) in [("module", "implementation"), ("pipeline", "max_concurrent_executions")] {
+            let schema = try run(["schema", "--kind", kind])
+            let object = try JSONSerialization.jsonObject(with: Data(schema.output.utf8)) as? [String: Any]
+            #expect(object?["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
+            #expect((object?["properties"] as? [String: Any])?[key] != nil, "\(kind)")
+        }
     }
 }

@@ -18,13 +18,17 @@ import Testing
             paths: [Paths.fixtures + "/" + code], options: ValidationOptions(knownBuiltins: builtinCatalog))
     }
 
+    /// Every code the README lists has a fixture of its own.
     @Test func everyCodeHasAFixture() {
         let required = [
-            "yaml-syntax", "unknown-key", "unknown-step", "unknown-module", "unknown-parameter", "unknown-output",
-            "cycle", "unreachable-step", "missing-input", "type-mismatch", "branch-reference", "duplicate-name",
-            "bad-duration", "bad-default", "map-without-items", "unknown-builtin",
+            "yaml-syntax", "duplicate-key", "too-deep", "empty-file", "missing-file", "unknown-key", "missing-key",
+            "bad-value", "unknown-type", "missing-type", "unknown-builtin", "unknown-module", "unknown-step",
+            "unknown-parameter", "unknown-input", "unknown-output", "missing-input", "type-mismatch", "bad-reference",
+            "bad-expression", "branch-reference", "cycle", "unreachable-step", "duplicate-name", "bad-duration",
+            "bad-default", "map-without-items", "unknown-hyperparameter",
         ]
-        #expect(Set(required).isSubset(of: Set(Self.codes)))
+        let named = Set(Self.codes.map { String($0.prefix { $0 != "." }) })
+        #expect(Set(required).subtracting(named).isEmpty, "\(Set(required).subtracting(named).sorted())")
     }
 
     @Test(arguments: codes)

@@ -10,6 +10,9 @@ import Testing
         let quoted = try ReferenceSyntax.parse("$.steps['Train Model'].outputs.ModelUri[0]").get()
         #expect(quoted.root == .stepOutput(step: "Train Model", output: "ModelUri"))
         #expect(quoted.path == [.index(0)])
+        // Unquoted, a name with a space reads too, since `.` separates names.
+        let spaced = try ReferenceSyntax.parse("$.steps.Train Model.outputs.ModelUri").get()
+        #expect(spaced.root == .stepOutput(step: "Train Model", output: "ModelUri"))
         #expect(try ReferenceSyntax.parse("$.outputs.ResultStatus").get().root == .previousOutput("ResultStatus"))
         #expect(try ReferenceSyntax.parse("$.parameters.MseThreshold").get().root == .parameter("MseThreshold"))
         #expect(try ReferenceSyntax.parse("$.execution.startTime").get().root == .execution("startTime"))

@@ -97,6 +97,18 @@ import Testing
         }
     }
 
+    /// `SLUICE_DURABILITY` picks the mode (power by default); another value is refused naming it and the two it takes.
+    @Test func durabilityComesFromTheEnvironment() throws {
+        #expect(try SluiceHome.durability(environment: [:]) == .power)
+        #expect(try SluiceHome.durability(environment: ["SLUICE_DURABILITY": "process"]) == .process)
+        let error = #expect(throws: DurabilityError.self) {
+            try SluiceHome.durability(environment: ["SLUICE_DURABILITY": "fast"])
+        }
+        let message = error?.description ?? ""
+        #expect(
+            message.contains("'fast'") && message.contains("'power'") && message.contains("'process'"), "\(message)")
+    }
+
     @Test(arguments: StoreWriter.allCases) func creationIsLogged(_ writer: StoreWriter) throws {
         let store = try open(writer)
         try store.createExecution(newExecution("e1"))
