@@ -236,9 +236,9 @@ private func decide(token: String, approve: Bool, reason: String) throws {
     }
 }
 
-/// `-p KEY=VALUE` arguments as text by name; a path given to a data, model or report parameter is made absolute
-/// against the folder the command runs in.
-func parameterOverrides(_ arguments: [String], of pipeline: Pipeline) throws -> [String: String] {
+/// `-p KEY=VALUE` arguments as text by name; a path given to a data, model or report parameter of `pipeline` is made
+/// absolute against the folder the command runs in.
+func parameterOverrides(_ arguments: [String], of pipeline: Pipeline?) throws -> [String: String] {
     var overrides: [String: String] = [:]
     for parameter in arguments {
         guard let equals = parameter.firstIndex(of: "=") else {
@@ -247,7 +247,7 @@ func parameterOverrides(_ arguments: [String], of pipeline: Pipeline) throws -> 
         }
         let name = String(parameter[..<equals])
         var value = String(parameter[parameter.index(after: equals)...])
-        if let type = pipeline.parameter(named: name)?.type, [.data, .model, .report].contains(type) {
+        if let type = pipeline?.parameter(named: name)?.type, [.data, .model, .report].contains(type) {
             value = SpecPaths.resolve(value, in: ".")
         }
         overrides[name] = value

@@ -99,11 +99,16 @@ public struct ConsoleRoutes: ServerRoutes {
         }
         router.get("/console/executions/{id}/events") { request, context in
             if let refusal = visitor(request).refusal { return refusal }
-            let after = request.uri.queryParameters.get("after").map { String($0) } ?? "0"
+            // A reconnecting browser's `Last-Event-ID` (the last event it got) counts instead of the page's `after`.
+            let resumed = request.headers[HTTPField.Name("Last-Event-ID")!]
+            let after = resumed ?? request.uri.queryParameters.get("after").map { String($0) } ?? "0"
             guard let sequence = Int64(after), sequence >= 0 else {
+                let allowed = "an event sequence number (0 or more)"
                 return Self.page(
-                    ConsoleRefusal.badQuery(
-                        "after", after, allowed: "an event sequence number (0 or more)", link: "/console/executions"))
+                    resumed == nil
+                        ? ConsoleRefusal.badQuery("after", after, allowed: allowed, link: "/console/executions")
+                        : ConsoleRefusal.badHeader(
+                            "Last-Event-ID", after, allowed: allowed, link: "/console/executions"))
             }
             return stream(executionID: context.parameters.get("id") ?? "", after: sequence)
         }
@@ -409,5 +414,12 @@ struct ConsoleRefusal: Error {
         ConsoleRefusal(
             status: .badRequest, heading: "Bad query",
             message: "Query parameter '\(name)' is '\(value.prefix(200))'; it takes \(allowed).", link: link)
+    }
+
+    /// A bad value of request header `name`: a 400 saying what the header accepts.
+    static func badHeader(_ name: String, _ value: String, allowed: String, link: String) -> ConsoleRefusal {
+        ConsoleRefusal(
+            status: .badRequest, heading: "Bad header",
+            message: "Header '\(name)' is '\(value.prefix(200))'; it takes \(allowed).", link: link)
     }
 }

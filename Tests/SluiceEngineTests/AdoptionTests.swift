@@ -71,9 +71,11 @@ import Testing
                 if index > 0 { steps += "    after: [S\(index - 1)]\n" }
             }
             try sandbox.write("pipeline.yaml", steps)
-            // Each kill lands within a step's 0.6 s, however slow the binary is to start on a busy machine.
+            // Each kill lands within 0.3 s of a step's process writing its start mark, inside its 0.6 s sleep: the
+            // driver's own `running` line comes before the process exists, and a busy machine may take longer than
+            // the sleep between the two.
             let (executionID, kills, finished) = try sandbox.runKillingTheDriver(
-                kills: 20, delays: 50_000...550_000, afterShowing: "running")
+                kills: 20, delays: 0...300_000, afterShowing: "start ", in: "\(sandbox.folder)/marker.txt")
             #expect(finished)
             #expect(kills == 20)
             let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
@@ -127,10 +129,10 @@ import Testing
                     - sh
                     - -c
                     - >-
-                      echo "start $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER";
                       rm -f sluice-supervisor.pid;
-                      sleep 30 &
-                      if [ "$SLUICE_ATTEMPT" = 1 ]; then sleep 30; fi;
+                      echo "start $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER";
+                      sleep 600 &
+                      if [ "$SLUICE_ATTEMPT" = 1 ]; then sleep 600; fi;
                       echo "end $SLUICE_STEP $SLUICE_ATTEMPT $$ $(date +%s.%N)" >> "$MARKER"; kill $! 2>/dev/null; true
                 inputs: []
                 outputs: []
@@ -139,13 +141,17 @@ import Testing
             let run = sandbox.process(["run", "pipeline.yaml"])
             try run.run()
             let marker = "\(sandbox.folder)/marker.txt"
-            for _ in 0..<500 where Self.marks(marker).isEmpty { usleep(20_000) }
+            // The first attempt's sleeps outlast any wait here (the takeover kills them): the driver is killed once
+            // the step's process has started, however long a busy machine takes to get there.
+            while run.isRunning, Self.marks(marker).isEmpty { usleep(20_000) }
             usleep(100_000)
             kill(run.processIdentifier, SIGKILL)
             run.waitUntilExit()
             let store = try SQLiteStore(path: "\(sandbox.home)/sluice.db")
             let id = try #require(try store.executions(limit: 1).first?.id)
             let process = try #require(try store.attemptProcesses(executionID: id, step: "S", attempt: 1).first)
+            // Should the takeover fail to, the test still stops what it started.
+            defer { if !Self.liveMembers(of: process.group).isEmpty { kill(-process.group, SIGKILL) } }
             #expect(!Self.liveMembers(of: process.group).isEmpty)
             let (status, output) = try sandbox.run(["resume", id])
             #expect(status == 0, "\(output)")

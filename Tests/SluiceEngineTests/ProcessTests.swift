@@ -46,22 +46,28 @@ struct Sandbox {
 
     /// `sluice run pipeline.yaml`, then `sluice resume` until the execution succeeds, each of the first `kills`
     /// drivers killed with SIGKILL after a random delay in `delays` (microseconds) if it is still running then. With
-    /// `afterShowing`, the delay starts once the driver has printed that text (e.g. `running`: a step started), so
-    /// kills land in steps however slow the binary is to start.
+    /// `afterShowing`, the delay starts once the driver has printed that text (e.g. `running`: a step started), or,
+    /// with `file` too, once that file shows the text once more than before the driver started (e.g. the mark a
+    /// step's own process writes first: the process runs), so kills land in steps however slow the machine is.
     /// - Returns: the execution's id, the kills made, and whether a driver finished it (within 200 runs).
-    func runKillingTheDriver(kills wanted: Int, delays: ClosedRange<UInt32>, afterShowing text: String? = nil) throws
-        -> (id: String?, kills: Int, finished: Bool)
-    {
+    func runKillingTheDriver(
+        kills wanted: Int, delays: ClosedRange<UInt32>, afterShowing text: String? = nil, in file: String? = nil
+    ) throws -> (id: String?, kills: Int, finished: Bool) {
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         var executionID: String?
         for round in 0..<200 {
             let log = text.map { _ in "\(folder)/driver-\(round).log" }
+            let watched = text.flatMap { text in (file ?? log).map { (path: $0, text: text) } }
+            let shown = { (watched: (path: String, text: String)) in
+                read(watched.path).components(separatedBy: watched.text).count - 1
+            }
+            let before = watched.map(shown) ?? 0
             let driver = process(executionID.map { ["resume", $0] } ?? ["run", "pipeline.yaml"], output: log)
             try driver.run()
             if kills < wanted {
-                if let log, let text {
-                    while driver.isRunning, !read(log).contains(text) { usleep(1000) }
+                if let watched {
+                    while driver.isRunning, shown(watched) <= before { usleep(1000) }
                 }
                 usleep(UInt32.random(in: delays, using: &generator))
                 if driver.isRunning {

@@ -41,7 +41,9 @@ import Testing
         }
     }
 
-    /// Runs the step on a test set of x = 1…5 whose labels are `2·x + 1 + offset`.
+    /// Runs the step on a test set of x = 1…5 whose labels are `2·x + 1 + offset`. Unless a test gives its own, the
+    /// requests' timeout is an hour: this process's test server answers on the same few concurrency threads that
+    /// every other test of the run shares, and a busy run may hold them for more than the default 30 s.
     func runStep(_ inputs: [String: JSONValue], offset: Double = 0, base: String) async throws -> [String: JSONValue] {
         let folder = NSTemporaryDirectory() + "endpoint-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -50,6 +52,7 @@ import Testing
         var all = inputs
         all["EndpointUrl"] = .string(base + (inputs["EndpointUrl"]?.string ?? "/good"))
         all["Test"] = .string(folder + "/test.csv")
+        all["TimeoutSeconds"] = inputs["TimeoutSeconds"] ?? 3600
         let context = BuiltinStepContext(
             inputs: all, options: [:], workDirectory: folder + "/work", executionID: "e1", stepName: "Test Staging")
         return try await EndpointTestStep(secret: { $0 == "DEMO_KEY" ? "k" : nil }).run(context)
@@ -112,6 +115,19 @@ import Testing
 
             let unknown = await failure { try await runStep(["Route": "grpc"], base: base) }
             #expect(unknown?.cause.contains("use stream or invocations") == true)
+        }
+    }
+
+    /// A request slower than `TimeoutSeconds` counts as failed, naming the request and the limit.
+    @Test func aRequestOverTheTimeoutFails() async throws {
+        try await withTestServer(Self.routes) { base in
+            let slow = await failure {
+                try await runStep(["EndpointUrl": "/slow", "TimeoutSeconds": 0.001], base: base)
+            }
+            #expect(slow?.cause.contains("5 of 5 requests failed; row 1: POST \(base)/slow/stream") == true)
+            #expect(slow?.cause.contains("within 0.001 seconds") == true, "\(slow?.cause ?? "")")
+            let zero = await failure { try await runStep(["TimeoutSeconds": 0], base: base) }
+            #expect(zero?.cause.contains("input 'TimeoutSeconds' is 0.0; give a number of seconds above 0") == true)
         }
     }
 }

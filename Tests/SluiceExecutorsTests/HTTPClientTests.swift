@@ -144,10 +144,22 @@ import Testing
         #expect(error?.description.contains(expected) == true)
     }
 
+    /// Cancelling the calling task while the server holds the request ends the exchange with `.cancelled`. The
+    /// task is cancelled once the server has the request (not after a fixed pause), and the request's own deadline
+    /// is an hour away, so only the cancellation can end it, however long a busy machine takes to get there.
     @Test func cancellingTheTaskEndsTheExchange() async throws {
-        try await withTestServer(Self.routes) { base in
-            let task = Task { try await client.get(base + "/slow", timeout: .seconds(30)) }
-            try await Task.sleep(for: .milliseconds(100))
+        let (arrivals, arrived) = AsyncStream.makeStream(of: Void.self)
+        let held = { (router: Router<BasicRequestContext>) -> Void in
+            router.get("/held") { _, _ -> Response in
+                arrived.yield()
+                try await Task.sleep(for: .seconds(3600))
+                return Response(status: .ok)
+            }
+        }
+        try await withTestServer(held) { base in
+            let task = Task { try await client.get(base + "/held", timeout: .seconds(3600)) }
+            var iterator = arrivals.makeAsyncIterator()
+            await iterator.next()
             task.cancel()
             let result = await task.result
             guard case .failure(let error as HTTPClientError) = result else {

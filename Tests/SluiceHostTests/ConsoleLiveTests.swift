@@ -13,12 +13,7 @@ import Testing
     /// (replacing what the page showed), a later one only the new line; the attempt goes from running to succeeded
     /// with its duration; the page, loaded anew, shows both lines.
     @Test func executionStreamCarriesLogLinesAsTheyGrow() async throws {
-        let scratch = try Scratch()
-        let go = scratch.folder + "/go"
-        try scratch.writeTalker(waitingFor: go)
-        defer { FileManager.default.createFile(atPath: go, contents: nil) }
-        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, _ in
-            let id = try await submit("talk.yaml", at: base)
+        try await withTalkingExecution { base, id, go in
             let stream = try EventStream(base, "/console/executions/\(id)/events")
             var first: [String: Any] = [:]
             var attempts: [[String: String]] = []
@@ -49,6 +44,45 @@ import Testing
             let page = try await Browser(base: base).get("/console/executions/\(id)")
             #expect(
                 page.body.contains(#"data-log="Speak/1/stdout.log">first line"#) && page.body.contains("second line"))
+        }
+    }
+
+    /// Each `state` event carries an `id`, the last execution event it covers. A browser reconnecting sends it
+    /// back as `Last-Event-ID` on the page's own URL, and the new stream carries only later events: the events of
+    /// the stream before and the one after, together, are every event of the execution once, in order. A bad
+    /// `Last-Event-ID` is a 400 naming the header.
+    @Test func reconnectingStreamResumesAfterTheLastEventID() async throws {
+        try await withTalkingExecution { base, id, go in
+            let path = "/console/executions/\(id)/events?after=0"
+            func events(_ state: String) -> [String] {
+                (Self.field("events", of: state) as [[String: String]]? ?? []).map {
+                    "\($0["subject"] ?? "") \($0["kind"] ?? "") \($0["message"] ?? "")"
+                }
+            }
+            let before = try EventStream(base, path)
+            var seenBefore: [String] = []
+            while seenBefore.isEmpty { seenBefore += events(try await before.next("state")) }
+            let lastID = try #require(before.lastID.flatMap { Int($0) }, "a state event without an id")
+
+            let after = try EventStream(base, path, headers: ["Last-Event-ID: \(lastID)"])
+            var seenAfter = events(try await after.next("state"))
+            #expect(Int(after.lastID ?? "") ?? -1 >= lastID)
+            FileManager.default.createFile(atPath: go, contents: nil)
+            var finished = false
+            while !finished {
+                let state = try await after.next("state")
+                seenAfter += events(state)
+                finished = (Self.field("finished", of: state) as Bool?) == true
+            }
+            let whole = events(try await EventStream(base, path).next("state"))
+            #expect(!seenAfter.isEmpty && seenBefore + seenAfter == whole, "\(seenBefore) + \(seenAfter) ≠ \(whole)")
+
+            let refused = try await send(
+                base, "/console/executions/\(id)/events", headers: ["Last-Event-ID": "soon"])
+            let text = refused.body.replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(
+                of: "&#x27;", with: "'")
+            #expect(refused.status == 400)
+            #expect(text.contains("Header 'Last-Event-ID' is 'soon'; it takes an event sequence number"), "\(text)")
         }
     }
 
@@ -88,6 +122,18 @@ import Testing
             }
             #expect(latest["rate"]?.hasSuffix("/s") == true && latest["rate"] != "0.0/s", "\(latest)")
             #expect(latest["latency"]?.hasSuffix(" ms") == true && latest["errors"] == "0", "\(latest)")
+        }
+    }
+
+    /// Runs `body` with a hosted server on a fresh store, the id of a submitted `talk.yaml` execution, and the file
+    /// `go` that lets its step finish (created at the end in any case, so the step's process stops).
+    func withTalkingExecution(_ body: @Sendable (URL, String, String) async throws -> Void) async throws {
+        let scratch = try Scratch()
+        let go = scratch.folder + "/go"
+        try scratch.writeTalker(waitingFor: go)
+        defer { FileManager.default.createFile(atPath: go, contents: nil) }
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, _ in
+            try await body(base, try await submit("talk.yaml", at: base), go)
         }
     }
 

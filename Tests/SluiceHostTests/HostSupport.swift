@@ -236,9 +236,12 @@ struct SluiceRun {
 final class EventStream: @unchecked Sendable {
     private let socket: Int32
     private var text = ""
+    /// The `id` of the last event `next` returned, if it had one.
+    private(set) var lastID: String?
 
-    /// Opens `GET path` on the loopback server at `base`, with the console cookie `cookie` if given.
-    init(_ base: URL, _ path: String, cookie: String? = nil) throws {
+    /// Opens `GET path` on the loopback server at `base`, with the console cookie `cookie` and the header lines
+    /// `headers` (e.g. `Last-Event-ID: 7`) if given.
+    init(_ base: URL, _ path: String, cookie: String? = nil, headers: [String] = []) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -255,7 +258,7 @@ final class EventStream: @unchecked Sendable {
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request =
             "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
-            + (cookie.map { "Cookie: \($0)\r\n" } ?? "") + "\r\n"
+            + (cookie.map { "Cookie: \($0)\r\n" } ?? "") + headers.map { $0 + "\r\n" }.joined() + "\r\n"
         _ = request.utf8CString.withUnsafeBufferPointer { Glibc.send(socket, $0.baseAddress, $0.count - 1, 0) }
     }
 
@@ -266,9 +269,12 @@ final class EventStream: @unchecked Sendable {
         try await onOwnThread { [self] in
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
-                if let match = text.firstMatch(of: /event: (\w+)\ndata: ([^\n]*)\n\n/) {
+                if let match = text.firstMatch(of: /(?:id: (\d+)\n)?event: (\w+)\ndata: ([^\n]*)\n\n/) {
                     text.removeSubrange(..<match.range.upperBound)
-                    if match.output.1 == name { return String(match.output.2) }
+                    if match.output.2 == name {
+                        lastID = match.output.1.map(String.init)
+                        return String(match.output.3)
+                    }
                     continue
                 }
                 let count = recv(socket, &buffer, buffer.count, 0)

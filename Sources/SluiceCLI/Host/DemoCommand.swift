@@ -20,6 +20,10 @@ struct DemoCommand: AsyncReportingCommand {
 
     @OptionGroup var address: ListenAddress
     @Option(help: "The pipeline to run.") var pipeline: String = "examples/w1-diabetes/deploy-pipeline.yaml"
+    @Option(
+        name: [.customShort("p"), .customLong("parameter")],
+        help: "A parameter value, KEY=VALUE (repeatable), e.g. -p MaxP95LatencyMs=2000 on a busy machine.")
+    var parameters: [String] = []
 
     @Flag(name: .customLong("exit"), help: "Stop after the pipeline and a self-check request (for scripts and CI).")
     var exitAfterCheck = false
@@ -31,12 +35,16 @@ struct DemoCommand: AsyncReportingCommand {
                 "\(pipeline): no such file; run `sluice demo` from the Sluice repository folder or pass "
                     + "--pipeline PATH")
         }
+        // The hosted engine reads each value as its parameter's declared type, as `sluice run -p` does.
+        let overrides = try parameterOverrides(parameters, of: nil).mapValues(JSONValue.string)
         let home = SluiceHome.resolve()
         let hosted = try HostedServer(
             home: home, configuration: .init(host: address.host, port: address.port),
             sink: { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) })
         let (ports, bound) = AsyncStream.makeStream(of: Int.self)
-        let flow = DemoFlow(hosted: hosted, pipeline: path, exitAfterCheck: exitAfterCheck, ports: ports)
+        let flow = DemoFlow(
+            hosted: hosted, submission: ExecutionSubmission(pipeline: path, parameters: overrides),
+            exitAfterCheck: exitAfterCheck, ports: ports)
         try await hosted.run(companion: flow) { port in bound.yield(port) }
     }
 }
@@ -44,7 +52,7 @@ struct DemoCommand: AsyncReportingCommand {
 /// The demo's own work, a service beside the server: it returns (shutting the group down) only with `--exit`.
 struct DemoFlow: Service {
     let hosted: HostedServer
-    let pipeline: String
+    let submission: ExecutionSubmission
     let exitAfterCheck: Bool
     let ports: AsyncStream<Int>
 
@@ -65,8 +73,8 @@ struct DemoFlow: Service {
         EngineContext.secrets.withLock { $0["SLUICE_API_KEY"] = key }
         try hosted.runtime.refresh()
 
-        say("running \(pipeline)")
-        let id = try await hosted.engine.submit(ExecutionSubmission(pipeline: pipeline))
+        say("running \(submission.pipeline)")
+        let id = try await hosted.engine.submit(submission)
         let status = await hosted.engine.waitForEnd(of: id)
         guard status == .succeeded else {
             throw CLIError(

@@ -10,10 +10,12 @@ import SluiceStore
 /// `GET /console/executions/{id}/events?after=N`: server-sent events that follow an execution.
 ///
 /// Each `state` event carries the execution's status, every step's status and label, every attempt (without its
-/// running duration), the events recorded after the last one sent, and what the attempts' logs gained (the first event carries each log's tail, replacing what the
-/// page showed). The store and the logs are read every `streamInterval` (the store is the one truth, whichever
-/// process drives the execution); an event is sent only when something changed, and the stream ends once the execution
-/// has finished.
+/// running duration), the events recorded after the last one sent, and what the attempts' logs gained (the first
+/// event carries each log's tail, replacing what the page showed). Its `id` is the sequence of the last execution
+/// event sent so far: a browser reconnecting sends it back as `Last-Event-ID`, which then counts instead of `after`,
+/// so no event reaches the page twice. The store and the logs are read every `streamInterval` (the store is the one
+/// truth, whichever process drives the execution); an event is sent only when something changed, and the stream ends
+/// once the execution has finished.
 extension ConsoleRoutes {
     func stream(executionID id: String, after: Int64) -> Response {
         let follower = ExecutionFollower(
@@ -58,10 +60,10 @@ extension ConsoleRoutes {
             .joined(separator: "\u{2}")
     }
 
-    /// One `state` event.
+    /// One `state` event, with `id` the sequence of the last execution event sent so far.
     static func stateEvent(
-        _ record: ExecutionRecord, _ steps: [StepRecord], _ attempts: [AttemptRecord], _ events: [ExecutionEvent],
-        _ logs: [AttemptLogs.Chunk]
+        id: Int64, _ record: ExecutionRecord, _ steps: [StepRecord], _ attempts: [AttemptRecord],
+        _ events: [ExecutionEvent], _ logs: [AttemptLogs.Chunk]
     ) -> String {
         let state: JSONValue = .object([
             "status": .string(record.status.rawValue),
@@ -88,7 +90,7 @@ extension ConsoleRoutes {
                     ])
                 }),
         ])
-        return "event: state\ndata: \(state.canonicalJSON)\n\n"
+        return "id: \(id)\nevent: state\ndata: \(state.canonicalJSON)\n\n"
     }
 }
 
@@ -119,6 +121,8 @@ struct ExecutionFollower: StreamFollower {
         }
         lastSnapshot = snapshot
         sequence = events.last?.sequence ?? sequence
-        return (ConsoleRoutes.stateEvent(record, steps, attempts, events, chunks), record.status.isFinished)
+        return (
+            ConsoleRoutes.stateEvent(id: sequence, record, steps, attempts, events, chunks), record.status.isFinished
+        )
     }
 }

@@ -11,7 +11,8 @@ import SluiceML
 /// other numeric ones), `Route` (`stream`: `{"x": [[…]]}` → a number, W1's contract, the default; `invocations`:
 /// one `text/csv` row → a number, SageMaker's), `ApiKey` or `ApiKeyEnvironment` (the variable holding the key sent
 /// as `x-api-key`, default `SLUICE_API_KEY`), `Metric` (`mse`, `rmse` or `mae`), `MetricThreshold`,
-/// `MaxP95LatencyMs`, `WaitSeconds` (how long a stage that is not served yet is waited for, default 10).
+/// `MaxP95LatencyMs`, `WaitSeconds` (how long a stage that is not served yet is waited for, default 10),
+/// `TimeoutSeconds` (how long one request may take before it counts as failed, default 30).
 /// Outputs: `Count`, `Errors`, `LatencyMeanMs`, `LatencyP50Ms`, `LatencyP95Ms`, `LatencyMaxMs`, `Metric`,
 /// `MetricValue`, and `Report` (a JSON file with the same figures and `regression_metrics`).
 public struct EndpointTestStep: BuiltinStep {
@@ -50,6 +51,10 @@ public struct EndpointTestStep: BuiltinStep {
         let metricThreshold = try arguments.number("MetricThreshold")
         let maxP95 = try arguments.number("MaxP95LatencyMs")
         let wait = try arguments.number("WaitSeconds") ?? 10
+        let timeout = try arguments.number("TimeoutSeconds") ?? 30
+        guard timeout > 0 else {
+            throw arguments.failure("input 'TimeoutSeconds' is \(timeout); give a number of seconds above 0")
+        }
         let keyName = try arguments.string("ApiKeyEnvironment") ?? "SLUICE_API_KEY"
         let key = try arguments.string("ApiKey") ?? secret(keyName)
 
@@ -90,7 +95,8 @@ public struct EndpointTestStep: BuiltinStep {
                 let started = ContinuousClock.now
                 do {
                     answer = .success(
-                        try await client.post(url, headers: headers, body: Array(body.utf8), timeout: .seconds(30)))
+                        try await client.post(
+                            url, headers: headers, body: Array(body.utf8), timeout: .milliseconds(Int(timeout * 1000))))
                 } catch {
                     answer = .failure(error)
                 }
