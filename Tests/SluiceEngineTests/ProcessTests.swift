@@ -109,7 +109,10 @@ struct Sandbox {
     /// as `interrupted`). Commands that must not repeat effects should be idempotent per `SLUICE_STEP`.
     @Test func survivesRepeatedKillNine() throws {
         let sandbox = try Sandbox()
-        let count = 60
+        // Steps run one after another, each sleeping at least 30 ms, and a driver is killed at most 220 ms after it
+        // starts: a driver's run finishes at most 8 steps (7, and the one its killed step's process ends on its own),
+        // so 180 steps cannot all succeed before the 20th kill, however fast the machine.
+        let count = 180
         try sandbox.write(
             "append.yaml",
             """
