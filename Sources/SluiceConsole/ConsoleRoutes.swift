@@ -214,8 +214,6 @@ public struct ConsoleRoutes: ServerRoutes {
             var response = Self.html(page.status, ConsoleTemplates.render(context, "layout"))
             if visitor.isNew { response.headers[.setCookie] = ConsoleSessions.cookie(visitor.session) }
             return response
-        } catch let missing as ConsoleNotFound {
-            return Self.page(.notFound, title: "Not found", body: Self.message("Not found", missing.message))
         } catch let refusal as ConsoleRefusal {
             return Self.page(refusal)
         } catch {
@@ -397,17 +395,17 @@ public struct ConsoleRoutes: ServerRoutes {
     }
 }
 
-/// A page asked for something the store does not have.
-struct ConsoleNotFound: Error {
-    var message: String
-}
-
 /// An action or a page refused (a 4xx with a page saying why and how to fix it).
 struct ConsoleRefusal: Error {
     var status: HTTPResponse.Status
     var heading: String
     var message: String
     var link: String?
+
+    /// A page asked for something the store does not have: a 404 saying where to pick one.
+    static func notFound(_ message: String) -> ConsoleRefusal {
+        ConsoleRefusal(status: .notFound, heading: "Not found", message: message)
+    }
 
     /// A bad value of query parameter `name`: a 400 saying what the parameter accepts.
     static func badQuery(_ name: String, _ value: String, allowed: String, link: String) -> ConsoleRefusal {

@@ -159,13 +159,6 @@ public struct HTTPClient: Sendable {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 /// Why an HTTP exchange failed, naming the request and the server.
 public struct HTTPClientError: SluiceError, Sendable, Equatable {
     /// The class of failure.

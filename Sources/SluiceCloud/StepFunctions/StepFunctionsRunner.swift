@@ -15,8 +15,11 @@ public struct StepFunctionsRunner: Sendable {
 
     /// The state machine name a pipeline deploys as when no stack is named: its name with every character Step
     /// Functions does not allow in names replaced by `-`.
-    public static func machineName(for pipeline: Pipeline) -> String {
-        String(pipeline.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
+    public static func machineName(for pipeline: Pipeline) -> String { awsName(pipeline.name) }
+
+    /// `text` with every character AWS does not allow in state machine and function names replaced by `-`.
+    static func awsName(_ text: String) -> String {
+        String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
     }
 
     /// The exported definition with every `${Name}` placeholder replaced by its value.
@@ -61,9 +64,7 @@ public struct StepFunctionsRunner: Sendable {
             guard let module = pipeline.modules[moduleName], let package = try FunctionPackage(module: module) else {
                 continue
             }
-            let name = String(
-                "\(machine)-\(moduleName)".map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }
-                    .prefix(64))
+            let name = String(Self.awsName("\(machine)-\(moduleName)").prefix(64))
             planned.append((moduleName, name, package))
             filled[placeholder] = name
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SluiceServing
 import Synchronization
 
 /// Who is looking at the console: a session cookie, and who signed in with it (beyond loopback).
@@ -42,10 +43,7 @@ final class ConsoleSessions: Sendable {
 
     /// Whether `token` is the CSRF token of `session` (compared in constant time).
     func isValid(csrf token: String, for session: String) -> Bool {
-        let expected = Array(csrfToken(for: session).utf8)
-        let given = Array(token.utf8)
-        guard expected.count == given.count else { return false }
-        return zip(expected, given).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        APIKey.constantTimeEqual(csrfToken(for: session).utf8, token.utf8)
     }
 
     /// Who signed a session in.

@@ -79,7 +79,7 @@ extension ConsoleRoutes {
         guard let stored = try store.latestPipelines().first(where: { $0.name == name }),
             let pipeline = try? JSONDecoder().decode(Pipeline.self, from: Data(stored.definition.utf8))
         else {
-            throw ConsoleNotFound(message: "No pipeline '\(name)' has run here; pick one from the pipelines list.")
+            throw ConsoleRefusal.notFound("No pipeline '\(name)' has run here; pick one from the pipelines list.")
         }
         var context: [String: Any] = [
             "name": stored.name, "link": Self.queryEscaped(stored.name), "executions": stored.executions,

@@ -69,7 +69,7 @@ extension ConsoleRoutes {
 
     func executionPage(_ id: String, _ visitor: Visitor) throws -> Page {
         guard let record = try store.execution(id: id) else {
-            throw ConsoleNotFound(message: "No execution '\(id)'; pick one from the executions list.")
+            throw ConsoleRefusal.notFound("No execution '\(id)'; pick one from the executions list.")
         }
         let steps = try shownSteps(executionID: id)
         let attempts = try store.attempts(executionID: id)

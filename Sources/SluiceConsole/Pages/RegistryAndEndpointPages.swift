@@ -33,7 +33,7 @@ extension ConsoleRoutes {
     func groupPage(_ name: String, _ visitor: Visitor) throws -> Page {
         let versions = try store.modelVersions(group: name)
         guard !versions.isEmpty else {
-            throw ConsoleNotFound(message: "No model group '\(name)'; pick one from the registry.")
+            throw ConsoleRefusal.notFound("No model group '\(name)'; pick one from the registry.")
         }
         let csrf = sessions.csrfToken(for: visitor.session)
         let aliases = Dictionary(grouping: try store.modelAliases(group: name), by: \.version)

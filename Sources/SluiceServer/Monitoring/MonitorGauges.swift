@@ -17,12 +17,11 @@ public final class MonitorGauges: Sendable {
     /// Sets the gauges from the newest runs, when a run was recorded since the last refresh.
     public func refresh() throws {
         let count = try store.monitorRunCount()
-        let changed = seenRuns.withLock { seen in
-            defer { seen = count }
-            return seen != count
-        }
-        guard changed else { return }
-        for run in try store.latestMonitorRuns() {
+        guard seenRuns.withLock({ $0 != count }) else { return }
+        // The count is marked seen only once the runs were read, so a failed read is tried again at the next poll.
+        let runs = try store.latestMonitorRuns()
+        seenRuns.withLock { $0 = count }
+        for run in runs {
             let labels = [("endpoint", run.endpoint), ("stage", run.stage)]
             func set(_ name: String, _ help: String, _ value: Double) {
                 metrics.setGauge(name, help: help, labels: labels, to: value)

@@ -216,15 +216,18 @@ public struct UTCDate: Sendable, Equatable {
                 divisor /= 10
             }
         }
-        let fields =
-            [
-                (year, 4, "-"), (month, 2, "-"), (day, 2, "T"), (hour, 2, ":"), (minute, 2, ":"), (second, 2, "."),
-                (millisecond, 3, "Z"),
-            ] as [(Int, Int, Unicode.Scalar)]
-        for (value, width, separator) in fields {
+        // One call per field, not a loop over an array of them: this runs for every captured record.
+        func field(_ value: Int, _ width: Int, then separator: Unicode.Scalar) {
             digits(value, width)
             out.append(UInt8(ascii: separator))
         }
+        field(year, 4, then: "-")
+        field(month, 2, then: "-")
+        field(day, 2, then: "T")
+        field(hour, 2, then: ":")
+        field(minute, 2, then: ":")
+        field(second, 2, then: ".")
+        field(millisecond, 3, then: "Z")
     }
 }
 
