@@ -198,14 +198,14 @@ extension SQLiteStore: GroundTruthStoring {
 
     public func recordGroundTruth(endpoint: String, labels: [GroundTruthLabel], now: Double) throws -> Int {
         try write { db in
-            for label in labels {
-                try db.execute(
-                    sql: """
-                        INSERT INTO ground_truth (endpoint, inference_id, label, received_at) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (endpoint, inference_id) DO UPDATE SET label = excluded.label,
-                            received_at = excluded.received_at
-                        """,
-                    arguments: [endpoint, label.inferenceId, label.label.canonicalJSON, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO ground_truth (endpoint, inference_id, label, received_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (endpoint, inference_id) DO UPDATE SET label = excluded.label,
+                        received_at = excluded.received_at
+                    """, forEach: labels
+            ) { label in
+                [endpoint, label.inferenceId, label.label.canonicalJSON, now]
             }
             return labels.count
         }

@@ -47,16 +47,16 @@ extension SQLiteStore: TriggerStore {
             try db.execute(
                 sql: "UPDATE pipeline_trigger SET enabled = 0 WHERE pipeline_path = ?", arguments: [pipelinePath])
             let text = JSONValue.object(parameters.mapValues { .string($0) }).canonicalJSON
-            for (position, name) in names.enumerated() {
-                try db.execute(
-                    sql: """
-                        INSERT INTO pipeline_trigger (name, pipeline_path, pipeline_hash, position, parameters, anchor, enabled)
-                        VALUES (?, ?, ?, ?, ?, ?, 1)
-                        ON CONFLICT (pipeline_path, position) DO UPDATE SET name = excluded.name,
-                            pipeline_hash = excluded.pipeline_hash, parameters = excluded.parameters,
-                            anchor = excluded.anchor, enabled = 1
-                        """,
-                    arguments: [name, pipelinePath, pipeline.hash, position, text, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO pipeline_trigger (name, pipeline_path, pipeline_hash, position, parameters, anchor, enabled)
+                    VALUES (?, ?, ?, ?, ?, ?, 1)
+                    ON CONFLICT (pipeline_path, position) DO UPDATE SET name = excluded.name,
+                        pipeline_hash = excluded.pipeline_hash, parameters = excluded.parameters,
+                        anchor = excluded.anchor, enabled = 1
+                    """, forEach: names.enumerated()
+            ) { position, name in
+                [name, pipelinePath, pipeline.hash, position, text, now]
             }
             return try Row.fetchAll(
                 db, sql: "SELECT * FROM pipeline_trigger WHERE pipeline_path = ? AND enabled = 1 ORDER BY position",
