@@ -214,12 +214,8 @@ public struct ConsoleRoutes: ServerRoutes {
             var response = Self.html(page.status, ConsoleTemplates.render(context, "layout"))
             if visitor.isNew { response.headers[.setCookie] = ConsoleSessions.cookie(visitor.session) }
             return response
-        } catch let refusal as ConsoleRefusal {
-            return Self.page(refusal)
         } catch {
-            return Self.page(
-                .internalServerError, title: "Could not read the store",
-                body: Self.message("Could not read the store", "\(error)"))
+            return Self.page(thrown: error, heading: "Could not read the store", text: "\(error)")
         }
     }
 
@@ -241,12 +237,9 @@ public struct ConsoleRoutes: ServerRoutes {
         }
         do {
             return try await act(visitor, fields)
-        } catch let refusal as ConsoleRefusal {
-            return Self.page(refusal)
         } catch {
             return Self.page(
-                .internalServerError, title: "Nothing was changed",
-                body: Self.message("Nothing was changed", "The store could not be updated: \(error)."))
+                thrown: error, heading: "Nothing was changed", text: "The store could not be updated: \(error).")
         }
     }
 
@@ -354,6 +347,13 @@ public struct ConsoleRoutes: ServerRoutes {
         page(
             refusal.status, title: refusal.heading,
             body: message(refusal.heading, refusal.message, link: refusal.link))
+    }
+
+    /// The page of what a page or an action threw: a refusal's own page; any other error is a 500 headed `heading`
+    /// that says `text`.
+    static func page(thrown error: any Error, heading: String, text: String) -> Response {
+        if let refusal = error as? ConsoleRefusal { return page(refusal) }
+        return page(.internalServerError, title: heading, body: message(heading, text))
     }
 
     static func asset(_ text: String, type: String) -> Response {
