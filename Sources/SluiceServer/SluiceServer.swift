@@ -180,8 +180,7 @@ public struct SluiceServer: Sendable {
         } catch {
             result = .failure(error)
         }
-        let reply = complete(exchange, result, method: request.method)
-        return Response(status: reply.status, headers: reply.fields, body: .init(byteBuffer: reply.body))
+        return complete(exchange, result, method: request.method).response
     }
 
     /// The checks made before a serving request's body is read: the stage it names, then key and usage plan.
@@ -309,7 +308,8 @@ public struct SluiceServer: Sendable {
         case .emptyBody, .validation, .unknownVariant: .badRequest
         case .unsupportedMediaType: .unsupportedMediaType
         case .payloadTooLarge: .contentTooLarge
-        case .unknownEndpoint, .unknownRecord: .notFound
+        case .unknownEndpoint, .unknownRecord, .unknownOperation: .notFound
+        case .methodNotAllowed: .methodNotAllowed
         case .missingKey: .unauthorized
         case .invalidKey: .forbidden
         case .throttled, .quotaExceeded: .tooManyRequests
@@ -373,6 +373,9 @@ struct ServingReply {
         }
         return fields
     }
+
+    /// This reply as a Hummingbird `Response`, for the router's routes.
+    var response: Response { Response(status: status, headers: fields, body: .init(byteBuffer: body)) }
 }
 
 extension SluiceServer {

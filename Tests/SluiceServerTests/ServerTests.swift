@@ -114,6 +114,32 @@ import Testing
         }
     }
 
+    /// A path no route answers gets the server's one error shape, as every serving error: `x-amzn-ErrorType` and a
+    /// JSON body of `ErrorCode` and `Message`; 405 with `Allow` when the path answers other methods.
+    @Test func unknownRoutesAnswerTheServersErrorShape() async throws {
+        let (service, _, _) = makeService()
+        try await withLiveServer(service) { base in
+            let cases: [(method: String, path: String, status: Int, code: String, allow: String?)] = [
+                ("GET", "/no/such/route", 404, "UnknownOperation", nil),
+                ("GET", "/endpoints/w1", 404, "UnknownOperation", nil),
+                ("DELETE", "/endpoints/w1/production/stream", 405, "MethodNotAllowed", "POST"),
+                ("GET", "/invocations", 405, "MethodNotAllowed", "POST"),
+                ("POST", "/metrics", 405, "MethodNotAllowed", "GET"),
+            ]
+            for check in cases {
+                let answer = try await send(base, check.path, method: check.method)
+                #expect(answer.status == check.status, "\(check.method) \(check.path): \(answer.status)")
+                #expect(answer.header("x-amzn-ErrorType") == check.code, "\(check.method) \(check.path)")
+                #expect(answer.header("Content-Type") == "application/json", "\(check.method) \(check.path)")
+                #expect(answer.header("Allow") == check.allow, "\(check.method) \(check.path)")
+                let body = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: String]
+                #expect(Set(body?.keys.map { $0 } ?? []) == ["ErrorCode", "Message"], "\(answer.body)")
+                #expect(body?["ErrorCode"] == check.code, "\(answer.body)")
+                #expect(body?["Message"]?.contains("/openapi.json") == true, "\(answer.body)")
+            }
+        }
+    }
+
     @Test func throttlingAnswers429WithRetryAfter() async throws {
         // One token per 100 s: however slow the machine, the fourth request finds the bucket empty.
         let (service, key, _) = makeService(plan: UsagePlan(rate: 0.01, burst: 3))

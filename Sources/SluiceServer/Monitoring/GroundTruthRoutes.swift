@@ -55,8 +55,7 @@ public struct GroundTruthRoutes: ServerRoutes {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: answer)))
         } catch {
-            let reply = SluiceServer.errorReply(error)
-            return Response(status: reply.status, headers: reply.fields, body: .init(byteBuffer: reply.body))
+            return SluiceServer.errorReply(error).response
         }
     }
 

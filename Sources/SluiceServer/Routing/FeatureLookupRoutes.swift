@@ -91,8 +91,7 @@ extension SluiceServer {
         } catch {
             result = .failure(error)
         }
-        let reply = complete(exchange, result, method: request.method)
-        return Response(status: reply.status, headers: reply.fields, body: .init(byteBuffer: reply.body))
+        return complete(exchange, result, method: request.method).response
     }
 
     private func lookupBody(_ request: Request) async throws(ServingError) -> ByteBuffer {
