@@ -20,9 +20,6 @@ extension SluiceServer {
         case features, prediction
     }
 
-    /// Largest accepted lookup body.
-    static let lookupBodyLimit = 64 * 1024
-
     func addLookupRoutes(to router: Router<BasicRequestContext>) {
         for (suffix, kind) in [("predict-by-id", LookupKind.prediction), ("features", .features)] {
             router.post("/endpoints/{name}/{stage}/\(suffix)") { request, context in
@@ -96,10 +93,12 @@ extension SluiceServer {
 
     private func lookupBody(_ request: Request) async throws(ServingError) -> ByteBuffer {
         do {
-            return try await request.body.collect(upTo: Self.lookupBodyLimit)
+            return try await request.body.collect(upTo: RequestLimits.featureRouteBody)
         } catch {
             throw ServingError(
-                .payloadTooLarge, "The body is larger than \(Self.lookupBodyLimit / 1024) KB; send one record id.")
+                .payloadTooLarge,
+                "The body is larger than \(RequestLimits.describe(RequestLimits.featureRouteBody)); send one record id."
+            )
         }
     }
 
