@@ -225,13 +225,12 @@ public struct ConsoleRoutes: ServerRoutes {
     ) async -> Response {
         let visitor = visitor(request)
         if let refusal = visitor.refusal { return refusal }
-        guard let body = try? await request.body.collect(upTo: 64 * 1024) else {
-            return Self.page(
-                .contentTooLarge, title: "Form too large",
-                body: Self.message("Form too large", "The form is larger than 64 KB."))
+        let fields: [String: String]
+        do {
+            fields = try await Self.formFields(request, limit: RequestLimits.consoleForm, link: "/console/executions")
+        } catch {
+            return Self.page(error)
         }
-        let fields = Dictionary(
-            ApprovalRoutes.formFields(String(buffer: body)), uniquingKeysWith: { first, _ in first })
         guard !visitor.isNew, hasValidToken(fields, session: visitor.session) else {
             return Self.formRefused(link: "/console/executions")
         }
@@ -250,6 +249,20 @@ public struct ConsoleRoutes: ServerRoutes {
             context["waiting"] = String(waiting)
         }
         return context
+    }
+
+    /// The fields of a form's body (the first of repeated ones), refused with a 413 naming `limit` when the body is
+    /// larger.
+    static func formFields(
+        _ request: Request, limit: Int, link: String
+    ) async throws(ConsoleRefusal) -> [String: String] {
+        guard let body = try? await request.body.collect(upTo: limit) else {
+            throw ConsoleRefusal(
+                status: .contentTooLarge, heading: "Form too large",
+                message: "The form sent to \(request.uri.path) is larger than \(RequestLimits.describe(limit)), the "
+                    + "most it accepts: nothing was changed. Send a shorter form.", link: link)
+        }
+        return Dictionary(ApprovalRoutes.formFields(String(buffer: body)), uniquingKeysWith: { first, _ in first })
     }
 
     /// Whether a form's `csrf` field is the token of `session`.
@@ -275,8 +288,12 @@ public struct ConsoleRoutes: ServerRoutes {
     }
 
     func signIn(_ request: Request) async -> Response {
-        let body = (try? await request.body.collect(upTo: 16 * 1024)).map { String(buffer: $0) } ?? ""
-        let fields = Dictionary(ApprovalRoutes.formFields(body), uniquingKeysWith: { first, _ in first })
+        let fields: [String: String]
+        do {
+            fields = try await Self.formFields(request, limit: RequestLimits.signInForm, link: "/console/sign-in")
+        } catch {
+            return Self.page(error)
+        }
         // Login CSRF: only the browser that loaded the form can sign in with it.
         guard let session = ConsoleSessions.session(inCookieHeader: request.headers[.cookie]),
             hasValidToken(fields, session: session)
