@@ -3,7 +3,9 @@ upload_file/download_file, against the same moto S3 server, in the same run.
 
     python "$(scripts/moto-venv)" scripts/bench-s3.py [--sluice .build/release/sluice] [--megabytes 200]
 
-Prints each time and the ratio sluice / boto3 (below 1 means Sluice was faster).
+Prints each time and the ratio sluice / boto3 (below 1 means Sluice was faster), and the CPU time moto's server
+spent on each client's transfers (median): the server is the bottleneck, and its CPU time is far less sensitive to
+other load on the machine than the wall-clock times are.
 """
 import argparse
 import hashlib
@@ -51,10 +53,18 @@ try:
             f.write(os.urandom(1 << 20))
     expected = hashlib.sha256(open(source, "rb").read()).hexdigest()
 
-    def timed(action):
-        start = time.perf_counter()
+    def server_cpu():
+        fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    server_seconds = {}
+
+    def timed(action, name):
+        cpu, start = server_cpu(), time.perf_counter()
         action()
-        return time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        server_seconds.setdefault(name, []).append(server_cpu() - cpu)
+        return elapsed
 
     def check(path):
         assert hashlib.sha256(open(path, "rb").read()).hexdigest() == expected, path
@@ -65,18 +75,21 @@ try:
 
     figures = {"boto3 upload": [], "sluice upload": [], "boto3 download": [], "sluice download": []}
     for _ in range(options.rounds):
-        figures["boto3 upload"].append(timed(lambda: s3.upload_file(source, "bench", "boto3.bin")))
-        figures["sluice upload"].append(timed(lambda: run_sluice(source, "s3://bench/sluice.bin")))
+        figures["boto3 upload"].append(timed(lambda: s3.upload_file(source, "bench", "boto3.bin"), "boto3 upload"))
+        figures["sluice upload"].append(timed(lambda: run_sluice(source, "s3://bench/sluice.bin"), "sluice upload"))
         target = os.path.join(scratch, "out.bin")
-        figures["boto3 download"].append(timed(lambda: s3.download_file("bench", "sluice.bin", target)))
+        figures["boto3 download"].append(
+            timed(lambda: s3.download_file("bench", "sluice.bin", target), "boto3 download"))
         check(target)
         os.remove(target)
-        figures["sluice download"].append(timed(lambda: run_sluice("s3://bench/boto3.bin", target)))
+        figures["sluice download"].append(timed(lambda: run_sluice("s3://bench/boto3.bin", target), "sluice download"))
         check(target)
         os.remove(target)
     best = {name: min(times) for name, times in figures.items()}
     for name, seconds in best.items():
-        print(f"{name:16s} {seconds:7.3f} s  ({options.megabytes / seconds:7.1f} MB/s, best of {options.rounds})")
+        cpu = sorted(server_seconds[name])[len(server_seconds[name]) // 2]
+        print(f"{name:16s} {seconds:7.3f} s  ({options.megabytes / seconds:7.1f} MB/s, best of {options.rounds});"
+              f" moto's CPU {cpu:.2f} s (median)")
     for direction in ("upload", "download"):
         ratio = best[f"sluice {direction}"] / best[f"boto3 {direction}"]
         print(f"{direction}: sluice / boto3 = {ratio:.2f}")
