@@ -133,6 +133,8 @@ struct Reply: Sendable {
     var status: Int
     var body: String
     var contentType: String
+    /// `x-amzn-ErrorType`, on an error.
+    var errorType: String?
 }
 
 private let session = URLSession(configuration: .ephemeral)
@@ -151,7 +153,8 @@ func send(
     let http = response as! HTTPURLResponse
     return Reply(
         status: http.statusCode, body: String(decoding: data, as: UTF8.self),
-        contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "")
+        contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "",
+        errorType: http.value(forHTTPHeaderField: "x-amzn-ErrorType"))
 }
 
 /// Polls `GET /api/executions/{id}` until the execution finishes; returns its final JSON.

@@ -33,6 +33,7 @@ import Testing
                 base, "/api/executions", method: "POST", body: #"{"pipeline": "\#(pipeline)"}"#,
                 contentType: "application/json")
             #expect(reply.status == 403, "\(reply.body)")
+            #expect(reply.errorType == "AccessDenied")
             #expect(reply.body.contains("pipeline root"), "\(reply.body)")
             #expect(!reply.body.contains("secret.yaml:"), "a diagnostic quotes the outside file: \(reply.body)")
             #expect(try server.context.store.executions().isEmpty)
@@ -62,5 +63,25 @@ import Testing
             atPath: layout.scratch.folder + "/linked", withDestinationPath: layout.outsideFolder)
         try await expectRefused(layout, submitting: "inside.yaml")
         try await expectRefused(layout, submitting: "linked/secret.yaml")
+    }
+
+    @Test func anInvalidPipelineIs400WithItsDiagnostics() async throws {
+        let layout = try Layout()
+        defer { layout.remove() }
+        try "name: broken\nsteps:\n  - name: A\n    module: no-such-module\n".write(
+            toFile: layout.scratch.folder + "/broken.yaml", atomically: true, encoding: .utf8)
+        try await withHostedServer(home: layout.scratch.home, workingDirectory: layout.scratch.folder) {
+            base, server, _ in
+            let reply = try await send(
+                base, "/api/executions", method: "POST", body: #"{"pipeline": "broken.yaml"}"#,
+                contentType: "application/json")
+            #expect(reply.status == 400, "\(reply.body)")
+            #expect(reply.errorType == "ValidationError")
+            let body = try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any] ?? [:]
+            #expect(body["ErrorCode"] as? String == "ValidationError")
+            let diagnostics = body["Diagnostics"] as? [String] ?? []
+            #expect(diagnostics.contains { $0.contains("broken.yaml:4:") }, "\(reply.body)")
+            #expect(try server.context.store.executions().isEmpty)
+        }
     }
 }

@@ -98,14 +98,14 @@ public struct ExecutionRoutes: ServerRoutes {
             response.headers[.location] = "/api/executions/\(id)"
             return response
         } catch let error as SubmissionError {
-            var body: [String: JSONValue] = ["ErrorCode": "ValidationError", "Message": .string(error.message)]
             // A file the pipeline refers to may lie outside the root: its diagnostics would quote it; say only that.
             let diagnostics = error.diagnostics.map {
                 root.contains(diagnostic: $0)
                     ? $0 : "a file outside the pipeline root has an error (not shown); run `sluice validate` locally"
             }
-            if !diagnostics.isEmpty { body["Diagnostics"] = .array(diagnostics.map(JSONValue.string)) }
-            return Self.json(.badRequest, .object(body))
+            return Self.error(
+                .badRequest, "ValidationError", error.message,
+                details: diagnostics.isEmpty ? [:] : ["Diagnostics": .array(diagnostics.map(JSONValue.string))])
         } catch {
             return Self.error(.internalServerError, "InternalFailure", "The execution could not start: \(error).")
         }
@@ -117,7 +117,14 @@ public struct ExecutionRoutes: ServerRoutes {
             body: .init(byteBuffer: ByteBuffer(string: value.canonicalJSON)))
     }
 
-    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        json(status, ["ErrorCode": .string(code), "Message": .string(message)])
+    /// The serving routes' error shape (`SluiceServer.errorReply`): `x-amzn-ErrorType` and a JSON body with `ErrorCode`
+    /// and `Message`, plus any `details`.
+    static func error(
+        _ status: HTTPResponse.Status, _ code: String, _ message: String, details: [String: JSONValue] = [:]
+    ) -> Response {
+        var response = json(
+            status, .object(details.merging(["ErrorCode": .string(code), "Message": .string(message)]) { $1 }))
+        response.headers[HTTPField.Name("x-amzn-ErrorType")!] = code
+        return response
     }
 }
