@@ -11,18 +11,28 @@ public import SluiceHTTPClient
 /// `HTTP.ConnectionFailed`, no answer within `requestTimeout` with `States.Timeout`. The step's own `timeout`
 /// cancels the request (closing the connection) like any other step. Header values may name environment
 /// variables as `${NAME}` so tokens stay out of pipeline files.
+///
+/// An `https://` URL's certificate must be signed by one of the system's certificate authorities or, when the
+/// environment variable `SLUICE_CA_BUNDLE` names a PEM file, by one in that file: a private authority is trusted
+/// besides the public ones, so one pipeline can call both kinds of service.
 public struct HTTPExecutor: StepExecutor {
+    /// The environment variable naming a PEM file of certificate authorities trusted besides the system's.
+    public static let caBundleVariable = "SLUICE_CA_BUNDLE"
+
     let client: HTTPClient
     /// The longest one request may take when the step sets no shorter `timeout`.
     public var requestTimeout: Duration
     let environment: [String: String]
 
     /// An executor whose requests give up after `requestTimeout`.
+    /// - Parameters:
+    ///   - client: the HTTP client; by default one trusting the system's authorities and `SLUICE_CA_BUNDLE`'s.
+    ///   - environment: where `${NAME}` in header values and `SLUICE_CA_BUNDLE` are read.
     public init(
-        client: HTTPClient = HTTPClient(), requestTimeout: Duration = .seconds(600),
+        client: HTTPClient? = nil, requestTimeout: Duration = .seconds(600),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
-        self.client = client
+        self.client = client ?? HTTPClient(trust: .system(adding: environment[Self.caBundleVariable]))
         self.requestTimeout = requestTimeout
         self.environment = environment
     }
@@ -30,9 +40,15 @@ public struct HTTPExecutor: StepExecutor {
     public func preflight(_ module: Module) -> StepFailure? {
         guard case .http(let url, _, let headers) = module.implementation else { return nil }
         do {
-            _ = try HTTPTarget(parsing: url)
-        } catch {
+            let target = try HTTPTarget(parsing: url)
+            if target.usesTLS { try client.trust.validate() }
+        } catch let error as HTTPClientError {
             return StepFailure("HTTP.InvalidURL", cause: error.detail)
+        } catch {
+            return StepFailure(
+                "HTTP.BadCABundle",
+                cause: "\(Self.caBundleVariable) names \(error); set it to a PEM file of the certificate authorities "
+                    + "to trust besides the system's, or unset it")
         }
         for (name, value) in headers {
             if case .failure(let missing) = expand(value) {
@@ -76,6 +92,12 @@ public struct HTTPExecutor: StepExecutor {
             case .timeout: return .failed(StepFailure(ErrorName.timeout, cause: error.description))
             case .cancelled: return .failed(StepFailure("Sluice.Cancelled", cause: "stopped"))
             case .connectionFailed: return .failed(StepFailure("HTTP.ConnectionFailed", cause: error.description))
+            case .untrustedCertificate:
+                return .failed(
+                    StepFailure(
+                        "HTTP.ConnectionFailed",
+                        cause: error.description + "; if a private certificate authority signed it, set "
+                            + "\(Self.caBundleVariable) to that authority's PEM file"))
             case .invalidURL: return .failed(StepFailure("HTTP.InvalidURL", cause: error.description))
             case .connectionClosed, .responseTooLarge:
                 return .failed(StepFailure("HTTP.BadResponse", cause: error.description))
