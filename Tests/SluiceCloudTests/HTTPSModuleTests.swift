@@ -7,7 +7,8 @@ import Testing
 #endif
 
 /// `http` modules call `https://` services: a Python server on loopback serving TLS with a certificate signed by an
-/// authority the test makes, trusted through `SLUICE_CA_BUNDLE`; another authority's bundle is refused.
+/// authority the test makes, trusted through `SLUICE_CA_BUNDLE` or the module's `ca_bundle`; another authority's
+/// bundle is refused.
 @Suite struct HTTPSModuleTests {
     @Test func anHTTPSModuleTrustsTheBundlesAuthorityAndRefusesAnother() async throws {
         let scratch = try Scratch()
@@ -34,29 +35,32 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
         }
 
-        try scratch.write(
-            "double.yaml",
-            """
-            name: Double
-            type: HTTP
-            implementation:
-              http: https://localhost:\(port)/double
-            inputs:
-              - name: x
-                type: Integer
-            outputs:
-              - name: doubled
-                type: Integer
-            """)
-        try scratch.write(
-            "pipeline.yaml",
-            """
-            name: OverTLS
-            steps:
-              - name: Double
-                module: Double
-                inputs: {x: 21}
-            """)
+        func write(x: Int, caBundle: String? = nil) throws {
+            try scratch.write(
+                "double.yaml",
+                """
+                name: Double
+                type: HTTP
+                implementation:
+                  http: https://localhost:\(port)/double\(caBundle.map { "\n  ca_bundle: \($0)" } ?? "")
+                inputs:
+                  - name: x
+                    type: Integer
+                outputs:
+                  - name: doubled
+                    type: Integer
+                """)
+            try scratch.write(
+                "pipeline.yaml",
+                """
+                name: OverTLS
+                steps:
+                  - name: Double
+                    module: Double
+                    inputs: {x: \(x)}
+                """)
+        }
+        try write(x: 21)
 
         // The bundle's authority signed the server's certificate: the request goes over TLS and is answered.
         let trusted = try await sluiceOffThePool(
@@ -74,5 +78,12 @@ import Testing
         #expect(said.contains("not signed by a certificate authority this client trusts"), "\(said)")
         #expect(said.contains("SLUICE_CA_BUNDLE"), "\(said)")
         #expect(scratch.read("requests.log") == "/double {\"x\":21}\n", "nothing more reached the server")
+
+        // The module's own ca_bundle (relative to its folder) is trusted instead of SLUICE_CA_BUNDLE's.
+        try write(x: 5, caBundle: "tls/ca.pem")
+        let own = try await sluiceOffThePool(
+            ["run", "pipeline.yaml"], in: scratch, aws: ["SLUICE_CA_BUNDLE": certificates.otherAuthority])
+        #expect(own.status == 0, "\(own.output)\n\(own.errors)")
+        #expect(scratch.read("requests.log") == "/double {\"x\":21}\n/double {\"x\":5}\n")
     }
 }
