@@ -84,18 +84,8 @@ struct AWSCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let loaded = try loadForExport(pipeline)
-                var input: [String: JSONValue] = [:]
-                for (key, text) in try keyValues(parameters, option: "-p") {
-                    guard let parameter = loaded.parameter(named: key) else {
-                        throw CLIError(
-                            "-p \(key)=…: pipeline '\(loaded.name)' has no parameter '\(key)' (it has: "
-                                + loaded.parameters.map(\.name).joined(separator: ", ") + ")")
-                    }
-                    guard let value = ExecutionEngine.parseParameter(text, as: parameter.type) else {
-                        throw CLIError("-p \(key)=\(text): parameter '\(key)' is \(parameter.type.rawValue); give one")
-                    }
-                    input[key] = value
-                }
+                // Checked as `sluice run -p` checks them, before any request; the machine merges the defaults.
+                let input = try ExecutionEngine.parameterValues(keyValues(parameters, option: "-p"), for: loaded)
                 let machine = stack ?? StepFunctionsRunner.machineName(for: loaded)
                 let execution = name ?? "\(machine)-\(UUID().uuidString.prefix(8).lowercased())"
                 print(try await AWSCommand.runner().start(machine: machine, executionName: execution, input: input))

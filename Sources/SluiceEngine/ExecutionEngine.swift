@@ -38,28 +38,7 @@ public final class ExecutionEngine: Sendable {
         for parameter in pipeline.parameters {
             if let value = parameter.defaultValue { parameters[parameter.name] = value }
         }
-        for (name, text) in overrides.sorted(by: { $0.key < $1.key }) {
-            guard let parameter = pipeline.parameter(named: name) else {
-                let hint = closestMatch(to: name, in: pipeline.parameters.map(\.name)).map { "; did you mean '\($0)'?" }
-                throw EngineError(
-                    code: "unknown-parameter",
-                    message: "-p \(name)=…: pipeline '\(pipeline.name)' has no parameter '\(name)'"
-                        + (hint ?? " (it has: \(pipeline.parameters.map(\.name).joined(separator: ", ")))"))
-            }
-            guard let value = Self.parseParameter(text, as: parameter.type) else {
-                throw EngineError(
-                    code: "parameter-type",
-                    message: "-p \(name)=\(text): parameter '\(name)' is \(parameter.type.rawValue); "
-                        + "give a value of that type")
-            }
-            if let allowed = parameter.allowedValues, !allowed.contains(value) {
-                throw EngineError(
-                    code: "parameter-value",
-                    message: "-p \(name)=\(text): allowed values are "
-                        + allowed.map(\.interpolationText).joined(separator: ", "))
-            }
-            parameters[name] = value
-        }
+        parameters.merge(try Self.parameterValues(overrides, for: pipeline)) { _, override in override }
         for parameter in pipeline.parameters where parameters[parameter.name] == nil {
             throw EngineError(
                 code: "missing-parameter",
@@ -97,6 +76,42 @@ public final class ExecutionEngine: Sendable {
             pipelineDefinition: definition, parameters: parameters,
             stepNames: pipeline.steps.map(\.name) + pipeline.onFailure.map(\.name),
             maxConcurrentExecutions: pipeline.maxConcurrentExecutions, createdAt: clock.now)
+    }
+
+    /// The `-p KEY=VALUE` overrides of `pipeline`'s parameters, each read as its parameter's type and checked
+    /// against its `allowed_values`; the defaults are not added (`prepare` adds them, a deployed machine has its own).
+    /// - Parameters:
+    ///   - overrides: the values as given, by parameter name.
+    ///   - pipeline: the pipeline whose parameters they set.
+    /// - Throws: `EngineError` naming the first bad override (by name) and how to fix it: an unknown name (with the
+    ///   closest one), a value not of the parameter's type, or a value outside its allowed values.
+    public static func parameterValues(_ overrides: [String: String], for pipeline: Pipeline) throws
+        -> [String: JSONValue]
+    {
+        var values: [String: JSONValue] = [:]
+        for (name, text) in overrides.sorted(by: { $0.key < $1.key }) {
+            guard let parameter = pipeline.parameter(named: name) else {
+                let hint = closestMatch(to: name, in: pipeline.parameters.map(\.name)).map { "; did you mean '\($0)'?" }
+                throw EngineError(
+                    code: "unknown-parameter",
+                    message: "-p \(name)=…: pipeline '\(pipeline.name)' has no parameter '\(name)'"
+                        + (hint ?? " (it has: \(pipeline.parameters.map(\.name).joined(separator: ", ")))"))
+            }
+            guard let value = parseParameter(text, as: parameter.type) else {
+                throw EngineError(
+                    code: "parameter-type",
+                    message: "-p \(name)=\(text): parameter '\(name)' is \(parameter.type.rawValue); "
+                        + "give a value of that type")
+            }
+            if let allowed = parameter.allowedValues, !allowed.contains(value) {
+                throw EngineError(
+                    code: "parameter-value",
+                    message: "-p \(name)=\(text): allowed values are "
+                        + allowed.map(\.interpolationText).joined(separator: ", "))
+            }
+            values[name] = value
+        }
+        return values
     }
 
     /// Reads a `-p KEY=VALUE` value as the parameter's type.

@@ -4,7 +4,8 @@ import NIOHTTP1
 import NIOPosix
 public import SluiceCore
 
-/// A small async HTTP/1.1 client over SwiftNIO: one connection per request, plain `http://` only.
+/// A small async HTTP/1.1 client over SwiftNIO: one connection per request, `http://` or `https://` (the server's
+/// certificate checked against `trust` and the address's host).
 public struct HTTPClient: Sendable {
     /// One request to send.
     public struct Request: Sendable {
@@ -53,14 +54,17 @@ public struct HTTPClient: Sendable {
     let group: any EventLoopGroup
     /// Responses larger than this fail with `HTTPClientError.Kind.responseTooLarge`.
     public var maximumResponseBytes: Int
+    /// The certificate authorities `https://` servers are checked against.
+    public var trust: TLSTrust
 
     /// A client on the shared NIO event loops.
     public init(
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        maximumResponseBytes: Int = 64 << 20
+        maximumResponseBytes: Int = 64 << 20, trust: TLSTrust = .system
     ) {
         self.group = eventLoopGroup
         self.maximumResponseBytes = maximumResponseBytes
+        self.trust = trust
     }
 
     /// Sends a `GET`.
@@ -88,7 +92,8 @@ public struct HTTPClient: Sendable {
         let channel: HTTP1Exchange.Channel
         do {
             channel = try await HTTP1Exchange.connect(
-                host: target.host, port: target.port, group: group, timeout: TimeAmount(timeout))
+                host: target.host, port: target.port, tls: target.usesTLS ? trust : nil, group: group,
+                timeout: TimeAmount(timeout))
         } catch {
             // Only NIO's connect timeout is a timeout: a refusal noticed late (a busy machine resuming this task
             // after the deadline) is still a refusal.
@@ -141,6 +146,11 @@ public struct HTTPClient: Sendable {
             }
         } catch let error as HTTPClientError {
             throw error
+        } catch  where HTTP1Exchange.isUntrustedCertificate(error) {
+            throw failure(
+                .untrustedCertificate,
+                "the exchange with \(target.authority) failed: \(HTTP1Exchange.describe(error))"
+                    + (trust.caBundlePath.map { " (nor by one in \($0))" } ?? ""))
         } catch {
             if let interrupted = interruption() { throw interrupted }
             throw failure(
@@ -164,6 +174,8 @@ public struct HTTPClientError: SluiceError, Sendable, Equatable {
     /// The class of failure.
     public enum Kind: String, Sendable {
         case invalidURL, connectionFailed, timeout, connectionClosed, responseTooLarge, cancelled
+        /// An `https://` server whose certificate no trusted authority signed.
+        case untrustedCertificate
     }
 
     /// The class of failure.
@@ -181,11 +193,13 @@ public struct HTTPClientError: SluiceError, Sendable, Equatable {
     public var message: String { description }
 }
 
-/// The parts of an `http://host[:port]/path` target.
+/// The parts of an `http://host[:port]/path` or `https://host[:port]/path` target.
 public struct HTTPTarget: Equatable, Sendable {
     public var host: String
     public var port: Int
     public var path: String
+    /// Whether the target is `https://`.
+    public var usesTLS = false
 
     /// `host:port` as written in a `Host` header and in messages.
     public var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
@@ -202,13 +216,11 @@ public struct HTTPTarget: Equatable, Sendable {
             HTTPClientError(kind: .invalidURL, method: "", url: url, detail: detail)
         }
         let lowered = url.lowercased()
-        guard lowered.hasPrefix("http://") else {
-            if lowered.hasPrefix("https://") {
-                throw invalid("https is not supported; use an http:// address (for example a local sidecar)")
-            }
-            throw invalid("expected an address like http://host:port/path")
+        let usesTLS = lowered.hasPrefix("https://")
+        guard usesTLS || lowered.hasPrefix("http://") else {
+            throw invalid("expected an address like http://host:port/path or https://host/path")
         }
-        let rest = url.dropFirst("http://".count)
+        let rest = url.dropFirst(usesTLS ? "https://".count : "http://".count)
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         var authority = rest[..<authorityEnd]
         var path = String(rest[authorityEnd...])
@@ -233,7 +245,7 @@ public struct HTTPTarget: Equatable, Sendable {
             host = authority
         }
         guard !host.isEmpty else { throw invalid("the address has no host") }
-        var port = 80
+        var port = usesTLS ? 443 : 80
         if let portText {
             guard let parsed = Int(portText), (1...65535).contains(parsed) else {
                 throw invalid("the port '\(portText)' is not a number in 1…65535")
@@ -241,5 +253,6 @@ public struct HTTPTarget: Equatable, Sendable {
             port = parsed
         }
         self.init(host: String(host), port: port, path: path)
+        self.usesTLS = usesTLS
     }
 }

@@ -2,16 +2,27 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
-/// Which certificate authorities a client trusts for `https://` servers: the system's, or only those in a PEM file
-/// (a private CA, as `AWS_CA_BUNDLE` names one). Server names are checked against the certificate either way.
+/// Which certificate authorities a client trusts for `https://` servers: the system's, only those in a PEM file
+/// (a private CA, as `AWS_CA_BUNDLE` names one), or the system's and a file's (`system(adding:)`). Server names are
+/// checked against the certificate either way.
 public struct TLSTrust: Sendable, Hashable {
-    /// A PEM file of the authorities to trust instead of the system's; `nil` for the system's.
+    /// A PEM file of the authorities to trust instead of the system's (or besides them, see `addsToSystem`);
+    /// `nil` for the system's alone.
     public var caBundlePath: String?
+    /// Whether the bundle's authorities are trusted besides the system's rather than instead of them.
+    public private(set) var addsToSystem = false
 
     /// The system's authorities.
     public static let system = TLSTrust(caBundlePath: nil)
 
     public init(caBundlePath: String?) { self.caBundlePath = caBundlePath }
+
+    /// The system's authorities and, when `caBundlePath` names a PEM file, those in it too.
+    public static func system(adding caBundlePath: String?) -> TLSTrust {
+        var trust = TLSTrust(caBundlePath: caBundlePath)
+        trust.addsToSystem = caBundlePath != nil
+        return trust
+    }
 
     /// Reads the bundle now, so a bad file is reported before any connection.
     /// - Throws: `TLSTrustError` naming the file and what is wrong with it.
@@ -36,7 +47,11 @@ public struct TLSTrust: Sendable, Hashable {
                 throw TLSTrustError(
                     path: caBundlePath, detail: "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
             }
-            configuration.trustRoots = .certificates(certificates)
+            if addsToSystem {
+                configuration.additionalTrustRoots = [.certificates(certificates)]
+            } else {
+                configuration.trustRoots = .certificates(certificates)
+            }
         }
         let context: NIOSSLContext
         do {

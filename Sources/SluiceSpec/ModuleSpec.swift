@@ -255,7 +255,7 @@ enum ModuleSpec {
             guard let script = reporter.string(fields["glue"], "the Glue script") else { return nil }
             return .glue(script: script, arguments: stringMap(fields["arguments"], "'arguments'"))
         case "http":
-            fields.checkKeys(["http", "method", "headers"], reporter: reporter)
+            fields.checkKeys(["http", "method", "headers", "ca_bundle"], reporter: reporter)
             guard let urlNode = fields["http"], let url = reporter.string(urlNode, "the URL") else { return nil }
             if !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 reporter.error(
@@ -263,7 +263,9 @@ enum ModuleSpec {
                     fix: "write e.g. 'http: http://localhost:8080/run'")
             }
             let method = fields["method"].flatMap { reporter.string($0, "'method'") } ?? "POST"
-            return .http(url: url, method: method.uppercased(), headers: stringMap(fields["headers"], "'headers'"))
+            return .http(
+                url: url, method: method.uppercased(), headers: stringMap(fields["headers"], "'headers'"),
+                caBundle: fields["ca_bundle"].flatMap { reporter.string($0, "'ca_bundle'") })
         default:
             fields.checkKeys(["container", "command"], reporter: reporter)
             guard let image = reporter.string(fields["container"], "the container image") else { return nil }

@@ -56,6 +56,7 @@ public enum SpecSchema {
                 "lambda": string("file.py:function"), "runtime": ["type": "string"],
                 "glue": string("Script path"), "arguments": ["type": "object"],
                 "http": string("URL"), "method": ["type": "string"], "headers": ["type": "object"],
+                "ca_bundle": string("PEM file of extra certificate authorities for https://"),
                 "container": string("Image"),
             ],
             "additionalProperties": false,

@@ -82,7 +82,9 @@ struct AWSCommandTests {
         let unknown = try await sluice(["aws", "start", "pipeline.yaml", "--stack", "gate", "-p", "Scroe=1"])
         #expect(unknown.status != 0)
         #expect(
-            unknown.error.contains("no parameter 'Scroe' (it has: Rows, Score, Threshold, Items)"), "\(unknown.error)")
+            unknown.error.contains(
+                "-p Scroe=…: pipeline 'GateFanOutApprove' has no parameter 'Scroe'; did you mean "
+                    + "'Score'?"), "\(unknown.error)")
 
         // The Choice's else branch: --follow draws the states and exits non-zero with the Fail state's message.
         let low = try await start(sluice, name: "low-score", ["-p", "Score=0.1"])
@@ -146,6 +148,39 @@ struct AWSCommandTests {
                 "    Approve attempt failed  Sluice.ApprovalRejected\n"
                     + "execution rejected  FAILED  Sluice.ApprovalRejected\n"),
             "\(rejectedRun.output)")
+    }
+
+    /// `aws start -p` checks values as `run -p` does (the engine's check), before it sends anything: against an
+    /// endpoint where nothing listens, a good value fails on the connection and a value outside `allowed_values`
+    /// is refused with the engine's message instead.
+    @Test func startRefusesAValueOutsideTheAllowedOnesBeforeAnyRequest() async throws {
+        let folder = try AWSTools.temporaryFolder("aws-start-values")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for (name, text) in MotoExecutionTests.modules { try AWSTools.write(text, to: "\(folder)/\(name)") }
+        let pipeline = MotoExecutionTests.pipeline.replacingOccurrences(
+            of: "parameters:\n",
+            with: "parameters:\n  - name: Mode\n    type: String\n    default: fast\n    allowed_values: [fast, full]\n"
+        )
+        try AWSTools.write(pipeline, to: folder + "/pipeline.yaml")
+        let port = try #require(LoopbackPort.free())
+        let environment = [
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:\(port)", "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": folder + "/no-config",
+            "AWS_SHARED_CREDENTIALS_FILE": folder + "/no-credentials",
+        ]
+        func start(_ value: String) async throws -> (status: Int32, output: String, error: String) {
+            try await AWSTools.run(
+                SluiceBinary.path, ["aws", "start", "pipeline.yaml", "--stack", "gate", "-p", "Mode=\(value)"],
+                environment: environment, in: folder)
+        }
+        let allowed = try await start("full")
+        #expect(allowed.status != 0)
+        #expect(allowed.error.contains("127.0.0.1:\(port)"), "the request was tried: \(allowed.error)")
+        let refused = try await start("slow")
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("-p Mode=slow: allowed values are fast, full"), "\(refused.error)")
+        #expect(!refused.error.contains("127.0.0.1"), "nothing was sent: \(refused.error)")
+        #expect(refused.output.isEmpty)
     }
 
     /// `sluice aws start` with an execution name; returns the ARN it prints.

@@ -70,4 +70,23 @@ import Testing
         }
         #expect(escape?.code == .badURI)
     }
+
+    /// Bucket creation through the protocol, as `sluice aws deploy` makes its artifact bucket: here a folder, made once.
+    @Test func aBucketIsCreatedOnceAsAFolder() async throws {
+        let objects: any ObjectStore = store
+        #expect(try await objects.createBucketIfAbsent("artifacts"))
+        var isFolder: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/s3/artifacts", isDirectory: &isFolder))
+        #expect(isFolder.boolValue)
+        #expect(try await objects.list(ObjectURI(bucket: "artifacts", key: "")).isEmpty)
+        #expect(try await objects.createBucketIfAbsent("artifacts") == false)
+        let bad = await #expect(throws: S3Error.self) { try await objects.createBucketIfAbsent("Bad_Name") }
+        #expect(bad?.code == .badURI)
+        #expect(bad?.description.contains("'Bad_Name' is not a valid bucket name") == true)
+
+        let unavailable: any ObjectStore = UnavailableObjectStore(reason: "the profile 'ml' is not in ~/.aws/config")
+        let refused = await #expect(throws: S3Error.self) { try await unavailable.createBucketIfAbsent("artifacts") }
+        #expect(refused?.description.hasPrefix("s3://artifacts") == true, "\(String(describing: refused))")
+        #expect(refused?.description.contains("the profile 'ml' is not in ~/.aws/config") == true)
+    }
 }

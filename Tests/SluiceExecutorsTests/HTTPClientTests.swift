@@ -131,7 +131,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("https://example.com/", "https is not supported"),
+        ("https://:443/x", "no host"),
         ("ftp://example.com/", "http://host:port/path"),
         ("http://:80/", "no host"),
         ("http://localhost:99999/", "'99999'"),

@@ -121,8 +121,19 @@ import Testing
         let missing = executor.preflight(
             request("http://localhost:1/x", headers: ["Authorization": "Bearer ${SCORE_TOKEN}"]).module)
         #expect(missing?.cause.contains("SCORE_TOKEN") == true)
-        let https = executor.preflight(request("https://example.com/x").module)
-        #expect(https?.error == "HTTP.InvalidURL")
+        let ftp = executor.preflight(request("ftp://example.com/x").module)
+        #expect(ftp?.error == "HTTP.InvalidURL")
+        #expect(executor.preflight(request("http://localhost:8080/x").module) == nil)
+        #expect(executor.preflight(request("https://example.com/x").module) == nil)
+    }
+
+    /// A `SLUICE_CA_BUNDLE` that is not a PEM file is named before the run, for `https://` modules only.
+    @Test func preflightNamesAnUnreadableCABundle() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/sluice-no-such-bundle-\(UUID().uuidString).pem"
+        let executor = HTTPExecutor(environment: ["SLUICE_CA_BUNDLE": path])
+        let failure = executor.preflight(request("https://localhost:8443/x").module)
+        #expect(failure?.error == "HTTP.BadCABundle")
+        #expect(failure?.cause.hasPrefix("SLUICE_CA_BUNDLE names \(path): ") == true, "\(String(describing: failure))")
         #expect(executor.preflight(request("http://localhost:8080/x").module) == nil)
     }
 }

@@ -245,7 +245,7 @@ extension MachineBuilder {
             integrations.insert(.http)
             var url = module.cloud?["url"]?.string ?? ""
             var method = "POST"
-            if case .http(let address, let verb, _) = module.implementation {
+            if case .http(let address, let verb, _, _) = module.implementation {
                 url = module.cloud?["url"]?.string ?? address
                 method = verb
             }

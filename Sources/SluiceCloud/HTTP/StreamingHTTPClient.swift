@@ -18,15 +18,21 @@ struct StreamingHTTPClient: Sendable {
         var trust: TLSTrust?
 
         var scheme: String { trust == nil ? "http" : "https" }
+        /// The host as written in a URL (an IPv6 address in brackets).
+        var urlHost: String { host.contains(":") ? "[\(host)]" : host }
         /// `host[:port]` as written in a `Host` header (no port when it is the scheme's own).
-        var authority: String { port == (trust == nil ? 80 : 443) ? host : "\(host):\(port)" }
-        var url: String { "\(scheme)://\(host):\(port)\(basePath)" }
+        var authority: String { port == (trust == nil ? 80 : 443) ? urlHost : "\(urlHost):\(port)" }
+        var url: String { "\(scheme)://\(urlHost):\(port)\(basePath)" }
 
-        /// Parses `text`; an `https://` endpoint trusts `trust`, whose bundle is read now.
+        /// Parses `text` as `HTTPTarget` does; an `https://` endpoint trusts `trust`, whose bundle is read now.
         init(parsing text: String, trust: TLSTrust = .system) throws(HTTPExchangeError) {
-            var rest = Substring(text)
-            let lowered = rest.lowercased()
-            if lowered.hasPrefix("https://") {
+            let target: HTTPTarget
+            do {
+                target = try HTTPTarget(parsing: text)
+            } catch {
+                throw HTTPExchangeError(kind: .unsupported, detail: "\(text): \(error.detail)")
+            }
+            if target.usesTLS {
                 do {
                     try trust.validate()
                 } catch {
@@ -36,28 +42,11 @@ struct StreamingHTTPClient: Sendable {
                             + "PEM file of the certificate authority that signed \(text)'s certificate")
                 }
                 self.trust = trust
-                rest = rest.dropFirst("https://".count)
-            } else if lowered.hasPrefix("http://") {
-                rest = rest.dropFirst("http://".count)
-            } else {
-                throw HTTPExchangeError(
-                    kind: .unsupported,
-                    detail: "\(text): expected an endpoint like https://host or http://127.0.0.1:9000")
             }
-            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-            let authority = rest[..<slash]
-            var path = String(rest[slash...])
+            host = target.host
+            port = target.port
+            var path = target.path
             while path.hasSuffix("/") { path.removeLast() }
-            if let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]) {
-                host = String(authority[..<colon])
-                self.port = port
-            } else {
-                host = String(authority)
-                port = self.trust == nil ? 80 : 443
-            }
-            guard !host.isEmpty else {
-                throw HTTPExchangeError(kind: .unsupported, detail: "\(text): the endpoint has no host")
-            }
             basePath = path
         }
     }

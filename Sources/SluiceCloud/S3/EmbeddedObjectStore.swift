@@ -72,6 +72,15 @@ public struct EmbeddedObjectStore: ObjectStore {
         return results.sorted { $0.uri.key < $1.uri.key }
     }
 
+    /// Creates the bucket's folder unless it exists.
+    public func createBucketIfAbsent(_ bucket: String) async throws -> Bool {
+        let folder = try checkedBucketPath(ObjectURI(bucket: bucket, key: ""), operation: "CreateBucket")
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue { return false }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return true
+    }
+
     // MARK: Paths
 
     /// The folder of a bucket, which must exist.

@@ -21,4 +21,7 @@ public struct UnavailableObjectStore: ObjectStore {
     public func list(_ uri: ObjectURI) async throws -> [ObjectSummary] { throw failure(uri, "ListObjectsV2") }
     public func head(_ uri: ObjectURI) async throws -> ObjectSummary? { throw failure(uri, "HeadObject") }
     public func delete(_ uri: ObjectURI) async throws { throw failure(uri, "DeleteObject") }
+    public func createBucketIfAbsent(_ bucket: String) async throws -> Bool {
+        throw failure(ObjectURI(bucket: bucket, key: ""), "CreateBucket")
+    }
 }

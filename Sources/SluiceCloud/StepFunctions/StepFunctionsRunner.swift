@@ -102,7 +102,7 @@ public struct StepFunctionsRunner: Sendable {
         public var absent: [(path: String, uri: ObjectURI)]
     }
 
-    /// Creates the artifact bucket (`values["ArtifactBucket"]`) when `store` is the S3 API and it does not exist,
+    /// Creates the artifact bucket (`values["ArtifactBucket"]`) in `store` unless it exists,
     /// uploads the local files and folders the machine reads there, then creates or updates the state machine
     /// `name` with the filled-in definition.
     /// - Parameter store: where `s3://` objects go (the configured S3 API).
@@ -115,7 +115,7 @@ public struct StepFunctionsRunner: Sendable {
         var absent: [(path: String, uri: ObjectURI)] = []
         var createdBucket: String?
         if let bucket = values["ArtifactBucket"] {
-            if let s3 = store as? S3Client, try await s3.createBucketIfAbsent(bucket) { createdBucket = bucket }
+            if try await store.createBucketIfAbsent(bucket) { createdBucket = bucket }
             for (path, key) in export.uploads.sorted(by: { $0.value < $1.value }) {
                 let uri = ObjectURI(bucket: bucket, key: key)
                 guard FileManager.default.fileExists(atPath: path) else {

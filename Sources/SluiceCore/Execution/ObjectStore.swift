@@ -66,7 +66,7 @@ public struct FetchedObject: Hashable, Sendable {
 /// A conformer streams data between files and objects (never a whole object in memory), writes local files
 /// atomically (temporary file, sync, rename), and throws errors whose description names the URI, the cause (no such
 /// bucket, no such key, access denied, signature mismatch, unreachable endpoint) and how to fix it. SluiceCloud
-/// implements `fetch` and `publish` for every conformer on top of the five object operations.
+/// implements `fetch` and `publish` for every conformer on top of the object operations.
 public protocol ObjectStore: Sendable {
     /// Where the objects live, for messages: `the embedded store at /w/.sluice/s3` or `http://127.0.0.1:9000`.
     var location: String { get }
@@ -80,6 +80,10 @@ public protocol ObjectStore: Sendable {
     func head(_ uri: ObjectURI) async throws -> ObjectSummary?
     /// Removes the object at `uri` (no error when it is absent, as in S3).
     func delete(_ uri: ObjectURI) async throws
+    /// Creates the bucket `bucket` unless it exists (`sluice aws deploy` makes its artifact bucket so).
+    /// - Returns: whether it was created; `false` when it was there already.
+    /// - Throws: when the name is not a valid bucket name or the store cannot create it, naming the bucket.
+    func createBucketIfAbsent(_ bucket: String) async throws -> Bool
     /// Fetches the object `uri`, or, when there is none, every object under the prefix `uri/`, into `directory`.
     /// Fails naming the URI when neither exists.
     func fetch(_ uri: ObjectURI, into directory: String) async throws -> FetchedObject

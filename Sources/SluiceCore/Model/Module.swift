@@ -91,8 +91,9 @@ public enum Implementation: Hashable, Sendable, Codable {
     case lambda(handler: String, runtime: String)
     /// A Python script run with `--KEY value` job arguments, as a Glue job.
     case glue(script: String, arguments: [String: String])
-    /// POST the inputs as JSON to a URL; the JSON answer is the outputs.
-    case http(url: String, method: String, headers: [String: String])
+    /// POST the inputs as JSON to a URL; the JSON answer is the outputs. `caBundle` names a PEM file (relative to the
+    /// module's folder) of certificate authorities an `https://` service is trusted by besides the system's.
+    case http(url: String, method: String, headers: [String: String], caBundle: String? = nil)
     /// A container image run with docker or podman.
     case container(image: String, command: [String])
 

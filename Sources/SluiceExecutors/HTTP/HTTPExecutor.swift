@@ -11,28 +11,46 @@ public import SluiceHTTPClient
 /// `HTTP.ConnectionFailed`, no answer within `requestTimeout` with `States.Timeout`. The step's own `timeout`
 /// cancels the request (closing the connection) like any other step. Header values may name environment
 /// variables as `${NAME}` so tokens stay out of pipeline files.
+///
+/// An `https://` URL's certificate must be signed by one of the system's certificate authorities or by one in the
+/// PEM file the module's `ca_bundle` names (relative to its folder), else the environment variable
+/// `SLUICE_CA_BUNDLE`: a private authority is trusted besides the public ones, so one pipeline can call both kinds
+/// of service.
 public struct HTTPExecutor: StepExecutor {
+    /// The environment variable naming a PEM file of certificate authorities trusted besides the system's.
+    public static let caBundleVariable = "SLUICE_CA_BUNDLE"
+
     let client: HTTPClient
     /// The longest one request may take when the step sets no shorter `timeout`.
     public var requestTimeout: Duration
     let environment: [String: String]
 
     /// An executor whose requests give up after `requestTimeout`.
+    /// - Parameters:
+    ///   - client: the HTTP client; by default one trusting the system's authorities and `SLUICE_CA_BUNDLE`'s.
+    ///   - environment: where `${NAME}` in header values and `SLUICE_CA_BUNDLE` are read.
     public init(
-        client: HTTPClient = HTTPClient(), requestTimeout: Duration = .seconds(600),
+        client: HTTPClient? = nil, requestTimeout: Duration = .seconds(600),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
-        self.client = client
+        self.client = client ?? HTTPClient(trust: .system(adding: environment[Self.caBundleVariable]))
         self.requestTimeout = requestTimeout
         self.environment = environment
     }
 
     public func preflight(_ module: Module) -> StepFailure? {
-        guard case .http(let url, _, let headers) = module.implementation else { return nil }
+        guard case .http(let url, _, let headers, let caBundle) = module.implementation else { return nil }
         do {
-            _ = try HTTPTarget(parsing: url)
-        } catch {
+            let target = try HTTPTarget(parsing: url)
+            if target.usesTLS { try client(for: module, caBundle: caBundle).trust.validate() }
+        } catch let error as HTTPClientError {
             return StepFailure("HTTP.InvalidURL", cause: error.detail)
+        } catch {
+            let source = caBundle == nil ? Self.caBundleVariable : "ca_bundle"
+            return StepFailure(
+                "HTTP.BadCABundle",
+                cause: "\(source) names \(error); set it to a PEM file of the certificate authorities to trust "
+                    + "besides the system's")
         }
         for (name, value) in headers {
             if case .failure(let missing) = expand(value) {
@@ -45,7 +63,7 @@ public struct HTTPExecutor: StepExecutor {
     }
 
     public func run(_ request: StepRequest) async throws -> StepResult {
-        guard case .http(let url, let method, let configured) = request.module.implementation else {
+        guard case .http(let url, let method, let configured, let caBundle) = request.module.implementation else {
             return .failed(StepFailure("Sluice.NoExecutor", cause: "not an http module"))
         }
         var headers: [(name: String, value: String)] = []
@@ -69,13 +87,19 @@ public struct HTTPExecutor: StepExecutor {
         let body = method == "GET" ? [] : [UInt8](try encoder.encode(JSONValue.object(request.inputs)))
         let response: HTTPClient.Response
         do {
-            response = try await client.send(
+            response = try await client(for: request.module, caBundle: caBundle).send(
                 HTTPClient.Request(method: method, url: url, headers: headers, body: body), timeout: requestTimeout)
         } catch {
             switch error.kind {
             case .timeout: return .failed(StepFailure(ErrorName.timeout, cause: error.description))
             case .cancelled: return .failed(StepFailure("Sluice.Cancelled", cause: "stopped"))
             case .connectionFailed: return .failed(StepFailure("HTTP.ConnectionFailed", cause: error.description))
+            case .untrustedCertificate:
+                return .failed(
+                    StepFailure(
+                        "HTTP.ConnectionFailed",
+                        cause: error.description + "; if a private certificate authority signed it, set "
+                            + "\(Self.caBundleVariable) (or the module's ca_bundle) to that authority's PEM file"))
             case .invalidURL: return .failed(StepFailure("HTTP.InvalidURL", cause: error.description))
             case .connectionClosed, .responseTooLarge:
                 return .failed(StepFailure("HTTP.BadResponse", cause: error.description))
@@ -107,6 +131,15 @@ public struct HTTPExecutor: StepExecutor {
                 "Sluice.BadOutputs",
                 cause: "\(method) \(url) answered \(value.typeName), not a JSON object of outputs "
                     + "(\(request.module.outputs.map(\.name).joined(separator: ", ")))"))
+    }
+
+    /// The client for `module`'s requests: the module's `ca_bundle` (relative to its folder), when it names one,
+    /// replaces `SLUICE_CA_BUNDLE`'s as the authorities trusted besides the system's.
+    func client(for module: Module, caBundle: String?) -> HTTPClient {
+        guard let caBundle else { return client }
+        var client = self.client
+        client.trust = .system(adding: caBundle.hasPrefix("/") ? caBundle : "\(module.baseDirectory)/\(caBundle)")
+        return client
     }
 
     /// The last 2,000 characters of the body, for error messages.
