@@ -69,10 +69,11 @@ public struct S3Client: ObjectStore {
         let body =
             configuration.region == "us-east-1"
             ? nil
-            : ByteBuffer(
-                string:
-                    "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>"
-                    + configuration.region + "</LocationConstraint></CreateBucketConfiguration>")
+            : HashedBody(
+                ByteBuffer(
+                    string:
+                        "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>"
+                        + configuration.region + "</LocationConstraint></CreateBucketConfiguration>"))
         _ = try await send("PUT", uri, body: body, operation: "CreateBucket")
         return true
     }
@@ -94,9 +95,9 @@ public struct S3Client: ObjectStore {
     public func upload(file path: String, to uri: ObjectURI) async throws {
         let file = try LocalFile(path: path)
         if file.size <= multipartThreshold {
-            let body = try file.read(offset: 0, count: file.size)
+            let body = HashedBody(try file.read(offset: 0, count: file.size))
             _ = try await send(
-                "PUT", uri, body: body, headers: Self.checksumHeaders(Self.crc32(body)), operation: "PutObject")
+                "PUT", uri, body: body, headers: Self.checksumHeaders(body.crc32), operation: "PutObject")
             return
         }
         try await uploadInParts(file, to: uri)
@@ -158,93 +159,18 @@ public struct S3Client: ObjectStore {
         return objects.sorted { $0.uri.key < $1.uri.key }
     }
 
-    // MARK: Multipart
-
-    func uploadInParts(_ file: LocalFile, to uri: ObjectURI) async throws {
-        var created: [UInt8] = []
-        _ = try await send(
-            "POST", uri, query: [("uploads", "")], headers: [("x-amz-checksum-algorithm", "CRC32")],
-            operation: "CreateMultipartUpload"
-        ) {
-            created += $0.readableBytesView
-        }
-        guard let uploadID = XMLText.first("UploadId", in: String(decoding: created, as: UTF8.self)) else {
-            throw S3Error(
-                .other, subject: uri.description, operation: "CreateMultipartUpload",
-                detail: "the answer has no UploadId")
-        }
-        do {
-            let count = (file.size + partSize - 1) / partSize
-            var parts = [String](repeating: "", count: count)
-            try await withThrowingTaskGroup(of: (Int, String).self) { group in
-                for index in 0..<count {
-                    // At most `concurrentParts` parts (and their buffers) in flight.
-                    if index >= concurrentParts, let (done, part) = try await group.next() { parts[done] = part }
-                    group.addTask {
-                        let offset = index * partSize
-                        let body = try file.read(offset: offset, count: min(partSize, file.size - offset))
-                        let checksum = Self.crc32(body)
-                        let head = try await send(
-                            "PUT", uri, query: [("partNumber", String(index + 1)), ("uploadId", uploadID)],
-                            body: body, headers: Self.checksumHeaders(checksum), operation: "UploadPart")
-                        let etag = XMLText.escape(head.headers.first(name: "etag") ?? "")
-                        return (
-                            index,
-                            "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(etag)</ETag>"
-                                + "<ChecksumCRC32>\(checksum)</ChecksumCRC32></Part>"
-                        )
-                    }
-                }
-                while let (done, part) = try await group.next() { parts[done] = part }
-            }
-            let xml = "<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>"
-            var answer: [UInt8] = []
-            _ = try await send(
-                "POST", uri, query: [("uploadId", uploadID)], body: ByteBuffer(string: xml),
-                operation: "CompleteMultipartUpload"
-            ) { answer += $0.readableBytesView }
-            // S3 may report a failed completion inside a 200 answer.
-            let text = String(decoding: answer, as: UTF8.self)
-            if text.contains("<Error>") {
-                throw S3Error(
-                    .other, subject: uri.description, operation: "CompleteMultipartUpload",
-                    detail: "the store could not assemble the parts: \(XMLText.first("Message", in: text) ?? text)",
-                    serviceCode: XMLText.first("Code", in: text), status: 200)
-            }
-        } catch {
-            // Abort so the store frees the parts; the original failure is what the user needs to see.
-            _ = try? await send("DELETE", uri, query: [("uploadId", uploadID)], operation: "AbortMultipartUpload")
-            throw error
-        }
-    }
-
-    /// A body's CRC-32 in base64, as S3 takes it.
-    static func crc32(_ body: ByteBuffer) -> String {
-        CRC32.base64(body.withUnsafeReadableBytes { CRC32.checksum($0) })
-    }
-
-    /// Headers that ask S3 to check a body against its CRC-32 and refuse it when they differ, as the AWS SDKs send by
-    /// default. A multipart upload created with a CRC32 algorithm also lets the store build the object's checksum
-    /// from its parts' instead of reading the whole object again.
-    static func checksumHeaders(_ crc32: String) -> [(name: String, value: String)] {
-        [("x-amz-sdk-checksum-algorithm", "CRC32"), ("x-amz-checksum-crc32", crc32)]
-    }
-
     // MARK: Requests
 
     /// Sends one signed request; a 2xx answer's body goes to `onBody`, any other answer becomes an `S3Error`.
     func send(
-        _ method: String, _ uri: ObjectURI, query: [(name: String, value: String)] = [], body: ByteBuffer? = nil,
+        _ method: String, _ uri: ObjectURI, query: [(name: String, value: String)] = [], body: HashedBody? = nil,
         headers: [(name: String, value: String)] = [], operation: String, subject: ObjectURI? = nil,
         onBody: (ByteBuffer) throws -> Void = { _ in }
     ) async throws -> HTTPResponseHead {
         let subject = subject ?? uri
         var path = endpoint.basePath + "/" + uri.bucket
         if !uri.key.isEmpty { path += "/" + uri.key }
-        let payloadHash =
-            body.map { buffer in
-                buffer.withUnsafeReadableBytes { AWSSigner.payloadHash($0) }
-            } ?? AWSSigner.emptyPayloadHash
+        let payloadHash = body?.sha256 ?? AWSSigner.emptyPayloadHash
         var request = AWSRequest(
             method: method, path: path, query: query,
             headers: [("Host", endpoint.authority), ("x-amz-content-sha256", payloadHash)] + headers)
@@ -252,12 +178,12 @@ public struct S3Client: ObjectStore {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: request.target)
         for field in request.headers { head.headers.add(name: field.name, value: field.value) }
         if body != nil || method == "PUT" || method == "POST" {
-            head.headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+            head.headers.add(name: "Content-Length", value: String(body?.bytes.readableBytes ?? 0))
         }
         var failureBody: [UInt8] = []
         let response: HTTPResponseHead
         do {
-            response = try await http.exchange(endpoint, head: head, body: body) { head, chunk in
+            response = try await http.exchange(endpoint, head: head, body: body?.bytes) { head, chunk in
                 if (200..<300).contains(head.status.code) {
                     try onBody(chunk)
                 } else if failureBody.count < 1 << 16 {
