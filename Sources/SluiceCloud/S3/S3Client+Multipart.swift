@@ -1,5 +1,6 @@
 import Crypto
 import NIOCore
+import NIOHTTP1
 import SluiceCore
 
 extension S3Client {
