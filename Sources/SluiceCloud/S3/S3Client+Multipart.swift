@@ -94,7 +94,7 @@ struct HashedBody: Sendable {
     var crc32: String
 
     init(_ bytes: ByteBuffer) {
-        var sha256 = SHA256()
+        var sha256 = Crypto.SHA256()
         var crc32 = CRC32()
         bytes.withUnsafeReadableBytes { all in
             // Block by block, so each block is still in the cache for the second digest.
