@@ -7,8 +7,7 @@ extension S3Client {
     /// Uploads `file` in parts of `partSize`, `concurrentParts` at a time, each with its CRC-32; aborts the upload if
     /// anything fails, so the store frees the parts.
     func uploadInParts(_ file: LocalFile, to uri: ObjectURI) async throws {
-        // The first parts are read and hashed while the upload is being created: on AWS that round trip is not free.
-        let creating = Task { try await createUpload(uri) }
+        let uploadID = try await createUpload(uri)
         do {
             let count = (file.size + partSize - 1) / partSize
             var parts = [String](repeating: "", count: count)
@@ -19,7 +18,6 @@ extension S3Client {
                     group.addTask {
                         let offset = index * partSize
                         let body = HashedBody(try file.read(offset: offset, count: min(partSize, file.size - offset)))
-                        let uploadID = try await creating.value
                         let head = try await send(
                             "PUT", uri, query: [("partNumber", String(index + 1)), ("uploadId", uploadID)],
                             body: body, headers: Self.checksumHeaders(body.crc32), operation: "UploadPart")
@@ -33,12 +31,10 @@ extension S3Client {
                 }
                 while let (done, part) = try await group.next() { parts[done] = part }
             }
-            try await complete(uri, uploadID: try await creating.value, parts: parts)
+            try await complete(uri, uploadID: uploadID, parts: parts)
         } catch {
             // Abort so the store frees the parts; the original failure is what the user needs to see.
-            if let uploadID = try? await creating.value {
-                _ = try? await send("DELETE", uri, query: [("uploadId", uploadID)], operation: "AbortMultipartUpload")
-            }
+            _ = try? await send("DELETE", uri, query: [("uploadId", uploadID)], operation: "AbortMultipartUpload")
             throw error
         }
     }
