@@ -194,6 +194,7 @@ let package = Package(
             name: "SluiceMacrosTests",
             dependencies: [
                 "SluiceMacros",
+                .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
                 .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
             ],
             swiftSettings: upcoming

@@ -101,8 +101,7 @@ public struct MemberwiseInitMacro: MemberMacro {
 
     private static func notAStruct(_ node: AttributeSyntax, _ declaration: some DeclGroupSyntax) -> Diagnostic {
         let kind = declaration.introducer.text
-        let others = AttributeListSyntax(
-            declaration.attributes.filter { $0.trimmedDescription != node.trimmedDescription })
+        let others = declaration.attributes.filter { $0.trimmedDescription != node.trimmedDescription }
         return Diagnostic(
             node: node,
             message: MemberwiseInitMessage(
@@ -121,7 +120,10 @@ public struct MemberwiseInitMacro: MemberMacro {
     private static func missingType(_ binding: PatternBindingSyntax, name: String) -> Diagnostic {
         let annotated = binding.with(\.pattern, binding.pattern.trimmed).with(
             \.typeAnnotation,
-            TypeAnnotationSyntax(type: TypeSyntax("<#Type#>"), trailingTrivia: binding.pattern.trailingTrivia)
+            TypeAnnotationSyntax(
+                colon: .colonToken(trailingTrivia: .space), type: TypeSyntax("<#Type#>"),
+                trailingTrivia: binding.pattern.trailingTrivia
+            )
         )
         return Diagnostic(
             node: binding.pattern,

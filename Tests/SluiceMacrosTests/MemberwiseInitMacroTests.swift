@@ -1,4 +1,5 @@
 import SluiceMacros
+import SwiftSyntaxMacroExpansion
 import SwiftSyntaxMacrosGenericTestSupport
 import Testing
 
@@ -124,9 +125,15 @@ struct MemberwiseInitMacroTests {
     @Test("a private struct's init is fileprivate, so the file that declares the struct can call it")
     func privateStruct() {
         expectExpansion(
-            "@MemberwiseInit private struct Pair { var left: Int }",
+            """
+            @MemberwiseInit
+            private struct Pair {
+                var left: Int
+            }
+            """,
             expandedSource: """
-                private struct Pair { var left: Int
+                private struct Pair {
+                    var left: Int
 
                     fileprivate init(left: Int) {
                         self.left = left
@@ -151,7 +158,9 @@ struct MemberwiseInitMacroTests {
                     """,
                 diagnostics: [
                     DiagnosticSpec(
-                        message: "@MemberwiseInit applies to a struct only, not to this \(kind); write the \(kind)'s init by hand",
+                        message:
+                            "@MemberwiseInit applies to a struct only, not to this \(kind); "
+                            + "write the \(kind)'s init by hand",
                         line: 1, column: 1, fixIts: [FixItSpec(message: "remove '@MemberwiseInit'")]
                     )
                 ]
@@ -177,7 +186,9 @@ struct MemberwiseInitMacroTests {
                 """,
             diagnostics: [
                 DiagnosticSpec(
-                    message: "@MemberwiseInit needs the type of stored property 'burst' for its parameter; write it, as in 'burst: Type'",
+                    message:
+                        "@MemberwiseInit needs the type of stored property 'burst' for its parameter; "
+                        + "write it, as in 'burst: Type'",
                     line: 4, column: 16, fixIts: [FixItSpec(message: "add a type annotation to 'burst'")]
                 )
             ],
