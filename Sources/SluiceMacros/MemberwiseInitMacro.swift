@@ -12,7 +12,7 @@ import SwiftSyntaxMacros
 /// - one parameter per stored instance property, in declaration order, labelled with its name and annotated type;
 ///   `static` and computed properties and `let` constants with an initial value are left out;
 /// - a property's initial value is its parameter's default; an optional `var` without one defaults to `nil`;
-/// - a function-typed parameter is `@escaping`.
+/// - a function-typed parameter (or one typed by the struct's own alias of a function type) is `@escaping`.
 /// It applies to structs only, and needs each stored property's type written out.
 public struct MemberwiseInitMacro: MemberMacro {
     public static func expansion(
@@ -28,6 +28,13 @@ public struct MemberwiseInitMacro: MemberMacro {
         var parameters: [String] = []
         var assignments: [String] = []
         var complete = true
+        // Function types the struct names by its own typealiases (`typealias Deliver = @Sendable (…) -> …`).
+        let functionAliases = Set(
+            structDecl.memberBlock.members.compactMap { member -> String? in
+                guard let alias = member.decl.as(TypeAliasDeclSyntax.self), isFunction(alias.initializer.value, [])
+                else { return nil }
+                return alias.name.text
+            })
         for member in structDecl.memberBlock.members {
             guard let variable = member.decl.as(VariableDeclSyntax.self), isStoredInstance(variable) else { continue }
             let isLet = variable.bindingSpecifier.tokenKind == .keyword(.let)
@@ -50,7 +57,7 @@ public struct MemberwiseInitMacro: MemberMacro {
                 }
                 let defaultValue =
                     value.map { " = \($0.trimmedDescription)" } ?? (!isLet && isOptional(type) ? " = nil" : "")
-                let escaping = isFunction(type) ? "@escaping " : ""
+                let escaping = isFunction(type, functionAliases) ? "@escaping " : ""
                 parameters.append("\(name): \(escaping)\(type.trimmedDescription)\(defaultValue)")
                 assignments.append("self.\(name) = \(name)")
             }
@@ -81,10 +88,12 @@ public struct MemberwiseInitMacro: MemberMacro {
             || type.as(IdentifierTypeSyntax.self)?.name.text == "Optional"
     }
 
-    /// A bare function type (maybe `@Sendable`); an optional one is escaping already.
-    private static func isFunction(_ type: TypeSyntax) -> Bool {
-        type.is(FunctionTypeSyntax.self)
-            || type.as(AttributedTypeSyntax.self)?.baseType.is(FunctionTypeSyntax.self) == true
+    /// A bare function type (maybe `@Sendable`), or one of the struct's aliases of one; an optional one is escaping
+    /// already. (An alias declared outside the struct is not seen: spell the type, or write the init.)
+    private static func isFunction(_ type: TypeSyntax, _ aliases: Set<String>) -> Bool {
+        let base = type.as(AttributedTypeSyntax.self)?.baseType ?? type
+        return base.is(FunctionTypeSyntax.self)
+            || base.as(IdentifierTypeSyntax.self).map { aliases.contains($0.name.text) } == true
     }
 
     /// The struct's access level; `private` becomes `fileprivate` so that the struct's own scope can call it.

@@ -98,24 +98,34 @@ struct MemberwiseInitMacroTests {
         )
     }
 
-    @Test("function-typed parameters are @escaping; optional ones are escaping already")
+    @Test("function-typed parameters, also through the struct's own aliases, are @escaping; optional ones are already")
     func escapingClosures() {
         expectExpansion(
             """
             @MemberwiseInit
             package struct Hooks {
+                typealias Send = @Sendable (String) async throws -> Void
+                typealias Name = String
                 var onEnd: @Sendable (Int) -> Void
                 var onStart: (() -> Void)?
+                var send: Send
+                var name: Name
             }
             """,
             expandedSource: """
                 package struct Hooks {
+                    typealias Send = @Sendable (String) async throws -> Void
+                    typealias Name = String
                     var onEnd: @Sendable (Int) -> Void
                     var onStart: (() -> Void)?
+                    var send: Send
+                    var name: Name
 
-                    package init(onEnd: @escaping @Sendable (Int) -> Void, onStart: (() -> Void)? = nil) {
+                    package init(onEnd: @escaping @Sendable (Int) -> Void, onStart: (() -> Void)? = nil, send: @escaping Send, name: Name) {
                         self.onEnd = onEnd
                         self.onStart = onStart
+                        self.send = send
+                        self.name = name
                     }
                 }
                 """
