@@ -11,21 +11,12 @@ public import SluiceHTTPClient
 /// `HTTP.ConnectionFailed`, no answer within `requestTimeout` with `States.Timeout`. The step's own `timeout`
 /// cancels the request (closing the connection) like any other step. Header values may name environment
 /// variables as `${NAME}` so tokens stay out of pipeline files.
+@MemberwiseInit
 public struct HTTPExecutor: StepExecutor {
-    let client: HTTPClient
+    var client: HTTPClient = HTTPClient()
     /// The longest one request may take when the step sets no shorter `timeout`.
-    public var requestTimeout: Duration
-    let environment: [String: String]
-
-    /// An executor whose requests give up after `requestTimeout`.
-    public init(
-        client: HTTPClient = HTTPClient(), requestTimeout: Duration = .seconds(600),
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) {
-        self.client = client
-        self.requestTimeout = requestTimeout
-        self.environment = environment
-    }
+    public var requestTimeout: Duration = .seconds(600)
+    var environment: [String: String] = ProcessInfo.processInfo.environment
 
     public func preflight(_ module: Module) -> StepFailure? {
         guard case .http(let url, _, let headers) = module.implementation else { return nil }
