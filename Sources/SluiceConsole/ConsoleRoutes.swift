@@ -189,12 +189,8 @@ public struct ConsoleRoutes: ServerRoutes {
             var response = Self.html(page.status, ConsoleTemplates.render(context, "layout"))
             if visitor.isNew { response.headers[.setCookie] = ConsoleSessions.cookie(visitor.session) }
             return response
-        } catch let refusal as ConsoleRefusal {
-            return Self.page(refusal)
         } catch {
-            return Self.page(
-                .internalServerError, title: "Could not read the store",
-                body: Self.message("Could not read the store", "\(error)"))
+            return Self.page(thrown: error, heading: "Could not read the store", text: "\(error)")
         }
     }
 
@@ -204,24 +200,20 @@ public struct ConsoleRoutes: ServerRoutes {
     ) async -> Response {
         let visitor = visitor(request)
         if let refusal = visitor.refusal { return refusal }
-        guard let body = try? await request.body.collect(upTo: 64 * 1024) else {
-            return Self.page(
-                .contentTooLarge, title: "Form too large",
-                body: Self.message("Form too large", "The form is larger than 64 KB."))
+        let fields: [String: String]
+        do {
+            fields = try await Self.formFields(request, limit: RequestLimits.consoleForm, link: "/console/executions")
+        } catch {
+            return Self.page(error)
         }
-        let fields = Dictionary(
-            ApprovalRoutes.formFields(String(buffer: body)), uniquingKeysWith: { first, _ in first })
         guard !visitor.isNew, hasValidToken(fields, session: visitor.session) else {
             return Self.formRefused(link: "/console/executions")
         }
         do {
             return try await act(visitor, fields)
-        } catch let refusal as ConsoleRefusal {
-            return Self.page(refusal)
         } catch {
             return Self.page(
-                .internalServerError, title: "Nothing was changed",
-                body: Self.message("Nothing was changed", "The store could not be updated: \(error)."))
+                thrown: error, heading: "Nothing was changed", text: "The store could not be updated: \(error).")
         }
     }
 
@@ -232,6 +224,20 @@ public struct ConsoleRoutes: ServerRoutes {
             context["waiting"] = String(waiting)
         }
         return context
+    }
+
+    /// The fields of a form's body (the first of repeated ones), refused with a 413 naming `limit` when the body is
+    /// larger.
+    static func formFields(
+        _ request: Request, limit: Int, link: String
+    ) async throws(ConsoleRefusal) -> [String: String] {
+        guard let body = try? await request.body.collect(upTo: limit) else {
+            throw ConsoleRefusal(
+                status: .contentTooLarge, heading: "Form too large",
+                message: "The form sent to \(request.uri.path) is larger than \(RequestLimits.describe(limit)), the "
+                    + "most it accepts: nothing was changed. Send a shorter form.", link: link)
+        }
+        return Dictionary(ApprovalRoutes.formFields(String(buffer: body)), uniquingKeysWith: { first, _ in first })
     }
 
     /// Whether a form's `csrf` field is the token of `session`.
@@ -257,8 +263,12 @@ public struct ConsoleRoutes: ServerRoutes {
     }
 
     func signIn(_ request: Request) async -> Response {
-        let body = (try? await request.body.collect(upTo: 16 * 1024)).map { String(buffer: $0) } ?? ""
-        let fields = Dictionary(ApprovalRoutes.formFields(body), uniquingKeysWith: { first, _ in first })
+        let fields: [String: String]
+        do {
+            fields = try await Self.formFields(request, limit: RequestLimits.signInForm, link: "/console/sign-in")
+        } catch {
+            return Self.page(error)
+        }
         // Login CSRF: only the browser that loaded the form can sign in with it.
         guard let session = ConsoleSessions.session(inCookieHeader: request.headers[.cookie]),
             hasValidToken(fields, session: session)
@@ -329,6 +339,13 @@ public struct ConsoleRoutes: ServerRoutes {
         page(
             refusal.status, title: refusal.heading,
             body: message(refusal.heading, refusal.message, link: refusal.link))
+    }
+
+    /// The page of what a page or an action threw: a refusal's own page; any other error is a 500 headed `heading`
+    /// that says `text`.
+    static func page(thrown error: any Error, heading: String, text: String) -> Response {
+        if let refusal = error as? ConsoleRefusal { return page(refusal) }
+        return page(.internalServerError, title: heading, body: message(heading, text))
     }
 
     static func asset(_ text: String, type: String) -> Response {

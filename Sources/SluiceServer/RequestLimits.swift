@@ -4,14 +4,21 @@ import SluiceServing
 ///
 /// A declared `Content-Length` over its route's body limit is answered 413 at once; header fields over their limits
 /// 431; a body still incomplete at the request timeout (`SluiceServer.Configuration.requestTimeout`) 408. Each of
-/// these answers closes the connection, since the rest of the request is not read.
-enum RequestLimits {
+/// these answers closes the connection, since the rest of the request is not read. The routes read their bodies up
+/// to the same limits, for bodies of undeclared length (chunked).
+public enum RequestLimits {
     /// `POST /api/executions` (a pipeline submission).
     static let executionBody = 1024 * 1024
     /// `POST /approvals/{token}` (a decision form).
     static let approvalBody = 64 * 1024
-    /// `POST /invokeFeatureStore`, `POST /invokeSagemakerAPI`.
+    /// `POST /invokeFeatureStore`, `POST /invokeSagemakerAPI`, and the other feature lookups (predict-by-id).
     static let featureRouteBody = 64 * 1024
+    /// `POST /endpoints/{name}/ground-truth` (the labels of captured inferences).
+    static let groundTruthBody = 6 * 1024 * 1024
+    /// `POST /console/sign-in` (the console's sign-in form).
+    public static let signInForm = 16 * 1024
+    /// The console's other forms (`POST /console/…`).
+    public static let consoleForm = 64 * 1024
     /// One header field (name and value), and all of them together.
     static let headerBytes = 80 * 1024
     /// Header fields in one request.
@@ -23,7 +30,19 @@ enum RequestLimits {
         if uri.hasPrefix("/api/") { return executionBody }
         if uri.hasPrefix("/approvals/") { return approvalBody }
         if uri.hasPrefix("/invokeFeatureStore") || uri.hasPrefix("/invokeSagemakerAPI") { return featureRouteBody }
+        // The path without its query; a slice, so that the serving routes allocate nothing here.
+        let path = uri[..<(uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex)]
+        if path.hasPrefix("/console/") { return path == "/console/sign-in" ? signInForm : consoleForm }
+        if path.hasPrefix("/endpoints/") {
+            if path.hasSuffix("/ground-truth") { return groundTruthBody }
+            if path.hasSuffix("/predict-by-id") || path.hasSuffix("/features") { return featureRouteBody }
+        }
         return servingBody
+    }
+
+    /// A limit in words: `16 KiB`, `6 MiB`.
+    public static func describe(_ bytes: Int) -> String {
+        bytes % (1024 * 1024) == 0 ? "\(bytes / (1024 * 1024)) MiB" : "\(bytes / 1024) KiB"
     }
 
     static func tooLarge(declared: Int, limit: Int) -> ServingError {

@@ -160,21 +160,24 @@ public struct SluiceServer: Sendable {
         } catch {
             result = .failure(error)
         }
-        let reply = complete(exchange, result, method: request.method)
-        return Response(status: reply.status, headers: reply.fields, body: .init(byteBuffer: reply.body))
+        return complete(exchange, result, method: request.method).response
     }
 
-    /// The checks made before a serving request's body is read: key, usage plan, and the stage it names.
+    /// The checks made before a serving request's body is read: the stage it names, then key and usage plan.
+    ///
+    /// The stage comes first, so that a request naming no endpoint (several deployed, no default) or an unknown
+    /// one is answered by the 404 that names the endpoints, without its key being checked or its quota charged.
     func admit(_ exchange: ServingExchange) throws(ServingError) -> LiveStage {
-        if exchange.route.shape != .invocations || configuration.invocationsRequireKey {
-            try service.authorize(
-                key: exchange.apiKey, endpoint: exchange.endpointName, now: Date().timeIntervalSince1970)
-        }
         let stage = exchange.route.stage ?? .production
         if exchange.route.endpoint == nil, service.endpoints.defaultEndpoint == nil {
             throw service.endpoints.ambiguity(path: exchange.path, stage: stage)
         }
-        return try service.endpoints.stage(endpoint: exchange.endpointName, stage: stage)
+        let live = try service.endpoints.stage(endpoint: exchange.endpointName, stage: stage)
+        if exchange.route.shape != .invocations || configuration.invocationsRequireKey {
+            try service.authorize(
+                key: exchange.apiKey, endpoint: exchange.endpointName, now: Date().timeIntervalSince1970)
+        }
+        return live
     }
 
     /// Runs the inference on the whole body.
@@ -285,7 +288,8 @@ public struct SluiceServer: Sendable {
         case .emptyBody, .validation, .unknownVariant: .badRequest
         case .unsupportedMediaType: .unsupportedMediaType
         case .payloadTooLarge: .contentTooLarge
-        case .unknownEndpoint, .unknownRecord: .notFound
+        case .unknownEndpoint, .unknownRecord, .unknownOperation: .notFound
+        case .methodNotAllowed: .methodNotAllowed
         case .missingKey: .unauthorized
         case .invalidKey: .forbidden
         case .throttled, .quotaExceeded: .tooManyRequests
@@ -349,6 +353,9 @@ struct ServingReply {
         }
         return fields
     }
+
+    /// This reply as a Hummingbird `Response`, for the router's routes.
+    var response: Response { Response(status: status, headers: fields, body: .init(byteBuffer: body)) }
 }
 
 extension SluiceServer {

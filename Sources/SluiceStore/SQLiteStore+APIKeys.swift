@@ -86,15 +86,15 @@ extension SQLiteStore {
     public func saveKeyUsage(_ counts: [KeyUsage]) throws {
         guard !counts.isEmpty else { return }
         try write { db in
-            for count in counts {
-                try db.execute(
-                    sql: """
-                        INSERT INTO api_key_usage (key_id, day, day_count, month, month_count)
-                        SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?)
-                        ON CONFLICT (key_id) DO UPDATE SET day = excluded.day, day_count = excluded.day_count,
-                            month = excluded.month, month_count = excluded.month_count
-                        """,
-                    arguments: [count.keyID, count.day, count.dayCount, count.month, count.monthCount, count.keyID])
+            try db.execute(
+                sql: """
+                    INSERT INTO api_key_usage (key_id, day, day_count, month, month_count)
+                    SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?)
+                    ON CONFLICT (key_id) DO UPDATE SET day = excluded.day, day_count = excluded.day_count,
+                        month = excluded.month, month_count = excluded.month_count
+                    """, forEach: counts
+            ) { count in
+                [count.keyID, count.day, count.dayCount, count.month, count.monthCount, count.keyID]
             }
         }
     }

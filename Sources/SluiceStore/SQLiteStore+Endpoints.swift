@@ -311,14 +311,13 @@ extension SQLiteStore: EndpointRegistry {
                 endpoint, stage, action.rawValue, by, reason, now, sourceStage, previous?.id, restoredID,
             ])
         let id = db.lastInsertedRowID
-        let insert = try db.cachedStatement(
+        try db.execute(
             sql: """
                 INSERT INTO deployment_variant (deployment_id, name, group_name, version, weight, shadow)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """)
-        for variant in variants {
-            try insert.execute(
-                arguments: [id, variant.name, variant.group, variant.version, variant.weight, variant.isShadow])
+                """, forEach: variants
+        ) { variant in
+            [id, variant.name, variant.group, variant.version, variant.weight, variant.isShadow]
         }
         let sorted = variants.sorted { ($0.isShadow ? 1 : 0, $0.name) < ($1.isShadow ? 1 : 0, $1.name) }
         return DeploymentRecord(

@@ -25,10 +25,11 @@ extension SQLiteStore {
                 JSONValue.object(execution.parameters).canonicalJSON, max(1, execution.maxConcurrentExecutions),
                 execution.createdAt, execution.createdAt + Self.claimGraceSeconds,
             ])
-        let insert = try db.cachedStatement(
-            sql: "INSERT INTO step (execution_id, name, position, status) VALUES (?, ?, ?, 'pending')")
-        for (position, name) in execution.stepNames.enumerated() {
-            try insert.execute(arguments: [execution.id, name, position])
+        try db.execute(
+            sql: "INSERT INTO step (execution_id, name, position, status) VALUES (?, ?, ?, 'pending')",
+            forEach: execution.stepNames.enumerated()
+        ) { position, name in
+            [execution.id, name, position]
         }
         try appendEvent(
             db, execution.id, time: execution.createdAt, step: nil, attempt: nil, kind: "created",
@@ -187,70 +188,72 @@ extension SQLiteStore {
                         message: "step '\(record.name)' of \(id) is no longer \(transition.from.rawValue)")
                 }
             }
-            let upsert = try db.cachedStatement(
+            try db.execute(
                 sql: """
                     INSERT INTO attempt (execution_id, step, number, status, started_at, finished_at, error,
                         error_cause, takeover) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (execution_id, step, number) DO UPDATE SET status = excluded.status,
                         finished_at = excluded.finished_at, error = excluded.error, error_cause = excluded.error_cause,
                         takeover = coalesce(excluded.takeover, attempt.takeover)
-                    """)
-            for attempt in changes.attempts {
-                try upsert.execute(arguments: [
+                    """, forEach: changes.attempts
+            ) { attempt in
+                [
                     id, attempt.step, attempt.number, attempt.status.rawValue, attempt.startedAt, attempt.finishedAt,
                     attempt.error?.error, attempt.error?.cause, attempt.takeover?.rawValue,
-                ])
+                ]
             }
-            for use in changes.artifacts {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO artifact (hash, kind, size, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [use.artifact.hash, use.artifact.kind.rawValue, use.artifact.size, changes.now])
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO artifact_use (artifact_hash, execution_id, step, attempt, role, port, path)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [use.artifact.hash, id, use.step, use.attempt, use.role.rawValue, use.port, use.path])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO artifact (hash, kind, size, created_at) VALUES (?, ?, ?, ?)",
+                forEach: changes.artifacts
+            ) { use in
+                [use.artifact.hash, use.artifact.kind.rawValue, use.artifact.size, changes.now]
             }
-            for approval in changes.approvals {
-                try db.execute(
-                    sql: """
-                        INSERT INTO approval (token_hash, execution_id, step, attempt, status, message, created_at,
-                            expires_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-                        """,
-                    arguments: [
-                        approval.tokenHash, id, approval.step, approval.attempt, approval.message, changes.now,
-                        approval.expiresAt,
-                    ])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO artifact_use (artifact_hash, execution_id, step, attempt, role, port, path)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, forEach: changes.artifacts
+            ) { use in
+                [use.artifact.hash, id, use.step, use.attempt, use.role.rawValue, use.port, use.path]
             }
-            for entry in changes.cacheEntries {
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO cache_entry (key, execution_id, step, attempt, outputs, created_at,
-                            components) VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        entry.key, id, entry.step, entry.attempt, JSONValue.object(entry.outputs).canonicalJSON,
-                        changes.now, changes.cacheComponents[entry.key]?.canonicalJSON,
-                    ])
+            try db.execute(
+                sql: """
+                    INSERT INTO approval (token_hash, execution_id, step, attempt, status, message, created_at,
+                        expires_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+                    """, forEach: changes.approvals
+            ) { approval in
+                [
+                    approval.tokenHash, id, approval.step, approval.attempt, approval.message, changes.now,
+                    approval.expiresAt,
+                ]
             }
-            for item in changes.mapItems {
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO map_item (execution_id, step, item_index, item_hash, attempt, outputs,
-                            created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        id, item.step, item.index, item.itemHash, item.attempt,
-                        JSONValue.object(item.outputs).canonicalJSON, changes.now,
-                    ])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO cache_entry (key, execution_id, step, attempt, outputs, created_at,
+                        components) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, forEach: changes.cacheEntries
+            ) { entry in
+                [
+                    entry.key, id, entry.step, entry.attempt, JSONValue.object(entry.outputs).canonicalJSON,
+                    changes.now, changes.cacheComponents[entry.key]?.canonicalJSON,
+                ]
             }
-            let insertEvent = try db.cachedStatement(
-                sql: "INSERT INTO event (execution_id, time, step, attempt, kind, message) VALUES (?, ?, ?, ?, ?, ?)")
-            for event in changes.events {
-                try insertEvent.execute(arguments: [
-                    id, event.time, event.step, event.attempt, event.kind, event.message,
-                ])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO map_item (execution_id, step, item_index, item_hash, attempt, outputs,
+                        created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, forEach: changes.mapItems
+            ) { item in
+                [
+                    id, item.step, item.index, item.itemHash, item.attempt,
+                    JSONValue.object(item.outputs).canonicalJSON, changes.now,
+                ]
+            }
+            try db.execute(
+                sql: "INSERT INTO event (execution_id, time, step, attempt, kind, message) VALUES (?, ?, ?, ?, ?, ?)",
+                forEach: changes.events
+            ) { event in
+                [id, event.time, event.step, event.attempt, event.kind, event.message]
             }
             if let (status, error) = changes.executionStatus {
                 let release = status.isFinished

@@ -10,26 +10,25 @@ public struct ModuleCatalogError: Error, CustomStringConvertible, Sendable {
 extension Migrations {
     /// The module catalog: one row per published version of a module spec.
     static func registerModuleCatalog(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v9_module_catalog") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE catalog_module (
-                        name TEXT NOT NULL CHECK (name <> ''),
-                        version INTEGER NOT NULL CHECK (version >= 1),
-                        id TEXT NOT NULL,
-                        content_hash TEXT NOT NULL,
-                        spec TEXT NOT NULL,
-                        source TEXT NOT NULL,
-                        published_by TEXT NOT NULL,
-                        published_at REAL NOT NULL,
-                        deprecated INTEGER NOT NULL DEFAULT 0 CHECK (deprecated IN (0, 1)),
-                        deprecation_reason TEXT,
-                        PRIMARY KEY (name, version),
-                        UNIQUE (name, content_hash)
-                    ) STRICT;
-                    CREATE INDEX catalog_module_by_id ON catalog_module(id, version);
-                    """)
-        }
+        migrator.registerMigration(
+            "v9_module_catalog",
+            sql: """
+                CREATE TABLE catalog_module (
+                    name TEXT NOT NULL CHECK (name <> ''),
+                    version INTEGER NOT NULL CHECK (version >= 1),
+                    id TEXT NOT NULL,
+                    content_hash TEXT NOT NULL,
+                    spec TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    published_by TEXT NOT NULL,
+                    published_at REAL NOT NULL,
+                    deprecated INTEGER NOT NULL DEFAULT 0 CHECK (deprecated IN (0, 1)),
+                    deprecation_reason TEXT,
+                    PRIMARY KEY (name, version),
+                    UNIQUE (name, content_hash)
+                ) STRICT;
+                CREATE INDEX catalog_module_by_id ON catalog_module(id, version);
+                """)
     }
 }
 

@@ -170,22 +170,21 @@ extension SQLiteStore: MonitorStoring {
 
 extension Migrations {
     static func registerMonitorQualityMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v12_monitor_quality") { db in
-            // Ground truth joined with the capture by inference id; model-quality settings and threshold crossings.
-            try db.execute(
-                sql: """
-                    CREATE TABLE ground_truth (
-                        endpoint TEXT NOT NULL REFERENCES endpoint(name),
-                        inference_id TEXT NOT NULL CHECK (inference_id <> ''),
-                        label TEXT NOT NULL CHECK (json_valid(label)),
-                        received_at REAL NOT NULL,
-                        PRIMARY KEY (endpoint, inference_id)
-                    ) STRICT, WITHOUT ROWID;
-                    ALTER TABLE monitor_schedule ADD COLUMN quality TEXT CHECK (quality IS NULL OR json_valid(quality));
-                    ALTER TABLE monitor_run ADD COLUMN quality_breaches INTEGER NOT NULL DEFAULT 0
-                        CHECK (quality_breaches >= 0);
-                    """)
-        }
+        // Ground truth joined with the capture by inference id; model-quality settings and threshold crossings.
+        migrator.registerMigration(
+            "v12_monitor_quality",
+            sql: """
+                CREATE TABLE ground_truth (
+                    endpoint TEXT NOT NULL REFERENCES endpoint(name),
+                    inference_id TEXT NOT NULL CHECK (inference_id <> ''),
+                    label TEXT NOT NULL CHECK (json_valid(label)),
+                    received_at REAL NOT NULL,
+                    PRIMARY KEY (endpoint, inference_id)
+                ) STRICT, WITHOUT ROWID;
+                ALTER TABLE monitor_schedule ADD COLUMN quality TEXT CHECK (quality IS NULL OR json_valid(quality));
+                ALTER TABLE monitor_run ADD COLUMN quality_breaches INTEGER NOT NULL DEFAULT 0
+                    CHECK (quality_breaches >= 0);
+                """)
     }
 }
 
@@ -198,14 +197,14 @@ extension SQLiteStore: GroundTruthStoring {
 
     public func recordGroundTruth(endpoint: String, labels: [GroundTruthLabel], now: Double) throws -> Int {
         try write { db in
-            for label in labels {
-                try db.execute(
-                    sql: """
-                        INSERT INTO ground_truth (endpoint, inference_id, label, received_at) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (endpoint, inference_id) DO UPDATE SET label = excluded.label,
-                            received_at = excluded.received_at
-                        """,
-                    arguments: [endpoint, label.inferenceId, label.label.canonicalJSON, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO ground_truth (endpoint, inference_id, label, received_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (endpoint, inference_id) DO UPDATE SET label = excluded.label,
+                        received_at = excluded.received_at
+                    """, forEach: labels
+            ) { label in
+                [endpoint, label.inferenceId, label.label.canonicalJSON, now]
             }
             return labels.count
         }

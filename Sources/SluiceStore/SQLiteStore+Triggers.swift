@@ -4,33 +4,32 @@ public import SluiceCore
 
 extension Migrations {
     static func registerTriggerMigrations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v11_triggers") { db in
-            // One row per trigger position of a pipeline file; re-enabling updates it, so its firings stay.
-            // A firing's key is unique per trigger: one execution per file content, scheduled time, model version.
-            try db.execute(
-                sql: """
-                    CREATE TABLE pipeline_trigger (
-                        id INTEGER PRIMARY KEY,
-                        name TEXT NOT NULL UNIQUE CHECK (name <> ''),
-                        pipeline_path TEXT NOT NULL CHECK (pipeline_path <> ''),
-                        pipeline_hash TEXT NOT NULL REFERENCES pipeline(hash),
-                        position INTEGER NOT NULL CHECK (position >= 0),
-                        parameters TEXT NOT NULL CHECK (json_valid(parameters)),
-                        anchor REAL NOT NULL,
-                        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
-                        UNIQUE (pipeline_path, position)
-                    ) STRICT;
-                    CREATE TABLE trigger_firing (
-                        sequence INTEGER PRIMARY KEY,
-                        trigger_id INTEGER NOT NULL REFERENCES pipeline_trigger(id),
-                        key TEXT NOT NULL CHECK (key <> ''),
-                        scheduled_time INTEGER,
-                        execution_id TEXT NOT NULL UNIQUE REFERENCES execution(id),
-                        fired_at REAL NOT NULL,
-                        UNIQUE (trigger_id, key)
-                    ) STRICT;
-                    """)
-        }
+        // One row per trigger position of a pipeline file; re-enabling updates it, so its firings stay.
+        // A firing's key is unique per trigger: one execution per file content, scheduled time, model version.
+        migrator.registerMigration(
+            "v11_triggers",
+            sql: """
+                CREATE TABLE pipeline_trigger (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+                    pipeline_path TEXT NOT NULL CHECK (pipeline_path <> ''),
+                    pipeline_hash TEXT NOT NULL REFERENCES pipeline(hash),
+                    position INTEGER NOT NULL CHECK (position >= 0),
+                    parameters TEXT NOT NULL CHECK (json_valid(parameters)),
+                    anchor REAL NOT NULL,
+                    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+                    UNIQUE (pipeline_path, position)
+                ) STRICT;
+                CREATE TABLE trigger_firing (
+                    sequence INTEGER PRIMARY KEY,
+                    trigger_id INTEGER NOT NULL REFERENCES pipeline_trigger(id),
+                    key TEXT NOT NULL CHECK (key <> ''),
+                    scheduled_time INTEGER,
+                    execution_id TEXT NOT NULL UNIQUE REFERENCES execution(id),
+                    fired_at REAL NOT NULL,
+                    UNIQUE (trigger_id, key)
+                ) STRICT;
+                """)
     }
 }
 
@@ -47,16 +46,16 @@ extension SQLiteStore: TriggerStore {
             try db.execute(
                 sql: "UPDATE pipeline_trigger SET enabled = 0 WHERE pipeline_path = ?", arguments: [pipelinePath])
             let text = JSONValue.object(parameters.mapValues { .string($0) }).canonicalJSON
-            for (position, name) in names.enumerated() {
-                try db.execute(
-                    sql: """
-                        INSERT INTO pipeline_trigger (name, pipeline_path, pipeline_hash, position, parameters, anchor, enabled)
-                        VALUES (?, ?, ?, ?, ?, ?, 1)
-                        ON CONFLICT (pipeline_path, position) DO UPDATE SET name = excluded.name,
-                            pipeline_hash = excluded.pipeline_hash, parameters = excluded.parameters,
-                            anchor = excluded.anchor, enabled = 1
-                        """,
-                    arguments: [name, pipelinePath, pipeline.hash, position, text, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO pipeline_trigger (name, pipeline_path, pipeline_hash, position, parameters, anchor, enabled)
+                    VALUES (?, ?, ?, ?, ?, ?, 1)
+                    ON CONFLICT (pipeline_path, position) DO UPDATE SET name = excluded.name,
+                        pipeline_hash = excluded.pipeline_hash, parameters = excluded.parameters,
+                        anchor = excluded.anchor, enabled = 1
+                    """, forEach: names.enumerated()
+            ) { position, name in
+                [name, pipelinePath, pipeline.hash, position, text, now]
             }
             return try Row.fetchAll(
                 db, sql: "SELECT * FROM pipeline_trigger WHERE pipeline_path = ? AND enabled = 1 ORDER BY position",

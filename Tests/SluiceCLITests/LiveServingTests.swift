@@ -104,7 +104,9 @@ final class Locked<Value: Sendable>: Sendable {
                 try await post(port, "/endpoints/w1/production/stream", body, key: key).status == 403
             }
             #expect(refused)
-            #expect(try await post(port, "/production/stream", body, key: key).body.contains("revoked"))
+            // Two endpoints now: the unqualified route names neither, and answers so before looking at the key.
+            #expect(try await post(port, "/production/stream", body, key: key).status == 404)
+            #expect(try await post(port, "/endpoints/w1/production/stream", body, key: key).body.contains("revoked"))
         }
     }
 

@@ -26,6 +26,10 @@ import Testing
         #expect(upload.status == 0, "\(upload.errors)")
         _ = try moto.boto(["download", "sluice-moto", "up/from-sluice.csv", "back.csv"], keys: keys, in: scratch)
         #expect(scratch.read("back.csv") == "a,b\n3,4\n")
+        // The object went up with its CRC-32, which moto keeps as sent: the same as zlib's.
+        #expect(
+            try moto.boto(["checksum", "sluice-moto", "up/from-sluice.csv"], keys: keys, in: scratch)
+                == moto.boto(["crc32", "from-sluice.csv"], keys: keys, in: scratch))
 
         let listing = try sluice(["s3", "ls", "s3://sluice-moto"], in: scratch, aws: aws)
         #expect(listing.output.contains("s3://sluice-moto/data/from-boto.csv"))
@@ -101,6 +105,10 @@ import Testing
         // A multipart object's ETag ends in -<parts>: 100 MB in 16 MiB parts is 6 parts.
         let etag = try moto.boto(["etag", "sluice-big", "blobs/big.bin"], keys: keys, in: scratch)
         #expect(etag.hasSuffix("-6\""), "ETag \(etag)")
+        // The upload declared CRC-32 checksums, so the store built the object's from its six parts'.
+        #expect(
+            try moto.boto(["checksum", "sluice-big", "blobs/big.bin"], keys: keys, in: scratch)
+                == moto.boto(["crc32", "big.bin", String(16 << 20)], keys: keys, in: scratch))
         #expect(
             try moto.boto(["download", "sluice-big", "blobs/big.bin", "boto.bin"], keys: keys, in: scratch) == expected)
         let download = try sluice(["s3", "cp", "s3://sluice-big/blobs/big.bin", "again.bin"], in: scratch, aws: aws)

@@ -6,6 +6,7 @@ import SluiceTesting
 import Testing
 
 @testable import SluiceCLI
+@testable import SluiceConsole
 
 /// What the console's pages follow live, read from their server-sent event streams as a browser would.
 @Suite struct ConsoleLiveTests {
@@ -45,6 +46,41 @@ import Testing
             #expect(
                 page.body.contains(#"data-log="Speak/1/stdout.log">first line"#) && page.body.contains("second line"))
         }
+    }
+
+    /// Only a running attempt's logs are read again and again: a finished attempt's are read once after it
+    /// finished, then no more (a line appended afterwards, which no step does, shows it).
+    @Test func finishedAttemptsLogsAreNotReadAgain() throws {
+        let scratch = try Scratch()
+        defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+        func append(_ line: String, to attempt: String) throws {
+            let folder = scratch.folder + "/exec-1/" + attempt
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let path = folder + "/stdout.log"
+            if !FileManager.default.fileExists(atPath: path) {
+                FileManager.default.createFile(atPath: path, contents: nil)
+            }
+            let handle = try #require(FileHandle(forWritingAtPath: path))
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(line.utf8))
+        }
+        var logs = AttemptLogs(executionsPath: scratch.folder, executionID: "exec-1")
+        let done = AttemptRecord(step: "Done", number: 1, status: .succeeded, startedAt: 0, finishedAt: 1)
+        var live = AttemptRecord(step: "Live", number: 1, status: .running, startedAt: 0)
+        func read() -> [String] { logs.read([done, live]).map { "\($0.key) \($0.text)" } }
+        try append("a\n", to: "Done/1")
+        try append("a\n", to: "Live/1")
+        #expect(read() == ["Done/1/stdout.log a\n", "Live/1/stdout.log a\n"])
+        try append("b\n", to: "Done/1")
+        try append("b\n", to: "Live/1")
+        #expect(read() == ["Live/1/stdout.log b\n"])
+        // The read after an attempt finished gets what it wrote last; later reads pass it by.
+        live.status = .failed
+        try append("c\n", to: "Live/1")
+        #expect(read() == ["Live/1/stdout.log c\n"])
+        try append("d\n", to: "Live/1")
+        #expect(read().isEmpty)
     }
 
     /// Each `state` event carries an `id`, the last execution event it covers. A browser reconnecting sends it

@@ -228,6 +228,28 @@ import Testing
         }
     }
 
+    /// A form over its limit is a 413 naming the limit, never a CSRF refusal: one whose length is declared is
+    /// answered from its head (`RequestLimitTests`), one sent in chunks once the limit is passed.
+    @Test func oversizedFormsAre413NamingTheLimit() async throws {
+        let scratch = try Scratch()
+        try await withHostedServer(home: scratch.home, workingDirectory: scratch.folder) { base, _, _ in
+            let browser = Browser(base: base)
+            let form = try await browser.get("/console/sign-in")
+            let token = try #require(form.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.output.1)
+            let signIn = try await browser.post(
+                "/console/sign-in", "key=\(String(repeating: "a", count: 20 * 1024))&csrf=\(token)", chunked: true)
+            #expect(signIn.status == 413, "\(signIn.status) \(signIn.body)")
+            #expect(signIn.body.contains("larger than 16 KiB") && !signIn.body.contains("CSRF"), "\(signIn.body)")
+            // Under the limit, the same form is judged on its merits.
+            let wrong = try await browser.post("/console/sign-in", "key=sk_wrong&csrf=\(token)", chunked: true)
+            #expect(wrong.status == 401 && wrong.body.contains("not valid"), "\(wrong.status) \(wrong.body)")
+            let decide = try await browser.post(
+                "/console/approvals/decide", "note=\(String(repeating: "a", count: 70 * 1024))&csrf=\(token)",
+                chunked: true)
+            #expect(decide.status == 413 && decide.body.contains("larger than 64 KiB"), "\(decide.body)")
+        }
+    }
+
     /// A sign-in lasts 12 hours.
     @Test func aSignInLastsTwelveHours() {
         let sessions = ConsoleSessions()
@@ -332,15 +354,20 @@ final class Browser: @unchecked Sendable {
         return try await post("/console/sign-in", "key=\(field)&csrf=\(token)")
     }
 
-    func post(_ path: String, _ form: String) async throws -> Answer {
-        try await exchange(path, method: "POST", body: form)
+    /// Posts `form`; `chunked` sends it without a declared length.
+    func post(_ path: String, _ form: String, chunked: Bool = false) async throws -> Answer {
+        try await exchange(path, method: "POST", body: form, chunked: chunked)
     }
 
-    private func exchange(_ path: String, method: String, body: String?) async throws -> Answer {
+    private func exchange(_ path: String, method: String, body: String?, chunked: Bool = false) async throws -> Answer {
         var request = URLRequest(url: URL(string: base.absoluteString + path)!)
         request.httpMethod = method
         if let body {
-            request.httpBody = Data(body.utf8)
+            if chunked {
+                request.httpBodyStream = InputStream(data: Data(body.utf8))
+            } else {
+                request.httpBody = Data(body.utf8)
+            }
             request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
         }
         if let cookie { request.setValue(cookie, forHTTPHeaderField: "Cookie") }

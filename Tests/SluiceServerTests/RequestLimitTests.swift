@@ -11,7 +11,8 @@ import Testing
         host: "127.0.0.1", port: 0, idleTimeout: .seconds(120), requestTimeout: .milliseconds(300))
 
     /// A declared `Content-Length` over the route's limit is answered 413 at once, with no byte of the body sent:
-    /// the serving routes (event-loop and router alike), the execution API (1 MiB) and the approval form (64 KiB).
+    /// the serving routes (event-loop and router alike), the execution API (1 MiB), the approval form and the
+    /// console's forms (64 KiB), the console's sign-in form (16 KiB), ground truth (6 MiB) and the feature lookups.
     @Test func declaredBodyOverTheRouteLimitIs413BeforeAnyBodyIsRead() async throws {
         let (service, key, _) = makeService()
         try await withLiveServer(service, configuration: Self.configuration) { base in
@@ -20,7 +21,11 @@ import Testing
                 ("/endpoints/w1/production/stream", 99_999_999_999), ("/production/batch", 6 * 1024 * 1024 + 1),
                 ("/endpoints/w1/invocations", 7_000_000), ("/api/executions", 1024 * 1024 + 1),
                 ("/approvals/sl-token", 64 * 1024 + 1), ("/invokeFeatureStore", 64 * 1024 + 1),
-                ("/invokeSagemakerAPI", 64 * 1024 + 1),
+                ("/invokeSagemakerAPI", 64 * 1024 + 1), ("/console/sign-in", 16 * 1024 + 1),
+                ("/console/sign-in?next=/console/approvals", 16 * 1024 + 1),
+                ("/console/approvals/decide", 64 * 1024 + 1),
+                ("/endpoints/w1/ground-truth", 6 * 1024 * 1024 + 1),
+                ("/endpoints/w1/production/predict-by-id", 64 * 1024 + 1),
             ]
             for (path, length) in cases {
                 let connection = try RawConnection(port: port)

@@ -72,6 +72,74 @@ import Testing
         }
     }
 
+    /// With several endpoints and no default, a request naming none (or naming one that does not exist) is answered
+    /// by the 404 that names the endpoints, before its key is checked or its quota charged.
+    @Test func requestNamingNoEndpointIsRefusedBeforeTheKeyAndTheQuota() async throws {
+        let (service, key, _) = makeService(plan: UsagePlan(rate: 1000, burst: 1000, dailyQuota: 1))
+        service.endpoints.defaultEndpoint = nil
+        try await withLiveServer(service) { base in
+            let json = ["Content-Type": "application/json", "x-api-key": key]
+            // The event loop's path (/invocations, /stream) and the router's (/production/batch, a named stage).
+            let cases: [(path: String, headers: [String: String], names: [String])] = [
+                (
+                    "/invocations", ["Content-Type": "text/csv", "x-api-key": key],
+                    ["/endpoints/abalone/production/invocations"]
+                ),
+                ("/stream", json, ["/endpoints/abalone/production/stream"]),
+                ("/stream", ["Content-Type": "application/json"], ["/endpoints/abalone/production/stream"]),
+                ("/production/batch", json, ["/endpoints/abalone/production/batch"]),
+                ("/endpoints/nope/production/stream", ["x-api-key": "sk_wrong"], ["abalone/production", "w1/staging"]),
+            ]
+            for check in cases {
+                let refused = try await send(base, check.path, body: Data("[[1,2]]".utf8), headers: check.headers)
+                #expect(refused.status == 404, "\(check.path): \(refused.status) \(refused.body)")
+                #expect(refused.header("x-amzn-ErrorType") == "ResourceNotFound", "\(check.path)")
+                for name in check.names where check.path.hasPrefix("/endpoints/") {
+                    #expect(refused.body.contains(name), "\(check.path): \(refused.body)")
+                }
+                if !check.path.hasPrefix("/endpoints/") {
+                    #expect(
+                        refused.body.contains("names no endpoint and 2 are deployed (abalone, w1)")
+                            && refused.body.contains(check.names[0]) && refused.body.contains("--default-endpoint"),
+                        "\(check.path): \(refused.body)")
+                }
+            }
+            // The quota of one request is still whole: a named request passes, and the one after it is refused.
+            let named = try await send(
+                base, "/endpoints/w1/production/stream", body: Data("[[1,2]]".utf8), headers: json)
+            #expect(named.status == 200 && named.body == "0.5", "\(named.body)")
+            let spent = try await send(
+                base, "/endpoints/w1/production/stream", body: Data("[[1,2]]".utf8), headers: json)
+            #expect(spent.status == 429 && spent.header("x-amzn-ErrorType") == "QuotaExceeded", "\(spent.body)")
+        }
+    }
+
+    /// A path no route answers gets the server's one error shape, as every serving error: `x-amzn-ErrorType` and a
+    /// JSON body of `ErrorCode` and `Message`; 405 with `Allow` when the path answers other methods.
+    @Test func unknownRoutesAnswerTheServersErrorShape() async throws {
+        let (service, _, _) = makeService()
+        try await withLiveServer(service) { base in
+            let cases: [(method: String, path: String, status: Int, code: String, allow: String?)] = [
+                ("GET", "/no/such/route", 404, "UnknownOperation", nil),
+                ("GET", "/endpoints/w1", 404, "UnknownOperation", nil),
+                ("DELETE", "/endpoints/w1/production/stream", 405, "MethodNotAllowed", "POST"),
+                ("GET", "/invocations", 405, "MethodNotAllowed", "POST"),
+                ("POST", "/metrics", 405, "MethodNotAllowed", "GET"),
+            ]
+            for check in cases {
+                let answer = try await send(base, check.path, method: check.method)
+                #expect(answer.status == check.status, "\(check.method) \(check.path): \(answer.status)")
+                #expect(answer.header("x-amzn-ErrorType") == check.code, "\(check.method) \(check.path)")
+                #expect(answer.header("Content-Type") == "application/json", "\(check.method) \(check.path)")
+                #expect(answer.header("Allow") == check.allow, "\(check.method) \(check.path)")
+                let body = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: String]
+                #expect(Set(body?.keys.map { $0 } ?? []) == ["ErrorCode", "Message"], "\(answer.body)")
+                #expect(body?["ErrorCode"] == check.code, "\(answer.body)")
+                #expect(body?["Message"]?.contains("/openapi.json") == true, "\(answer.body)")
+            }
+        }
+    }
+
     @Test func throttlingAnswers429WithRetryAfter() async throws {
         // One token per 100 s: however slow the machine, the fourth request finds the bucket empty.
         let (service, key, _) = makeService(plan: UsagePlan(rate: 0.01, burst: 3))

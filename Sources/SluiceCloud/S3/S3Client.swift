@@ -95,7 +95,8 @@ public struct S3Client: ObjectStore {
         let file = try LocalFile(path: path)
         if file.size <= multipartThreshold {
             let body = try file.read(offset: 0, count: file.size)
-            _ = try await send("PUT", uri, body: body, operation: "PutObject")
+            _ = try await send(
+                "PUT", uri, body: body, headers: Self.checksumHeaders(Self.crc32(body)), operation: "PutObject")
             return
         }
         try await uploadInParts(file, to: uri)
@@ -161,7 +162,10 @@ public struct S3Client: ObjectStore {
 
     func uploadInParts(_ file: LocalFile, to uri: ObjectURI) async throws {
         var created: [UInt8] = []
-        _ = try await send("POST", uri, query: [("uploads", "")], operation: "CreateMultipartUpload") {
+        _ = try await send(
+            "POST", uri, query: [("uploads", "")], headers: [("x-amz-checksum-algorithm", "CRC32")],
+            operation: "CreateMultipartUpload"
+        ) {
             created += $0.readableBytesView
         }
         guard let uploadID = XMLText.first("UploadId", in: String(decoding: created, as: UTF8.self)) else {
@@ -171,24 +175,27 @@ public struct S3Client: ObjectStore {
         }
         do {
             let count = (file.size + partSize - 1) / partSize
-            var etags = [String](repeating: "", count: count)
+            var parts = [String](repeating: "", count: count)
             try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for index in 0..<count {
                     // At most `concurrentParts` parts (and their buffers) in flight.
-                    if index >= concurrentParts, let (done, etag) = try await group.next() { etags[done] = etag }
+                    if index >= concurrentParts, let (done, part) = try await group.next() { parts[done] = part }
                     group.addTask {
                         let offset = index * partSize
                         let body = try file.read(offset: offset, count: min(partSize, file.size - offset))
+                        let checksum = Self.crc32(body)
                         let head = try await send(
                             "PUT", uri, query: [("partNumber", String(index + 1)), ("uploadId", uploadID)],
-                            body: body, operation: "UploadPart")
-                        return (index, head.headers.first(name: "etag") ?? "")
+                            body: body, headers: Self.checksumHeaders(checksum), operation: "UploadPart")
+                        let etag = XMLText.escape(head.headers.first(name: "etag") ?? "")
+                        return (
+                            index,
+                            "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(etag)</ETag>"
+                                + "<ChecksumCRC32>\(checksum)</ChecksumCRC32></Part>"
+                        )
                     }
                 }
-                while let (done, etag) = try await group.next() { etags[done] = etag }
-            }
-            let parts = etags.enumerated().map {
-                "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(XMLText.escape($0.element))</ETag></Part>"
+                while let (done, part) = try await group.next() { parts[done] = part }
             }
             let xml = "<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>"
             var answer: [UInt8] = []
@@ -211,12 +218,25 @@ public struct S3Client: ObjectStore {
         }
     }
 
+    /// A body's CRC-32 in base64, as S3 takes it.
+    static func crc32(_ body: ByteBuffer) -> String {
+        CRC32.base64(body.withUnsafeReadableBytes { CRC32.checksum($0) })
+    }
+
+    /// Headers that ask S3 to check a body against its CRC-32 and refuse it when they differ, as the AWS SDKs send by
+    /// default. A multipart upload created with a CRC32 algorithm also lets the store build the object's checksum
+    /// from its parts' instead of reading the whole object again.
+    static func checksumHeaders(_ crc32: String) -> [(name: String, value: String)] {
+        [("x-amz-sdk-checksum-algorithm", "CRC32"), ("x-amz-checksum-crc32", crc32)]
+    }
+
     // MARK: Requests
 
     /// Sends one signed request; a 2xx answer's body goes to `onBody`, any other answer becomes an `S3Error`.
     func send(
         _ method: String, _ uri: ObjectURI, query: [(name: String, value: String)] = [], body: ByteBuffer? = nil,
-        operation: String, subject: ObjectURI? = nil, onBody: (ByteBuffer) throws -> Void = { _ in }
+        headers: [(name: String, value: String)] = [], operation: String, subject: ObjectURI? = nil,
+        onBody: (ByteBuffer) throws -> Void = { _ in }
     ) async throws -> HTTPResponseHead {
         let subject = subject ?? uri
         var path = endpoint.basePath + "/" + uri.bucket
@@ -227,7 +247,7 @@ public struct S3Client: ObjectStore {
             } ?? AWSSigner.emptyPayloadHash
         var request = AWSRequest(
             method: method, path: path, query: query,
-            headers: [("Host", endpoint.authority), ("x-amz-content-sha256", payloadHash)])
+            headers: [("Host", endpoint.authority), ("x-amz-content-sha256", payloadHash)] + headers)
         if let signer { request = signer.sign(request, payloadHash: payloadHash, date: now()) }
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: request.target)
         for field in request.headers { head.headers.add(name: field.name, value: field.value) }

@@ -56,7 +56,7 @@ enum ZipArchive {
         }
         for entry in entries {
             let name = Array(entry.name.utf8)
-            let checksum = crc32(entry.bytes)
+            let checksum = CRC32.checksum(entry.bytes)
             let offset = UInt32(archive.count)
             // version, flags (UTF-8 names), method (stored), time, date (1980-01-01), CRC, sizes, name length.
             func common(_ bytes: inout [UInt8]) {
@@ -93,16 +93,6 @@ enum ZipArchive {
         put32(directoryOffset, &archive)
         put16(0, &archive)
         return archive
-    }
-
-    /// CRC-32 (IEEE 802.3), as zip records it.
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xffff_ffff
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc >> 1) ^ (0xedb8_8320 & (0 &- (crc & 1))) }
-        }
-        return ~crc
     }
 }
 

@@ -5,7 +5,9 @@ import SluiceCore
 ///
 /// The first read of a log gives its last `tailBytes`; each later read gives what was written since, or the tail
 /// again when more than `largestChunk` arrived at once (a page follows a log, it does not download it). Bytes of a
-/// character still being written are left for the next read, so a chunk is always whole UTF-8.
+/// character still being written are left for the next read, so a chunk is always whole UTF-8. Only a running
+/// attempt's logs can grow: a finished attempt's are read once after it finished (for what it wrote last), then no
+/// more.
 struct AttemptLogs {
     /// One log's new text.
     struct Chunk {
@@ -26,6 +28,8 @@ struct AttemptLogs {
     let folder: String
     /// How far each log has been read, by key.
     private var offsets: [String: UInt64] = [:]
+    /// The attempts (`step/number`) whose logs were read after they finished.
+    private var settled: Set<String> = []
 
     /// - Parameters:
     ///   - executionsPath: the folder of attempt work directories.
@@ -37,6 +41,9 @@ struct AttemptLogs {
     mutating func read(_ attempts: [AttemptRecord]) -> [Chunk] {
         var chunks: [Chunk] = []
         for attempt in attempts {
+            if attempt.status != .running {
+                guard settled.insert("\(attempt.step)/\(attempt.number)").inserted else { continue }
+            }
             for file in ["stdout.log", "stderr.log"] {
                 var chunk = Chunk(step: attempt.step, attempt: attempt.number, file: file, text: "", replaces: false)
                 guard let handle = FileHandle(forReadingAtPath: "\(folder)/\(attempt.step)/\(attempt.number)/\(file)")

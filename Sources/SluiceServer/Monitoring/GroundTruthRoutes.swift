@@ -32,10 +32,12 @@ public struct GroundTruthRoutes: ServerRoutes {
             }
             let body: ByteBuffer
             do {
-                body = try await request.body.collect(upTo: 6 * 1024 * 1024)
+                body = try await request.body.collect(upTo: RequestLimits.groundTruthBody)
             } catch {
                 throw ServingError(
-                    .payloadTooLarge, "The ground truth is larger than 6 MB; send it in several requests.")
+                    .payloadTooLarge,
+                    "The ground truth is larger than \(RequestLimits.describe(RequestLimits.groundTruthBody)); send "
+                        + "it in several requests.")
             }
             let labels = try Self.labels(Data(body.readableBytesView))
             let kept: Int
@@ -49,8 +51,7 @@ public struct GroundTruthRoutes: ServerRoutes {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: answer)))
         } catch {
-            let reply = SluiceServer.errorReply(error)
-            return Response(status: reply.status, headers: reply.fields, body: .init(byteBuffer: reply.body))
+            return SluiceServer.errorReply(error).response
         }
     }
 

@@ -20,9 +20,6 @@ extension SluiceServer {
         case features, prediction
     }
 
-    /// Largest accepted lookup body.
-    static let lookupBodyLimit = 64 * 1024
-
     func addLookupRoutes(to router: Router<BasicRequestContext>) {
         for (suffix, kind) in [("predict-by-id", LookupKind.prediction), ("features", .features)] {
             router.post("/endpoints/{name}/{stage}/\(suffix)") { request, context in
@@ -91,16 +88,17 @@ extension SluiceServer {
         } catch {
             result = .failure(error)
         }
-        let reply = complete(exchange, result, method: request.method)
-        return Response(status: reply.status, headers: reply.fields, body: .init(byteBuffer: reply.body))
+        return complete(exchange, result, method: request.method).response
     }
 
     private func lookupBody(_ request: Request) async throws(ServingError) -> ByteBuffer {
         do {
-            return try await request.body.collect(upTo: Self.lookupBodyLimit)
+            return try await request.body.collect(upTo: RequestLimits.featureRouteBody)
         } catch {
             throw ServingError(
-                .payloadTooLarge, "The body is larger than \(Self.lookupBodyLimit / 1024) KB; send one record id.")
+                .payloadTooLarge,
+                "The body is larger than \(RequestLimits.describe(RequestLimits.featureRouteBody)); send one record id."
+            )
         }
     }
 

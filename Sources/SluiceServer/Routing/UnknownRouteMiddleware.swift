@@ -1,10 +1,10 @@
 import HTTPTypes
 import Hummingbird
-import NIOCore
-import SluiceCore
+import SluiceServing
 
-/// Answers the requests no route claims with a JSON error instead of an empty 404: 405 with `Allow` when the path
-/// has routes for other methods, else 404; both point at `/openapi.json`, which lists every operation.
+/// Answers the requests no route claims with the server's JSON error (`SluiceServer.errorReply`) instead of an empty
+/// 404: 405 with `Allow` when the path has routes for other methods, else 404; both point at `/openapi.json`, which
+/// lists every operation.
 ///
 /// Added to the router after every route, so it sees only the requests no route claimed.
 struct UnknownRouteMiddleware: RouterMiddleware {
@@ -28,15 +28,20 @@ struct UnknownRouteMiddleware: RouterMiddleware {
             let allowed = methods(answering: path)
             guard allowed.isEmpty else {
                 let list = allowed.map(\.rawValue).joined(separator: ", ")
-                var response = Self.error(
-                    .methodNotAllowed, "MethodNotAllowed",
-                    "\(path) answers \(list), not \(request.method.rawValue); see /openapi.json.")
+                var response = SluiceServer.errorReply(
+                    ServingError(
+                        .methodNotAllowed, "\(path) answers \(list), not \(request.method.rawValue); see /openapi.json."
+                    )
+                ).response
                 response.headers[.allow] = list
                 return response
             }
-            return Self.error(
-                .notFound, "UnknownOperation",
-                "No operation answers \(request.method.rawValue) \(path); the operations are listed at /openapi.json.")
+            return SluiceServer.errorReply(
+                ServingError(
+                    .unknownOperation,
+                    "No operation answers \(request.method.rawValue) \(path); the operations are listed at /openapi.json."
+                )
+            ).response
         }
     }
 
@@ -51,12 +56,5 @@ struct UnknownRouteMiddleware: RouterMiddleware {
             if matches { methods.append(route.method) }
         }
         return methods.sorted { $0.rawValue < $1.rawValue }
-    }
-
-    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        let body = JSONValue.object(["ErrorCode": .string(code), "Message": .string(message)]).canonicalJSON
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }

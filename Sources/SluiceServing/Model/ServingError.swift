@@ -36,6 +36,10 @@ public struct ServingError: SluiceError, Sendable, Equatable {
         public static let headersTooLarge = Code(name: "RequestHeaderFieldsTooLarge")
         /// The server could not finish the request (its store failed).
         public static let internalFailure = Code(name: "InternalFailure")
+        /// No route answers the request's path (`/openapi.json` lists the operations).
+        public static let unknownOperation = Code(name: "UnknownOperation")
+        /// The request's path answers other methods only.
+        public static let methodNotAllowed = Code(name: "MethodNotAllowed")
 
         public var description: String { name }
     }

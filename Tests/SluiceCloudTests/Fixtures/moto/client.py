@@ -3,9 +3,11 @@ python client.py ENDPOINT COMMAND ARGS…
 
 Keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 """
+import base64
 import hashlib
 import json
 import sys
+import zlib
 
 import boto3
 
@@ -59,6 +61,21 @@ elif command == "delete":
     client("s3").delete_object(Bucket=args[0], Key=args[1])
 elif command == "etag":
     print(client("s3").head_object(Bucket=args[0], Key=args[1])["ETag"])
+elif command == "checksum":
+    # The object's CRC-32 as the store keeps it, or nothing. S3 adds `-N` to a multipart object's, moto does not:
+    # printed without it.
+    head = client("s3").head_object(Bucket=args[0], Key=args[1], ChecksumMode="ENABLED")
+    print(head.get("ChecksumCRC32", "").split("-")[0])
+elif command == "crc32":
+    # A file's CRC-32 as S3 writes it; with a part size, the multipart form: the CRC-32 of the parts' CRC-32s.
+    path, part_size = args[0], int(args[1]) if len(args) > 1 else 0
+    data = open(path, "rb").read()
+    if part_size == 0:
+        print(base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode())
+    else:
+        parts = [data[i:i + part_size] for i in range(0, len(data), part_size)]
+        crcs = b"".join(zlib.crc32(part).to_bytes(4, "big") for part in parts)
+        print(base64.b64encode(zlib.crc32(crcs).to_bytes(4, "big")).decode())
 elif command == "function":
     configuration = client("lambda").get_function(FunctionName=args[0])["Configuration"]
     print(json.dumps({key: configuration.get(key) for key in ["Handler", "Runtime", "Role", "CodeSize"]}))

@@ -1,0 +1,43 @@
+import Testing
+
+@testable import SluiceCloud
+
+/// The eight-bytes-a-step CRC-32 against the standard check value and a bit-at-a-time reference.
+@Suite struct CRC32Tests {
+    /// CRC-32 one bit at a time, straight from the definition.
+    static func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xffff_ffff
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = (crc >> 1) ^ (0xedb8_8320 & (0 &- (crc & 1))) }
+        }
+        return ~crc
+    }
+
+    @Test func theCheckValueAndItsBase64() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xcbf4_3926)
+        #expect(CRC32.base64(0xcbf4_3926) == "y/Q5Jg==")
+        #expect(CRC32.checksum([]) == 0)
+    }
+
+    @Test func everyLengthAndOffsetAgreesWithTheReference() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for start in 0..<9 {
+            for end in start...bytes.count {
+                let slice = bytes[start..<end]
+                let fast = slice.withUnsafeBytes { CRC32.checksum($0) }
+                #expect(fast == Self.reference(slice), "bytes \(start)..<\(end)")
+            }
+        }
+    }
+
+    @Test func updatingInPiecesEqualsOneCall() {
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        var crc = CRC32()
+        for cut in stride(from: 0, to: bytes.count, by: 77) {
+            bytes[cut..<min(cut + 77, bytes.count)].withUnsafeBytes { crc.update($0) }
+        }
+        #expect(crc.value == CRC32.checksum(bytes))
+    }
+}
