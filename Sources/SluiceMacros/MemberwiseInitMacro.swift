@@ -111,42 +111,34 @@ public struct MemberwiseInitMacro: MemberMacro {
     private static func notAStruct(_ node: AttributeSyntax, _ declaration: some DeclGroupSyntax) -> Diagnostic {
         let kind = declaration.introducer.text
         let others = declaration.attributes.filter { $0.trimmedDescription != node.trimmedDescription }
-        return Diagnostic(
-            node: node,
-            message: MemberwiseInitMessage(
-                id: "notAStruct", severity: .error,
-                message:
-                    "@MemberwiseInit applies to a struct only, not to this \(kind); write the \(kind)'s init by hand"
-            ),
-            fixIt: FixIt(
-                message: MemberwiseInitMessage(
-                    id: "removeAttribute", severity: .note, message: "remove '@MemberwiseInit'"),
-                changes: [.replace(oldNode: Syntax(declaration.attributes), newNode: Syntax(others))]
-            )
-        )
+        return error(
+            at: node, "notAStruct",
+            "@MemberwiseInit applies to a struct only, not to this \(kind); write the \(kind)'s init by hand",
+            fix: "remove '@MemberwiseInit'", replacing: declaration.attributes, with: others)
     }
 
     private static func missingType(_ binding: PatternBindingSyntax, name: String) -> Diagnostic {
-        let annotated = binding.with(\.pattern, binding.pattern.trimmed).with(
-            \.typeAnnotation,
-            TypeAnnotationSyntax(
-                colon: .colonToken(trailingTrivia: .space), type: TypeSyntax("<#Type#>"),
-                trailingTrivia: binding.pattern.trailingTrivia
-            )
-        )
-        return Diagnostic(
-            node: binding.pattern,
-            message: MemberwiseInitMessage(
-                id: "missingType", severity: .error,
-                message:
-                    "@MemberwiseInit needs the type of stored property '\(name)' for its parameter; write it, as in '\(name): Type'"
-            ),
+        let annotation = TypeAnnotationSyntax(
+            colon: .colonToken(trailingTrivia: .space), type: TypeSyntax("<#Type#>"),
+            trailingTrivia: binding.pattern.trailingTrivia)
+        return error(
+            at: binding.pattern, "missingType",
+            "@MemberwiseInit needs the type of stored property '\(name)' for its parameter; "
+                + "write it, as in '\(name): Type'",
+            fix: "add a type annotation to '\(name)'", replacing: binding,
+            with: binding.with(\.pattern, binding.pattern.trimmed).with(\.typeAnnotation, annotation))
+    }
+
+    /// An error at `node`, with a fix-it that puts `new` in place of `old`.
+    private static func error(
+        at node: some SyntaxProtocol, _ id: String, _ message: String, fix: String, replacing old: some SyntaxProtocol,
+        with new: some SyntaxProtocol
+    ) -> Diagnostic {
+        Diagnostic(
+            node: node, message: MemberwiseInitMessage(id: id, severity: .error, message: message),
             fixIt: FixIt(
-                message: MemberwiseInitMessage(
-                    id: "addType", severity: .note, message: "add a type annotation to '\(name)'"),
-                changes: [.replace(oldNode: Syntax(binding), newNode: Syntax(annotated))]
-            )
-        )
+                message: MemberwiseInitMessage(id: "\(id).fix", severity: .note, message: fix),
+                changes: [.replace(oldNode: Syntax(old), newNode: Syntax(new))]))
     }
 }
 
