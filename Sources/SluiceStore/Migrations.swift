@@ -2,6 +2,14 @@ import GRDB
 
 /// The schema, as named append-only migrations: never edit a shipped one, add `v2_…`.
 enum Migrations {
+    /// Triggers that refuse to change `table`'s rows (and to delete them, unless `deletes` is false) with `message`.
+    static func appendOnly(_ table: String, _ message: String, deletes: Bool = true) -> String {
+        let refuse = "BEGIN SELECT RAISE(ABORT, '\(message)'); END;"
+        var sql = "CREATE TRIGGER \(table)_is_append_only_update BEFORE UPDATE ON \(table) \(refuse)"
+        if deletes { sql += "\nCREATE TRIGGER \(table)_is_append_only_delete BEFORE DELETE ON \(table) \(refuse)" }
+        return sql
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration(
@@ -76,10 +84,7 @@ enum Migrations {
                     message TEXT NOT NULL DEFAULT ''
                 ) STRICT;
                 CREATE INDEX event_by_execution ON event(execution_id, sequence);
-                CREATE TRIGGER event_is_append_only_update BEFORE UPDATE ON event
-                    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-                CREATE TRIGGER event_is_append_only_delete BEFORE DELETE ON event
-                    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+                \(appendOnly("event", "the event log is append-only"))
                 CREATE TABLE artifact (
                     hash TEXT PRIMARY KEY NOT NULL CHECK (hash LIKE 'sha256:%'),
                     kind TEXT NOT NULL CHECK (kind IN ('file', 'folder')),
@@ -161,10 +166,7 @@ enum Migrations {
                     time REAL NOT NULL
                 ) STRICT;
                 CREATE INDEX model_event_by_group ON model_event(group_name, sequence);
-                CREATE TRIGGER model_event_is_append_only_update BEFORE UPDATE ON model_event
-                    BEGIN SELECT RAISE(ABORT, 'the model event log is append-only'); END;
-                CREATE TRIGGER model_event_is_append_only_delete BEFORE DELETE ON model_event
-                    BEGIN SELECT RAISE(ABORT, 'the model event log is append-only'); END;
+                \(appendOnly("model_event", "the model event log is append-only"))
                 """)
         migrator.registerMigration(
             "v3_serving",
@@ -210,14 +212,8 @@ enum Migrations {
                     FOREIGN KEY (group_name, version) REFERENCES model_version(group_name, version)
                 ) STRICT, WITHOUT ROWID;
                 CREATE UNIQUE INDEX deployment_has_one_shadow ON deployment_variant(deployment_id) WHERE shadow = 1;
-                CREATE TRIGGER deployment_is_append_only_update BEFORE UPDATE ON deployment
-                    BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
-                CREATE TRIGGER deployment_is_append_only_delete BEFORE DELETE ON deployment
-                    BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
-                CREATE TRIGGER deployment_variant_is_append_only_update BEFORE UPDATE ON deployment_variant
-                    BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
-                CREATE TRIGGER deployment_variant_is_append_only_delete BEFORE DELETE ON deployment_variant
-                    BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
+                \(appendOnly("deployment", "the deployment history is append-only"))
+                \(appendOnly("deployment_variant", "the deployment history is append-only"))
                 CREATE TABLE api_key (
                     id TEXT PRIMARY KEY NOT NULL CHECK (substr(id, 1, 4) = 'key_' AND length(id) > 4),
                     name TEXT NOT NULL CHECK (name <> ''),
@@ -290,8 +286,7 @@ enum Migrations {
                     UNIQUE (group_name, record_id, event_time, features)
                 ) STRICT;
                 CREATE INDEX feature_record_by_id ON feature_record(group_name, record_id, event_time, sequence);
-                CREATE TRIGGER feature_record_is_append_only_update BEFORE UPDATE ON feature_record
-                    BEGIN SELECT RAISE(ABORT, 'feature records are append-only'); END;
+                \(appendOnly("feature_record", "feature records are append-only", deletes: false))
                 """)
         // Quota counts per key; written by the server every poll, read back when it starts.
         migrator.registerMigration(

@@ -34,6 +34,29 @@ import Testing
         #expect(throws: StoreError.self) { try store.apply(illegal) }
     }
 
+    @Test(arguments: StoreWriter.allCases) func logsAndHistoriesAreAppendOnly(_ writer: StoreWriter) throws {
+        let store = try open(writer)
+        let triggers = try store.writer.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'")
+        }
+        #expect(
+            Set(triggers)
+                == Set(
+                    ["event", "model_event", "deployment", "deployment_variant"].flatMap {
+                        ["\($0)_is_append_only_update", "\($0)_is_append_only_delete"]
+                    } + ["feature_record_is_append_only_update"]))
+        try store.createExecution(newExecution("e1"))
+        var changes = ExecutionChanges(executionID: "e1", now: 2)
+        changes.events = [ExecutionEvent(time: 2, step: nil, attempt: nil, kind: "note", message: "kept")]
+        try store.apply(changes)
+        for sql in ["UPDATE event SET message = 'changed'", "DELETE FROM event"] {
+            let refusal = #expect(throws: (any Error).self) { try store.writer.write { try $0.execute(sql: sql) } }
+            #expect(refusal.map { "\($0)" }?.contains("the event log is append-only") == true, "\(sql)")
+        }
+        #expect(try store.events(executionID: "e1").contains { $0.message == "kept" })
+    }
+
     @Test(arguments: StoreWriter.allCases) func claimRespectsTheConcurrencyLimitAndLiveOwners(_ writer: StoreWriter)
         throws
     {

@@ -1,18 +1,30 @@
 import Mustache
+import SluiceServer
 
 /// The console's Mustache templates. Each page template renders the `<main>` of a page; `layout` wraps it.
 ///
-/// `{{name}}` escapes HTML; `{{{name}}}` is used only for markup the console builds itself (the SVG graphs), whose
-/// text is escaped where it is built.
+/// `{{name}}` escapes HTML with `HTMLText.escape`; `{{{name}}}` is used only for markup the console builds itself (the
+/// SVG graphs, a page's body inside the layout), whose text is escaped where it is built.
 enum ConsoleTemplates {
     static let library: MustacheLibrary = {
+        MustacheContentTypes.register(ScalarHTML(), named: ScalarHTML.name)
         var library = MustacheLibrary()
         for (name, text) in templates {
+            // Every template starts with the pragma, so a new template, and a partial (which Mustache starts with its
+            // own HTML escaping), gets the console's escaping without asking for it.
             // The templates are constants of this file: a parse error is a programming error caught by every test.
-            try! library.register(text, named: name)
+            try! library.register("{{% CONTENT_TYPE: \(ScalarHTML.name) }}" + text, named: name)
         }
         return library
     }()
+
+    /// HTML escaping by Unicode scalar. Mustache's own escaping compares whole characters, so a quote or a bracket
+    /// followed by a combining mark (one `Character`) would reach the page raw and end an attribute value.
+    struct ScalarHTML: MustacheContentType {
+        static let name = "SLUICE_HTML"
+
+        func escapeText(_ text: String) -> String { HTMLText.escape(text) }
+    }
 
     /// The template `name` rendered with `context`.
     static func render(_ context: [String: Any], _ name: String) -> String {
