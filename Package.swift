@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import CompilerPluginSupport
 import PackageDescription
 
 let upcoming: [SwiftSetting] = [
@@ -28,10 +29,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
     targets: [
         // Pure: identifiers, values, the validated pipeline model, diagnostics, graph algorithms. No I/O.
-        .target(name: "SluiceCore", swiftSettings: upcoming),
+        .target(name: "SluiceCore", dependencies: ["SluiceMacros"], swiftSettings: upcoming),
+        // Compiler plugin: `@MemberwiseInit`, the public memberwise init of public records (declared in Core).
+        .macro(
+            name: "SluiceMacros",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ],
+            swiftSettings: upcoming
+        ),
         // YAML/JSON text -> located syntax -> validated pipeline.
         .target(
             name: "SluiceSpec",
@@ -178,6 +190,15 @@ let package = Package(
         // The benchmarks of BENCHMARKS.md, apart from the user's commands.
         .executableTarget(name: "sluice-bench", dependencies: ["SluiceCLI"], swiftSettings: upcoming),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceMacrosTests",
+            dependencies: [
+                "SluiceMacros",
+                .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+            ],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SluiceSpecTests",
             dependencies: ["SluiceSpec", "SluiceCore", "SluiceTesting"],

@@ -5,15 +5,16 @@ import SluiceStore
 
 extension ModelVersionRecord {
     var json: JSONValue {
+        let model = registration
         var object: [String: JSONValue] = [
-            "group": .string(group), "version": .int(version), "status": .string(status.rawValue),
-            "artifactPath": .string(artifactPath), "artifactHash": .string(artifactHash),
-            "inputHashes": .object(inputHashes.mapValues { .string($0) }),
-            "createdAt": .string(Timestamp.iso8601(createdAt)),
+            "group": .string(model.group), "version": .int(version), "status": .string(model.status.rawValue),
+            "artifactPath": .string(model.artifactPath), "artifactHash": .string(model.artifactHash),
+            "inputHashes": .object(model.inputHashes.mapValues { .string($0) }),
+            "createdAt": .string(Timestamp.iso8601(model.createdAt)),
         ]
-        if let metrics { object["metrics"] = metrics }
-        if let executionID { object["execution"] = .string(executionID) }
-        if let stepName { object["step"] = .string(stepName) }
+        if let metrics = model.metrics { object["metrics"] = metrics }
+        if let executionID = model.executionID { object["execution"] = .string(executionID) }
+        if let stepName = model.stepName { object["step"] = .string(stepName) }
         return .object(object)
     }
 }

@@ -15,60 +15,35 @@ public import SluiceStore
 /// API key (a revoked key ends its sessions). Every page carries a strict `Content-Security-Policy`; every state
 /// change, the sign-in included, is a POST carrying the session's CSRF token; a GET never changes anything; a bad
 /// query value is a 400 naming the parameter and what it accepts.
+@MemberwiseInit
 public struct ConsoleRoutes: ServerRoutes {
     /// Console settings.
+    @MemberwiseInit
     public struct Configuration: Sendable {
         /// Whether the server listens on loopback only (no sign-in needed).
         public var loopbackOnly: Bool
         /// The folder of attempt work directories (`.sluice/executions`), for log tails.
         public var executionsPath: String
         /// Executions per page.
-        public var pageSize: Int
+        public var pageSize: Int = 50
         /// How often an open execution page's stream reads the store and the step logs.
-        public var streamInterval: Double
+        public var streamInterval: Double = 0.1
         /// How often an open endpoints page's stream reads the request counts.
-        public var trafficInterval: Double
-
-        public init(
-            loopbackOnly: Bool, executionsPath: String, pageSize: Int = 50, streamInterval: Double = 0.1,
-            trafficInterval: Double = 1
-        ) {
-            self.loopbackOnly = loopbackOnly
-            self.executionsPath = executionsPath
-            self.pageSize = pageSize
-            self.streamInterval = streamInterval
-            self.trafficInterval = trafficInterval
-        }
+        public var trafficInterval: Double = 1
     }
 
     let store: SQLiteStore
+    /// Runs resumed and retried executions in the server's process.
     let engine: HostedEngine
+    /// Decides approvals (and wakes the waiting execution).
     let desk: StoreApprovalDesk
     let clock: any EngineClock
-    let configuration: Configuration
     /// The request counts `/metrics` exposes, shown live on the endpoints page.
     let metrics: ServingMetrics
+    let configuration: Configuration
     /// The keys a person signs in with; a session ends once its key is revoked here.
     let keyring: APIKeyring
     let sessions = ConsoleSessions()
-
-    /// - Parameters:
-    ///   - engine: runs resumed and retried executions in the server's process.
-    ///   - desk: decides approvals (and wakes the waiting execution).
-    ///   - metrics: the server's request counts.
-    ///   - keyring: the server's API keys, kept current with the store.
-    public init(
-        store: SQLiteStore, engine: HostedEngine, desk: StoreApprovalDesk, clock: any EngineClock,
-        metrics: ServingMetrics, configuration: Configuration, keyring: APIKeyring
-    ) {
-        self.store = store
-        self.engine = engine
-        self.desk = desk
-        self.clock = clock
-        self.metrics = metrics
-        self.configuration = configuration
-        self.keyring = keyring
-    }
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/") { _, _ in Self.redirect("/console/executions") }

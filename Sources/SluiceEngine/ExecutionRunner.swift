@@ -3,6 +3,7 @@ public import SluiceCore
 
 /// Claims an execution and drives it to the end: the one loop behind `sluice run`, `resume`, `retry` and the
 /// server's hosted engine. While the pipeline version is at its concurrency limit, the execution waits in the queue.
+@MemberwiseInit
 public struct ExecutionRunner: Sendable {
     /// How a run ended.
     public enum Outcome: Hashable, Sendable {
@@ -21,12 +22,6 @@ public struct ExecutionRunner: Sendable {
     public let owner: LeaseOwner
     /// Whether a process is alive (an execution whose owner is not can be claimed).
     public let ownerIsAlive: @Sendable (Int) -> Bool
-
-    public init(engine: ExecutionEngine, owner: LeaseOwner, ownerIsAlive: @escaping @Sendable (Int) -> Bool) {
-        self.engine = engine
-        self.owner = owner
-        self.ownerIsAlive = ownerIsAlive
-    }
 
     /// Records a new execution of `pipeline`, its parameters read from `overrides` as their declared types; it
     /// waits as `queued` until a runner claims it.

@@ -8,17 +8,13 @@ public import SluiceCore
 /// as JSON), `SM_CURRENT_HOST`, `SM_HOSTS` point at them. The program may write `outputs.json` in its working
 /// directory (the work directory) to return outputs; otherwise a model output is `SM_MODEL_DIR` and a data
 /// output named N is `output/N` when it exists. A non-zero exit is a step failure carrying the stderr tail.
+@MemberwiseInit
 public struct CommandExecutor: StepExecutor {
     let runner = ProcessRunner()
     /// The Python interpreter for Lambda-style and Glue-style modules.
-    public var python: String
+    public var python: String = "python3"
     /// Attempt folder trees made in advance (none: each attempt makes its folders when it starts).
     public var folderPool: AttemptFolderPool?
-
-    public init(python: String = "python3", folderPool: AttemptFolderPool? = nil) {
-        self.python = python
-        self.folderPool = folderPool
-    }
 
     public func preflight(_ module: Module) -> StepFailure? {
         switch module.implementation {

@@ -9,17 +9,13 @@ public import SluiceCore
 /// `AllowUnapproved` (false: a version that is not Approved is refused); predict-by-id: `FeatureGroup` and `IdField`
 /// (the body field holding the record id), with optional further paths `PredictRoute` and `FeaturesRoute`.
 /// Outputs: `Endpoint`, `Stage`, `ModelVersion` (`Group/N`), `EndpointUrl` (the stage's base URL on `sluice serve`).
+@MemberwiseInit
 public struct DeployEndpointStep: BuiltinStep {
     let endpoints: any EndpointRegistry
+    /// Resolves the versions to deploy.
     let registry: any ModelRegistry
+    /// Where `sluice serve` listens.
     let serveURL: String
-
-    /// A step deploying into `endpoints`, resolving versions in `registry`; `serveURL` is where `sluice serve` listens.
-    public init(endpoints: any EndpointRegistry, registry: any ModelRegistry, serveURL: String) {
-        self.endpoints = endpoints
-        self.registry = registry
-        self.serveURL = serveURL
-    }
 
     public var name: String { "endpoint.deploy" }
     public var needsWorkDirectory: Bool { false }

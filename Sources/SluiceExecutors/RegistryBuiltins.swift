@@ -7,15 +7,11 @@ public import SluiceCore
 /// `ApprovalStatus` (`PendingManualApproval` by default, `Approved` or `Rejected`), `Metrics` (optional evaluation
 /// report, a JSON file or value). The model is copied into the step's folder and kept under its content hash.
 /// Outputs: `ModelVersion` (`Group/N`) and `ModelVersionNumber` (N).
+@MemberwiseInit
 public struct RegisterModelStep: BuiltinStep {
     let registry: any ModelRegistry
+    /// Keeps the model copies.
     let artifacts: any ArtifactStoring
-
-    /// A step registering into `registry`, keeping model copies in `artifacts`.
-    public init(registry: any ModelRegistry, artifacts: any ArtifactStoring) {
-        self.registry = registry
-        self.artifacts = artifacts
-    }
 
     public var name: String { "registry.register" }
 
@@ -57,7 +53,8 @@ public struct RegisterModelStep: BuiltinStep {
             NewModelVersion(
                 group: group, artifactPath: copy, artifactHash: kept.hash, metrics: metrics, status: status,
                 executionID: context.executionID, stepName: context.stepName, inputHashes: inputHashes,
-                registeredBy: "execution \(context.executionID)", createdAt: Date().timeIntervalSince1970))
+                createdAt: Date().timeIntervalSince1970),
+            by: "execution \(context.executionID)")
         context.log("registered \(record.reference) (\(status.rawValue), \(kept.hash))")
         return ["ModelVersion": .string(record.reference), "ModelVersionNumber": .int(record.version)]
     }

@@ -13,44 +13,24 @@ import Synchronization
 /// The HTTP front of Sluice's serving: SageMaker's runtime routes, W1's `/stream` and `/batch`, `/ping`, `/metrics`.
 public struct SluiceServer: Sendable {
     /// Server settings.
+    @MemberwiseInit
     public struct Configuration: Sendable {
         /// Address to bind; loopback by default.
-        public var host: String
+        public var host: String = "127.0.0.1"
         /// Port; 0 picks a free one.
-        public var port: Int
+        public var port: Int = 8080
         /// Largest accepted body (SageMaker's limit: 6 MB).
-        public var bodyLimit: Int
+        public var bodyLimit: Int = 6 * 1024 * 1024
         /// A connection silent for this long is closed (stalled clients).
-        public var idleTimeout: Duration
+        public var idleTimeout: Duration = .seconds(30)
         /// A request whose body takes longer than this to arrive is answered 408 (slow clients).
-        public var requestTimeout: Duration
+        public var requestTimeout: Duration = .seconds(10)
         /// Whether to log one line per request.
-        public var accessLog: Bool
+        public var accessLog: Bool = false
         /// Whether `/invocations` also needs `x-api-key` (off: boto3 sends SigV4, not a key; on when exposed).
-        public var invocationsRequireKey: Bool
+        public var invocationsRequireKey: Bool = false
         /// Event-loop threads; nil = one per core (shared with the rest of the process).
         public var eventLoopThreads: Int?
-
-        /// Creates a configuration with the defaults.
-        public init(
-            host: String = "127.0.0.1",
-            port: Int = 8080,
-            bodyLimit: Int = 6 * 1024 * 1024,
-            idleTimeout: Duration = .seconds(30),
-            requestTimeout: Duration = .seconds(10),
-            accessLog: Bool = false,
-            invocationsRequireKey: Bool = false,
-            eventLoopThreads: Int? = nil
-        ) {
-            self.eventLoopThreads = eventLoopThreads
-            self.host = host
-            self.port = port
-            self.bodyLimit = bodyLimit
-            self.idleTimeout = idleTimeout
-            self.requestTimeout = requestTimeout
-            self.accessLog = accessLog
-            self.invocationsRequireKey = invocationsRequireKey
-        }
     }
 
     /// The serving logic.

@@ -2,17 +2,13 @@ import Foundation
 import SluiceCore
 
 /// What validation checks beyond the spec itself.
+@MemberwiseInit
 public struct ValidationOptions: Sendable {
     /// The built-in step names that exist; nil means built-in names are not checked.
     public var knownBuiltins: Set<String>?
     /// Published module versions: a pipeline's `module`/`ModuleId` that its own folders do not hold resolves here
     /// (the latest version that is not deprecated, or `Name@N`).
-    public var catalog: [CatalogModuleVersion]
-
-    public init(knownBuiltins: Set<String>? = nil, catalog: [CatalogModuleVersion] = []) {
-        self.knownBuiltins = knownBuiltins
-        self.catalog = catalog
-    }
+    public var catalog: [CatalogModuleVersion] = []
 }
 
 /// What a spec file holds, decided by its keys: a pipeline has `steps`, anything else is a module.

@@ -3,6 +3,7 @@ import GRDB
 public import SluiceCore
 
 /// Which executions a listing shows: optional filters and a page boundary (newest first).
+@MemberwiseInit
 public struct ExecutionListing: Sendable {
     /// Only executions in this status.
     public var status: ExecutionStatus?
@@ -11,17 +12,7 @@ public struct ExecutionListing: Sendable {
     /// Only executions older than this one (creation time, then id): the previous page's last row.
     public var before: (createdAt: Double, id: String)?
     /// At most this many rows.
-    public var limit: Int
-
-    public init(
-        status: ExecutionStatus? = nil, pipeline: String? = nil, before: (createdAt: Double, id: String)? = nil,
-        limit: Int = 50
-    ) {
-        self.status = status
-        self.pipeline = pipeline
-        self.before = before
-        self.limit = limit
-    }
+    public var limit: Int = 50
 }
 
 /// An Approval step waiting for a decision, as the console's inbox lists it.

@@ -5,7 +5,7 @@ extension SQLiteStore: ModelRegistry {
     /// Registers a new version, numbered from 1 per group. When the same step of the same execution registered the
     /// same artifact in the group before (an attempt re-run after its driver died), returns that version and adds
     /// nothing; a Map's iterations registering different models each get their own.
-    public func registerModelVersion(_ new: NewModelVersion) throws -> ModelVersionRecord {
+    public func registerModelVersion(_ new: NewModelVersion, by registrant: String) throws -> ModelVersionRecord {
         guard !new.group.isEmpty else { throw ModelRegistryError("a model package group name must not be empty") }
         return try write { db in
             // An attempt re-run because its driver died between this commit and the step's success commit gets the
@@ -30,10 +30,7 @@ extension SQLiteStore: ModelRegistry {
                 try Int.fetchOne(
                     db, sql: "SELECT COALESCE(MAX(version), 0) + 1 FROM model_version WHERE group_name = ?",
                     arguments: [new.group]) ?? 1
-            let record = ModelVersionRecord(
-                group: new.group, version: version, artifactPath: new.artifactPath, artifactHash: new.artifactHash,
-                metrics: new.metrics, status: new.status, executionID: new.executionID, stepName: new.stepName,
-                inputHashes: new.inputHashes, createdAt: new.createdAt)
+            let record = ModelVersionRecord(registration: new, version: version)
             try db.execute(
                 sql: """
                     INSERT INTO model_version (group_name, version, artifact_path, artifact_hash, metrics, status,
@@ -45,7 +42,7 @@ extension SQLiteStore: ModelRegistry {
                     JSONValue.object(record.inputHashes.mapValues { .string($0) }).canonicalJSON, record.createdAt,
                 ])
             try Self.appendModelEvent(
-                db, group: new.group, version: version, kind: "registered", alias: nil, by: new.registeredBy,
+                db, group: new.group, version: version, kind: "registered", alias: nil, by: registrant,
                 reason: "status \(new.status.rawValue)", time: new.createdAt)
             return record
         }
@@ -162,12 +159,13 @@ extension SQLiteStore: ModelRegistry {
 
     private static func modelVersion(_ row: Row) -> ModelVersionRecord {
         let hashes = (row["input_hashes"] as String?).flatMap(JSONValue.parse)?.object ?? [:]
-        return ModelVersionRecord(
-            group: row["group_name"], version: row["version"], artifactPath: row["artifact_path"],
-            artifactHash: row["artifact_hash"], metrics: (row["metrics"] as String?).flatMap(JSONValue.parse),
+        let registration = NewModelVersion(
+            group: row["group_name"], artifactPath: row["artifact_path"], artifactHash: row["artifact_hash"],
+            metrics: (row["metrics"] as String?).flatMap(JSONValue.parse),
             status: ModelApprovalStatus(rawValue: row["status"]) ?? .pendingManualApproval,
-            executionID: row["execution_id"], stepName: row["step"],
-            inputHashes: hashes.compactMapValues(\.string), createdAt: row["created_at"])
+            executionID: row["execution_id"], stepName: row["step"], inputHashes: hashes.compactMapValues(\.string),
+            createdAt: row["created_at"])
+        return ModelVersionRecord(registration: registration, version: row["version"])
     }
 
     private static func missingVersion(_ db: Database, group: String, version: Int) throws -> ModelRegistryError {

@@ -41,8 +41,9 @@ import Testing
         let hash = "sha256:" + SHA256.hex(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         let version = try store.registerModelVersion(
             NewModelVersion(
-                group: "Risk", artifactPath: path, artifactHash: hash, status: .approved, registeredBy: "test",
-                createdAt: 0)
+                group: "Risk", artifactPath: path, artifactHash: hash, status: .approved,
+                createdAt: 0),
+            by: "test"
         ).version
         _ = try store.deploy(
             endpoint: "credit-risk", stage: "prod",

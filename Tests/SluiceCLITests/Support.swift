@@ -34,8 +34,9 @@ struct ServingSandbox {
         let hash = "sha256:" + SHA256.hex(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         return try store.registerModelVersion(
             NewModelVersion(
-                group: group, artifactPath: path, artifactHash: hash, status: status, registeredBy: "test",
-                createdAt: time)
+                group: group, artifactPath: path, artifactHash: hash, status: status,
+                createdAt: time),
+            by: "test"
         ).version
     }
 

@@ -17,7 +17,7 @@ import Testing
         NewModelVersion(
             group: group, artifactPath: "/models/\(group)/\(hash)", artifactHash: "sha256:\(hash)", status: status,
             executionID: "e\(hash)", stepName: "Register", inputHashes: ["Model": "sha256:\(hash)"],
-            registeredBy: "test", createdAt: Double(hash))
+            createdAt: Double(hash))
     }
 
     @Test func concurrentRegistrationsAreNumberedFromOnePerGroup() async throws {
@@ -28,7 +28,7 @@ import Testing
             for index in 0..<(perGroup * 2) {
                 let store = index.isMultiple(of: 2) ? first : second
                 let name = index % 4 < 2 ? "A" : "B"
-                group.addTask { try store.registerModelVersion(Self.version(name, .approved, hash: index)) }
+                group.addTask { try store.registerModelVersion(Self.version(name, .approved, hash: index), by: "test") }
             }
             for try await _ in group {}
         }
@@ -46,23 +46,23 @@ import Testing
     /// another execution gets the next number.
     @Test func aStepOfAnExecutionRegistersAnArtifactOnce() throws {
         let (store, _) = try Self.freshStore()
-        let first = try store.registerModelVersion(Self.version("G", .approved, hash: 1))
+        let first = try store.registerModelVersion(Self.version("G", .approved, hash: 1), by: "test")
         var again = Self.version("G", .approved, hash: 1)
         again.artifactPath = "/models/G/attempt-2"
         again.createdAt = 99
-        #expect(try store.registerModelVersion(again) == first)
+        #expect(try store.registerModelVersion(again, by: "test") == first)
         var iteration = Self.version("G", .approved, hash: 1)
         iteration.artifactHash = "sha256:other"
-        #expect(try store.registerModelVersion(iteration).version == 2)
-        #expect(try store.registerModelVersion(Self.version("G", .approved, hash: 2)).version == 3)
+        #expect(try store.registerModelVersion(iteration, by: "test").version == 2)
+        #expect(try store.registerModelVersion(Self.version("G", .approved, hash: 2), by: "test").version == 3)
         #expect(try store.modelVersions(group: "G").count == 3)
     }
 
     @Test func latestApprovedSkipsPendingAndRejected() throws {
         let (store, _) = try Self.freshStore()
-        _ = try store.registerModelVersion(Self.version("G", .approved, hash: 1))
-        _ = try store.registerModelVersion(Self.version("G", .approved, hash: 2))
-        _ = try store.registerModelVersion(Self.version("G", .pendingManualApproval, hash: 3))
+        _ = try store.registerModelVersion(Self.version("G", .approved, hash: 1), by: "test")
+        _ = try store.registerModelVersion(Self.version("G", .approved, hash: 2), by: "test")
+        _ = try store.registerModelVersion(Self.version("G", .pendingManualApproval, hash: 3), by: "test")
         #expect(try store.latestModelVersion(group: "G", status: .approved)?.version == 2)
         #expect(try store.latestModelVersion(group: "G", status: nil)?.version == 3)
         _ = try store.setApprovalStatus(group: "G", version: 2, status: .rejected, by: "ana", reason: "drift", now: 10)
@@ -76,8 +76,8 @@ import Testing
 
     @Test func approvalsRejectionsAndAliasMovesAreAudited() throws {
         let (store, path) = try Self.freshStore()
-        _ = try store.registerModelVersion(Self.version("G", .pendingManualApproval, hash: 1))
-        _ = try store.registerModelVersion(Self.version("G", .pendingManualApproval, hash: 2))
+        _ = try store.registerModelVersion(Self.version("G", .pendingManualApproval, hash: 1), by: "test")
+        _ = try store.registerModelVersion(Self.version("G", .pendingManualApproval, hash: 2), by: "test")
         _ = try store.setApprovalStatus(group: "G", version: 1, status: .approved, by: "ana", reason: "good", now: 5)
         _ = try store.setApprovalStatus(group: "G", version: 1, status: .rejected, by: "bo", reason: "leak", now: 6)
         try store.setAlias(group: "G", alias: "champion", version: 1, by: "ana", reason: "first", now: 7)

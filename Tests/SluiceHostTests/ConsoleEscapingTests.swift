@@ -57,7 +57,8 @@ import Testing
                 NewModelVersion(
                     group: "Churn " + hostile, artifactPath: "/tmp/model",
                     artifactHash: "sha256:" + String(repeating: "ab", count: 32), metrics: .object([:]),
-                    status: .approved, registeredBy: "test", createdAt: 1_700_000_000))
+                    status: .approved, createdAt: 1_700_000_000),
+                by: "test")
             try store.setAlias(
                 group: "Churn " + hostile, alias: "prod " + hostile, version: 1, by: "test", reason: "test",
                 now: 1_700_000_000)

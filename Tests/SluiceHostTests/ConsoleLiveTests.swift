@@ -202,8 +202,9 @@ import Testing
         let hash = "sha256:" + SHA256.hex(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         let version = try store.registerModelVersion(
             NewModelVersion(
-                group: group, artifactPath: path, artifactHash: hash, status: .approved, registeredBy: "test",
-                createdAt: 0)
+                group: group, artifactPath: path, artifactHash: hash, status: .approved,
+                createdAt: 0),
+            by: "test"
         ).version
         _ = try store.deploy(
             endpoint: endpoint, stage: "production",

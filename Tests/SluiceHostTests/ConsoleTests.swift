@@ -84,7 +84,8 @@ import Testing
                     group: "Churn", artifactPath: "/tmp/model",
                     artifactHash: "sha256:" + String(repeating: "ab", count: 32),
                     metrics: .object(["auc": .double(0.91)]), status: .pendingManualApproval,
-                    registeredBy: "test", createdAt: 1_700_000_000))
+                    createdAt: 1_700_000_000),
+                by: "test")
             let (key, record) = APIKey.generate(name: "scoring-team")
             try store.createAPIKey(
                 StoredAPIKey(

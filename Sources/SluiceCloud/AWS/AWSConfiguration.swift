@@ -1,20 +1,22 @@
+import SluiceCore
 public import SluiceHTTPClient
 
 /// Where and as whom Sluice talks to AWS or an S3-compatible store: the standard AWS settings, resolved.
 ///
 /// Build one with `AWSConfiguration(environment:)` (environment variables, `~/.aws/credentials`, `~/.aws/config`),
 /// or directly in tests.
+@MemberwiseInit
 public struct AWSConfiguration: Sendable, Hashable {
     /// The keys to sign with; `nil` when none are configured.
     public var credentials: AWSCredentials?
     /// The region requests are signed for (`us-east-1` when none is configured).
-    public var region: String
+    public var region: String = AWSConfiguration.defaultRegion
     /// `AWS_ENDPOINT_URL`: the endpoint of every service, unless a service has its own.
     public var endpoint: String?
     /// Per-service endpoints by service id in upper case (`S3`, `SFN`, `SAGEMAKER`), from `AWS_ENDPOINT_URL_<ID>`.
-    public var serviceEndpoints: [String: String]
+    public var serviceEndpoints: [String: String] = [:]
     /// The profile the settings came from, for messages.
-    public var profile: String
+    public var profile: String = "default"
     /// Where each setting came from, for messages (`AWS_ACCESS_KEY_ID`, `~/.aws/credentials [ci]`).
     public var credentialsSource: String?
     /// `AWS_CA_BUNDLE` (or the profile's `ca_bundle`): a PEM file of the certificate authorities `https://`
@@ -23,20 +25,6 @@ public struct AWSConfiguration: Sendable, Hashable {
 
     /// The region used when none is configured, as the AWS CLI does for S3.
     public static let defaultRegion = "us-east-1"
-
-    public init(
-        credentials: AWSCredentials? = nil, region: String = AWSConfiguration.defaultRegion, endpoint: String? = nil,
-        serviceEndpoints: [String: String] = [:], profile: String = "default", credentialsSource: String? = nil,
-        caBundle: String? = nil
-    ) {
-        self.credentials = credentials
-        self.region = region
-        self.endpoint = endpoint
-        self.serviceEndpoints = serviceEndpoints
-        self.profile = profile
-        self.credentialsSource = credentialsSource
-        self.caBundle = caBundle
-    }
 
     /// Whom `https://` endpoints must be certified by.
     public var tlsTrust: TLSTrust { TLSTrust(caBundlePath: caBundle) }

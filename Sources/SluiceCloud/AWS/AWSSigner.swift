@@ -3,38 +3,24 @@ public import Foundation
 import SluiceCore
 
 /// An access key pair, with the session token of temporary credentials.
+@MemberwiseInit
 public struct AWSCredentials: Hashable, Sendable {
     public var accessKeyID: String
     public var secretAccessKey: String
     /// The token of temporary (STS) credentials, sent as `X-Amz-Security-Token`.
     public var sessionToken: String?
-
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
-        self.accessKeyID = accessKeyID
-        self.secretAccessKey = secretAccessKey
-        self.sessionToken = sessionToken
-    }
 }
 
 /// A request as AWS Signature Version 4 sees it: decoded path and query, headers as sent.
+@MemberwiseInit
 public struct AWSRequest: Sendable {
     public var method: String
     /// The decoded path, e.g. `/bucket/a key.csv`; `AWSSigner.encodePath` gives the form sent on the wire.
     public var path: String
     /// Decoded query parameters in any order.
-    public var query: [(name: String, value: String)]
+    public var query: [(name: String, value: String)] = []
     /// Header fields; every one of them is signed, so add only what is sent. `Host` must be present.
-    public var headers: [(name: String, value: String)]
-
-    public init(
-        method: String, path: String, query: [(name: String, value: String)] = [],
-        headers: [(name: String, value: String)] = []
-    ) {
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-    }
+    public var headers: [(name: String, value: String)] = []
 
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {
@@ -55,6 +41,7 @@ public struct AWSRequest: Sendable {
 ///
 /// The signature covers the method, the path, the query, every header of the request and the payload's SHA-256
 /// (or `UNSIGNED-PAYLOAD`, which S3 accepts, for bodies streamed without hashing first).
+@MemberwiseInit
 public struct AWSSigner: Sendable {
     public var credentials: AWSCredentials
     public var region: String
@@ -65,12 +52,6 @@ public struct AWSSigner: Sendable {
     public static let unsignedPayload = "UNSIGNED-PAYLOAD"
     /// The SHA-256 of an empty body.
     public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-    public init(credentials: AWSCredentials, region: String, service: String) {
-        self.credentials = credentials
-        self.region = region
-        self.service = service
-    }
 
     /// Returns `request` with `X-Amz-Date` (unless present), `X-Amz-Security-Token` (for temporary credentials) and
     /// `Authorization` added.

@@ -66,18 +66,13 @@ enum SluiceImage {
 }
 
 /// Reads a job's inputs from its folders and environment and writes its outputs back, for `sluice job`.
+@MemberwiseInit
 public struct ContainerJobFolders: Sendable {
     public var layout: ContainerJob.Layout
     /// What `/opt/ml` stands for (another folder when testing without a container).
-    public var root: String
+    public var root: String = "/opt/ml"
     /// A scratch folder for unpacked model archives.
     public var scratch: String
-
-    public init(layout: ContainerJob.Layout, root: String = "/opt/ml", scratch: String) {
-        self.layout = layout
-        self.root = root
-        self.scratch = scratch
-    }
 
     func rooted(_ path: String) -> String { root + path.dropFirst("/opt/ml".count) }
 

@@ -22,14 +22,10 @@ extension SluiceError {
 /// A request Sluice refused: an unknown name, a conflict, a used token, an illegal transition.
 ///
 /// The engine and the store throw it (as `EngineError` and `StoreError`) when the user can fix the request.
+@MemberwiseInit
 public struct RequestError: SluiceError, Hashable, Sendable {
     public var code: String
     public var message: String
-
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
 
     public var description: String { message }
 }

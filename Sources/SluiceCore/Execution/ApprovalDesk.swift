@@ -1,4 +1,5 @@
 /// What the server shows about one approval request.
+@MemberwiseInit
 public struct ApprovalView: Sendable, Hashable {
     /// Where the approval stands.
     public enum State: Sendable, Hashable {
@@ -20,18 +21,6 @@ public struct ApprovalView: Sendable, Hashable {
     public var state: State
     /// When the request times out (seconds since 1970), if it does.
     public var expiresAt: Double?
-
-    /// Creates a view.
-    public init(
-        executionID: String, pipeline: String, step: String, message: String, state: State, expiresAt: Double?
-    ) {
-        self.executionID = executionID
-        self.pipeline = pipeline
-        self.step = step
-        self.message = message
-        self.state = state
-        self.expiresAt = expiresAt
-    }
 }
 
 /// The answer to a decision.

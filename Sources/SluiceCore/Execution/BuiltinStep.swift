@@ -21,6 +21,7 @@ extension BuiltinStep {
 }
 
 /// Everything a built-in step may use.
+@MemberwiseInit
 public struct BuiltinStepContext: Sendable {
     /// Resolved input values by port name; data, model and report inputs are absolute local paths.
     public var inputs: [String: JSONValue]
@@ -30,23 +31,10 @@ public struct BuiltinStepContext: Sendable {
     public var workDirectory: String
     public var executionID: String
     public var stepName: String
-    /// Appends a line to the step's log.
-    public var log: @Sendable (String) -> Void
     /// The output names the module declares, for steps whose one product takes the module's name for it.
-    public var declaredOutputs: [String]
-
-    public init(
-        inputs: [String: JSONValue], options: [String: JSONValue], workDirectory: String, executionID: String,
-        stepName: String, declaredOutputs: [String] = [], log: @escaping @Sendable (String) -> Void = { _ in }
-    ) {
-        self.declaredOutputs = declaredOutputs
-        self.inputs = inputs
-        self.options = options
-        self.workDirectory = workDirectory
-        self.executionID = executionID
-        self.stepName = stepName
-        self.log = log
-    }
+    public var declaredOutputs: [String] = []
+    /// Appends a line to the step's log.
+    public var log: @Sendable (String) -> Void = { _ in }
 
     /// The value of an input, falling back to an option of the same name.
     public func value(_ name: String) -> JSONValue? { inputs[name] ?? options[name] }

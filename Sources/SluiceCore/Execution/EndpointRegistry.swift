@@ -1,4 +1,5 @@
 /// One model behind an endpoint stage, as recorded in the deployment history.
+@MemberwiseInit
 public struct DeployedVariant: Hashable, Sendable, Codable {
     /// The variant name returned in `x-Amzn-Invoked-Production-Variant`, e.g. `AllTraffic`.
     public var name: String
@@ -7,18 +8,9 @@ public struct DeployedVariant: Hashable, Sendable, Codable {
     /// The version number in the group.
     public var version: Int
     /// Relative share of the live traffic (ignored for the shadow).
-    public var weight: Double
+    public var weight: Double = 1
     /// Whether the variant only sees a copy of the traffic (its answers are captured, never returned).
-    public var isShadow: Bool
-
-    /// Creates a variant.
-    public init(name: String, group: String, version: Int, weight: Double = 1, isShadow: Bool = false) {
-        self.name = name
-        self.group = group
-        self.version = version
-        self.weight = weight
-        self.isShadow = isShadow
-    }
+    public var isShadow: Bool = false
 
     /// `Group/N`.
     public var reference: String { "\(group)/\(version)" }
@@ -31,6 +23,7 @@ public enum DeploymentAction: String, Hashable, Sendable, Codable, CaseIterable 
 
 /// One entry of an endpoint stage's append-only deployment history: the full variant set it put in place, who,
 /// when and why.
+@MemberwiseInit
 public struct DeploymentRecord: Hashable, Sendable, Codable {
     /// Increasing identifier; the highest of a stage is its current deployment.
     public var id: Int64
@@ -46,25 +39,10 @@ public struct DeploymentRecord: Hashable, Sendable, Codable {
     public var sourceStage: String?
     /// For a rollback, the deployment whose variant set was restored.
     public var restoredID: Int64?
-
-    public init(
-        id: Int64, endpoint: String, stage: String, action: DeploymentAction, variants: [DeployedVariant], by: String,
-        reason: String, time: Double, sourceStage: String? = nil, restoredID: Int64? = nil
-    ) {
-        self.id = id
-        self.endpoint = endpoint
-        self.stage = stage
-        self.action = action
-        self.variants = variants
-        self.by = by
-        self.reason = reason
-        self.time = time
-        self.sourceStage = sourceStage
-        self.restoredID = restoredID
-    }
 }
 
 /// An endpoint and its serving settings.
+@MemberwiseInit
 public struct EndpointRecord: Hashable, Sendable, Codable {
     public var name: String
     /// Percentage (0…100) of requests captured under `.sluice/capture/<endpoint>/…`.
@@ -72,13 +50,6 @@ public struct EndpointRecord: Hashable, Sendable, Codable {
     public var createdAt: Double
     /// Predict-by-id: where the endpoint reads a record's features; nil = off.
     public var featureLookup: FeatureLookup?
-
-    public init(name: String, capturePercentage: Double, createdAt: Double, featureLookup: FeatureLookup? = nil) {
-        self.name = name
-        self.capturePercentage = capturePercentage
-        self.createdAt = createdAt
-        self.featureLookup = featureLookup
-    }
 }
 
 /// A deployment request the user can fix: an unknown endpoint or version, an unapproved version, bad weights.
@@ -137,6 +108,7 @@ public protocol EndpointRegistry: Sendable {
 
 /// The quota counts of one API key: requests admitted in a UTC day and in a UTC month. The server keeps them in the
 /// store, so a restart does not hand out a fresh quota.
+@MemberwiseInit
 public struct KeyUsage: Hashable, Sendable {
     public var keyID: String
     /// Days since 1970-01-01 (UTC).
@@ -145,13 +117,4 @@ public struct KeyUsage: Hashable, Sendable {
     /// `year × 12 + month − 1` (UTC).
     public var month: Int
     public var monthCount: Int
-
-    /// Creates a count.
-    public init(keyID: String, day: Int, dayCount: Int, month: Int, monthCount: Int) {
-        self.keyID = keyID
-        self.day = day
-        self.dayCount = dayCount
-        self.month = month
-        self.monthCount = monthCount
-    }
 }

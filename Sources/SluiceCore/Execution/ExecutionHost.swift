@@ -1,15 +1,10 @@
 /// A pipeline run asked for over HTTP.
+@MemberwiseInit
 public struct ExecutionSubmission: Sendable, Hashable {
     /// The pipeline file, absolute or relative to the server's working folder.
     public var pipeline: String
     /// Parameter overrides by name.
-    public var parameters: [String: JSONValue]
-
-    /// Creates a submission.
-    public init(pipeline: String, parameters: [String: JSONValue] = [:]) {
-        self.pipeline = pipeline
-        self.parameters = parameters
-    }
+    public var parameters: [String: JSONValue] = [:]
 }
 
 /// Why a submission was refused: the pipeline does not validate, a parameter is wrong, a module cannot run here.

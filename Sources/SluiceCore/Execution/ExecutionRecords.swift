@@ -43,6 +43,7 @@ public enum AttemptStatus: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// An execution as stored.
+@MemberwiseInit
 public struct ExecutionRecord: Hashable, Sendable, Codable {
     public var id: String
     public var pipelineName: String
@@ -56,67 +57,31 @@ public struct ExecutionRecord: Hashable, Sendable, Codable {
     public var finishedAt: Double?
     public var ownerPID: Int?
     public var leaseExpiresAt: Double?
-    public var cancelRequested: Bool
-
-    public init(
-        id: String, pipelineName: String, pipelineHash: String, parameters: [String: JSONValue],
-        status: ExecutionStatus, error: StepFailure? = nil, createdAt: Double, startedAt: Double? = nil,
-        finishedAt: Double? = nil, ownerPID: Int? = nil, leaseExpiresAt: Double? = nil, cancelRequested: Bool = false
-    ) {
-        self.id = id
-        self.pipelineName = pipelineName
-        self.pipelineHash = pipelineHash
-        self.parameters = parameters
-        self.status = status
-        self.error = error
-        self.createdAt = createdAt
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.ownerPID = ownerPID
-        self.leaseExpiresAt = leaseExpiresAt
-        self.cancelRequested = cancelRequested
-    }
+    public var cancelRequested: Bool = false
 }
 
 /// One step of one execution as stored: its latest state.
+@MemberwiseInit
 public struct StepRecord: Hashable, Sendable, Codable {
     public var name: String
-    public var status: StepStatus
+    public var status: StepStatus = .pending
     /// The number of the latest attempt (0 before the first).
-    public var attempt: Int
+    public var attempt: Int = 0
     public var outputs: [String: JSONValue]?
     public var conditionResult: Bool?
     public var error: StepFailure?
     /// The step a `catch` rule routed this step's failure to.
     public var caughtBy: String?
     public var cacheKey: String?
-    public var cacheHit: Bool
+    public var cacheHit: Bool = false
     /// When a waiting step is due (retry backoff, wait step, approval deadline), in seconds since 1970.
     public var dueAt: Double?
     public var startedAt: Double?
     public var finishedAt: Double?
-
-    public init(
-        name: String, status: StepStatus = .pending, attempt: Int = 0, outputs: [String: JSONValue]? = nil,
-        conditionResult: Bool? = nil, error: StepFailure? = nil, caughtBy: String? = nil, cacheKey: String? = nil,
-        cacheHit: Bool = false, dueAt: Double? = nil, startedAt: Double? = nil, finishedAt: Double? = nil
-    ) {
-        self.name = name
-        self.status = status
-        self.attempt = attempt
-        self.outputs = outputs
-        self.conditionResult = conditionResult
-        self.error = error
-        self.caughtBy = caughtBy
-        self.cacheKey = cacheKey
-        self.cacheHit = cacheHit
-        self.dueAt = dueAt
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-    }
 }
 
 /// One attempt of a step as stored.
+@MemberwiseInit
 public struct AttemptRecord: Hashable, Sendable, Codable {
     public var step: String
     public var number: Int
@@ -127,20 +92,6 @@ public struct AttemptRecord: Hashable, Sendable, Codable {
     public var workDirectory: String?
     /// What became of the attempt's process when another driver took the execution over (nil: never taken over).
     public var takeover: AttemptTakeover?
-
-    public init(
-        step: String, number: Int, status: AttemptStatus, startedAt: Double, finishedAt: Double? = nil,
-        error: StepFailure? = nil, workDirectory: String? = nil, takeover: AttemptTakeover? = nil
-    ) {
-        self.step = step
-        self.number = number
-        self.status = status
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.error = error
-        self.workDirectory = workDirectory
-        self.takeover = takeover
-    }
 }
 
 /// What happened to a running attempt's process when its driver died and another took the execution over.
@@ -157,6 +108,7 @@ public enum AttemptTakeover: String, Hashable, Sendable, Codable, CaseIterable {
 
 /// The process an attempt started: its process group (the leader's pid) and the leader's start time, which tells a
 /// reused pid apart.
+@MemberwiseInit
 public struct AttemptProcess: Hashable, Sendable, Codable {
     /// The process group id, which is the pid of the group's leader.
     public var group: Int32
@@ -164,29 +116,15 @@ public struct AttemptProcess: Hashable, Sendable, Codable {
     public var startTime: UInt64
     /// The folder the process runs in (the attempt's work directory, or a Map iteration's).
     public var workDirectory: String
-
-    public init(group: Int32, startTime: UInt64, workDirectory: String) {
-        self.group = group
-        self.startTime = startTime
-        self.workDirectory = workDirectory
-    }
 }
 
 /// One line of an execution's append-only event log.
+@MemberwiseInit
 public struct ExecutionEvent: Hashable, Sendable, Codable {
-    public var sequence: Int64
+    public var sequence: Int64 = 0
     public var time: Double
     public var step: String?
     public var attempt: Int?
     public var kind: String
     public var message: String
-
-    public init(sequence: Int64 = 0, time: Double, step: String?, attempt: Int?, kind: String, message: String) {
-        self.sequence = sequence
-        self.time = time
-        self.step = step
-        self.attempt = attempt
-        self.kind = kind
-        self.message = message
-    }
 }

@@ -1,4 +1,5 @@
 /// A new execution to record: its pipeline version, parameter values and steps.
+@MemberwiseInit
 public struct NewExecution: Sendable {
     public var id: String
     public var pipelineName: String
@@ -9,31 +10,13 @@ public struct NewExecution: Sendable {
     public var stepNames: [String]
     public var maxConcurrentExecutions: Int
     public var createdAt: Double
-
-    public init(
-        id: String, pipelineName: String, pipelineHash: String, pipelineDefinition: String,
-        parameters: [String: JSONValue], stepNames: [String], maxConcurrentExecutions: Int, createdAt: Double
-    ) {
-        self.id = id
-        self.pipelineName = pipelineName
-        self.pipelineHash = pipelineHash
-        self.pipelineDefinition = pipelineDefinition
-        self.parameters = parameters
-        self.stepNames = stepNames
-        self.maxConcurrentExecutions = maxConcurrentExecutions
-        self.createdAt = createdAt
-    }
 }
 
 /// The process driving an execution, as recorded in its lease.
+@MemberwiseInit
 public struct LeaseOwner: Hashable, Sendable {
     public var id: String
     public var pid: Int
-
-    public init(id: String, pid: Int) {
-        self.id = id
-        self.pid = pid
-    }
 }
 
 /// The answer to a request to drive an execution.
@@ -52,17 +35,14 @@ public enum ClaimResult: Hashable, Sendable {
 /// Step transitions are compare-and-set: if a step's stored status is not `from`, nothing is applied and the store
 /// throws. Nothing the engine does becomes visible (a process launched, a token printed) before this commits.
 public struct ExecutionChanges: Sendable {
+    @MemberwiseInit
     public struct StepTransition: Sendable {
         public var from: StepStatus
         public var record: StepRecord
-
-        public init(from: StepStatus, record: StepRecord) {
-            self.from = from
-            self.record = record
-        }
     }
 
     /// A file or folder a step attempt produced or consumed.
+    @MemberwiseInit
     public struct ArtifactUse: Sendable {
         public enum Role: String, Sendable { case produced, consumed }
         public var artifact: ArtifactReference
@@ -71,34 +51,16 @@ public struct ExecutionChanges: Sendable {
         public var role: Role
         public var port: String
         public var path: String
-
-        public init(
-            artifact: ArtifactReference, step: String, attempt: Int, role: Role, port: String, path: String
-        ) {
-            self.artifact = artifact
-            self.step = step
-            self.attempt = attempt
-            self.role = role
-            self.port = port
-            self.path = path
-        }
     }
 
     /// A pending approval: the hash of its single-use token (the token itself is never stored).
+    @MemberwiseInit
     public struct NewApproval: Sendable {
         public var tokenHash: String
         public var step: String
         public var attempt: Int
         public var message: String
         public var expiresAt: Double?
-
-        public init(tokenHash: String, step: String, attempt: Int, message: String, expiresAt: Double?) {
-            self.tokenHash = tokenHash
-            self.step = step
-            self.attempt = attempt
-            self.message = message
-            self.expiresAt = expiresAt
-        }
     }
 
     public var executionID: String
@@ -130,6 +92,7 @@ public struct ExecutionChanges: Sendable {
 }
 
 /// One finished iteration of a Map step.
+@MemberwiseInit
 public struct MapItemRecord: Hashable, Sendable {
     public var step: String
     public var index: Int
@@ -137,29 +100,16 @@ public struct MapItemRecord: Hashable, Sendable {
     public var itemHash: String
     public var attempt: Int
     public var outputs: [String: JSONValue]
-
-    public init(step: String, index: Int, itemHash: String, attempt: Int, outputs: [String: JSONValue]) {
-        self.step = step
-        self.index = index
-        self.itemHash = itemHash
-        self.attempt = attempt
-        self.outputs = outputs
-    }
 }
 
 /// A content-addressed file or folder.
+@MemberwiseInit
 public struct ArtifactReference: Hashable, Sendable, Codable {
     public enum Kind: String, Hashable, Sendable, Codable { case file, folder }
     /// `sha256:` hex digest of the content (for folders, of the manifest of relative paths and file digests).
     public var hash: String
     public var kind: Kind
     public var size: Int
-
-    public init(hash: String, kind: Kind, size: Int) {
-        self.hash = hash
-        self.kind = kind
-        self.size = size
-    }
 }
 
 /// A decision on an approval.
@@ -170,6 +120,7 @@ public enum ApprovalDecision: Hashable, Sendable {
 }
 
 /// A stored approval request.
+@MemberwiseInit
 public struct ApprovalRecord: Hashable, Sendable {
     public var executionID: String
     public var step: String
@@ -177,18 +128,6 @@ public struct ApprovalRecord: Hashable, Sendable {
     public var decision: ApprovalDecision
     public var message: String
     public var expiresAt: Double?
-
-    public init(
-        executionID: String, step: String, attempt: Int, decision: ApprovalDecision, message: String,
-        expiresAt: Double?
-    ) {
-        self.executionID = executionID
-        self.step = step
-        self.attempt = attempt
-        self.decision = decision
-        self.message = message
-        self.expiresAt = expiresAt
-    }
 }
 
 /// The durable side of the engine: what it reads and writes about executions.

@@ -6,19 +6,16 @@ public enum FeatureType: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// One feature of a group: its name and type.
+@MemberwiseInit
 public struct FeatureDefinition: Hashable, Sendable, Codable {
     public var name: String
     public var type: FeatureType
-
-    public init(name: String, type: FeatureType) {
-        self.name = name
-        self.type = type
-    }
 }
 
 /// A feature group: records keyed by `recordIdentifier`, versioned by `eventTime`.
 ///
 /// Event times are compared as text, so they are ISO-8601 dates or timestamps (`2019-07-29`, `2019-07-29T10:00Z`).
+@MemberwiseInit
 public struct FeatureGroup: Hashable, Sendable, Codable {
     public var name: String
     /// The feature holding each record's id (W3: `id`).
@@ -29,31 +26,14 @@ public struct FeatureGroup: Hashable, Sendable, Codable {
     /// Whether the latest record of each id is served by the online read.
     public var onlineStore: Bool
     public var createdAt: Double
-
-    public init(
-        name: String, recordIdentifier: String, eventTime: String, features: [FeatureDefinition], onlineStore: Bool,
-        createdAt: Double
-    ) {
-        self.name = name
-        self.recordIdentifier = recordIdentifier
-        self.eventTime = eventTime
-        self.features = features
-        self.onlineStore = onlineStore
-        self.createdAt = createdAt
-    }
 }
 
 /// One record of a feature group: an id, an event time and the feature values (missing features are absent).
+@MemberwiseInit
 public struct FeatureRecord: Hashable, Sendable, Codable {
     public var recordID: String
     public var eventTime: String
     public var features: [String: JSONValue]
-
-    public init(recordID: String, eventTime: String, features: [String: JSONValue]) {
-        self.recordID = recordID
-        self.eventTime = eventTime
-        self.features = features
-    }
 }
 
 /// A feature-store request the user can fix: an unknown group, a definition that changed, an offline-only group.

@@ -8,8 +8,9 @@ public enum ModelApprovalStatus: String, Hashable, Sendable, Codable, CaseIterab
     public static var allowedValues: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
 
-/// A model version to register; the registry allocates its number.
-public struct NewModelVersion: Hashable, Sendable {
+/// A model version to register: its artifact, metrics, lineage and approval status. The registry gives it its number.
+@MemberwiseInit
+public struct NewModelVersion: Hashable, Sendable, Codable {
     public var group: String
     /// Where the artifact is kept (a content-addressed copy).
     public var artifactPath: String
@@ -20,77 +21,38 @@ public struct NewModelVersion: Hashable, Sendable {
     public var executionID: String?
     public var stepName: String?
     /// Content hashes of the data the model was derived from, by input name.
-    public var inputHashes: [String: String]
-    /// Who registered it (a user name or `execution <id>`).
-    public var registeredBy: String
+    public var inputHashes: [String: String] = [:]
     public var createdAt: Double
-
-    public init(
-        group: String, artifactPath: String, artifactHash: String, metrics: JSONValue? = nil,
-        status: ModelApprovalStatus, executionID: String? = nil, stepName: String? = nil,
-        inputHashes: [String: String] = [:], registeredBy: String, createdAt: Double
-    ) {
-        self.group = group
-        self.artifactPath = artifactPath
-        self.artifactHash = artifactHash
-        self.metrics = metrics
-        self.status = status
-        self.executionID = executionID
-        self.stepName = stepName
-        self.inputHashes = inputHashes
-        self.registeredBy = registeredBy
-        self.createdAt = createdAt
-    }
 }
 
-/// A registered model version: `group/version`, its artifact, metrics, lineage and approval status.
+/// A registered model version, `group/version`: what was registered, and its number. The registration's fields read
+/// as the record's own (`record.artifactHash`, `record.status`).
+@MemberwiseInit
+@dynamicMemberLookup
 public struct ModelVersionRecord: Hashable, Sendable, Codable {
-    public var group: String
+    public var registration: NewModelVersion
+    /// Numbered from 1 per group.
     public var version: Int
-    public var artifactPath: String
-    public var artifactHash: String
-    public var metrics: JSONValue?
-    public var status: ModelApprovalStatus
-    public var executionID: String?
-    public var stepName: String?
-    public var inputHashes: [String: String]
-    public var createdAt: Double
 
-    public init(
-        group: String, version: Int, artifactPath: String, artifactHash: String, metrics: JSONValue?,
-        status: ModelApprovalStatus, executionID: String?, stepName: String?, inputHashes: [String: String],
-        createdAt: Double
-    ) {
-        self.group = group
-        self.version = version
-        self.artifactPath = artifactPath
-        self.artifactHash = artifactHash
-        self.metrics = metrics
-        self.status = status
-        self.executionID = executionID
-        self.stepName = stepName
-        self.inputHashes = inputHashes
-        self.createdAt = createdAt
+    public subscript<Value>(dynamicMember field: WritableKeyPath<NewModelVersion, Value>) -> Value {
+        get { registration[keyPath: field] }
+        set { registration[keyPath: field] = newValue }
     }
 
     /// `Group/N`.
-    public var reference: String { "\(group)/\(version)" }
+    public var reference: String { "\(registration.group)/\(version)" }
 }
 
 /// A model package group and how many versions it holds.
+@MemberwiseInit
 public struct ModelGroupRecord: Hashable, Sendable, Codable {
     public var name: String
     public var versionCount: Int
     public var createdAt: Double
-
-    public init(name: String, versionCount: Int, createdAt: Double) {
-        self.name = name
-        self.versionCount = versionCount
-        self.createdAt = createdAt
-    }
 }
 
 /// One line of the registry's append-only audit log.
+@MemberwiseInit
 public struct ModelEventRecord: Hashable, Sendable, Codable {
     public var sequence: Int64
     public var group: String
@@ -102,20 +64,6 @@ public struct ModelEventRecord: Hashable, Sendable, Codable {
     public var by: String
     public var reason: String
     public var time: Double
-
-    public init(
-        sequence: Int64, group: String, version: Int?, kind: String, alias: String?, by: String, reason: String,
-        time: Double
-    ) {
-        self.sequence = sequence
-        self.group = group
-        self.version = version
-        self.kind = kind
-        self.alias = alias
-        self.by = by
-        self.reason = reason
-        self.time = time
-    }
 }
 
 /// A registry problem the user can fix (unknown group or version).
@@ -127,8 +75,9 @@ public struct ModelRegistryError: MessageError, Hashable, Sendable {
 
 /// The model registry as the engine and built-in steps see it; every method is one transaction.
 public protocol ModelRegistry: Sendable {
-    /// Registers a new version, numbered from 1 per group (the group is created on first use).
-    func registerModelVersion(_ version: NewModelVersion) throws -> ModelVersionRecord
+    /// Registers a new version, numbered from 1 per group (the group is created on first use); `by` (a user name or
+    /// `execution <id>`) goes to the audit log.
+    func registerModelVersion(_ version: NewModelVersion, by: String) throws -> ModelVersionRecord
     /// Changes a version's approval status and appends who, when and why to the audit log.
     func setApprovalStatus(
         group: String, version: Int, status: ModelApprovalStatus, by: String, reason: String, now: Double

@@ -24,6 +24,7 @@ public protocol MonitorStoring: Sendable {
 
 /// A model version's monitoring baseline: the artifacts of `statistics.json`, `constraints.json` and the reference
 /// data the drift tests compare with.
+@MemberwiseInit
 public struct MonitorBaselineRecord: Hashable, Sendable {
     public var group: String
     public var version: Int
@@ -33,22 +34,10 @@ public struct MonitorBaselineRecord: Hashable, Sendable {
     /// The features, in the order requests carry them.
     public var features: [String]
     public var createdAt: Double
-
-    public init(
-        group: String, version: Int, statisticsHash: String, constraintsHash: String, referenceHash: String,
-        features: [String], createdAt: Double
-    ) {
-        self.group = group
-        self.version = version
-        self.statisticsHash = statisticsHash
-        self.constraintsHash = constraintsHash
-        self.referenceHash = referenceHash
-        self.features = features
-        self.createdAt = createdAt
-    }
 }
 
 /// A recorded monitoring schedule for an endpoint stage.
+@MemberwiseInit
 public struct MonitorScheduleRecord: Hashable, Sendable {
     public var endpoint: String
     public var stage: String
@@ -58,21 +47,10 @@ public struct MonitorScheduleRecord: Hashable, Sendable {
     /// The model-quality settings (problem type and thresholds), when quality is monitored.
     public var quality: JSONValue?
     public var createdAt: Double
-
-    public init(
-        endpoint: String, stage: String, everySeconds: Double, notify: [String], quality: JSONValue?,
-        createdAt: Double
-    ) {
-        self.endpoint = endpoint
-        self.stage = stage
-        self.everySeconds = everySeconds
-        self.notify = notify
-        self.quality = quality
-        self.createdAt = createdAt
-    }
 }
 
 /// One monitoring run: the capture window it analysed and what it found.
+@MemberwiseInit
 public struct MonitorRunRecord: Hashable, Sendable {
     public var id: String
     public var endpoint: String
@@ -85,33 +63,11 @@ public struct MonitorRunRecord: Hashable, Sendable {
     public var violationCount: Int
     public var driftedCount: Int
     public var datasetDrift: Bool
-    /// Model-quality thresholds crossed.
-    public var qualityBreaches: Int
     /// The whole report as JSON.
     public var report: JSONValue
     /// Where its files are.
     public var folder: String
     public var createdAt: Double
-
-    public init(
-        id: String, endpoint: String, stage: String, group: String, version: Int, windowStart: Double,
-        windowEnd: Double, rowCount: Int, violationCount: Int, driftedCount: Int, datasetDrift: Bool,
-        report: JSONValue, folder: String, createdAt: Double, qualityBreaches: Int = 0
-    ) {
-        self.qualityBreaches = qualityBreaches
-        self.id = id
-        self.endpoint = endpoint
-        self.stage = stage
-        self.group = group
-        self.version = version
-        self.windowStart = windowStart
-        self.windowEnd = windowEnd
-        self.rowCount = rowCount
-        self.violationCount = violationCount
-        self.driftedCount = driftedCount
-        self.datasetDrift = datasetDrift
-        self.report = report
-        self.folder = folder
-        self.createdAt = createdAt
-    }
+    /// Model-quality thresholds crossed.
+    public var qualityBreaches: Int = 0
 }

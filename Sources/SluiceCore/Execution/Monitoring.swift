@@ -12,15 +12,11 @@ public protocol BaselineMaking: Sendable {
 
 /// One ground-truth label: the inference it belongs to and the true value (a number, a label, or one per row of a
 /// batch request).
+@MemberwiseInit
 public struct GroundTruthLabel: Hashable, Sendable {
     /// The id the server returned in `x-sluice-inference-id` (and captured as the event id).
     public var inferenceId: String
     public var label: JSONValue
-
-    public init(inferenceId: String, label: JSONValue) {
-        self.inferenceId = inferenceId
-        self.label = label
-    }
 }
 
 /// Where ground truth is kept, for the monitor to join with the capture.

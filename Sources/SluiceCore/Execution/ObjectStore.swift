@@ -1,13 +1,9 @@
 /// The location of an object or a key prefix: `s3://bucket/key`.
+@MemberwiseInit
 public struct ObjectURI: Hashable, Sendable, CustomStringConvertible {
     public var bucket: String
     /// The key, without a leading slash; empty for a whole bucket.
     public var key: String
-
-    public init(bucket: String, key: String) {
-        self.bucket = bucket
-        self.key = key
-    }
 
     /// Parses `s3://bucket[/key]`; `nil` for anything else (local paths, other schemes).
     public init?(parsing text: String) {
@@ -31,6 +27,7 @@ public struct ObjectURI: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// One stored object, as listed.
+@MemberwiseInit
 public struct ObjectSummary: Hashable, Sendable {
     public var uri: ObjectURI
     public var size: Int
@@ -38,26 +35,15 @@ public struct ObjectSummary: Hashable, Sendable {
     public var lastModified: String?
     /// The store's tag of the content (S3's ETag, without quotes), when it gives one: equal tags, equal content.
     public var etag: String?
-
-    public init(uri: ObjectURI, size: Int, lastModified: String? = nil, etag: String? = nil) {
-        self.uri = uri
-        self.size = size
-        self.lastModified = lastModified
-        self.etag = etag
-    }
 }
 
 /// What `ObjectStore.fetch` put on disk.
+@MemberwiseInit
 public struct FetchedObject: Hashable, Sendable {
     /// The local file (one object) or folder (every object under a prefix, keys as relative paths).
     public var path: String
     /// The content of a single fetched file, hashed while it streamed; `nil` for a folder.
     public var content: ArtifactReference?
-
-    public init(path: String, content: ArtifactReference?) {
-        self.path = path
-        self.content = content
-    }
 }
 
 /// Objects addressed by `s3://bucket/key`: an S3 API (AWS or any S3-compatible endpoint) or the embedded folders

@@ -1,4 +1,5 @@
 /// A pipeline's trigger as enabled by `sluice triggers enable`: the pipeline version it starts and when it was enabled.
+@MemberwiseInit
 public struct EnabledTrigger: Hashable, Sendable {
     /// The store's id of this trigger.
     public var id: Int64
@@ -14,23 +15,10 @@ public struct EnabledTrigger: Hashable, Sendable {
     /// When it was enabled (seconds since 1970): rates count from here, and only registry events after it fire.
     public var anchor: Double
     public var enabled: Bool
-
-    public init(
-        id: Int64, name: String, pipelinePath: String, pipelineHash: String, index: Int, parameters: [String: String],
-        anchor: Double, enabled: Bool
-    ) {
-        self.id = id
-        self.name = name
-        self.pipelinePath = pipelinePath
-        self.pipelineHash = pipelineHash
-        self.index = index
-        self.parameters = parameters
-        self.anchor = anchor
-        self.enabled = enabled
-    }
 }
 
 /// One firing of a trigger and the execution it started.
+@MemberwiseInit
 public struct TriggerFiring: Hashable, Sendable {
     public var triggerID: Int64
     /// What fired, unique per trigger: `file:PATH:sha256:…`, `schedule:SECONDS`, `model:Group/N`.
@@ -39,14 +27,6 @@ public struct TriggerFiring: Hashable, Sendable {
     public var scheduledTime: Int64?
     public var executionID: String
     public var firedAt: Double
-
-    public init(triggerID: Int64, key: String, scheduledTime: Int64?, executionID: String, firedAt: Double) {
-        self.triggerID = triggerID
-        self.key = key
-        self.scheduledTime = scheduledTime
-        self.executionID = executionID
-        self.firedAt = firedAt
-    }
 }
 
 /// Where enabled triggers and their firings are kept.

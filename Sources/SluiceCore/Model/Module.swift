@@ -16,30 +16,18 @@ public struct Module: Hashable, Sendable, Codable {
     }
 
     /// One input or output of a module.
+    @MemberwiseInit
     public struct Port: Hashable, Sendable, Codable {
         public var name: String
         public var type: ValueType
         /// The default value; an input without one (and not `optional`) must be bound by every step using it.
         public var value: JSONValue?
         public var description: String?
-        public var optional: Bool
+        public var optional: Bool = false
         /// Attributes the spec carries that Sluice does not interpret (`ContentType`, `fields_to_process`, …),
         /// kept so executors and export can pass them on.
-        public var attributes: [String: JSONValue]
+        public var attributes: [String: JSONValue] = [:]
         public var location: SourceLocation?
-
-        public init(
-            name: String, type: ValueType, value: JSONValue? = nil, description: String? = nil,
-            optional: Bool = false, attributes: [String: JSONValue] = [:], location: SourceLocation? = nil
-        ) {
-            self.name = name
-            self.type = type
-            self.value = value
-            self.description = description
-            self.optional = optional
-            self.attributes = attributes
-            self.location = location
-        }
 
         /// Whether a step must bind this input.
         public var isRequired: Bool { value == nil && !optional }

@@ -1,4 +1,5 @@
 /// One published version of a module spec in the catalog.
+@MemberwiseInit
 public struct CatalogModuleVersion: Hashable, Sendable, Codable {
     public var name: String
     /// 1, 2, … per name, allocated when the version is published.
@@ -13,24 +14,8 @@ public struct CatalogModuleVersion: Hashable, Sendable, Codable {
     public var source: String
     public var publishedBy: String
     public var publishedAt: Double
-    public var deprecated: Bool
+    public var deprecated: Bool = false
     public var deprecationReason: String?
-
-    public init(
-        name: String, version: Int, id: String, contentHash: String, spec: String, source: String,
-        publishedBy: String, publishedAt: Double, deprecated: Bool = false, deprecationReason: String? = nil
-    ) {
-        self.name = name
-        self.version = version
-        self.id = id
-        self.contentHash = contentHash
-        self.spec = spec
-        self.source = source
-        self.publishedBy = publishedBy
-        self.publishedAt = publishedAt
-        self.deprecated = deprecated
-        self.deprecationReason = deprecationReason
-    }
 
     /// `Name@3`.
     public var reference: String { "\(name)@\(version)" }
@@ -38,16 +23,11 @@ public struct CatalogModuleVersion: Hashable, Sendable, Codable {
 
 /// Which catalog version a pipeline's module came from; part of the module, so of the pipeline's hash and of
 /// every cache key that uses it.
+@MemberwiseInit
 public struct CatalogReference: Hashable, Sendable, Codable {
     public var name: String
     public var version: Int
     public var contentHash: String
-
-    public init(name: String, version: Int, contentHash: String) {
-        self.name = name
-        self.version = version
-        self.contentHash = contentHash
-    }
 
     public var reference: String { "\(name)@\(version)" }
 }

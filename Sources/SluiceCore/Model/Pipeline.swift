@@ -3,7 +3,9 @@
 /// The spec layer produces it from either the seed's state-machine form (`Steps:` with `StartsAt`/`Next`/`End`)
 /// or the list form (`steps:` ordered by data references and `after:`); both end up as the same graph of steps,
 /// where each step lists the steps it waits for in `after`.
+@MemberwiseInit
 public struct Pipeline: Hashable, Sendable, Codable {
+    @MemberwiseInit
     public struct Parameter: Hashable, Sendable, Codable {
         public var name: String
         public var type: ValueType
@@ -12,53 +14,24 @@ public struct Pipeline: Hashable, Sendable, Codable {
         /// Allowed values, when the parameter is an enumeration (`ModelApprovalStatus`).
         public var allowedValues: [JSONValue]?
         public var location: SourceLocation?
-
-        public init(
-            name: String, type: ValueType, defaultValue: JSONValue? = nil, description: String? = nil,
-            allowedValues: [JSONValue]? = nil, location: SourceLocation? = nil
-        ) {
-            self.name = name
-            self.type = type
-            self.defaultValue = defaultValue
-            self.description = description
-            self.allowedValues = allowedValues
-            self.location = location
-        }
     }
 
     public var name: String
     public var description: String?
     /// Free-form category from the seed (`TrainingPipeline`).
     public var type: String?
-    public var parameters: [Parameter]
+    public var parameters: [Parameter] = []
     /// Steps in a stable order (the order written in the spec).
     public var steps: [Step]
     /// Steps run, in order, after the execution has failed: clean-up and notification.
-    public var onFailure: [Step]
+    public var onFailure: [Step] = []
     /// How many executions of this pipeline version may run at once (the seed says one).
-    public var maxConcurrentExecutions: Int
+    public var maxConcurrentExecutions: Int = 1
     /// Every module a step invokes, by name.
-    public var modules: [String: Module]
+    public var modules: [String: Module] = [:]
     public var location: SourceLocation?
     /// What starts executions besides a user (new files, schedules).
-    public var triggers: [Trigger]
-
-    public init(
-        name: String, description: String? = nil, type: String? = nil, parameters: [Parameter] = [],
-        steps: [Step], onFailure: [Step] = [], maxConcurrentExecutions: Int = 1, modules: [String: Module] = [:],
-        location: SourceLocation? = nil, triggers: [Trigger] = []
-    ) {
-        self.triggers = triggers
-        self.name = name
-        self.description = description
-        self.type = type
-        self.parameters = parameters
-        self.steps = steps
-        self.onFailure = onFailure
-        self.maxConcurrentExecutions = maxConcurrentExecutions
-        self.modules = modules
-        self.location = location
-    }
+    public var triggers: [Trigger] = []
 
     public func step(named name: String) -> Step? { steps.first { $0.name == name } }
     public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
@@ -77,36 +50,20 @@ public struct Pipeline: Hashable, Sendable, Codable {
 }
 
 /// One node of a pipeline.
+@MemberwiseInit
 public struct Step: Hashable, Sendable, Codable {
     public var name: String
     public var kind: Kind
     /// The steps this one waits for, and on what outcome of each.
-    public var after: [Dependency]
-    public var retry: [RetryRule]
-    public var catches: [CatchRule]
+    public var after: [Dependency] = []
+    public var retry: [RetryRule] = []
+    public var catches: [CatchRule] = []
     public var timeout: TimeSpan?
     /// A step that reports no heartbeat for this long fails with `States.HeartbeatTimeout`.
     public var heartbeat: TimeSpan?
     public var cache: CachePolicy?
     public var description: String?
     public var location: SourceLocation?
-
-    public init(
-        name: String, kind: Kind, after: [Dependency] = [], retry: [RetryRule] = [], catches: [CatchRule] = [],
-        timeout: TimeSpan? = nil, heartbeat: TimeSpan? = nil, cache: CachePolicy? = nil, description: String? = nil,
-        location: SourceLocation? = nil
-    ) {
-        self.name = name
-        self.kind = kind
-        self.after = after
-        self.retry = retry
-        self.catches = catches
-        self.timeout = timeout
-        self.heartbeat = heartbeat
-        self.cache = cache
-        self.description = description
-        self.location = location
-    }
 
     public enum Kind: Hashable, Sendable, Codable {
         case task(TaskSpec)
@@ -171,70 +128,49 @@ public struct Dependency: Hashable, Sendable, Codable {
 }
 
 /// Invokes a module with bound inputs.
+@MemberwiseInit
 public struct TaskSpec: Hashable, Sendable, Codable {
     /// The module's name (the key of `Pipeline.modules`).
     public var module: String
-    public var inputs: [String: Binding]
-
-    public init(module: String, inputs: [String: Binding] = [:]) {
-        self.module = module
-        self.inputs = inputs
-    }
+    public var inputs: [String: Binding] = [:]
 }
 
 /// If/then/else: steps depending on it with `.conditionTrue` run when it holds, `.conditionFalse` otherwise.
+@MemberwiseInit
 public struct ConditionSpec: Hashable, Sendable, Codable {
     public var condition: Condition
     /// The steps of each branch, as written (also encoded in their `after` edges).
     public var then: [String]
     public var otherwise: [String]
-
-    public init(condition: Condition, then: [String], otherwise: [String]) {
-        self.condition = condition
-        self.then = then
-        self.otherwise = otherwise
-    }
 }
 
 /// Ends the execution as failed with a message (interpolated) and an error name.
+@MemberwiseInit
 public struct FailSpec: Hashable, Sendable, Codable {
     public var message: Template
-    public var error: String
-
-    public init(message: Template, error: String = "States.Fail") {
-        self.message = message
-        self.error = error
-    }
+    public var error: String = "States.Fail"
 }
 
 /// Waits for a human decision (or a callback with the step's token).
+@MemberwiseInit
 public struct ApprovalSpec: Hashable, Sendable, Codable {
     public var message: Template?
     /// Who is told, e.g. email addresses; empty means the decision is taken from the CLI or console only.
-    public var notify: [String]
+    public var notify: [String] = []
     /// After this long without a decision the step fails with `Sluice.ApprovalTimeout`.
     public var timeout: TimeSpan?
-
-    public init(message: Template? = nil, notify: [String] = [], timeout: TimeSpan? = nil) {
-        self.message = message
-        self.notify = notify
-        self.timeout = timeout
-    }
 }
 
 /// Pauses for a fixed time or until a timestamp.
+@MemberwiseInit
 public struct WaitSpec: Hashable, Sendable, Codable {
     public var seconds: TimeSpan?
     /// An ISO-8601 timestamp, possibly interpolated.
     public var until: Template?
-
-    public init(seconds: TimeSpan? = nil, until: Template? = nil) {
-        self.seconds = seconds
-        self.until = until
-    }
 }
 
 /// Runs a task once per item of a list, or per file of a folder, at most `maxConcurrency` at a time.
+@MemberwiseInit
 public struct MapSpec: Hashable, Sendable, Codable {
     public enum Items: Hashable, Sendable, Codable {
         /// A JSON array (literal or referenced).
@@ -252,41 +188,24 @@ public struct MapSpec: Hashable, Sendable, Codable {
     public var items: Items
     /// The task run for each item; its bindings may read `$.item`.
     public var task: TaskSpec
-    public var maxConcurrency: Int
-
-    public init(items: Items, task: TaskSpec, maxConcurrency: Int = 0) {
-        self.items = items
-        self.task = task
-        self.maxConcurrency = maxConcurrency
-    }
+    public var maxConcurrency: Int = 0
 }
 
 /// Step Functions' retrier: which errors, how often, how long between attempts.
+@MemberwiseInit
 public struct RetryRule: Hashable, Sendable, Codable {
     public enum Jitter: String, Hashable, Sendable, Codable {
         case none = "NONE"
         case full = "FULL"
     }
 
-    public var errorEquals: [String]
-    public var interval: TimeSpan
+    public var errorEquals: [String] = [ErrorName.all]
+    public var interval: TimeSpan = TimeSpan(seconds: 1)
     /// Retries after the first attempt (Step Functions' `MaxAttempts`): 0 means never retry.
-    public var maxAttempts: Int
-    public var backoffRate: Double
+    public var maxAttempts: Int = 3
+    public var backoffRate: Double = 2
     public var maxDelay: TimeSpan?
-    public var jitter: Jitter
-
-    public init(
-        errorEquals: [String] = [ErrorName.all], interval: TimeSpan = TimeSpan(seconds: 1), maxAttempts: Int = 3,
-        backoffRate: Double = 2, maxDelay: TimeSpan? = nil, jitter: Jitter = .none
-    ) {
-        self.errorEquals = errorEquals
-        self.interval = interval
-        self.maxAttempts = maxAttempts
-        self.backoffRate = backoffRate
-        self.maxDelay = maxDelay
-        self.jitter = jitter
-    }
+    public var jitter: Jitter = .none
 
     public func matches(_ error: String) -> Bool { ErrorName.matches(error, any: errorEquals) }
 
@@ -300,27 +219,19 @@ public struct RetryRule: Hashable, Sendable, Codable {
 }
 
 /// Step Functions' catcher: on a matching error, continue at `next` instead of failing the execution.
+@MemberwiseInit
 public struct CatchRule: Hashable, Sendable, Codable {
-    public var errorEquals: [String]
+    public var errorEquals: [String] = [ErrorName.all]
     public var next: String
-
-    public init(errorEquals: [String] = [ErrorName.all], next: String) {
-        self.errorEquals = errorEquals
-        self.next = next
-    }
 
     public func matches(_ error: String) -> Bool { ErrorName.matches(error, any: errorEquals) }
 }
 
 /// SageMaker's step caching: reuse an earlier successful attempt with the same cache key.
+@MemberwiseInit
 public struct CachePolicy: Hashable, Sendable, Codable {
-    public var enabled: Bool
+    public var enabled: Bool = true
     public var expireAfter: TimeSpan?
-
-    public init(enabled: Bool = true, expireAfter: TimeSpan? = nil) {
-        self.enabled = enabled
-        self.expireAfter = expireAfter
-    }
 }
 
 /// Error names in Step Functions' vocabulary, as `retry` and `catch` match them.

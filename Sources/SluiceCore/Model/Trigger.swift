@@ -1,4 +1,5 @@
 /// What starts an execution of a pipeline besides a user: a new file in a folder, a schedule, or a registry event.
+@MemberwiseInit
 public struct Trigger: Hashable, Sendable, Codable {
     public enum Kind: Hashable, Sendable, Codable {
         /// Each new file under `folder` matching `glob` (e.g. `*.csv`) starts one execution.
@@ -19,20 +20,10 @@ public struct Trigger: Hashable, Sendable, Codable {
 
     public var kind: Kind
     /// Parameter values for the executions this trigger starts.
-    public var parameters: [String: JSONValue]
+    public var parameters: [String: JSONValue] = [:]
     /// The parameter that receives what fired: a files trigger's file path, a registry trigger's `Group/N`.
     public var fileParameter: String?
     public var location: SourceLocation?
-
-    public init(
-        kind: Kind, parameters: [String: JSONValue] = [:], fileParameter: String? = nil,
-        location: SourceLocation? = nil
-    ) {
-        self.kind = kind
-        self.parameters = parameters
-        self.fileParameter = fileParameter
-        self.location = location
-    }
 
     /// The schedule of an `every:` or `schedule:` trigger; nil for the others.
     public var schedule: ScheduleExpression? {

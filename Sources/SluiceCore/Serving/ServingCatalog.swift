@@ -1,4 +1,5 @@
 /// A stored API key: the SHA-256 of the key (never the key), its usage plan and optional endpoint scope.
+@MemberwiseInit
 public struct StoredAPIKey: Hashable, Sendable {
     /// Public identifier, `key_…`.
     public var id: String
@@ -14,22 +15,6 @@ public struct StoredAPIKey: Hashable, Sendable {
     public var monthlyQuota: Int?
     /// The only endpoint the key may call; nil = every endpoint.
     public var endpoint: String?
-
-    public init(
-        id: String, name: String, hashHex: String, createdAt: Double, revokedAt: Double? = nil, rate: Double? = nil,
-        burst: Int? = nil, dailyQuota: Int? = nil, monthlyQuota: Int? = nil, endpoint: String? = nil
-    ) {
-        self.id = id
-        self.name = name
-        self.hashHex = hashHex
-        self.createdAt = createdAt
-        self.revokedAt = revokedAt
-        self.rate = rate
-        self.burst = burst
-        self.dailyQuota = dailyQuota
-        self.monthlyQuota = monthlyQuota
-        self.endpoint = endpoint
-    }
 }
 
 /// Where API keys and their quota counts are kept.
@@ -64,6 +49,7 @@ public typealias ServingCatalog = EndpointRegistry & ModelRegistry & APIKeyStori
 
 /// An endpoint's predict-by-id setting: a request names a record id, the endpoint reads that record's latest
 /// features from a feature group and predicts on them.
+@MemberwiseInit
 public struct FeatureLookup: Hashable, Sendable, Codable {
     /// The feature group the records are read from.
     public var group: String
@@ -76,13 +62,6 @@ public struct FeatureLookup: Hashable, Sendable, Codable {
     /// `/endpoints/{name}/{stage}/predict-by-id`; a body field `endpoint` (or SageMaker's `sagemaker_endpoint`)
     /// picks the endpoint when several share the path.
     public var predictRoute: String?
-
-    public init(group: String, idField: String, featuresRoute: String? = nil, predictRoute: String? = nil) {
-        self.group = group
-        self.idField = idField
-        self.featuresRoute = featuresRoute
-        self.predictRoute = predictRoute
-    }
 }
 
 /// Where a stored artifact's content-addressed copy is.

@@ -1,5 +1,8 @@
+import SluiceCore
+
 /// Sends an Approval step's `notify` recipients the link that opens its confirmation page (a GET there only shows
 /// the page; deciding takes the page's POST), then passes every notice on to `next`.
+@MemberwiseInit
 public struct ApprovalMailer: ExecutionObserver {
     /// Sends one message; returns where it went (an SMTP server, an outbox file).
     public typealias Deliver =
@@ -7,29 +10,16 @@ public struct ApprovalMailer: ExecutionObserver {
             _ recipients: [String], _ subject: String, _ body: String, _ id: String
         ) async throws -> String
 
+    /// Receives every notice first.
     let next: any ExecutionObserver
     let executionID: String
+    /// Sends the message.
     let deliver: Deliver
     /// Where the server answers, for the link.
     let baseURL: @Sendable () -> String
-    /// Where a failed delivery is reported; the execution keeps waiting (the CLI and the link still work).
+    /// Told where each message went, or why it could not be sent; after a failed delivery the execution keeps
+    /// waiting (the CLI and the link still work).
     let report: @Sendable (String) -> Void
-
-    /// - Parameters:
-    ///   - next: receives every notice first.
-    ///   - deliver: sends the message.
-    ///   - baseURL: where the server answers, for the link.
-    ///   - report: told where each message went, or why it could not be sent.
-    public init(
-        next: any ExecutionObserver, executionID: String, deliver: @escaping Deliver,
-        baseURL: @escaping @Sendable () -> String, report: @escaping @Sendable (String) -> Void
-    ) {
-        self.next = next
-        self.executionID = executionID
-        self.deliver = deliver
-        self.baseURL = baseURL
-        self.report = report
-    }
 
     public func notify(_ notice: EngineNotice) {
         next.notify(notice)

@@ -11,6 +11,7 @@ import Synchronization
 /// stand: every transition is already committed, and the next server (or `sluice resume`) continues them.
 public final class HostedEngine: ExecutionHost, Service, Sendable {
     /// What the host needs from its process: reading pipelines, naming executions, showing them.
+    @MemberwiseInit
     public struct Wiring: Sendable {
         /// Loads and validates a pipeline file named in a submission; throws `SubmissionError` when it does not
         /// validate.
@@ -23,20 +24,6 @@ public final class HostedEngine: ExecutionHost, Service, Sendable {
             @Sendable (_ executionID: String, _ baseURL: @escaping @Sendable () -> String?) -> any ExecutionObserver
         /// An execution, its steps and attempts as the execution API answers them.
         public var describe: @Sendable (ExecutionRecord, [StepRecord], [String: [AttemptRecord]]) -> JSONValue
-
-        public init(
-            loadPipeline: @escaping @Sendable (_ path: String) throws -> Pipeline,
-            newExecutionID: @escaping @Sendable () -> String,
-            observer:
-                @escaping @Sendable (_ executionID: String, _ baseURL: @escaping @Sendable () -> String?) ->
-                any ExecutionObserver,
-            describe: @escaping @Sendable (ExecutionRecord, [StepRecord], [String: [AttemptRecord]]) -> JSONValue
-        ) {
-            self.loadPipeline = loadPipeline
-            self.newExecutionID = newExecutionID
-            self.observer = observer
-            self.describe = describe
-        }
     }
 
     let runner: ExecutionRunner

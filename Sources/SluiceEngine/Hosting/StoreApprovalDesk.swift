@@ -1,21 +1,12 @@
 public import SluiceCore
 
 /// The server's approval pages backed by the execution store: tokens are looked up and decided by their hash.
+@MemberwiseInit
 public struct StoreApprovalDesk: ApprovalDesk {
     let store: any ExecutionStore & ApprovalStoring
     /// Rung after a decision, so an execution waiting in this process continues at once.
     let bell: ApprovalBell?
-    let clock: any EngineClock
-
-    /// - Parameters:
-    ///   - bell: rung after each decision, so an execution waiting in this process continues at once.
-    public init(
-        store: any ExecutionStore & ApprovalStoring, bell: ApprovalBell?, clock: any EngineClock = SystemClock()
-    ) {
-        self.store = store
-        self.bell = bell
-        self.clock = clock
-    }
+    var clock: any EngineClock = SystemClock()
 
     public func approval(token: String) async throws -> ApprovalView? {
         guard let record = try store.approval(tokenHash: SHA256.hex(token)) else { return nil }

@@ -17,30 +17,20 @@ import Synchronization
 /// that the next start launches; a second start for the same key is refused by the store.
 public final class TriggerService: Service {
     /// How often folders, schedules and the registry are looked at.
+    @MemberwiseInit
     public struct Configuration: Sendable {
         /// Seconds between two looks at folders, schedules and the registry.
-        public var pollSeconds: Double
+        public var pollSeconds: Double = 0.05
         /// A file the kernel says nothing about (no inotify, or written before the server watched) is complete when
         /// its size and modification time stayed the same at two looks in a row at least this many seconds apart.
-        public var settleSeconds: Double
+        public var settleSeconds: Double = 0.1
         /// A file closed by its writer is complete when nobody wrote to it again within this many seconds (a file
         /// renamed into the folder is complete at once; one still open for writing waits for its close).
-        public var closedSettleSeconds: Double
+        public var closedSettleSeconds: Double = 0.02
         /// Seconds between two listings of each `s3://` prefix.
-        public var objectPollSeconds: Double
+        public var objectPollSeconds: Double = 1
         /// Seconds between two readings of which triggers are enabled.
-        public var reloadSeconds: Double
-
-        public init(
-            pollSeconds: Double = 0.05, settleSeconds: Double = 0.1, closedSettleSeconds: Double = 0.02,
-            objectPollSeconds: Double = 1, reloadSeconds: Double = 0.5
-        ) {
-            self.pollSeconds = pollSeconds
-            self.settleSeconds = settleSeconds
-            self.closedSettleSeconds = closedSettleSeconds
-            self.objectPollSeconds = objectPollSeconds
-            self.reloadSeconds = reloadSeconds
-        }
+        public var reloadSeconds: Double = 0.5
     }
 
     let store: any TriggerStore & ExecutionStore

@@ -15,19 +15,11 @@ import SluiceML
 /// `TimeoutSeconds` (how long one request may take before it counts as failed, default 30).
 /// Outputs: `Count`, `Errors`, `LatencyMeanMs`, `LatencyP50Ms`, `LatencyP95Ms`, `LatencyMaxMs`, `Metric`,
 /// `MetricValue`, and `Report` (a JSON file with the same figures and `regression_metrics`).
+@MemberwiseInit
 public struct EndpointTestStep: BuiltinStep {
-    let secret: @Sendable (String) -> String?
-    let client: HTTPClient
-
-    /// - Parameters:
-    ///   - secret: looks up a secret (the API key) by environment variable name.
-    public init(
-        secret: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] },
-        client: HTTPClient = HTTPClient()
-    ) {
-        self.secret = secret
-        self.client = client
-    }
+    /// Looks up a secret (the API key) by environment variable name.
+    var secret: @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] }
+    var client: HTTPClient = HTTPClient()
 
     public var name: String { "endpoint.test" }
 

@@ -1,12 +1,10 @@
+import SluiceCore
+
 /// A fitted linear model: prediction = x·coefficients + intercept.
+@MemberwiseInit
 public struct LinearModel: Sendable, Codable, Equatable {
     public var coefficients: [Double]
     public var intercept: Double
-
-    public init(coefficients: [Double], intercept: Double) {
-        self.coefficients = coefficients
-        self.intercept = intercept
-    }
 
     /// Predictions for every row of `x`.
     public func predict(_ x: Matrix) -> [Double] {

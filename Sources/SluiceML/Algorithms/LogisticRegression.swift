@@ -1,3 +1,5 @@
+import SluiceCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -5,14 +7,10 @@
 #endif
 
 /// A fitted binary logistic model: P(y = 1) = σ(x·coefficients + intercept).
+@MemberwiseInit
 public struct LogisticModel: Sendable, Codable, Equatable {
     public var coefficients: [Double]
     public var intercept: Double
-
-    public init(coefficients: [Double], intercept: Double) {
-        self.coefficients = coefficients
-        self.intercept = intercept
-    }
 
     /// Probabilities of class 1 for every row.
     public func predictProbability(_ x: Matrix) -> [Double] {

@@ -8,6 +8,7 @@ import SluiceCore
 
 /// A classifier over more than two classes: per-class scores turned into probabilities, the most probable
 /// class predicted.
+@MemberwiseInit
 public struct MulticlassModel: Sendable, Codable, Equatable {
     /// The class labels in score order (sorted ascending as seen in training).
     public var classes: [Double]
@@ -19,17 +20,6 @@ public struct MulticlassModel: Sendable, Codable, Equatable {
     public var intercepts: [Double]?
     /// For `gbdt`: one margin ensemble per class; for `random_forest`: one class-probability forest per class.
     public var perClass: [GBDTModel]?
-
-    public init(
-        classes: [Double], method: String, weights: [Double]? = nil, intercepts: [Double]? = nil,
-        perClass: [GBDTModel]? = nil
-    ) {
-        self.classes = classes
-        self.method = method
-        self.weights = weights
-        self.intercepts = intercepts
-        self.perClass = perClass
-    }
 
     /// Class probabilities for every row (rows × classes; each row sums to 1).
     public func probabilities(_ x: Matrix) -> Matrix {

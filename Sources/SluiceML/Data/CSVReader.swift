@@ -1,3 +1,5 @@
+import SluiceCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -10,30 +12,18 @@ public enum ColumnType: String, Sendable, Codable {
 }
 
 /// How to read a CSV file.
+@MemberwiseInit
 public struct CSVOptions: Sendable {
     /// Whether the first row is a header; nil infers it (a header has a cell that is not a number).
     public var header: Bool?
     /// Column names for a file without header (default `column_1`, `column_2`, …).
     public var names: [String]?
-    public var delimiter: UInt8
+    public var delimiter: UInt8 = UInt8(ascii: ",")
     /// Cells read as missing (NaN in a numeric column, nil in a text column); the empty cell always is.
-    public var missing: Set<String>
+    public var missing: Set<String> = ["NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
     /// Declared column types by name; other columns are inferred (number unless a cell is not a number).
-    public var types: [String: ColumnType]
-    public var threads: Int
-
-    public init(
-        header: Bool? = nil, names: [String]? = nil, delimiter: UInt8 = UInt8(ascii: ","),
-        missing: Set<String> = ["NA", "N/A", "NaN", "nan", "null", "NULL", "None"],
-        types: [String: ColumnType] = [:], threads: Int = defaultThreadCount
-    ) {
-        self.header = header
-        self.names = names
-        self.delimiter = delimiter
-        self.missing = missing
-        self.types = types
-        self.threads = threads
-    }
+    public var types: [String: ColumnType] = [:]
+    public var threads: Int = defaultThreadCount
 }
 
 /// Reads CSV files into frames: quoted fields, missing values, header detection, numbers parsed by `threads` threads

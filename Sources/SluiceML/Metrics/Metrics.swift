@@ -1,3 +1,5 @@
+import SluiceCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -36,18 +38,12 @@ public enum Metrics {
     }
 
     /// Binary confusion counts at `threshold` on scores; labels are 0/1.
+    @MemberwiseInit
     public struct Confusion: Sendable, Equatable, Codable {
-        public var tn = 0
-        public var fp = 0
-        public var fn = 0
-        public var tp = 0
-
-        public init(tn: Int = 0, fp: Int = 0, fn: Int = 0, tp: Int = 0) {
-            self.tn = tn
-            self.fp = fp
-            self.fn = fn
-            self.tp = tp
-        }
+        public var tn: Int = 0
+        public var fp: Int = 0
+        public var fn: Int = 0
+        public var tp: Int = 0
     }
 
     /// Confusion counts of 0/1 labels against scores ≥ threshold.

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// Sluice's one model file: self-describing JSON with a format name and version.
 public struct ModelArtifact: Sendable, Codable, Equatable {
@@ -27,16 +28,11 @@ public struct ModelArtifact: Sendable, Codable, Equatable {
     public var training: TrainingInfo
 
     /// Where and how the model was trained.
+    @MemberwiseInit
     public struct TrainingInfo: Sendable, Codable, Equatable {
         public var rows: Int
         public var trainedAt: String
-        public var metrics: [String: Double]
-
-        public init(rows: Int, trainedAt: String, metrics: [String: Double] = [:]) {
-            self.rows = rows
-            self.trainedAt = trainedAt
-            self.metrics = metrics
-        }
+        public var metrics: [String: Double] = [:]
     }
 
     public init(

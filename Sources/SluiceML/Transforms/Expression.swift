@@ -1,3 +1,5 @@
+import SluiceCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -287,16 +289,11 @@ infix operator %% : MultiplicationPrecedence
 private func %% (a: Int, b: Int) -> Int { ((a % b) + b) % b }
 
 /// A calendar date (proleptic Gregorian).
+@MemberwiseInit
 public struct CivilDate: Sendable, Equatable {
     public var year: Int
     public var month: Int
     public var day: Int
-
-    public init(year: Int, month: Int, day: Int) {
-        self.year = year
-        self.month = month
-        self.day = day
-    }
 
     /// The date at the start of `YYYY-MM-DD…` text (a time after the date is ignored).
     public init?(_ text: String) {

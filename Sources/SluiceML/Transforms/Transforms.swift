@@ -1,4 +1,7 @@
+import SluiceCore
+
 /// What to fit: a transform kind over columns, with its options.
+@MemberwiseInit
 public struct TransformSpec: Sendable, Codable, Equatable {
     /// `standardize`, `minmax`, `onehot`, `impute`, `normalize_rows`, `select`, `drop`, `derive`.
     public var kind: String
@@ -10,18 +13,6 @@ public struct TransformSpec: Sendable, Codable, Equatable {
     /// For `derive`: the new (or replaced) column's name and the `Expression` that computes it.
     public var output: String?
     public var expression: String?
-
-    public init(
-        kind: String, columns: [String], strategy: String? = nil, fill: String? = nil, output: String? = nil,
-        expression: String? = nil
-    ) {
-        self.kind = kind
-        self.columns = columns
-        self.strategy = strategy
-        self.fill = fill
-        self.output = output
-        self.expression = expression
-    }
 }
 
 /// A transform fitted on training rows; applied unchanged to every later row (serving takes raw rows).

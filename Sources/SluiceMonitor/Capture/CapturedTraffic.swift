@@ -1,7 +1,9 @@
 public import Foundation
+import SluiceCore
 public import SluiceML
 
 /// One captured inference: its id, when, the request's rows and the response's values.
+@MemberwiseInit
 public struct CapturedInference: Sendable, Equatable {
     public var inferenceId: String
     /// ISO 8601, as captured.
@@ -10,13 +12,6 @@ public struct CapturedInference: Sendable, Equatable {
     public var rows: [[CaptureCell]]
     /// The response's values, flattened.
     public var predictions: [Double]
-
-    public init(inferenceId: String, inferenceTime: String, rows: [[CaptureCell]], predictions: [Double]) {
-        self.inferenceId = inferenceId
-        self.inferenceTime = inferenceTime
-        self.rows = rows
-        self.predictions = predictions
-    }
 }
 
 /// A request cell.

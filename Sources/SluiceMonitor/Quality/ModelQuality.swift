@@ -19,6 +19,7 @@ public enum ProblemType: String, Sendable, Codable, CaseIterable {
 }
 
 /// A model-quality threshold: a metric crossing it is a violation (Model Monitor's `comparison_operator`).
+@MemberwiseInit
 public struct QualityThreshold: Sendable, Codable, Equatable {
     public enum Comparison: String, Sendable, Codable {
         /// A violation when the metric is above the threshold (errors: `mae>50`).
@@ -30,12 +31,6 @@ public struct QualityThreshold: Sendable, Codable, Equatable {
     public var metric: String
     public var comparison: Comparison
     public var threshold: Double
-
-    public init(metric: String, comparison: Comparison, threshold: Double) {
-        self.metric = metric
-        self.comparison = comparison
-        self.threshold = threshold
-    }
 
     /// Parses `METRIC>VALUE` or `METRIC<VALUE` (e.g. `mae>50`, `r2<0.3`).
     public init?(_ text: String) {
@@ -61,14 +56,10 @@ public struct QualityThreshold: Sendable, Codable, Equatable {
 }
 
 /// What a monitor checks about model quality: the problem type and the thresholds.
+@MemberwiseInit
 public struct QualitySettings: Sendable, Codable, Equatable {
     public var problem: ProblemType
     public var thresholds: [QualityThreshold]
-
-    public init(problem: ProblemType, thresholds: [QualityThreshold]) {
-        self.problem = problem
-        self.thresholds = thresholds
-    }
 }
 
 /// A model-quality violation, in Model Monitor's shape.

@@ -3,22 +3,13 @@ public import SluiceCore
 import SluiceML
 
 /// Makes baselines: reads training data, writes Model Monitor's files, keeps them as artifacts of a model version.
+@MemberwiseInit
 public struct MonitorBaselines: BaselineMaking {
+    /// Where the versions are and the baseline is attached.
     let store: any MonitorStoring & ModelRegistry
+    /// Where the files and the training data are kept (and where a model's file is looked up).
     let artifacts: any ArtifactStoring & ArtifactLocating
-    let clock: any WallClock
-
-    /// - Parameters:
-    ///   - store: where the versions are and the baseline is attached.
-    ///   - artifacts: where the files and the training data are kept (and where a model's file is looked up).
-    public init(
-        store: any MonitorStoring & ModelRegistry, artifacts: any ArtifactStoring & ArtifactLocating,
-        clock: any WallClock = SystemWallClock()
-    ) {
-        self.store = store
-        self.artifacts = artifacts
-        self.clock = clock
-    }
+    var clock: any WallClock = SystemWallClock()
 
     public func makeBaseline(group: String, version: Int, data: String, features: [String]?, folder: String) throws
         -> [String]

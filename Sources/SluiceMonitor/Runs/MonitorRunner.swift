@@ -4,6 +4,7 @@ import SluiceML
 
 /// One monitoring run of an endpoint stage: the capture since the last run, checked against the deployed version's
 /// baseline; the report kept in the store and under `monitoring/<endpoint>/<stage>/<run>/`.
+@MemberwiseInit
 public struct MonitorRunner: Sendable {
     /// Sends one message; returns where it went (an SMTP server, an outbox file).
     public typealias Deliver =
@@ -28,29 +29,16 @@ public struct MonitorRunner: Sendable {
     }
 
     public let store: any MonitorStoring & EndpointRegistry
+    /// Where the baselines' files are.
     let artifacts: any ArtifactLocating
     /// The capture's root: each stage's files under `<endpoint>/<stage>/<variant>/`.
     let captureRoot: String
     /// Where each run's files go, under `<endpoint>/<stage>/<run id>/`.
     let reportsRoot: String
+    /// Names each run.
     let newID: @Sendable () -> String
+    /// Sends alerts.
     let deliver: Deliver
-
-    /// - Parameters:
-    ///   - artifacts: where the baselines' files are.
-    ///   - newID: names each run.
-    ///   - deliver: sends alerts.
-    public init(
-        store: any MonitorStoring & EndpointRegistry, artifacts: any ArtifactLocating, captureRoot: String,
-        reportsRoot: String, newID: @escaping @Sendable () -> String, deliver: @escaping Deliver
-    ) {
-        self.store = store
-        self.artifacts = artifacts
-        self.captureRoot = captureRoot
-        self.reportsRoot = reportsRoot
-        self.newID = newID
-        self.deliver = deliver
-    }
 
     /// The schedule of `endpoint` (`stage`), if one is recorded.
     public func schedule(endpoint: String, stage: String) throws -> MonitorScheduleRecord? {

@@ -5,27 +5,17 @@ public import SluiceCore
 /// its endpoint stage captured since its last run and alerts its addresses on a violation, drift or a quality
 /// threshold crossed. A schedule is due `every` after its last run (or after it was recorded); a window with no
 /// traffic is not kept, so the next run covers it.
+@MemberwiseInit
 public struct MonitorScheduler: Service {
     let runner: MonitorRunner
-    let clock: any WallClock
+    var clock: any WallClock = SystemWallClock()
     /// How often the schedules are read.
-    let interval: Duration
+    var interval: Duration = .seconds(1)
     /// A window ends this many seconds before the run, so the capture writer has flushed every inference in it
     /// (it writes every 20 ms); a window never starts before the previous one ended, so nothing is skipped.
-    let captureSettle: Double
+    var captureSettle: Double = 2
+    /// Told each kept run's first line, each alert sent, and each failure.
     let report: @Sendable (String) -> Void
-
-    /// - Parameter report: told each kept run's first line, each alert sent, and each failure.
-    public init(
-        runner: MonitorRunner, clock: any WallClock = SystemWallClock(), interval: Duration = .seconds(1),
-        captureSettle: Double = 2, report: @escaping @Sendable (String) -> Void
-    ) {
-        self.runner = runner
-        self.clock = clock
-        self.interval = interval
-        self.captureSettle = captureSettle
-        self.report = report
-    }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {

@@ -11,13 +11,9 @@ import SluiceCore
 /// - `POST /approvals/{token}` with `decision=approve|reject&reason=…` (form or query): decides once; a used or
 ///   expired token answers 410, an unknown one 404.
 /// - `GET /respond?type=success|fail&token=…`: the links of Step Functions' callback emails answer the same page.
+@MemberwiseInit
 public struct ApprovalRoutes: ServerRoutes {
     let desk: any ApprovalDesk
-
-    /// Routes deciding through `desk`.
-    public init(desk: any ApprovalDesk) {
-        self.desk = desk
-    }
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/approvals/{token}") { _, context in

@@ -11,17 +11,11 @@ import SluiceServing
 /// The body is `{"labels": [{"inferenceId": "…", "label": 151}, …]}` (or the bare list); `inferenceId` is the
 /// `x-sluice-inference-id` a serving answer carried, and `label` a number or class, or a list with one per row of a
 /// batch request. The key (`x-api-key`) must be valid for the endpoint, as on the serving routes.
+@MemberwiseInit
 public struct GroundTruthRoutes: ServerRoutes {
     let store: any GroundTruthStoring
     let keyring: APIKeyring
-    let clock: any WallClock
-
-    /// Routes keeping labels in `store`, for keys `keyring` accepts.
-    public init(store: any GroundTruthStoring, keyring: APIKeyring, clock: any WallClock = SystemWallClock()) {
-        self.store = store
-        self.keyring = keyring
-        self.clock = clock
-    }
+    var clock: any WallClock = SystemWallClock()
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
         router.post("/endpoints/{name}/ground-truth") { request, context in

@@ -1,7 +1,9 @@
 import Crypto
+import SluiceCore
 import Synchronization
 
 /// A stored API key: its SHA-256 hash only, never the key itself.
+@MemberwiseInit
 public struct APIKeyRecord: Sendable, Equatable {
     /// Public identifier shown by `sluice keys list` (not secret).
     public var id: String
@@ -12,21 +14,9 @@ public struct APIKeyRecord: Sendable, Equatable {
     /// The usage plan applied to requests made with this key; nil = unlimited.
     public var plan: UsagePlan?
     /// Whether the key was revoked.
-    public var revoked: Bool
+    public var revoked: Bool = false
     /// The only endpoint the key may call; nil = every endpoint.
     public var endpoint: String?
-
-    /// Creates a record.
-    public init(
-        id: String, name: String, hash: [UInt8], plan: UsagePlan? = nil, revoked: Bool = false, endpoint: String? = nil
-    ) {
-        self.id = id
-        self.name = name
-        self.hash = hash
-        self.plan = plan
-        self.revoked = revoked
-        self.endpoint = endpoint
-    }
 }
 
 /// Creates and hashes API keys.

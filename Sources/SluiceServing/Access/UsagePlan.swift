@@ -2,6 +2,7 @@ import SluiceCore
 import Synchronization
 
 /// Limits for one API key: a token bucket (steady rate, burst) and optional daily/monthly quotas.
+@MemberwiseInit
 public struct UsagePlan: Sendable, Equatable {
     /// Sustained requests per second.
     public var rate: Double
@@ -11,14 +12,6 @@ public struct UsagePlan: Sendable, Equatable {
     public var dailyQuota: Int?
     /// Requests allowed per UTC month, if limited.
     public var monthlyQuota: Int?
-
-    /// Creates a plan.
-    public init(rate: Double, burst: Int, dailyQuota: Int? = nil, monthlyQuota: Int? = nil) {
-        self.rate = rate
-        self.burst = burst
-        self.dailyQuota = dailyQuota
-        self.monthlyQuota = monthlyQuota
-    }
 }
 
 /// A token bucket: holds up to `burst` tokens, refilled at `rate` per second; a request takes one.

@@ -9,6 +9,7 @@ import Synchronization
 #endif
 
 /// One captured request/response pair.
+@MemberwiseInit
 public struct CaptureRecord: Sendable {
     /// Endpoint name.
     public var endpoint: String
@@ -28,22 +29,6 @@ public struct CaptureRecord: Sendable {
     public var outputContentType: String
     /// Response body.
     public var output: ByteBuffer
-
-    /// Creates a record.
-    public init(
-        endpoint: String, stage: String, variant: String, inferenceId: String, time: Double,
-        inputContentType: String, input: ByteBuffer, outputContentType: String, output: ByteBuffer
-    ) {
-        self.endpoint = endpoint
-        self.stage = stage
-        self.variant = variant
-        self.inferenceId = inferenceId
-        self.time = time
-        self.inputContentType = inputContentType
-        self.input = input
-        self.outputContentType = outputContentType
-        self.output = output
-    }
 
     /// Appends the record as one line of SageMaker's data-capture JSON Lines format, newline included.
     public func appendJSONLine(to out: inout [UInt8]) {

@@ -33,32 +33,18 @@ public struct Variant: Sendable {
 }
 
 /// What is deployed on one stage of one endpoint: weighted variants, an optional shadow, accepted formats.
+@MemberwiseInit
 public struct StageDeployment: Sendable {
     /// The variants sharing live traffic (A/B).
     public var variants: [Variant]
     /// A variant that sees a copy of the traffic; its answers are captured, never returned.
     public var shadow: Variant?
     /// The body formats accepted on `/invocations` (W2's container is CSV-only).
-    public var formats: Set<InputFormat>
+    public var formats: Set<InputFormat> = [.csv, .json]
     /// Percentage of requests (0…100) captured.
-    public var capturePercentage: Double
+    public var capturePercentage: Double = 0
     /// Predict-by-id: the feature group a request's record id is looked up in; nil = off.
     public var featureLookup: FeatureLookup?
-
-    /// Creates a deployment.
-    public init(
-        variants: [Variant],
-        shadow: Variant? = nil,
-        formats: Set<InputFormat> = [.csv, .json],
-        capturePercentage: Double = 0,
-        featureLookup: FeatureLookup? = nil
-    ) {
-        self.variants = variants
-        self.shadow = shadow
-        self.formats = formats
-        self.capturePercentage = capturePercentage
-        self.featureLookup = featureLookup
-    }
 }
 
 /// An immutable snapshot of a stage as requests see it; replaced whole on every deploy.

@@ -15,6 +15,7 @@ public enum ResponseShape: Sendable {
 }
 
 /// The answer to one invocation.
+@MemberwiseInit
 public struct Invocation: Sendable {
     /// Response body.
     public var body: ByteBuffer
@@ -24,14 +25,6 @@ public struct Invocation: Sendable {
     public var variant: String
     /// The id the inference was captured under (nil when it was not captured): ground truth is sent with it.
     public var inferenceId: String?
-
-    /// Creates an answer.
-    public init(body: ByteBuffer, contentType: String, variant: String, inferenceId: String? = nil) {
-        self.body = body
-        self.contentType = contentType
-        self.variant = variant
-        self.inferenceId = inferenceId
-    }
 }
 
 /// Authenticates, throttles, decodes, routes to a variant, predicts, encodes and captures: everything a serving

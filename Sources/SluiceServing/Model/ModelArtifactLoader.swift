@@ -1,16 +1,13 @@
 import Foundation
+import SluiceCore
 import SluiceML
 
 /// A registered model file served as a predictor: Sluice's model JSON, its transforms applied to each request.
+@MemberwiseInit
 public struct ArtifactPredictor: Predictor {
     public let artifact: ModelArtifact
     /// Where the model was read from, for messages.
     public let source: String
-
-    public init(artifact: ModelArtifact, source: String) {
-        self.artifact = artifact
-        self.source = source
-    }
 
     public var inputWidth: Int { artifact.inputColumns.count }
     public var outputWidth: Int { 1 }

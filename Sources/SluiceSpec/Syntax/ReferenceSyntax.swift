@@ -2,6 +2,7 @@ import Foundation
 public import SluiceCore
 
 /// A reference as written, before names are resolved: `$.steps['Train Model'].outputs.ModelUri.a[0]`.
+@MemberwiseInit
 public struct ReferenceSyntax: Hashable, Sendable {
     public enum Root: Hashable, Sendable {
         case parameter(String)
@@ -13,12 +14,7 @@ public struct ReferenceSyntax: Hashable, Sendable {
     }
 
     public var root: Root
-    public var path: [PathComponent]
-
-    public init(root: Root, path: [PathComponent] = []) {
-        self.root = root
-        self.path = path
-    }
+    public var path: [PathComponent] = []
 
     /// Parses a reference; the error text says what is malformed.
     public static func parse(_ text: String) -> Result<ReferenceSyntax, ReferenceSyntaxError> {
