@@ -27,17 +27,25 @@ public enum RequestLimits {
     /// The largest body accepted on the route of `uri`: the serving routes and any other take `servingBody`
     /// (`SluiceServer.Configuration.bodyLimit`, SageMaker's 6 MB by default).
     static func bodyLimit(uri: String, servingBody: Int) -> Int {
-        if uri.hasPrefix("/api/") { return executionBody }
-        if uri.hasPrefix("/approvals/") { return approvalBody }
-        if uri.hasPrefix("/invokeFeatureStore") || uri.hasPrefix("/invokeSagemakerAPI") { return featureRouteBody }
-        // The path without its query; a slice, so that the serving routes allocate nothing here.
-        let path = uri[..<(uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex)]
-        if path.hasPrefix("/console/") { return path == "/console/sign-in" ? signInForm : consoleForm }
-        if path.hasPrefix("/endpoints/") {
-            if path.hasSuffix("/ground-truth") { return groundTruthBody }
-            if path.hasSuffix("/predict-by-id") || path.hasSuffix("/features") { return featureRouteBody }
+        // This runs for every request: the path (without its query) is compared as UTF-8 bytes, since `hasPrefix` on a
+        // `String` compares characters.
+        var uri = uri
+        return uri.withUTF8 { bytes in
+            let path = bytes.prefix { $0 != UInt8(ascii: "?") }
+            func starts(_ prefix: String) -> Bool { path.starts(with: prefix.utf8) }
+            func ends(_ suffix: String) -> Bool {
+                path.count >= suffix.utf8.count && path.suffix(suffix.utf8.count).elementsEqual(suffix.utf8)
+            }
+            if starts("/api/") { return executionBody }
+            if starts("/approvals/") { return approvalBody }
+            if starts("/invokeFeatureStore") || starts("/invokeSagemakerAPI") { return featureRouteBody }
+            if starts("/console/") { return path.elementsEqual("/console/sign-in".utf8) ? signInForm : consoleForm }
+            if starts("/endpoints/") {
+                if ends("/ground-truth") { return groundTruthBody }
+                if ends("/predict-by-id") || ends("/features") { return featureRouteBody }
+            }
+            return servingBody
         }
-        return servingBody
     }
 
     /// A limit in words: `16 KiB`, `6 MiB`.
