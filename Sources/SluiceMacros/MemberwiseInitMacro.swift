@@ -11,7 +11,7 @@ import SwiftSyntaxMacros
 /// `public init(a: A, b: B) { self.a = a; self.b = b }`. This macro generates it instead, by Swift's rules:
 /// - one parameter per stored instance property, in declaration order, labelled with its name and annotated type;
 ///   `static` and computed properties and `let` constants with an initial value are left out;
-/// - a property's initial value is its parameter's default; an optional `var` without one defaults to `nil`;
+/// - a property's initial value is its parameter's default; an optional `var` (`T?`, `T!`) without one defaults to `nil`;
 /// - a function-typed parameter (or one typed by the struct's own alias of a function type) is `@escaping`.
 /// It applies to structs only, and needs each stored property's type written out.
 public struct MemberwiseInitMacro: MemberMacro {
@@ -84,8 +84,8 @@ public struct MemberwiseInitMacro: MemberMacro {
     }
 
     private static func isOptional(_ type: TypeSyntax) -> Bool {
+        // As in Swift, only the sugared spellings (`T?`, `T!`) start out nil; `Optional<T>` does not.
         type.is(OptionalTypeSyntax.self) || type.is(ImplicitlyUnwrappedOptionalTypeSyntax.self)
-            || type.as(IdentifierTypeSyntax.self)?.name.text == "Optional"
     }
 
     /// A bare function type (maybe `@Sendable`), or one of the struct's aliases of one; an optional one is escaping

@@ -23,7 +23,7 @@ private func expectExpansion(
 
 @Suite("MemberwiseInit macro")
 struct MemberwiseInitMacroTests {
-    @Test("a public struct gets a public init: initial values become defaults, an optional var defaults to nil")
+    @Test("a public struct gets a public init: initial values become defaults, a `T?` var defaults to nil")
     func publicStructWithDefaults() {
         expectExpansion(
             """
@@ -46,7 +46,7 @@ struct MemberwiseInitMacroTests {
                     public var tags: Optional<[String]>
                     public let owner: String?
 
-                    public init(name: String, attempts: Int, timeout: Double = 30, note: String? = nil, tags: Optional<[String]> = nil, owner: String?) {
+                    public init(name: String, attempts: Int, timeout: Double = 30, note: String? = nil, tags: Optional<[String]>, owner: String?) {
                         self.name = name
                         self.attempts = attempts
                         self.timeout = timeout
