@@ -122,9 +122,10 @@ public struct ExecutionRoutes: ServerRoutes {
     static func error(
         _ status: HTTPResponse.Status, _ code: String, _ message: String, details: [String: JSONValue] = [:]
     ) -> Response {
-        var response = json(
-            status, .object(details.merging(["ErrorCode": .string(code), "Message": .string(message)]) { $1 }))
-        response.headers[HTTPField.Name("x-amzn-ErrorType")!] = code
-        return response
+        let body = JSONValue.object(details.merging(["ErrorCode": .string(code), "Message": .string(message)]) { $1 })
+        return ServingReply(
+            status: status, contentType: "application/json", body: ByteBuffer(string: body.canonicalJSON),
+            errorType: code
+        ).response
     }
 }
