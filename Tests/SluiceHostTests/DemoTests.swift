@@ -98,9 +98,11 @@ import Testing
         let log = scratch.folder + "/serve.log"
         let serving = try demo(scratch, ["--port", "\(servingPort)"] + Self.patientLatencyGate, log: log)
         defer { if serving.isRunning { kill(serving.processIdentifier, SIGKILL) } }
-        // Until the demo prints the curl or stops: a busy machine may take minutes to run the pipeline again.
+        // Until the demo prints the curl or stops: a busy machine may take minutes to run the pipeline again. The
+        // deadline only keeps a demo that never prints it from hanging the suite.
         var curl: String?
-        while curl == nil, serving.isRunning {
+        let deadline = ContinuousClock.now + .seconds(900)
+        while curl == nil, serving.isRunning, ContinuousClock.now < deadline {
             curl = read(log).split(separator: "\n").first { $0.contains("curl -s -H 'x-api-key:") }.map {
                 $0.trimmingCharacters(in: .whitespaces)
             }
