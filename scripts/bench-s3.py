@@ -57,14 +57,14 @@ try:
         fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    server_seconds = {}
+    figures, server_seconds = {}, {}
 
-    def timed(action, name):
+    def timed(name, action):
+        """Runs `action`, adding its wall time to figures[name] and moto's CPU time to server_seconds[name]."""
         cpu, start = server_cpu(), time.perf_counter()
         action()
-        elapsed = time.perf_counter() - start
+        figures.setdefault(name, []).append(time.perf_counter() - start)
         server_seconds.setdefault(name, []).append(server_cpu() - cpu)
-        return elapsed
 
     def check(path):
         assert hashlib.sha256(open(path, "rb").read()).hexdigest() == expected, path
@@ -73,16 +73,14 @@ try:
         subprocess.run([sluice, "s3", "cp", *arguments], env=environment, cwd=scratch, check=True,
                        stdout=subprocess.DEVNULL)
 
-    figures = {"boto3 upload": [], "sluice upload": [], "boto3 download": [], "sluice download": []}
+    target = os.path.join(scratch, "out.bin")
     for _ in range(options.rounds):
-        figures["boto3 upload"].append(timed(lambda: s3.upload_file(source, "bench", "boto3.bin"), "boto3 upload"))
-        figures["sluice upload"].append(timed(lambda: run_sluice(source, "s3://bench/sluice.bin"), "sluice upload"))
-        target = os.path.join(scratch, "out.bin")
-        figures["boto3 download"].append(
-            timed(lambda: s3.download_file("bench", "sluice.bin", target), "boto3 download"))
+        timed("boto3 upload", lambda: s3.upload_file(source, "bench", "boto3.bin"))
+        timed("sluice upload", lambda: run_sluice(source, "s3://bench/sluice.bin"))
+        timed("boto3 download", lambda: s3.download_file("bench", "sluice.bin", target))
         check(target)
         os.remove(target)
-        figures["sluice download"].append(timed(lambda: run_sluice("s3://bench/boto3.bin", target), "sluice download"))
+        timed("sluice download", lambda: run_sluice("s3://bench/boto3.bin", target))
         check(target)
         os.remove(target)
     best = {name: min(times) for name, times in figures.items()}
