@@ -3,9 +3,9 @@ upload_file/download_file, against the same moto S3 server, in the same run.
 
     python "$(scripts/moto-venv)" scripts/bench-s3.py [--sluice .build/release/sluice] [--megabytes 200]
 
-Prints each time and the ratio sluice / boto3 (below 1 means Sluice was faster), and the CPU time moto's server
-spent on each client's transfers (median): the server is the bottleneck, and its CPU time is far less sensitive to
-other load on the machine than the wall-clock times are.
+Prints each client's best and median time, the ratios sluice / boto3 (below 1 means Sluice was faster), and the CPU
+time moto's server spent on each client's transfers (median): the server is the bottleneck, and its CPU time is far
+less sensitive to other load on the machine than the wall-clock times are.
 """
 import argparse
 import hashlib
@@ -23,7 +23,7 @@ import boto3
 parser = argparse.ArgumentParser()
 parser.add_argument("--sluice", default=".build/release/sluice")
 parser.add_argument("--megabytes", type=int, default=200)
-parser.add_argument("--rounds", type=int, default=3)
+parser.add_argument("--rounds", type=int, default=9)
 options = parser.parse_args()
 sluice = os.path.abspath(options.sluice)
 
@@ -84,13 +84,14 @@ try:
         check(target)
         os.remove(target)
     best = {name: min(times) for name, times in figures.items()}
+    median = {name: sorted(times)[len(times) // 2] for name, times in figures.items()}
     for name, seconds in best.items():
         cpu = sorted(server_seconds[name])[len(server_seconds[name]) // 2]
-        print(f"{name:16s} {seconds:7.3f} s  ({options.megabytes / seconds:7.1f} MB/s, best of {options.rounds});"
-              f" moto's CPU {cpu:.2f} s (median)")
+        print(f"{name:16s} best {seconds:6.3f} s ({options.megabytes / seconds:6.1f} MB/s), median {median[name]:6.3f} s"
+              f" of {options.rounds}; moto's CPU {cpu:.2f} s (median)")
     for direction in ("upload", "download"):
-        ratio = best[f"sluice {direction}"] / best[f"boto3 {direction}"]
-        print(f"{direction}: sluice / boto3 = {ratio:.2f}")
+        print(f"{direction}: sluice / boto3 = {best[f'sluice {direction}'] / best[f'boto3 {direction}']:.3f} (best),"
+              f" {median[f'sluice {direction}'] / median[f'boto3 {direction}']:.3f} (median)")
 finally:
     server.send_signal(signal.SIGTERM)
     try:

@@ -2,7 +2,7 @@ import Testing
 
 @testable import SluiceCloud
 
-/// The eight-bytes-a-step CRC-32 against the standard check value and a bit-at-a-time reference.
+/// The eight-bytes-a-step, four-lane CRC-32 against the standard check value and a bit-at-a-time reference.
 @Suite struct CRC32Tests {
     /// CRC-32 one bit at a time, straight from the definition.
     static func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {
@@ -29,6 +29,18 @@ import Testing
                 let fast = slice.withUnsafeBytes { CRC32.checksum($0) }
                 #expect(fast == Self.reference(slice), "bytes \(start)..<\(end)")
             }
+        }
+    }
+
+    /// Around the length where a buffer is cut into four lanes, and lengths that leave each possible remainder
+    /// after the lanes.
+    @Test func lanedLengthsAgreeWithTheReference() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<70_010).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for count in [4064, 4095, 4096, 4097, 4103, 4127, 4128, 4129, 8191, 65_536, 69_999] {
+            let slice = bytes[3..<(3 + count)]
+            let fast = slice.withUnsafeBytes { CRC32.checksum($0) }
+            #expect(fast == Self.reference(slice), "\(count) bytes")
         }
     }
 

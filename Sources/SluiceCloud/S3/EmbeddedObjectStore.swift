@@ -23,27 +23,19 @@ public struct EmbeddedObjectStore: ObjectStore {
         let input = try LocalFile(path: source)
         let writer = try AtomicFileWriter(path: path, subject: uri.description)
         var hasher = Crypto.SHA256()
-        var offset = 0
-        while offset < input.size {
-            let chunk = try input.read(offset: offset, count: min(1 << 20, input.size - offset))
+        try input.forEachChunk { chunk in
             try writer.append(chunk)
             chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-            offset += chunk.readableBytes
         }
         try writer.commit()
-        return ArtifactReference(hash: "sha256:" + Hex.encode(hasher.finalize()), kind: .file, size: offset)
+        return ArtifactReference(hash: "sha256:" + Hex.encode(hasher.finalize()), kind: .file, size: input.size)
     }
 
     public func upload(file path: String, to uri: ObjectURI) async throws {
         let target = try objectPath(uri, operation: "PutObject")
         let input = try LocalFile(path: path)
         let writer = try AtomicFileWriter(path: target, temporaryDirectory: "\(root)/.incoming", subject: path)
-        var offset = 0
-        while offset < input.size {
-            let chunk = try input.read(offset: offset, count: min(1 << 20, input.size - offset))
-            try writer.append(chunk)
-            offset += chunk.readableBytes
-        }
+        try input.forEachChunk(writer.append)
         try writer.commit()
     }
 

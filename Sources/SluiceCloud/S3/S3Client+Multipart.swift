@@ -11,25 +11,34 @@ extension S3Client {
         do {
             let count = (file.size + partSize - 1) / partSize
             var parts = [String](repeating: "", count: count)
-            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            try await withThrowingTaskGroup(of: SentPart.self) { group in
+                // A sent part's buffer is filled again by a later part: memory already touched costs no page faults.
+                var spareBuffers: [ByteBuffer] = []
                 for index in 0..<count {
                     // At most `concurrentParts` parts (and their buffers) in flight.
-                    if index >= concurrentParts, let (done, part) = try await group.next() { parts[done] = part }
-                    group.addTask {
-                        let offset = index * partSize
-                        let body = HashedBody(try file.read(offset: offset, count: min(partSize, file.size - offset)))
+                    if index >= concurrentParts, let sent = try await group.next() {
+                        parts[sent.index] = sent.xml
+                        spareBuffers.append(sent.buffer)
+                    }
+                    // Read here, so that once a part is sent its task holds the only reference to its buffer.
+                    var buffer = spareBuffers.popLast() ?? ByteBuffer()
+                    buffer.clear()
+                    let offset = index * partSize
+                    try file.read(offset: offset, count: min(partSize, file.size - offset), into: &buffer)
+                    group.addTask { [buffer] in
+                        let body = HashedBody(buffer)
                         let head = try await send(
                             "PUT", uri, query: [("partNumber", String(index + 1)), ("uploadId", uploadID)],
                             body: body, headers: Self.checksumHeaders(body.crc32), operation: "UploadPart")
                         let etag = XMLText.escape(head.headers.first(name: "etag") ?? "")
-                        return (
-                            index,
-                            "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(etag)</ETag>"
-                                + "<ChecksumCRC32>\(body.crc32)</ChecksumCRC32></Part>"
-                        )
+                        return SentPart(
+                            index: index,
+                            xml: "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(etag)</ETag>"
+                                + "<ChecksumCRC32>\(body.crc32)</ChecksumCRC32></Part>",
+                            buffer: buffer)
                     }
                 }
-                while let (done, part) = try await group.next() { parts[done] = part }
+                while let sent = try await group.next() { parts[sent.index] = sent.xml }
             }
             try await complete(uri, uploadID: uploadID, parts: parts)
         } catch {
@@ -37,6 +46,13 @@ extension S3Client {
             _ = try? await send("DELETE", uri, query: [("uploadId", uploadID)], operation: "AbortMultipartUpload")
             throw error
         }
+    }
+
+    /// An uploaded part: its entry in CompleteMultipartUpload and the buffer it was read into.
+    private struct SentPart: Sendable {
+        var index: Int
+        var xml: String
+        var buffer: ByteBuffer
     }
 
     /// CreateMultipartUpload, as a CRC32 upload; returns its id.

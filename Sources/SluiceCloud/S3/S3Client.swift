@@ -30,11 +30,12 @@ public struct S3Client: ObjectStore {
     /// A client for the S3 endpoint of `configuration` (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, else AWS's).
     /// - Parameters:
     ///   - configuration: credentials (requests are unsigned without them), region and endpoints.
-    ///   - multipartThreshold: files above this many bytes go up in parts (16 MiB by default).
-    ///   - partSize: bytes per part (16 MiB by default).
+    ///   - multipartThreshold: files above this many bytes go up in parts (8 MiB by default, as the AWS CLI's).
+    ///   - partSize: bytes per part (8 MiB by default, as the AWS CLI's).
+    ///   - concurrentParts: parts sent at once (8 by default).
     ///   - now: the signing clock.
     public init(
-        configuration: AWSConfiguration, multipartThreshold: Int = 16 << 20, partSize: Int = 16 << 20,
+        configuration: AWSConfiguration, multipartThreshold: Int = 8 << 20, partSize: Int = 8 << 20,
         concurrentParts: Int = 8, now: @escaping @Sendable () -> Date = { Date() }
     ) throws(S3Error) {
         self.configuration = configuration
@@ -95,7 +96,9 @@ public struct S3Client: ObjectStore {
     public func upload(file path: String, to uri: ObjectURI) async throws {
         let file = try LocalFile(path: path)
         if file.size <= multipartThreshold {
-            let body = HashedBody(try file.read(offset: 0, count: file.size))
+            var bytes = ByteBuffer()
+            try file.read(offset: 0, count: file.size, into: &bytes)
+            let body = HashedBody(bytes)
             _ = try await send(
                 "PUT", uri, body: body, headers: Self.checksumHeaders(body.crc32), operation: "PutObject")
             return
@@ -287,8 +290,20 @@ final class LocalFile: Sendable {
 
     deinit { close(descriptor) }
 
-    func read(offset: Int, count: Int) throws(S3Error) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: count)
+    /// Reads the whole file in order, `chunkSize` bytes at a time, into one buffer reused for every chunk.
+    func forEachChunk(of chunkSize: Int = 1 << 20, _ body: (ByteBuffer) throws -> Void) throws {
+        var chunk = ByteBuffer()
+        var offset = 0
+        while offset < size {
+            chunk.clear()
+            try read(offset: offset, count: min(chunkSize, size - offset), into: &chunk)
+            try body(chunk)
+            offset += chunk.readableBytes
+        }
+    }
+
+    /// Appends `count` bytes from `offset` to `buffer`.
+    func read(offset: Int, count: Int, into buffer: inout ByteBuffer) throws(S3Error) {
         let failure: Int32? =
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
                 var done = 0
@@ -305,6 +320,5 @@ final class LocalFile: Sendable {
                 .localFile, subject: path, operation: "read",
                 detail: "reading failed (the file changed while it was read?): \(String(cString: strerror(failure)))")
         }
-        return buffer
     }
 }
