@@ -258,7 +258,7 @@ extension ExecutionEngine {
         var code: [String: JSONValue] = [:]
         for file in codeFiles(of: module) {
             if let data = FileManager.default.contents(atPath: file.path) {
-                code[file.name] = .string(SHA256.hex([UInt8](data)))
+                code[file.name] = .string(SHA256.hex(data))
             }
         }
         let definitionJSON = canonicalJSON(definition)

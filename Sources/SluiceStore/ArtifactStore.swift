@@ -28,7 +28,7 @@ public struct ArtifactStore: ArtifactStoring {
         }
         if !isDirectory.boolValue {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let hash = "sha256:" + SHA256.hex([UInt8](data))
+            let hash = "sha256:" + SHA256.hex(data)
             if store { try write(data, as: hash) }
             return ArtifactReference(hash: hash, kind: .file, size: data.count)
         }
@@ -46,7 +46,7 @@ public struct ArtifactStore: ArtifactStoring {
             lines.append("\(file.hash) \(file.size) \(relative)")
         }
         let manifest = Data((lines.sorted().joined(separator: "\n") + "\n").utf8)
-        let hash = "sha256:" + SHA256.hex([UInt8](manifest))
+        let hash = "sha256:" + SHA256.hex(manifest)
         if store { try write(manifest, as: hash) }
         return ArtifactReference(hash: hash, kind: .folder, size: total)
     }
