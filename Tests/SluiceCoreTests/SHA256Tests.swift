@@ -1,6 +1,5 @@
-import Testing
-
 import SluiceCore
+import Testing
 
 /// Core's SHA-256 against FIPS 180-4's examples and, for every length up to three blocks, against Python's `hashlib`.
 @Suite struct SHA256Tests {
