@@ -5,7 +5,8 @@ public import SluiceCore
 ///
 /// A folder is stored as a manifest (one line per file: digest, size, relative path, sorted) whose digest is the
 /// folder's address; each file is stored under its own digest. Identical content always gets the same address,
-/// wherever it was copied from.
+/// wherever it was copied from. Files are read once, a megabyte at a time, hashed and copied in the same pass, so an
+/// artifact of any size needs no more memory than that.
 public struct ArtifactStore: ArtifactStoring {
     public let root: String
 
@@ -26,12 +27,7 @@ public struct ArtifactStore: ArtifactStoring {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw StoreError(code: "missing-artifact", message: "\(path): no such file or folder")
         }
-        if !isDirectory.boolValue {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let hash = "sha256:" + SHA256.hex(data)
-            if store { try write(data, as: hash) }
-            return ArtifactReference(hash: hash, kind: .file, size: data.count)
-        }
+        if !isDirectory.boolValue { return try digestFile(path: path, store: store) }
         guard let enumerator = FileManager.default.enumerator(atPath: path) else {
             throw StoreError(code: "unreadable-folder", message: "\(path): cannot list the folder")
         }
@@ -45,49 +41,124 @@ public struct ArtifactStore: ArtifactStoring {
             total += file.size
             lines.append("\(file.hash) \(file.size) \(relative)")
         }
-        let manifest = Data((lines.sorted().joined(separator: "\n") + "\n").utf8)
+        let manifest = Array((lines.sorted().joined(separator: "\n") + "\n").utf8)
         let hash = "sha256:" + SHA256.hex(manifest)
-        if store { try write(manifest, as: hash) }
+        if store {
+            let blob = try PendingBlob(in: self)
+            do {
+                try manifest.withUnsafeBytes { try blob.append($0) }
+            } catch {
+                blob.discard()
+                throw error
+            }
+            try blob.commit(as: location(of: hash))
+        }
         return ArtifactReference(hash: hash, kind: .folder, size: total)
     }
 
-    private func write(_ data: Data, as hash: String) throws {
-        let target = location(of: hash)
-        if FileManager.default.fileExists(atPath: target) { return }
-        let folder = (target as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let temporary = "\(folder)/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        // The artifact appears under its name only whole and synced; any failure leaves nothing behind.
-        func failure(_ what: String) -> StoreError {
-            let cause = String(cString: strerror(errno))
-            unlink(temporary)
-            return StoreError(
-                code: "artifact-write",
-                message: "\(target): cannot \(what) the artifact: \(cause); free space (or fix permissions) under "
-                    + "\(root), then run the step again (`sluice retry`)")
+    /// Hashes a file and, when `store` is set, copies it under its digest, both in one pass over its bytes.
+    private func digestFile(path: String, store: Bool) throws -> ArtifactReference {
+        let input = open(path, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else {
+            throw StoreError(
+                code: "unreadable-artifact",
+                message: "\(path): cannot open the file: \(String(cString: strerror(errno))); check its permissions")
         }
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw failure("create") }
-        let written = data.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let count = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if count < 0, errno == EINTR { continue }
-                if count <= 0 { return false }
-                offset += count
+        defer { close(input) }
+        let blob = try store ? PendingBlob(in: self) : nil
+        var hasher = SHA256()
+        var size = 0
+        do {
+            try withUnsafeTemporaryAllocation(byteCount: 1 << 20, alignment: 16) { buffer in
+                while true {
+                    let count = read(input, buffer.baseAddress, buffer.count)
+                    if count < 0, errno == EINTR { continue }
+                    guard count >= 0 else {
+                        throw StoreError(
+                            code: "unreadable-artifact",
+                            message: "\(path): cannot read the file: \(String(cString: strerror(errno)))")
+                    }
+                    if count == 0 { break }
+                    let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+                    hasher.update(bytes)
+                    try blob?.append(bytes)
+                    size += count
+                }
             }
-            return true
+        } catch {
+            blob?.discard()
+            throw error
         }
-        guard written else {
-            close(descriptor)
-            throw failure("write")
+        let hash = "sha256:" + hasher.finalizeHex()
+        try blob?.commit(as: location(of: hash))
+        return ArtifactReference(hash: hash, kind: .file, size: size)
+    }
+}
+
+/// A blob on its way into the store: a temporary file in `sha256/`, renamed to its digest's place only once it is
+/// whole and synced, so a crash or a full disk never leaves a partial blob under a digest.
+private struct PendingBlob {
+    let artifacts: ArtifactStore
+    let temporary: String
+    let descriptor: Int32
+
+    init(in artifacts: ArtifactStore) throws {
+        self.artifacts = artifacts
+        let folder = "\(artifacts.root)/sha256"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        temporary = "\(folder)/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Self.failure("create", temporary, artifacts: artifacts) }
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let count = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { throw Self.failure("write", temporary, artifacts: artifacts) }
+            offset += count
+        }
+    }
+
+    /// Syncs the blob and gives it its name; when a blob of that digest is already stored, this copy goes. Either
+    /// way, and on failure too, the temporary file is gone afterwards.
+    func commit(as target: String) throws {
+        if FileManager.default.fileExists(atPath: target) {
+            discard()
+            return
         }
         guard fsync(descriptor) == 0 else {
-            close(descriptor)
-            throw failure("sync")
+            let error = Self.failure("sync", temporary, artifacts: artifacts)
+            discard()
+            throw error
         }
         close(descriptor)
-        guard rename(temporary, target) == 0 else { throw failure("rename") }
+        let folder = (target as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, target) == 0 else {
+            let error = Self.failure("rename", target, artifacts: artifacts)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Closes and removes the temporary file: after a failed write, or when the blob is already stored.
+    func discard() {
+        close(descriptor)
+        unlink(temporary)
+    }
+
+    private static func failure(_ what: String, _ path: String, artifacts: ArtifactStore) -> StoreError {
+        StoreError(
+            code: "artifact-write",
+            message: "\(path): cannot \(what) the artifact: \(String(cString: strerror(errno))); free space (or fix "
+                + "permissions) under \(artifacts.root), then run the step again (`sluice retry`)")
     }
 }
 

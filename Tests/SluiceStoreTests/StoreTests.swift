@@ -169,6 +169,23 @@ import Testing
         #expect(FileManager.default.contents(atPath: artifacts.location(of: file.hash)) == Data("x,y\n1,2\n".utf8))
     }
 
+    /// A file of several reads' worth is hashed and copied in one pass: stored whole under its digest; storing the
+    /// same content again keeps the first copy and leaves no temporary file behind.
+    @Test func aFileOfManyReadsIsStoredWholeAndItsTwinLeavesNoTemporaryFile() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let bytes = (0..<3_500_000).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(folder)/big.bin"))
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(folder)/twin.bin"))
+        let artifacts = ArtifactStore(root: "\(folder)/artifacts")
+        let stored = try artifacts.ingest(path: "\(folder)/big.bin")
+        #expect(stored == ArtifactReference(hash: "sha256:" + SHA256.hex(bytes), kind: .file, size: bytes.count))
+        #expect(FileManager.default.contents(atPath: artifacts.location(of: stored.hash)) == Data(bytes))
+        #expect(try artifacts.ingest(path: "\(folder)/twin.bin") == stored)
+        #expect(try artifacts.contentHash(path: "\(folder)/twin.bin") == stored)
+        let left = try FileManager.default.subpathsOfDirectory(atPath: "\(folder)/artifacts")
+        #expect(left.filter { $0.contains(".tmp-") }.isEmpty, "\(left)")
+    }
+
     @Test func sha256MatchesKnownDigests() {
         #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
