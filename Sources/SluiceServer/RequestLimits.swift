@@ -27,8 +27,8 @@ public enum RequestLimits {
     /// The largest body accepted on the route of `uri`: the serving routes and any other take `servingBody`
     /// (`SluiceServer.Configuration.bodyLimit`, SageMaker's 6 MB by default).
     static func bodyLimit(uri: String, servingBody: Int) -> Int {
-        // This runs for every request: the path (without its query) is compared as UTF-8 bytes, since `hasPrefix` on a
-        // `String` compares characters.
+        // This runs for every request: the path (without its query) is compared as UTF-8 bytes, without making the
+        // `Substring`s whose `hasPrefix`/`hasSuffix` compare characters.
         var uri = uri
         return uri.withUTF8 { bytes in
             let path = bytes.prefix { $0 != UInt8(ascii: "?") }

@@ -6,7 +6,8 @@ public import SluiceCore
 /// A folder is stored as a manifest (one line per file: digest, size, relative path, sorted) whose digest is the
 /// folder's address; each file is stored under its own digest. Identical content always gets the same address,
 /// wherever it was copied from. Files are read once, a megabyte at a time, hashed and copied in the same pass, so an
-/// artifact of any size needs no more memory than that.
+/// artifact of any size needs no more memory than that; content already stored is copied too (to the page cache,
+/// never synced) and the copy dropped once its digest is known.
 public struct ArtifactStore: ArtifactStoring {
     public let root: String
 
@@ -43,14 +44,9 @@ public struct ArtifactStore: ArtifactStoring {
         }
         let manifest = Array((lines.sorted().joined(separator: "\n") + "\n").utf8)
         let hash = "sha256:" + SHA256.hex(manifest)
-        if store {
+        if store, !FileManager.default.fileExists(atPath: location(of: hash)) {
             let blob = try PendingBlob(in: self)
-            do {
-                try manifest.withUnsafeBytes { try blob.append($0) }
-            } catch {
-                blob.discard()
-                throw error
-            }
+            try manifest.withUnsafeBytes { try blob.append($0) }
             try blob.commit(as: location(of: hash))
         }
         return ArtifactReference(hash: hash, kind: .folder, size: total)
@@ -68,26 +64,21 @@ public struct ArtifactStore: ArtifactStoring {
         let blob = try store ? PendingBlob(in: self) : nil
         var hasher = SHA256()
         var size = 0
-        do {
-            try withUnsafeTemporaryAllocation(byteCount: 1 << 20, alignment: 16) { buffer in
-                while true {
-                    let count = read(input, buffer.baseAddress, buffer.count)
-                    if count < 0, errno == EINTR { continue }
-                    guard count >= 0 else {
-                        throw StoreError(
-                            code: "unreadable-artifact",
-                            message: "\(path): cannot read the file: \(String(cString: strerror(errno)))")
-                    }
-                    if count == 0 { break }
-                    let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<count])
-                    hasher.update(bytes)
-                    try blob?.append(bytes)
-                    size += count
+        try withUnsafeTemporaryAllocation(byteCount: 1 << 20, alignment: 16) { buffer in
+            while true {
+                let count = read(input, buffer.baseAddress, buffer.count)
+                if count < 0, errno == EINTR { continue }
+                guard count >= 0 else {
+                    throw StoreError(
+                        code: "unreadable-artifact",
+                        message: "\(path): cannot read the file: \(String(cString: strerror(errno)))")
                 }
+                if count == 0 { break }
+                let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+                hasher.update(bytes)
+                try blob?.append(bytes)
+                size += count
             }
-        } catch {
-            blob?.discard()
-            throw error
         }
         let hash = "sha256:" + hasher.finalizeHex()
         try blob?.commit(as: location(of: hash))
@@ -96,11 +87,12 @@ public struct ArtifactStore: ArtifactStoring {
 }
 
 /// A blob on its way into the store: a temporary file in `sha256/`, renamed to its digest's place only once it is
-/// whole and synced, so a crash or a full disk never leaves a partial blob under a digest.
-private struct PendingBlob {
+/// whole and synced, so a crash or a full disk never leaves a partial blob under a digest. A blob given up on (a
+/// failed write, or simply dropped) takes its temporary file with it.
+private final class PendingBlob {
     let artifacts: ArtifactStore
     let temporary: String
-    let descriptor: Int32
+    private var descriptor: Int32
 
     init(in artifacts: ArtifactStore) throws {
         self.artifacts = artifacts
@@ -110,6 +102,8 @@ private struct PendingBlob {
         descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Self.failure("create", temporary, artifacts: artifacts) }
     }
+
+    deinit { discard() }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
@@ -128,12 +122,9 @@ private struct PendingBlob {
             discard()
             return
         }
-        guard fsync(descriptor) == 0 else {
-            let error = Self.failure("sync", temporary, artifacts: artifacts)
-            discard()
-            throw error
-        }
+        guard fsync(descriptor) == 0 else { throw Self.failure("sync", temporary, artifacts: artifacts) }
         close(descriptor)
+        descriptor = -1
         let folder = (target as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -148,9 +139,11 @@ private struct PendingBlob {
         }
     }
 
-    /// Closes and removes the temporary file: after a failed write, or when the blob is already stored.
+    /// Closes and removes the temporary file, once: after a failure, or when the blob is already stored.
     func discard() {
+        guard descriptor >= 0 else { return }
         close(descriptor)
+        descriptor = -1
         unlink(temporary)
     }
 

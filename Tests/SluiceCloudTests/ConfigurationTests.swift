@@ -80,4 +80,12 @@ import Testing
         }
         #expect(half?.message.contains("AWS_SECRET_ACCESS_KEY") == true)
     }
+
+    /// As the README says: files above 8 MiB go up in 8 MiB parts (the AWS CLI's size), eight at a time.
+    @Test func s3UploadsGoInEightMiBPartsEightAtATime() throws {
+        let client = try S3Client(configuration: AWSConfiguration())
+        #expect(client.multipartThreshold == 8 << 20)
+        #expect(client.partSize == 8 << 20)
+        #expect(client.concurrentParts == 8)
+    }
 }

@@ -36,8 +36,10 @@ import Testing
         }
 
         func write(x: Int, caBundle: String? = nil) throws {
+            // In the pipeline's `modules/` folder, so a `ca_bundle` relative to the module's folder differs from one
+            // relative to the working folder.
             try scratch.write(
-                "double.yaml",
+                "modules/double.yaml",
                 """
                 name: Double
                 type: HTTP
@@ -80,7 +82,7 @@ import Testing
         #expect(scratch.read("requests.log") == "/double {\"x\":21}\n", "nothing more reached the server")
 
         // The module's own ca_bundle (relative to its folder) is trusted instead of SLUICE_CA_BUNDLE's.
-        try write(x: 5, caBundle: "tls/ca.pem")
+        try write(x: 5, caBundle: "../tls/ca.pem")
         let own = try await sluiceOffThePool(
             ["run", "pipeline.yaml"], in: scratch, aws: ["SLUICE_CA_BUNDLE": certificates.otherAuthority])
         #expect(own.status == 0, "\(own.output)\n\(own.errors)")

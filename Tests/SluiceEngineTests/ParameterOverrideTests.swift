@@ -18,14 +18,9 @@ import Testing
         return pipeline
     }()
 
-    /// The refusal of `overrides`, as the engine words it.
+    /// The refusal of `overrides`, as the engine words it; not refusing them is a failure of the calling test.
     func refusal(_ overrides: [String: String]) -> RequestError? {
-        do {
-            _ = try ExecutionEngine.parameterValues(overrides, for: Self.pipeline)
-            return nil
-        } catch {
-            return error as? RequestError
-        }
+        #expect(throws: RequestError.self) { try ExecutionEngine.parameterValues(overrides, for: Self.pipeline) }
     }
 
     @Test func overridesAreTypedAndNoDefaultIsAdded() throws {

@@ -135,5 +135,9 @@ import Testing
         #expect(failure?.error == "HTTP.BadCABundle")
         #expect(failure?.cause.hasPrefix("SLUICE_CA_BUNDLE names \(path): ") == true, "\(String(describing: failure))")
         #expect(executor.preflight(request("http://localhost:8080/x").module) == nil)
+        // An empty variable is no bundle at all, as with AWS_CA_BUNDLE.
+        #expect(
+            HTTPExecutor(environment: ["SLUICE_CA_BUNDLE": " "]).preflight(request("https://localhost:8443/x").module)
+                == nil)
     }
 }

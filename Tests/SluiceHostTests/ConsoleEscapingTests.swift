@@ -74,7 +74,7 @@ import Testing
                 ("/console/executions", ["Pipe " + escaped]),
                 ("/console/endpoints", ["team " + escaped]),
                 ("/console/registry", [">Churn " + escaped + "</a>", ">prod " + escaped + " → v1</span>"]),
-                // The id asked for inside `value="…"`, and in the message saying there is no such record.
+                // The id asked for, inside `value="…"`.
                 ("/console/features?group=customers&id=" + asked, [#"name="id" value=""# + escaped + #"""#]),
             ]
             for (path, shows) in pages {

@@ -69,7 +69,14 @@ public struct EmbeddedObjectStore: ObjectStore {
         let folder = try checkedBucketPath(ObjectURI(bucket: bucket, key: ""), operation: "CreateBucket")
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue { return false }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw S3Error(
+                .localFile, subject: "s3://\(bucket)", operation: "CreateBucket",
+                detail: "cannot create the folder \(folder): \(error.localizedDescription); remove the file of that "
+                    + "name or fix the permissions")
+        }
         return true
     }
 

@@ -20,7 +20,8 @@ extension S3Client {
                         parts[sent.index] = sent.xml
                         spareBuffers.append(sent.buffer)
                     }
-                    // Read here, so that once a part is sent its task holds the only reference to its buffer.
+                    // Read here rather than in the task: a task holding the spare buffer it was given would keep a
+                    // second reference to it, and `clear()` would then copy instead of reusing it.
                     var buffer = spareBuffers.popLast() ?? ByteBuffer()
                     buffer.clear()
                     let offset = index * partSize

@@ -33,7 +33,9 @@ public struct HTTPExecutor: StepExecutor {
         client: HTTPClient? = nil, requestTimeout: Duration = .seconds(600),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
-        self.client = client ?? HTTPClient(trust: .system(adding: environment[Self.caBundleVariable]))
+        // Empty or blank means unset, as AWS_CA_BUNDLE does.
+        let bundle = environment[Self.caBundleVariable]?.trimmingCharacters(in: .whitespaces)
+        self.client = client ?? HTTPClient(trust: .system(adding: bundle?.isEmpty == false ? bundle : nil))
         self.requestTimeout = requestTimeout
         self.environment = environment
     }

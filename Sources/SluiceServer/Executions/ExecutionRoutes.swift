@@ -55,7 +55,7 @@ public struct ExecutionRoutes: ServerRoutes {
             _ = try keyring.authenticate(request.headers[HTTPField.Name("x-api-key")!])
             return nil
         } catch {
-            return Self.error(SluiceServer.status(for: error.code), error.code.name, error.message)
+            return SluiceServer.errorReply(error).response
         }
     }
 
